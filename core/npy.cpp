@@ -1,0 +1,105 @@
+#include "core/npy.h"
+
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+
+namespace fvlm {
+namespace {
+
+std::string npy_descr(DType t) {
+  switch (t) {
+    case DType::F32: return "<f4";
+    case DType::F16: return "<f2";
+    case DType::I32: return "<i4";
+    case DType::I64: return "<i8";
+    case DType::U8: return "|u1";
+    default: throw Error(Errc::kUnsupported, fmt::format("cannot write {} as .npy", dtype_name(t)));
+  }
+}
+
+DType dtype_from_descr(const std::string& d, const std::string& path) {
+  if (d == "<f4") return DType::F32;
+  if (d == "<f2") return DType::F16;
+  if (d == "<i4") return DType::I32;
+  if (d == "<i8") return DType::I64;
+  if (d == "|u1" || d == "|b1" || d == "<u1") return DType::U8;
+  throw Error(Errc::kBadArgs, fmt::format("{}: unsupported npy dtype '{}'", path, d));
+}
+
+}  // namespace
+
+Tensor read_npy(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw Error(Errc::kNotFound, fmt::format("cannot open {}", path));
+  char magic[8];
+  if (!f.read(magic, 8) || std::memcmp(magic, "\x93NUMPY", 6) != 0)
+    throw Error(Errc::kBadArgs, fmt::format("{}: not a .npy file", path));
+  const int major = magic[6];
+  uint32_t header_len = 0;
+  if (major == 1) {
+    uint8_t b[2];
+    f.read(reinterpret_cast<char*>(b), 2);
+    header_len = b[0] | (b[1] << 8);
+  } else {
+    uint8_t b[4];
+    f.read(reinterpret_cast<char*>(b), 4);
+    header_len = b[0] | (b[1] << 8) | (b[2] << 16) | (uint32_t(b[3]) << 24);
+  }
+  if (!f || header_len > (1u << 20)) throw Error(Errc::kBadArgs, fmt::format("{}: bad npy header", path));
+  std::string header(header_len, '\0');
+  f.read(header.data(), header_len);
+  std::smatch m;
+  static const std::regex descr_re(R"('descr'\s*:\s*'([^']+)')");
+  static const std::regex order_re(R"('fortran_order'\s*:\s*(True|False))");
+  static const std::regex shape_re(R"('shape'\s*:\s*\(([^)]*)\))");
+  if (!std::regex_search(header, m, descr_re)) throw Error(Errc::kBadArgs, path + ": npy header has no descr");
+  const DType dt = dtype_from_descr(m[1], path);
+  if (std::regex_search(header, m, order_re) && m[1] == "True")
+    throw Error(Errc::kBadArgs, path + ": Fortran-order npy is not supported");
+  if (!std::regex_search(header, m, shape_re)) throw Error(Errc::kBadArgs, path + ": npy header has no shape");
+  Shape shape;
+  const std::string dims = m[1];
+  static const std::regex num_re(R"(\d+)");
+  for (auto it = std::sregex_iterator(dims.begin(), dims.end(), num_re); it != std::sregex_iterator(); ++it)
+    shape.push_back(std::stoll(it->str()));
+  Tensor t = Tensor::zeros(dt, shape);
+  if (!f.read(static_cast<char*>(t.mutable_data()), t.nbytes()))
+    throw Error(Errc::kBadArgs, fmt::format("{}: truncated npy data", path));
+  return t;
+}
+
+void write_npy(const std::string& path, const Tensor& t) {
+  std::string shape;
+  for (size_t i = 0; i < t.shape().size(); ++i) shape += fmt::format("{}{}", i ? ", " : "", t.shape()[i]);
+  if (t.shape().size() == 1) shape += ",";
+  std::string header = fmt::format("{{'descr': '{}', 'fortran_order': False, 'shape': ({}), }}",
+                                   npy_descr(t.dtype()), shape);
+  // Pad so that the data starts on a 64-byte boundary, header ends with '\n' (format 1.0).
+  const size_t total = 10 + header.size() + 1;
+  header.append((64 - total % 64) % 64, ' ');
+  header.push_back('\n');
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    if (!f) throw Error(Errc::kBadArgs, fmt::format("cannot write {}", path));
+    const uint16_t len = uint16_t(header.size());
+    f.write("\x93NUMPY\x01\x00", 8);
+    const char lb[2] = {char(len & 0xff), char(len >> 8)};
+    f.write(lb, 2);
+    f.write(header.data(), std::streamsize(header.size()));
+    f.write(static_cast<const char*>(t.data()), t.nbytes());
+    if (!f) throw Error(Errc::kBadArgs, fmt::format("cannot write {}", path));
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) throw Error(Errc::kBadArgs, fmt::format("cannot write {}: {}", path, ec.message()));
+}
+
+}  // namespace fvlm

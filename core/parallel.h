@@ -1,0 +1,36 @@
+// parallel_for over row ranges. It runs on OpenMP, the same runtime Debian's oneDNN 2.6 uses
+// (DNNL_CPU_RUNTIME_OMP), so our kernels and oneDNN primitives share one pool of threads and
+// never oversubscribe the cores. Kernels themselves never start threads.
+#pragma once
+#include <algorithm>
+#include <cstdint>
+
+#include <omp.h>
+
+namespace fvlm {
+
+// Sets the thread count for both our kernels and oneDNN.
+inline void set_num_threads(int n) { omp_set_num_threads(std::max(1, n)); }
+inline int num_threads() { return omp_get_max_threads(); }
+
+// Calls fn(begin, end) on disjoint chunks covering [0, n), each at least `grain` long
+// (except the last), one chunk per thread.
+template <class Fn>
+void parallel_for(int64_t n, int64_t grain, Fn&& fn) {
+  if (n <= 0) return;
+  const int64_t max_chunks = std::max<int64_t>(1, n / std::max<int64_t>(1, grain));
+  const int threads = int(std::min<int64_t>(num_threads(), max_chunks));
+  if (threads <= 1 || omp_in_parallel()) {
+    fn(int64_t(0), n);
+    return;
+  }
+#pragma omp parallel num_threads(threads)
+  {
+    const int t = omp_get_thread_num();
+    const int nt = omp_get_num_threads();
+    const int64_t begin = n * t / nt, end = n * (t + 1) / nt;
+    if (begin < end) fn(begin, end);
+  }
+}
+
+}  // namespace fvlm

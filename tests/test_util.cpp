@@ -1,0 +1,65 @@
+#include "tests/test_util.h"
+
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <stdexcept>
+
+#include <sys/wait.h>
+
+namespace fvlm::test {
+
+std::string golden_dir() {
+  if (const char* e = std::getenv("FASTVLM_GOLDEN")) return e;
+  return FVLM_GOLDEN_DIR;
+}
+
+std::string golden(const std::string& rel) {
+  const std::string p = golden_dir() + "/" + rel;
+  if (!std::filesystem::exists(p)) throw std::runtime_error("golden file missing: " + p);
+  return p;
+}
+
+std::string source_dir() { return FVLM_SOURCE_DIR; }
+std::string cli_path() { return FVLM_CLI_PATH; }
+
+Diff compare(const float* a, const float* b, long n) {
+  Diff d;
+  double dot = 0, na = 0, nb = 0;
+  for (long i = 0; i < n; ++i) {
+    const double diff = std::fabs(double(a[i]) - double(b[i]));
+    if (!(diff <= d.max_abs)) {  // also catches NaN
+      d.max_abs = std::isnan(diff) ? INFINITY : diff;
+      d.worst_index = i;
+    }
+    d.max_ref = std::max(d.max_ref, std::fabs(double(b[i])));
+    dot += double(a[i]) * b[i];
+    na += double(a[i]) * a[i];
+    nb += double(b[i]) * b[i];
+  }
+  d.cosine = (na > 0 && nb > 0) ? dot / std::sqrt(na * nb) : (na == nb ? 1.0 : 0.0);
+  return d;
+}
+
+Diff compare(const Tensor& a, const Tensor& b) {
+  if (a.numel() != b.numel())
+    throw std::runtime_error("compare: " + shape_str(a.shape()) + " vs " + shape_str(b.shape()));
+  return compare(a.f32(), b.f32(), long(a.numel()));
+}
+
+bool within_vision_tol(const Diff& d) { return d.max_abs <= 1e-4 * std::max(1.0, d.max_ref); }
+
+int run_command(const std::string& cmd, std::string& out) {
+  out.clear();
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return -1;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
+  const int st = pclose(p);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+}  // namespace fvlm::test

@@ -1,0 +1,32 @@
+// Helpers shared by the test suites: where the golden data lives, and tensor comparisons that
+// report max abs error, the tolerance-relevant scale, and cosine.
+#pragma once
+#include <string>
+
+#include "core/tensor.h"
+
+namespace fvlm::test {
+
+// ../shared/golden (FVLM_GOLDEN_DIR at configure time; FASTVLM_GOLDEN overrides). A missing
+// golden directory fails the test that needs it: nothing is skipped silently.
+std::string golden_dir();
+std::string golden(const std::string& rel);   // golden_dir() + "/" + rel, CHECKed to exist
+std::string source_dir();                     // the repository root
+std::string cli_path();                       // the built fastvlm binary
+
+struct Diff {
+  double max_abs = 0;      // max |a - b|
+  double max_ref = 0;      // max |b|
+  double cosine = 0;       // cos(a, b) over all elements
+  long worst_index = -1;
+};
+Diff compare(const float* a, const float* b, long n);
+Diff compare(const Tensor& a, const Tensor& b);  // F32 tensors of equal numel
+
+// The golden tolerance for fp32 vision outputs: max|diff| <= 1e-4 * max(1, max|ref|).
+bool within_vision_tol(const Diff& d);
+
+// Runs a shell command, returns its exit status; stdout captured into `out`.
+int run_command(const std::string& cmd, std::string& out);
+
+}  // namespace fvlm::test

@@ -1,0 +1,133 @@
+// core/: tensors, half conversions, npy round trip, safetensors validation, config parsing.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "core/error.h"
+#include "core/half.h"
+#include "core/npy.h"
+#include "core/safetensors.h"
+#include "models/config.h"
+#include "tests/test_util.h"
+
+using namespace fvlm;
+
+TEST_CASE("half: bf16 and f16 round trips and rounding") {
+  CHECK(bf16_to_f32(f32_to_bf16(1.0f)) == 1.0f);
+  CHECK(bf16_to_f32(f32_to_bf16(-2.5f)) == -2.5f);
+  // 1 + 2^-8 is halfway between two bf16 values: ties to even -> 1.0
+  CHECK(bf16_to_f32(f32_to_bf16(1.0f + 1.0f / 256)) == 1.0f);
+  for (float v : {0.0f, 1.0f, -1.0f, 0.5f, 65504.0f, 6.103515625e-05f, 5.960464477539063e-08f, 3.140625f})
+    CHECK(f16_to_f32(f32_to_f16(v)) == v);
+  CHECK(std::isinf(f16_to_f32(f32_to_f16(1e6f))));
+  CHECK(f32_to_f16(1.0f) == 0x3c00);
+  CHECK(f32_to_f16(-2.0f) == 0xc000);
+  CHECK(f32_to_f16(1.0f + 1.0f / 2048) == 0x3c00);  // tie -> even
+  CHECK(f32_to_f16(1.0f + 3.0f / 2048) == 0x3c02);  // tie -> even (up)
+  CHECK(f32_to_f16(1e-7f) == 0x0002);               // subnormal 2^-24 * 1.68 -> 2
+}
+
+TEST_CASE("npy: write then read preserves shape, dtype and bytes") {
+  Tensor t = Tensor::zeros(DType::F32, {3, 5});
+  for (int i = 0; i < 15; ++i) t.f32()[i] = float(i) * 0.25f - 1.0f;
+  const std::string path = (std::filesystem::temp_directory_path() / "fvlm_test_roundtrip.npy").string();
+  write_npy(path, t);
+  Tensor r = read_npy(path);
+  CHECK(r.dtype() == DType::F32);
+  CHECK(r.shape() == Shape{3, 5});
+  CHECK(std::memcmp(r.data(), t.data(), 60) == 0);
+  std::filesystem::remove(path);
+}
+
+TEST_CASE("npy: reads golden files") {
+  Tensor ids = read_npy(test::golden("tiny/llm/text0.input_ids.npy"));
+  CHECK(ids.dtype() == DType::I32);
+  CHECK(ids.rank() == 1);
+  Tensor u8 = read_npy(test::golden("tiny/preprocess/wide.resized_u8.npy"));
+  CHECK(u8.dtype() == DType::U8);
+  CHECK(u8.rank() == 3);
+  CHECK(u8.dim(2) == 3);
+}
+
+namespace {
+std::string write_file(const std::string& name, const std::string& bytes) {
+  const std::string p = (std::filesystem::temp_directory_path() / name).string();
+  std::ofstream(p, std::ios::binary).write(bytes.data(), std::streamsize(bytes.size()));
+  return p;
+}
+std::string safetensors_bytes(const std::string& header, size_t data_bytes) {
+  std::string s(8, '\0');
+  uint64_t n = header.size();
+  for (int i = 0; i < 8; ++i) s[i] = char((n >> (8 * i)) & 0xff);
+  return s + header + std::string(data_bytes, '\x01');
+}
+Errc load_error(const std::string& bytes) {
+  const std::string p = write_file("fvlm_test_bad.safetensors", bytes);
+  TensorMap m;
+  try {
+    read_safetensors(p, m);
+  } catch (const Error& e) {
+    return e.code();
+  }
+  return Errc::kInternal;  // "no error" is reported as this sentinel
+}
+}  // namespace
+
+TEST_CASE("safetensors: a well-formed file loads as views") {
+  const std::string h = R"({"a":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]},)"
+                        R"("b":{"dtype":"BF16","shape":[3],"data_offsets":[16,22]}})";
+  const std::string p = write_file("fvlm_test_ok.safetensors", safetensors_bytes(h, 22));
+  TensorMap m;
+  read_safetensors(p, m);
+  REQUIRE(m.size() == 2);
+  CHECK(m["a"].shape() == Shape{2, 2});
+  CHECK(m["b"].dtype() == DType::BF16);
+}
+
+TEST_CASE("safetensors: corrupt files are bad_model, never a crash") {
+  const std::string ok = R"({"a":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]}})";
+  CHECK(load_error(safetensors_bytes(ok, 16).substr(0, 5)) == Errc::kBadModel);        // shorter than 8 bytes
+  CHECK(load_error(safetensors_bytes(ok, 10)) == Errc::kBadModel);                      // truncated data
+  CHECK(load_error(safetensors_bytes("{not json", 0)) == Errc::kBadModel);
+  CHECK(load_error(std::string("\xff\xff\xff\xff\xff\xff\xff\x7f", 8) + "{}") == Errc::kBadModel);  // huge header
+  CHECK(load_error(safetensors_bytes(R"({"a":{"dtype":"Q9","shape":[1],"data_offsets":[0,1]}})", 1)) ==
+        Errc::kBadModel);
+  CHECK(load_error(safetensors_bytes(R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", 8)) ==
+        Errc::kBadModel);  // size != shape x dtype
+  CHECK(load_error(safetensors_bytes(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
+                                     R"("b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})", 12)) ==
+        Errc::kBadModel);  // overlap
+  CHECK(load_error(safetensors_bytes(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[8,0]}})", 8)) ==
+        Errc::kBadModel);  // reversed offsets
+  CHECK(load_error(safetensors_bytes(R"({"a":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})", 8)) ==
+        Errc::kBadModel);
+  CHECK(load_error(safetensors_bytes(R"([1,2,3])", 0)) == Errc::kBadModel);
+}
+
+TEST_CASE("config: the golden tiny config parses with its fastvithd_config") {
+  ModelConfig c = load_model_config(test::golden("tiny/model/config.json"));
+  CHECK(c.llm.hidden_size == 64);
+  CHECK(c.vision.image_size == 256);
+  CHECK(c.vision.embed_dims.back() * 2 == c.mm_hidden_size);
+  CHECK(c.projector_depth == 2);
+}
+
+TEST_CASE("config: released configs and bad configs") {
+  ModelConfig c = released_config(ReleasedModel::k0_5B);
+  CHECK(c.vision.image_size == 1024);
+  CHECK(c.vision.tokens_for(1024) == 256);
+  CHECK(c.llm.head_dim() == 64);
+  CHECK(released_config(ReleasedModel::k7B).llm.kv_dim() == 512);
+  nlohmann::json j = c.raw;
+  j.erase("hidden_size");
+  CHECK_THROWS_AS(parse_model_config(j), Error);
+  j = c.raw;
+  j["model_type"] = "llama";
+  CHECK_THROWS_AS(parse_model_config(j), Error);
+  j = c.raw;
+  j["mm_hidden_size"] = 1000;
+  CHECK_THROWS_AS(parse_model_config(j), Error);
+}
