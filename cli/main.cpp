@@ -23,6 +23,9 @@ int run(int argc, char** argv) {
   app.add_flag("-q,--quiet", quiet, "Only errors on stderr");
   int exit_code = 0;
   fvlm::cli::add_inspect_command(app, exit_code);
+  fvlm::cli::add_tokenizer_commands(app, exit_code);
+  fvlm::cli::add_preprocess_command(app, exit_code);
+  fvlm::cli::add_embed_command(app, exit_code);
   app.parse_complete_callback([&] {
     spdlog::set_level(quiet ? spdlog::level::err
                             : verbosity >= 2 ? spdlog::level::debug
