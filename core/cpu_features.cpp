@@ -1,0 +1,97 @@
+#include "core/cpu_features.h"
+
+#include <cpuid.h>
+
+#include <cstdint>
+
+namespace fvlm {
+namespace {
+
+struct Detected {
+  bool avx2 = false, fma = false, f16c = false, avx_vnni = false;
+  bool avx512f = false, avx512bw = false, avx512vl = false, avx512dq = false, avx512vnni = false;
+  bool os_ymm = false, os_zmm = false;
+};
+
+uint64_t read_xcr0() {
+  uint32_t lo = 0, hi = 0;
+  __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+  return (uint64_t(hi) << 32) | lo;
+}
+
+Detected detect() {
+  Detected d;
+  unsigned a = 0, b = 0, c = 0, e = 0;
+  if (!__get_cpuid(1, &a, &b, &c, &e)) return d;
+  const bool osxsave = c & (1u << 27);
+  d.fma = c & (1u << 12);
+  d.f16c = c & (1u << 29);
+  if (osxsave) {
+    const uint64_t xcr0 = read_xcr0();
+    d.os_ymm = (xcr0 & 0x6) == 0x6;            // SSE + AVX state
+    d.os_zmm = (xcr0 & 0xe6) == 0xe6;          // + opmask, ZMM_Hi256, Hi16_ZMM
+  }
+  if (__get_cpuid_max(0, nullptr) >= 7) {
+    __cpuid_count(7, 0, a, b, c, e);
+    d.avx2 = b & (1u << 5);
+    d.avx512f = b & (1u << 16);
+    d.avx512dq = b & (1u << 17);
+    d.avx512bw = b & (1u << 30);
+    d.avx512vl = b & (1u << 31);
+    d.avx512vnni = c & (1u << 11);
+    __cpuid_count(7, 1, a, b, c, e);
+    d.avx_vnni = a & (1u << 4);
+  }
+  return d;
+}
+
+const Detected& detected() {
+  static const Detected d = detect();   // immutable after first use
+  return d;
+}
+
+}  // namespace
+
+std::string_view cpu_feature_name(CpuFeature f) {
+  switch (f) {
+    case CpuFeature::kNone: return "none";
+    case CpuFeature::kAvx2: return "avx2";
+    case CpuFeature::kAvxVnni: return "avx_vnni";
+    case CpuFeature::kAvx512Vnni: return "avx512_vnni";
+  }
+  return "?";
+}
+
+bool cpu_has(CpuFeature f) {
+  const Detected& d = detected();
+  const bool avx2 = d.os_ymm && d.avx2 && d.fma && d.f16c;
+  switch (f) {
+    case CpuFeature::kNone: return true;
+    case CpuFeature::kAvx2: return avx2;
+    case CpuFeature::kAvxVnni: return avx2 && d.avx_vnni;
+    case CpuFeature::kAvx512Vnni:
+      return avx2 && d.os_zmm && d.avx512f && d.avx512bw && d.avx512vl && d.avx512dq && d.avx512vnni;
+  }
+  return false;
+}
+
+std::string cpu_features_summary() {
+  const Detected& d = detected();
+  std::string s;
+  auto add = [&](bool on, const char* name) {
+    if (!on) return;
+    if (!s.empty()) s += ' ';
+    s += name;
+  };
+  add(d.avx2 && d.os_ymm, "avx2");
+  add(d.fma, "fma");
+  add(d.f16c, "f16c");
+  add(d.avx_vnni, "avx_vnni");
+  add(d.avx512f && d.os_zmm, "avx512f");
+  add(d.avx512bw, "avx512bw");
+  add(d.avx512vl, "avx512vl");
+  add(d.avx512vnni, "avx512_vnni");
+  return s.empty() ? "none" : s;
+}
+
+}  // namespace fvlm

@@ -1,0 +1,140 @@
+// Variant tables, dispatch and the threaded entry points of the quantised matmul; the tensor
+// quantiser used by `convert`.
+#include "quant/matmul_quant.h"
+
+#include <cstring>
+#include <vector>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "core/error.h"
+#include "core/half.h"
+#include "core/parallel.h"
+
+namespace fvlm::quant {
+namespace {
+
+constexpr MatmulVariant kQ8_0Variants[] = {
+    {"ref", CpuFeature::kNone, matmul_q8_0_ref},
+    {"avx2", CpuFeature::kAvx2, matmul_q8_0_avx2},
+    {"avxvnni", CpuFeature::kAvxVnni, matmul_q8_0_avxvnni},
+    {"avx512vnni", CpuFeature::kAvx512Vnni, matmul_q8_0_avx512},
+};
+constexpr MatmulVariant kQ4_0Variants[] = {
+    {"ref", CpuFeature::kNone, matmul_q4_0_ref},
+    {"avx2", CpuFeature::kAvx2, matmul_q4_0_avx2},
+    {"avxvnni", CpuFeature::kAvxVnni, matmul_q4_0_avxvnni},
+    {"avx512vnni", CpuFeature::kAvx512Vnni, matmul_q4_0_avx512},
+};
+
+const MatmulVariant& pick(std::span<const MatmulVariant> table, DType t) {
+  const MatmulVariant* best = &table[0];
+  for (const MatmulVariant& v : table)
+    if (cpu_has(v.needs)) best = &v;
+  spdlog::info("matmul_{}: using variant '{}' (cpu: {})", dtype_name(t), best->name, cpu_features_summary());
+  return *best;
+}
+
+int64_t block_bytes(DType t) { return t == DType::Q8_0 ? sizeof(BlockQ8_0) : sizeof(BlockQ4_0); }
+
+}  // namespace
+
+std::span<const MatmulVariant> matmul_q8_0_variants() { return kQ8_0Variants; }
+std::span<const MatmulVariant> matmul_q4_0_variants() { return kQ4_0Variants; }
+
+const MatmulVariant& best_matmul(DType weight_type) {
+  // Resolved once (thread-safe static init): the CPU does not change while we run.
+  static const MatmulVariant& q8 = pick(kQ8_0Variants, DType::Q8_0);
+  static const MatmulVariant& q4 = pick(kQ4_0Variants, DType::Q4_0);
+  FVLM_CHECK(weight_type == DType::Q8_0 || weight_type == DType::Q4_0, "matmul_quant: weight must be Q8_0/Q4_0");
+  return weight_type == DType::Q8_0 ? q8 : q4;
+}
+
+void matmul_quant(const float* x, int64_t M, int64_t K, const Tensor& w, float* y) {
+  matmul_quant(x, M, K, w, y, best_matmul(w.dtype()));
+}
+
+void matmul_quant(const float* x, int64_t M, int64_t K, const Tensor& w, float* y,
+                  const MatmulVariant& variant) {
+  FVLM_CHECK(w.dtype() == DType::Q8_0 || w.dtype() == DType::Q4_0, "matmul_quant: weight must be Q8_0/Q4_0");
+  FVLM_CHECK(w.rank() == 2 && w.dim(1) == K && K % kBlock == 0,
+             fmt::format("matmul_quant: weight {} vs K={}", shape_str(w.shape()), K));
+  const int64_t N = w.dim(0), nb = K / kBlock;
+  std::vector<int8_t> qs(size_t(M * K));
+  std::vector<float> d(size_t(M * nb));
+  std::vector<int32_t> sum(size_t(M * nb));
+  parallel_for(M, 8, [&](int64_t m0, int64_t m1) {
+    for (int64_t m = m0; m < m1; ++m)
+      quantize_acts_row(x + m * K, K, qs.data() + m * K, d.data() + m * nb, sum.data() + m * nb);
+  });
+  const QuantizedRows xq{M, K, qs.data(), d.data(), sum.data()};
+  const QuantMatrix wm{w.dtype(), N, K, static_cast<const uint8_t*>(w.data())};
+  parallel_for(N, 16, [&](int64_t n0, int64_t n1) { variant.fn(xq, wm, n0, n1, y, N); });
+}
+
+Tensor quantize(const Tensor& w, DType target) {
+  const DType src = w.dtype();
+  if (src != DType::F32 && src != DType::F16 && src != DType::BF16)
+    throw Error(Errc::kUnsupported, fmt::format("quantize: source dtype {} is not F32/F16/BF16", dtype_name(src)));
+  const int64_t cols = w.rank() == 0 ? 1 : w.dim(-1);
+  const int64_t rows = cols == 0 ? 0 : w.numel() / cols;
+  if ((target == DType::Q8_0 || target == DType::Q4_0) && cols % kBlock != 0)
+    throw Error(Errc::kUnsupported,
+                fmt::format("quantize: {} needs a last dimension divisible by 32, got {}", dtype_name(target),
+                            shape_str(w.shape())));
+  if (target != DType::F32 && target != DType::F16 && target != DType::BF16 && target != DType::Q8_0 &&
+      target != DType::Q4_0)
+    throw Error(Errc::kUnsupported, fmt::format("quantize: target {} is not supported", dtype_name(target)));
+  Tensor out = Tensor::zeros(target, w.shape());
+  const uint8_t* in = static_cast<const uint8_t*>(w.data());
+  uint8_t* dst = static_cast<uint8_t*>(out.mutable_data());
+  const int64_t in_row = dtype_bytes(src, cols), out_row = dtype_bytes(target, cols);
+  parallel_for(rows, 64, [&](int64_t r0, int64_t r1) {
+    std::vector<float> row(static_cast<size_t>(cols));
+    for (int64_t r = r0; r < r1; ++r) {
+      const uint8_t* s = in + r * in_row;
+      for (int64_t j = 0; j < cols; ++j) {
+        if (src == DType::F32) {
+          std::memcpy(&row[j], s + 4 * j, 4);
+        } else {
+          uint16_t h;
+          std::memcpy(&h, s + 2 * j, 2);
+          row[j] = src == DType::F16 ? f16_to_f32(h) : bf16_to_f32(h);
+        }
+      }
+      uint8_t* o = dst + r * out_row;
+      switch (target) {
+        case DType::F32: std::memcpy(o, row.data(), size_t(out_row)); break;
+        case DType::F16:
+        case DType::BF16:
+          for (int64_t j = 0; j < cols; ++j) {
+            const uint16_t h = target == DType::F16 ? f32_to_f16(row[j]) : f32_to_bf16(row[j]);
+            std::memcpy(o + 2 * j, &h, 2);
+          }
+          break;
+        case DType::Q8_0: quantize_row_q8_0(row.data(), reinterpret_cast<BlockQ8_0*>(o), cols); break;
+        case DType::Q4_0: quantize_row_q4_0(row.data(), reinterpret_cast<BlockQ4_0*>(o), cols); break;
+        default: break;
+      }
+    }
+  });
+  return out;
+}
+
+Tensor dequantize(const Tensor& w) {
+  if (w.dtype() != DType::Q8_0 && w.dtype() != DType::Q4_0) return to_f32(w);
+  const int64_t cols = w.dim(-1), rows = w.numel() / cols;
+  Tensor out = Tensor::zeros(DType::F32, w.shape());
+  const uint8_t* in = static_cast<const uint8_t*>(w.data());
+  const int64_t in_row = cols / kBlock * block_bytes(w.dtype());
+  for (int64_t r = 0; r < rows; ++r) {
+    if (w.dtype() == DType::Q8_0)
+      dequantize_row_q8_0(reinterpret_cast<const BlockQ8_0*>(in + r * in_row), out.f32() + r * cols, cols);
+    else
+      dequantize_row_q4_0(reinterpret_cast<const BlockQ4_0*>(in + r * in_row), out.f32() + r * cols, cols);
+  }
+  return out;
+}
+
+}  // namespace fvlm::quant

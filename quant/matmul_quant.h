@@ -1,0 +1,64 @@
+// y[M,N] = x[M,K] . W^T with W [N,K] stored in ggml Q8_0 or Q4_0 blocks (row-major, K % 32 == 0).
+// x is quantised on the fly to int8 blocks (quant/blocks.h QuantizedRows) and each (row, weight
+// block) pair is an int8 dot product scaled by d_x * d_w, summed in f32 — as ggml's
+// vec_dot_q8_0_q8_0 / vec_dot_q4_0_q8_0.
+//
+// One variant table per weight type: {name, cpu feature, kernel}. The best supported variant is
+// chosen once (first use) and logged. Kernels never start threads: matmul_quant hands them
+// ranges of weight rows [n_begin, n_end) through core/parallel.h.
+#pragma once
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "core/cpu_features.h"
+#include "core/tensor.h"
+#include "quant/blocks.h"
+
+namespace fvlm::quant {
+
+// A weight matrix [n, k] of blocks: row r starts at data + r * (k / 32) * block bytes.
+struct QuantMatrix {
+  DType type = DType::Q8_0;   // Q8_0 or Q4_0
+  int64_t n = 0, k = 0;
+  const uint8_t* data = nullptr;
+};
+
+// Computes y[m, n] for all rows m of x and weight rows n in [n_begin, n_end); y has row stride ldy.
+using MatmulQuantFn = void (*)(const QuantizedRows& x, const QuantMatrix& w, int64_t n_begin,
+                               int64_t n_end, float* y, int64_t ldy);
+
+struct MatmulVariant {
+  std::string_view name;
+  CpuFeature needs;
+  MatmulQuantFn fn;
+};
+
+// Best first is NOT implied: tables list "ref" first; best_matmul() picks the last supported one.
+std::span<const MatmulVariant> matmul_q8_0_variants();
+std::span<const MatmulVariant> matmul_q4_0_variants();
+const MatmulVariant& best_matmul(DType weight_type);   // resolved once, logged (spdlog info)
+
+// y[M,N] = x[M,K] . W^T where W is Tensor [N,K] of dtype Q8_0 or Q4_0. Threads via parallel_for
+// over N inside. `variant` overrides the dispatcher (tests, benchmarks).
+void matmul_quant(const float* x, int64_t M, int64_t K, const Tensor& w, float* y);
+void matmul_quant(const float* x, int64_t M, int64_t K, const Tensor& w, float* y,
+                  const MatmulVariant& variant);
+
+// Converts a F32/F16/BF16 tensor (last dim % 32 == 0 for Q8_0/Q4_0) to `target` (F32/F16/BF16/
+// Q8_0/Q4_0) with the reference quantisers: the bytes `convert` writes. Same shape.
+Tensor quantize(const Tensor& w_f32_or_bf16, DType target);
+// Any F32/F16/BF16/Q8_0/Q4_0 tensor back to F32 (tests, tools).
+Tensor dequantize(const Tensor& w);
+
+// Kernels (defined in matmul_quant_{ref,avx2,avxvnni,avx512}.cpp; call only if cpu_has(needs)).
+void matmul_q8_0_ref(const QuantizedRows&, const QuantMatrix&, int64_t, int64_t, float*, int64_t);
+void matmul_q4_0_ref(const QuantizedRows&, const QuantMatrix&, int64_t, int64_t, float*, int64_t);
+void matmul_q8_0_avx2(const QuantizedRows&, const QuantMatrix&, int64_t, int64_t, float*, int64_t);
+void matmul_q4_0_avx2(const QuantizedRows&, const QuantMatrix&, int64_t, int64_t, float*, int64_t);
+void matmul_q8_0_avxvnni(const QuantizedRows&, const QuantMatrix&, int64_t, int64_t, float*, int64_t);
+void matmul_q4_0_avxvnni(const QuantizedRows&, const QuantMatrix&, int64_t, int64_t, float*, int64_t);
+void matmul_q8_0_avx512(const QuantizedRows&, const QuantMatrix&, int64_t, int64_t, float*, int64_t);
+void matmul_q4_0_avx512(const QuantizedRows&, const QuantMatrix&, int64_t, int64_t, float*, int64_t);
+
+}  // namespace fvlm::quant

@@ -1,0 +1,27 @@
+// AVX2 quantised matmul: int8 products with vpmaddubsw + vpmaddwd (see matmul_quant_x86.h).
+#include "quant/matmul_quant_x86.h"
+
+namespace fvlm::quant {
+namespace {
+
+struct DotAvx2 {
+  // |w| (u8) times x*sign(w) (s8): adjacent pairs to int16 (no saturation: 2*128*127 < 32768),
+  // then pairs of int16 to int32.
+  static __m256i dot(__m256i w_abs, __m256i x_signed) {
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(w_abs, x_signed), _mm256_set1_epi16(1));
+  }
+};
+
+}  // namespace
+
+void matmul_q8_0_avx2(const QuantizedRows& x, const QuantMatrix& w, int64_t n_begin, int64_t n_end,
+                      float* y, int64_t ldy) {
+  matmul_x86<WeightsQ8_0, DotAvx2, 4, 2>(x, w, n_begin, n_end, y, ldy);
+}
+
+void matmul_q4_0_avx2(const QuantizedRows& x, const QuantMatrix& w, int64_t n_begin, int64_t n_end,
+                      float* y, int64_t ldy) {
+  matmul_x86<WeightsQ4_0, DotAvx2, 4, 2>(x, w, n_begin, n_end, y, ldy);
+}
+
+}  // namespace fvlm::quant

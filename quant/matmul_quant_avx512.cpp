@@ -1,0 +1,26 @@
+// AVX-512 VNNI quantised matmul: EVEX vpdpbusd on ymm (AVX512_VNNI + VL). With 32 vector
+// registers the prefill tile grows to 4 rows x 4 weight rows. See matmul_quant_x86.h.
+#include "quant/matmul_quant_x86.h"
+
+namespace fvlm::quant {
+namespace {
+
+struct DotAvx512Vnni {
+  static __m256i dot(__m256i w_abs, __m256i x_signed) {
+    return _mm256_dpbusd_epi32(_mm256_setzero_si256(), w_abs, x_signed);
+  }
+};
+
+}  // namespace
+
+void matmul_q8_0_avx512(const QuantizedRows& x, const QuantMatrix& w, int64_t n_begin, int64_t n_end,
+                        float* y, int64_t ldy) {
+  matmul_x86<WeightsQ8_0, DotAvx512Vnni, 4, 4>(x, w, n_begin, n_end, y, ldy);
+}
+
+void matmul_q4_0_avx512(const QuantizedRows& x, const QuantMatrix& w, int64_t n_begin, int64_t n_end,
+                        float* y, int64_t ldy) {
+  matmul_x86<WeightsQ4_0, DotAvx512Vnni, 4, 4>(x, w, n_begin, n_end, y, ldy);
+}
+
+}  // namespace fvlm::quant

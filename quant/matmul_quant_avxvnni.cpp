@@ -1,0 +1,26 @@
+// AVX-VNNI quantised matmul (VEX vpdpbusd on ymm; e.g. Alder Lake, Zen 5): see matmul_quant_x86.h.
+#include "quant/matmul_quant_x86.h"
+
+namespace fvlm::quant {
+namespace {
+
+struct DotAvxVnni {
+  // u8 x s8, four adjacent products summed straight into int32: no int16 intermediate.
+  static __m256i dot(__m256i w_abs, __m256i x_signed) {
+    return _mm256_dpbusd_avx_epi32(_mm256_setzero_si256(), w_abs, x_signed);
+  }
+};
+
+}  // namespace
+
+void matmul_q8_0_avxvnni(const QuantizedRows& x, const QuantMatrix& w, int64_t n_begin, int64_t n_end,
+                         float* y, int64_t ldy) {
+  matmul_x86<WeightsQ8_0, DotAvxVnni, 4, 2>(x, w, n_begin, n_end, y, ldy);
+}
+
+void matmul_q4_0_avxvnni(const QuantizedRows& x, const QuantMatrix& w, int64_t n_begin, int64_t n_end,
+                         float* y, int64_t ldy) {
+  matmul_x86<WeightsQ4_0, DotAvxVnni, 4, 2>(x, w, n_begin, n_end, y, ldy);
+}
+
+}  // namespace fvlm::quant

@@ -1,0 +1,176 @@
+// quant/matmul_quant: every variant against the scalar reference at the real Qwen2 sizes and odd
+// ones; the reference against plain f64 math on the dequantised operands; the threaded entry.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "core/cpu_features.h"
+#include "quant/matmul_quant.h"
+
+using namespace fvlm;
+using namespace fvlm::quant;
+
+namespace {
+
+// Reordering the f32 sum of <= K/32 scaled block products: bounded by nb * eps * sum|terms|
+// <= nb * eps * |x|.|w| (Cauchy-Schwarz); 4x margin on eps.
+constexpr double kReorderTolPerBlock = 4 * 6e-8;
+
+struct Problem {
+  int64_t m, n, k;
+  Tensor w;                      // [n, k] quantised
+  std::vector<float> x;          // [m, k]
+  std::vector<int8_t> qs;
+  std::vector<float> d;
+  std::vector<int32_t> sum;
+  std::vector<double> xnorm, wnorm;
+  QuantizedRows rows() { return {m, k, qs.data(), d.data(), sum.data()}; }
+  QuantMatrix mat() const { return {w.dtype(), n, k, static_cast<const uint8_t*>(w.data())}; }
+};
+
+Problem make_problem(DType t, int64_t m, int64_t n, int64_t k, uint32_t seed) {
+  uint64_t state = seed * 0x9e3779b97f4a7c15ull + 1;
+  auto uniform = [&state] {   // xorshift64*: std::normal_distribution is too slow for 24M weights
+    state ^= state >> 12;
+    state ^= state << 25;
+    state ^= state >> 27;
+    return float(int32_t((state * 0x2545f4914f6cdd1dull) >> 32)) * 0x1p-31f;   // [-1, 1)
+  };
+  Problem p;
+  p.m = m;
+  p.n = n;
+  p.k = k;
+  Tensor wf = Tensor::zeros(DType::F32, {n, k});
+  for (int64_t i = 0; i < wf.numel(); ++i) wf.f32()[i] = uniform() * 0.05f;
+  p.w = quantize(wf, t);
+  p.x.resize(size_t(m * k));
+  for (auto& v : p.x) v = uniform() * (uniform() > 0.875f ? 8.0f : 1.0f);   // outliers, as real activations
+  p.qs.resize(size_t(m * k));
+  p.d.resize(size_t(m * k / 32));
+  p.sum.resize(size_t(m * k / 32));
+  for (int64_t r = 0; r < m; ++r)
+    quantize_acts_row(p.x.data() + r * k, k, p.qs.data() + r * k, p.d.data() + r * k / 32,
+                      p.sum.data() + r * k / 32);
+  const Tensor wd = dequantize(p.w);
+  const float* wdp = wd.f32();
+  p.wnorm.assign(size_t(n), 0.0);
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t j = 0; j < k; ++j) p.wnorm[r] += double(wdp[r * k + j]) * wdp[r * k + j];
+  p.xnorm.assign(size_t(m), 0.0);
+  for (int64_t r = 0; r < m; ++r)
+    for (int64_t j = 0; j < k; ++j) {
+      const double v = double(p.qs[r * k + j]) * p.d[r * k / 32 + j / 32];
+      p.xnorm[r] += v * v;
+    }
+  for (auto& v : p.wnorm) v = std::sqrt(v);
+  for (auto& v : p.xnorm) v = std::sqrt(v);
+  return p;
+}
+
+std::vector<float> run(const MatmulVariant& v, Problem& p) {
+  std::vector<float> y(size_t(p.m * p.n), NAN);
+  v.fn(p.rows(), p.mat(), 0, p.n, y.data(), p.n);
+  return y;
+}
+
+void check_close(const std::vector<float>& got, const std::vector<float>& ref, const Problem& p) {
+  const double tol_scale = kReorderTolPerBlock * double(p.k / 32);
+  for (int64_t r = 0; r < p.m; ++r)
+    for (int64_t c = 0; c < p.n; ++c) {
+      const double tol = tol_scale * p.xnorm[r] * p.wnorm[c] + 1e-30;
+      const double err = std::fabs(double(got[r * p.n + c]) - ref[r * p.n + c]);
+      if (!(err <= tol)) {   // one REQUIRE per element is too slow at these sizes
+        CAPTURE(r);
+        CAPTURE(c);
+        CAPTURE(got[r * p.n + c]);
+        CAPTURE(ref[r * p.n + c]);
+        REQUIRE(err <= tol);
+      }
+    }
+}
+
+std::span<const MatmulVariant> variants(DType t) {
+  return t == DType::Q8_0 ? matmul_q8_0_variants() : matmul_q4_0_variants();
+}
+
+void every_variant_matches_ref(DType t, int64_t m, int64_t n, int64_t k) {
+  Problem p = make_problem(t, m, n, k, uint32_t(1000003 * m + 1009 * n + k));
+  const std::vector<float> ref = run(variants(t)[0], p);
+  for (const MatmulVariant& v : variants(t).subspan(1)) {
+    if (!cpu_has(v.needs)) continue;   // reported once per test case below
+    CAPTURE(v.name);
+    CAPTURE(dtype_name(t));
+    CAPTURE(m);
+    CAPTURE(n);
+    CAPTURE(k);
+    check_close(run(v, p), ref, p);
+  }
+}
+
+void report_skipped(DType t) {
+  for (const MatmulVariant& v : variants(t))
+    if (!cpu_has(v.needs))
+      MESSAGE("matmul_", dtype_name(t), " variant '", v.name, "' skipped: this CPU lacks ", cpu_feature_name(v.needs));
+}
+
+}  // namespace
+
+TEST_CASE("quant: matmul reference equals f64 math on the dequantised operands") {
+  for (DType t : {DType::Q8_0, DType::Q4_0}) {
+    Problem p = make_problem(t, 3, 7, 896, 11);
+    const std::vector<float> y = run(variants(t)[0], p);
+    Tensor wd = dequantize(p.w);
+    for (int64_t r = 0; r < p.m; ++r)
+      for (int64_t c = 0; c < p.n; ++c) {
+        double s = 0;
+        for (int64_t j = 0; j < p.k; ++j)
+          s += double(p.qs[r * p.k + j]) * p.d[r * p.k / 32 + j / 32] * wd.f32()[c * p.k + j];
+        CHECK(std::fabs(y[r * p.n + c] - s) <= 1e-5 * p.xnorm[r] * p.wnorm[c]);
+      }
+  }
+}
+
+TEST_CASE("quant: matmul Q8_0 decode (M=1) every variant matches ref at real sizes") {
+  report_skipped(DType::Q8_0);
+  for (int64_t k : {896, 4864, 1536, 3584})
+    for (int64_t n : {1, 7, 31, 128, 896, 4864}) every_variant_matches_ref(DType::Q8_0, 1, n, k);
+}
+
+TEST_CASE("quant: matmul Q4_0 decode (M=1) every variant matches ref at real sizes") {
+  report_skipped(DType::Q4_0);
+  for (int64_t k : {896, 4864, 1536, 3584})
+    for (int64_t n : {1, 7, 31, 128, 896, 4864}) every_variant_matches_ref(DType::Q4_0, 1, n, k);
+}
+
+TEST_CASE("quant: matmul prefill (M>1) every variant matches ref, tails in M and N") {
+  for (DType t : {DType::Q8_0, DType::Q4_0}) {
+    report_skipped(t);
+    for (int64_t m : {3, 17, 64})
+      for (int64_t k : {896, 4864, 1536, 3584})
+        for (int64_t n : {1, 7, 31, 128}) every_variant_matches_ref(t, m, n, k);
+    every_variant_matches_ref(t, 17, 896, 896);
+    every_variant_matches_ref(t, 5, 4864, 896);
+    every_variant_matches_ref(t, 64, 130, 32);   // a single block per row
+  }
+}
+
+TEST_CASE("quant: matmul vocabulary-sized GEMV (N=151936)") {
+  for (DType t : {DType::Q8_0, DType::Q4_0}) {
+    report_skipped(t);
+    every_variant_matches_ref(t, 1, 151936, 64);
+  }
+}
+
+TEST_CASE("quant: matmul_quant threads over N and equals the chosen variant") {
+  for (DType t : {DType::Q8_0, DType::Q4_0}) {
+    Problem p = make_problem(t, 9, 1000, 896, 5);
+    const MatmulVariant& best = best_matmul(t);
+    const std::vector<float> single = run(best, p);
+    std::vector<float> y(single.size());
+    matmul_quant(p.x.data(), p.m, p.k, p.w, y.data());
+    CHECK(y == single);   // same kernel, same integers, same per-row order: bit-identical
+    CHECK(cpu_has(best.needs));
+  }
+}
