@@ -6,7 +6,6 @@
 #include <array>
 #include <algorithm>
 #include <functional>
-#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -15,17 +14,12 @@
 #include "decoder/byte_unicode.h"
 #include "decoder/normalize.h"
 #include "decoder/pretokenizer.h"
+#include "decoder/token_index.h"
 #include "decoder/tokenizer_files.h"
 #include "decoder/utf8.h"
 
 namespace fvlm {
 namespace {
-
-struct StringHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-};
-using StringToId = std::unordered_map<std::string, int32_t, StringHash, std::equal_to<>>;
 
 enum class Kind : uint8_t { kUnused, kVocab, kAdded, kSpecial };
 
@@ -67,8 +61,8 @@ struct TokenizerTables {
   std::vector<std::string> token_bytes;  // what each id decodes to
   std::vector<Kind> kind;
   std::vector<std::string> merges_text;  // "a b", rank order
-  StringToId token_to_id;                // vocab tokens and added contents
-  StringToId bytes_to_id;                // raw bytes -> vocab id, only for ignore_merges
+  TokenIndex token_to_id;                // tokens[id] -> id (vocab tokens and added contents)
+  TokenIndex bytes_to_id;                // token_bytes[id] -> id over vocab ids, for ignore_merges
   std::array<int32_t, 256> byte_ids{};   // id of each single-byte token
   MergeTable merges;
   AddedMatcher added;
@@ -93,8 +87,8 @@ void encode_piece(const TokenizerTables& t, std::string_view piece, std::vector<
     return;
   }
   if (t.ignore_merges) {
-    if (auto it = t.bytes_to_id.find(piece); it != t.bytes_to_id.end()) {
-      ids.push_back(it->second);
+    if (const int32_t id = t.bytes_to_id.find(piece); id >= 0) {
+      ids.push_back(id);
       return;
     }
   }
@@ -120,11 +114,17 @@ void encode_ordinary(const TokenizerTables& t, std::string_view text, std::vecto
   for (std::string_view piece : s.pieces) encode_piece(t, piece, ids, s.symbols);
 }
 
-int32_t require_id(const StringToId& vocab, const std::string& token, const std::string& where) {
-  auto it = vocab.find(token);
-  if (it == vocab.end())
-    throw Error(Errc::kBadModel, fmt::format("tokenizer: {}: '{}' is not in the vocabulary", where, token));
-  return it->second;
+// The id of `token`; `where` (called only on failure) names the file entry that needs it.
+template <class Where>
+int32_t require_id(const TokenIndex& vocab, std::string_view token, uint64_t hash, Where&& where) {
+  const int32_t id = vocab.find(token, hash);
+  if (id < 0) throw Error(Errc::kBadModel, fmt::format("tokenizer: {}: '{}' is not in the vocabulary", where(), token));
+  return id;
+}
+
+template <class Where>
+int32_t require_id(const TokenIndex& vocab, std::string_view token, Where&& where) {
+  return require_id(vocab, token, TokenIndex::hash(token), where);
 }
 
 void build_vocab(const TokenizerFiles& f, TokenizerTables& t) {
@@ -134,48 +134,71 @@ void build_vocab(const TokenizerFiles& f, TokenizerTables& t) {
   t.tokens.assign(size_t(n), {});
   t.token_bytes.assign(size_t(n), {});
   t.kind.assign(size_t(n), Kind::kUnused);
-  t.token_to_id.reserve(f.vocab.size() + f.added.size());
   for (const auto& [tok, id] : f.vocab) {
     if (t.kind[size_t(id)] != Kind::kUnused)
-      throw Error(Errc::kBadModel, fmt::format("tokenizer: {}: id {} is used twice", f.source, id));
+      throw Error(Errc::kBadModel, fmt::format("tokenizer: {}: id {} is used twice", f.vocab_source, id));
     t.kind[size_t(id)] = Kind::kVocab;
     t.tokens[size_t(id)] = tok;
     // A character outside the byte alphabet cannot come from BPE; decode it as its UTF-8 (HF).
     t.token_bytes[size_t(id)] = byte_unicode_to_bytes(tok).value_or(tok);
-    t.token_to_id.emplace(tok, id);
   }
   for (const AddedToken& a : f.added) {
     const size_t id = size_t(a.id);
     if (t.kind[id] == Kind::kVocab && t.tokens[id] != a.content)
-      throw Error(Errc::kBadModel, fmt::format("tokenizer: {}: added token '{}' reuses id {} of '{}'", f.source,
+      throw Error(Errc::kBadModel, fmt::format("tokenizer: {}: added token '{}' reuses id {} of '{}'", f.vocab_source,
                                                a.content, a.id, t.tokens[id]));
     t.kind[id] = a.special ? Kind::kSpecial : Kind::kAdded;
     t.tokens[id] = a.content;
     t.token_bytes[id] = a.content;
-    t.token_to_id.insert_or_assign(a.content, a.id);
     t.added.add(a.content, a.id);
   }
+  t.token_to_id.build(&t.tokens, size_t(n));
+  for (int32_t id = 0; id < n; ++id)  // vocab first: an added token with the same text wins
+    if (t.kind[size_t(id)] == Kind::kVocab) t.token_to_id.insert(id);
+  for (const AddedToken& a : f.added) t.token_to_id.insert(a.id);
   for (size_t id = 0; id < size_t(n); ++id)
     if (t.kind[id] == Kind::kUnused) t.tokens[id] = fmt::format("[PAD{}]", id);
   for (int b = 0; b < 256; ++b)
     t.byte_ids[size_t(b)] = require_id(t.token_to_id, bytes_to_byte_unicode(std::string(1, char(b))),
-                                       f.source + " (single-byte tokens)");
+                                       [&] { return f.vocab_source + " (single-byte tokens)"; });
   t.ignore_merges = f.ignore_merges;
-  if (t.ignore_merges)
-    for (const auto& [tok, id] : f.vocab) t.bytes_to_id.emplace(t.token_bytes[size_t(id)], id);
+  if (t.ignore_merges) {
+    t.bytes_to_id.build(&t.token_bytes, size_t(n));
+    for (int32_t id = 0; id < n; ++id)
+      if (t.kind[size_t(id)] == Kind::kVocab) t.bytes_to_id.insert(id);
+  }
 }
 
 void build_merges(const TokenizerFiles& f, TokenizerTables& t) {
   t.merges = MergeTable(f.merges.size());
-  t.merges_text.reserve(f.merges.size());
+  t.merges_text.resize(f.merges.size());
   for (size_t rank = 0; rank < f.merges.size(); ++rank) {
     const auto& [a, b] = f.merges[rank];
-    const std::string where = fmt::format("{} merge {} '{} {}'", f.source, rank, a, b);
-    const int32_t left = require_id(t.token_to_id, a, where);
-    const int32_t right = require_id(t.token_to_id, b, where);
-    const int32_t merged = require_id(t.token_to_id, a + b, where);
-    t.merges.insert(left, right, {int32_t(rank), merged});  // bpe_ranks = dict(zip(merges, range))
-    t.merges_text.push_back(a + " " + b);
+    t.merges_text[rank].append(a).append(1, ' ').append(b);
+  }
+  // The lookups are cache misses in a 150k-entry table: hash and prefetch a block, then resolve.
+  constexpr size_t kBlock = 32;
+  uint64_t hashes[kBlock][3];
+  std::string joined[kBlock];
+  for (size_t start = 0; start < f.merges.size(); start += kBlock) {
+    const size_t end = std::min(f.merges.size(), start + kBlock);
+    for (size_t r = start; r < end; ++r) {
+      const auto& [a, b] = f.merges[r];
+      joined[r - start].assign(a).append(b);
+      hashes[r - start][0] = TokenIndex::hash(a);
+      hashes[r - start][1] = TokenIndex::hash(b);
+      hashes[r - start][2] = TokenIndex::hash(joined[r - start]);
+      for (uint64_t h : hashes[r - start]) t.token_to_id.prefetch(h);
+    }
+    for (size_t r = start; r < end; ++r) {
+      const auto& [a, b] = f.merges[r];
+      auto where = [&] { return fmt::format("{} (merge of rank {}: '{} {}')", f.merges_source, r, a, b); };
+      const uint64_t* h = hashes[r - start];
+      const int32_t left = require_id(t.token_to_id, a, h[0], where);
+      const int32_t right = require_id(t.token_to_id, b, h[1], where);
+      const int32_t merged = require_id(t.token_to_id, joined[r - start], h[2], where);
+      t.merges.insert(left, right, {int32_t(r), merged});  // bpe_ranks = dict(zip(merges, range))
+    }
   }
 }
 
@@ -220,9 +243,9 @@ std::string Tokenizer::decode(std::span<const int32_t> ids, bool skip_special) c
 int Tokenizer::size() const { return int(t_->tokens.size()); }
 
 std::optional<int32_t> Tokenizer::token_id(std::string_view token) const {
-  auto it = t_->token_to_id.find(token);
-  if (it == t_->token_to_id.end()) return std::nullopt;
-  return it->second;
+  const int32_t id = t_->token_to_id.find(token);
+  if (id < 0) return std::nullopt;
+  return id;
 }
 
 bool Tokenizer::is_special(int32_t id) const {

@@ -202,10 +202,12 @@ TokenizerFiles read_tokenizer_files(const std::string& model_dir) {
     read_vocab_json(vocab, out);
     read_merges_txt(merges, out);
     read_added_tokens(dir, out);
-    out.source = vocab.string() + " + merges.txt";
+    out.vocab_source = vocab.string();
+    out.merges_source = merges.string();
   } else if (fs::exists(tj)) {
     read_tokenizer_json(tj, out);
-    out.source = tj.string();
+    out.vocab_source = tj.string();
+    out.merges_source = tj.string();
   } else {
     throw Error(Errc::kBadModel,
                 fmt::format("tokenizer: {} has neither vocab.json + merges.txt nor tokenizer.json", model_dir));

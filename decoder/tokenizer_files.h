@@ -22,7 +22,7 @@ struct TokenizerFiles {
   std::vector<std::pair<std::string, std::string>> merges;  // in rank order
   std::vector<AddedToken> added;                            // sorted by id
   bool ignore_merges = false;  // tokenizer.json model.ignore_merges: whole-word vocab hits win
-  std::string source;          // the file(s) read, for error messages
+  std::string vocab_source, merges_source;  // the files read, for error messages
 };
 
 // Prefers vocab.json + merges.txt; falls back to tokenizer.json. Throws Error{kNotFound} when

@@ -182,7 +182,7 @@ TEST_CASE("tokenizer: added tokens inside text, longest match first, never merge
   f.vocab.emplace_back("ab", 256);
   f.merges.emplace_back("a", "b");
   f.added = {{300, "<x>", true}, {301, "<x><y>", true}, {302, "x><y", false}};
-  f.source = "synthetic";
+  f.vocab_source = f.merges_source = "synthetic";
   const Tokenizer small = Tokenizer::from_files(f);
   CHECK(small.size() == 303);
   CHECK(small.tokens()[257] == "[PAD257]");
