@@ -1,0 +1,151 @@
+// `bench`: time to first token (encode + prefill + first token) against image resolution, the
+// headline metric of FastVLM. Prints a table, JSON lines or CSV; optionally a PNG plot.
+#include <algorithm>
+#include <cstdio>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "cli/commands.h"
+#include "cli/common_options.h"
+#include "cli/image_input.h"
+#include "cli/output.h"
+#include "cli/tasks.h"
+#include "core/error.h"
+#include "core/plot.h"
+
+namespace fvlm::cli {
+namespace {
+
+struct BenchCommand {
+  RunOptions run;
+  std::vector<int> resolutions;
+  int repeats = 3;
+  int warmup = 1;
+  std::string image;
+  std::string question = "Describe the image.";
+  std::string format = "json";
+  std::string plot;
+};
+
+struct Row {
+  int resolution = 0, image_tokens = 0, prompt_tokens = 0;
+  double encode_min = 0, encode_med = 0, prefill_min = 0, prefill_med = 0, ttft_min = 0, ttft_med = 0;
+};
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+}
+
+// A deterministic test card (gradients and bars) when no image is given: content does not change
+// the work, only the resolution does.
+Image test_card() {
+  Image img = Image::black(1280, 960);
+  for (int y = 0; y < img.height; ++y)
+    for (int x = 0; x < img.width; ++x) {
+      uint8_t* p = img.row(y) + 3 * x;
+      p[0] = uint8_t(x * 255 / img.width);
+      p[1] = uint8_t(y * 255 / img.height);
+      p[2] = uint8_t(((x / 80) % 2) * 200);
+    }
+  return img;
+}
+
+int run_bench(BenchCommand& b) {
+  finish_run_options(b.run);
+  if (b.repeats < 1) throw Error(Errc::kBadArgs, "--repeats must be at least 1");
+  std::unique_ptr<Pipeline> p = load_pipeline(b.run.model);
+  if (b.resolutions.empty()) {
+    const int native = p->config().vision.image_size;
+    for (int r : {256, 512, 768, 1024}) b.resolutions.push_back(r);
+    if (std::find(b.resolutions.begin(), b.resolutions.end(), native) == b.resolutions.end())
+      b.resolutions.push_back(native);
+  }
+  const Image img = b.image.empty() ? test_card() : read_image_arg(b.image, b.run.image.max_pixels);
+  GenerateOptions gen = b.run.gen;
+  gen.max_tokens = 1;          // time to the first token only
+  gen.ignore_eos = true;
+  std::vector<Row> rows;
+  for (int R : b.resolutions) {
+    ImageOptions im = b.run.image;
+    im.resolution = R;
+    if (R % 64 != 0 || R < 64) throw Error(Errc::kBadArgs, fmt::format("resolution {} is not a multiple of 64", R));
+    std::vector<double> enc, pre, ttft;
+    Row row;
+    row.resolution = R;
+    for (int i = 0; i < b.warmup + b.repeats; ++i) {
+      const GenerateResult r = p->generate(img, b.question, gen, im, {}, false);
+      row.image_tokens = r.n_image_tokens;
+      row.prompt_tokens = r.n_prompt_tokens;
+      if (i < b.warmup) continue;
+      enc.push_back(r.timing.encode);
+      pre.push_back(r.timing.prefill);
+      ttft.push_back(r.timing.ttft);
+    }
+    row.encode_min = *std::min_element(enc.begin(), enc.end());
+    row.encode_med = median(enc);
+    row.prefill_min = *std::min_element(pre.begin(), pre.end());
+    row.prefill_med = median(pre);
+    row.ttft_min = *std::min_element(ttft.begin(), ttft.end());
+    row.ttft_med = median(ttft);
+    spdlog::info("{} px: ttft {:.0f} ms (encode {:.0f}, prefill {:.0f})", R, row.ttft_med, row.encode_med,
+                 row.prefill_med);
+    rows.push_back(row);
+  }
+  if (b.format == "table") {
+    std::printf("%6s %7s %7s %11s %11s %11s %11s\n", "res", "img_tok", "prompt", "encode_ms", "prefill_ms",
+                "ttft_ms", "ttft_min");
+    for (const Row& r : rows)
+      std::printf("%6d %7d %7d %11.1f %11.1f %11.1f %11.1f\n", r.resolution, r.image_tokens, r.prompt_tokens,
+                  r.encode_med, r.prefill_med, r.ttft_med, r.ttft_min);
+  } else if (b.format == "csv") {
+    std::printf("resolution,image_tokens,prompt_tokens,encode_ms_median,encode_ms_min,prefill_ms_median,"
+                "prefill_ms_min,ttft_ms_median,ttft_ms_min\n");
+    for (const Row& r : rows)
+      std::printf("%d,%d,%d,%.2f,%.2f,%.2f,%.2f,%.2f,%.2f\n", r.resolution, r.image_tokens, r.prompt_tokens,
+                  r.encode_med, r.encode_min, r.prefill_med, r.prefill_min, r.ttft_med, r.ttft_min);
+  } else {
+    for (const Row& r : rows)
+      emit({{"ok", true}, {"task", "bench"}, {"resolution", r.resolution}, {"n_image_tokens", r.image_tokens},
+            {"n_prompt_tokens", r.prompt_tokens}, {"repeats", b.repeats},
+            {"encode_ms", {{"median", round_ms(r.encode_med)}, {"min", round_ms(r.encode_min)}}},
+            {"prefill_ms", {{"median", round_ms(r.prefill_med)}, {"min", round_ms(r.prefill_min)}}},
+            {"ttft_ms", {{"median", round_ms(r.ttft_med)}, {"min", round_ms(r.ttft_min)}}},
+            {"load_ms", round_ms(p->load_ms())}});
+  }
+  std::fflush(stdout);
+  if (!b.plot.empty()) {
+    PlotSeries enc{"encode", {}}, pre{"prefill", {}}, ttft{"TTFT", {}};
+    std::vector<double> xs;
+    for (const Row& r : rows) {
+      xs.push_back(r.resolution);
+      enc.y.push_back(r.encode_med);
+      pre.y.push_back(r.prefill_med);
+      ttft.y.push_back(r.ttft_med);
+    }
+    write_line_plot(b.plot, "fastvlm: time to first token vs resolution", "image side (px)", "ms (median)", xs,
+                    {ttft, enc, pre});
+  }
+  return 0;
+}
+
+}  // namespace
+
+void add_bench_command(CLI::App& app, int& exit_code) {
+  auto b = std::make_shared<BenchCommand>();
+  auto* cmd = app.add_subcommand("bench", "Time to first token against image resolution");
+  cmd->add_option("--resolutions", b->resolutions, "Resolutions to measure (default 256 512 768 1024)")
+      ->delimiter(',');
+  cmd->add_option("--repeats", b->repeats, "Timed runs per resolution (3)");
+  cmd->add_option("--warmup", b->warmup, "Untimed runs first (1)");
+  cmd->add_option("--image", b->image, "Image to use (default: a synthetic test card)");
+  cmd->add_option("--question", b->question, "Question to prefill");
+  cmd->add_option("--format", b->format, "json (default) | table | csv")->check(CLI::IsMember({"json", "table", "csv"}));
+  cmd->add_option("--plot", b->plot, "Also draw a PNG plot to this file");
+  add_run_options(cmd, b->run);
+  cmd->callback([b, &exit_code] { exit_code = run_bench(*b); });
+}
+
+}  // namespace fvlm::cli

@@ -1,0 +1,113 @@
+#include "cli/tasks.h"
+
+#include <cmath>
+#include <cstdio>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "cli/image_input.h"
+#include "cli/output.h"
+#include "core/error.h"
+#include "core/npy.h"
+#include "models/answer_parse.h"
+
+namespace fvlm::cli {
+
+std::unique_ptr<Pipeline> load_pipeline(const ModelOptions& o) {
+  PipelineOptions po;
+  po.threads = o.threads;
+  return Pipeline::load(o.model, po);
+}
+
+std::string task_name(Task t) {
+  switch (t) {
+    case Task::kAsk: return "ask";
+    case Task::kDescribe: return "describe";
+    case Task::kCount: return "count";
+    case Task::kOcr: return "ocr";
+  }
+  return "?";
+}
+
+Task parse_task(const std::string& name) {
+  for (Task t : {Task::kAsk, Task::kDescribe, Task::kCount, Task::kOcr})
+    if (task_name(t) == name) return t;
+  throw Error(Errc::kBadArgs, fmt::format("unknown task '{}' (ask, describe, count, ocr)", name));
+}
+
+std::string task_prompt(const TaskSpec& t) {
+  switch (t.task) {
+    case Task::kAsk: return t.question;
+    case Task::kDescribe: return "Describe the image.";   // predict.py's default prompt
+    case Task::kCount:
+      return fmt::format("How many {} are in the image? Answer with a single number.", t.what);
+    case Task::kOcr:
+      return "Transcribe all the text in the image exactly as written, line by line. Output only the text.";
+  }
+  return t.question;
+}
+
+nlohmann::ordered_json run_task(Pipeline& p, const TaskSpec& t, const std::string& image_arg, const RunOptions& o) {
+  return run_task_on_image(p, t, image_arg, read_image_arg(image_arg, o.image.max_pixels), o);
+}
+
+nlohmann::ordered_json run_task_on_image(Pipeline& p, const TaskSpec& t, const std::string& image_arg,
+                                         const Image& image, const RunOptions& o) {
+  std::function<void(const std::string&)> on_text;
+  if (o.stream)
+    on_text = [](const std::string& s) {
+      std::fputs(s.c_str(), stderr);
+      std::fflush(stderr);
+    };
+  GenerateResult r = p.generate(image, task_prompt(t), o.gen, o.image, on_text, !o.logits_out.empty());
+  if (o.stream) std::fputc('\n', stderr);
+  if (!o.logits_out.empty()) {
+    Tensor logits = Tensor::zeros(DType::F32, {int64_t(r.last_prompt_logits.size())});
+    std::copy(r.last_prompt_logits.begin(), r.last_prompt_logits.end(), logits.f32());
+    write_npy(o.logits_out, logits);
+  }
+  nlohmann::ordered_json j = {{"ok", true}, {"task", task_name(t.task)}, {"image", image_arg}};
+  if (t.task == Task::kAsk) j["question"] = t.question;
+  if (t.task == Task::kCount) j["what"] = t.what;
+  j["answer"] = r.text;
+  if (t.task == Task::kCount) {
+    const auto n = parse_count(r.text);
+    j["count"] = n ? nlohmann::ordered_json(*n) : nlohmann::ordered_json(nullptr);
+  }
+  if (t.task == Task::kOcr) j["text"] = r.text;
+  j["token_ids"] = r.token_ids;
+  j["finish_reason"] = r.finish_reason;
+  j["n_prompt_tokens"] = r.n_prompt_tokens;
+  j["n_image_tokens"] = r.n_image_tokens;
+  j["resolution"] = r.resolution;
+  if (r.grid_cols > 0) j["grid"] = {r.grid_cols, r.grid_rows};
+  j["timing_ms"] = {{"load", round_ms(p.load_ms())},          {"preprocess", round_ms(r.timing.preprocess)},
+                    {"encode", round_ms(r.timing.encode)},     {"prefill", round_ms(r.timing.prefill)},
+                    {"ttft", round_ms(r.timing.ttft)},         {"decode", round_ms(r.timing.decode)}};
+  j["decode_tokens_per_s"] = std::round(r.decode_tokens_per_s * 10) / 10;
+  return j;
+}
+
+int run_task_over_images(const TaskSpec& t, const std::vector<std::string>& images, RunOptions& o) {
+  finish_run_options(o);
+  if (!o.logits_out.empty() && images.size() != 1)
+    throw Error(Errc::kBadArgs, "--logits-out takes exactly one image");
+  std::unique_ptr<Pipeline> p = load_pipeline(o.model);
+  int failed = 0;
+  Errc last = Errc::kInternal;
+  for (const std::string& img : images) {
+    try {
+      emit(run_task(*p, t, img, o));
+    } catch (const Error& e) {
+      ++failed;
+      last = e.code();
+      spdlog::error("{}: {}: {}", img, errc_name(e.code()), e.what());
+      emit(error_json(e.code(), e.what(), e.detail(), img));
+    }
+  }
+  if (failed == 0) return kExitOk;
+  return images.size() == 1 ? errc_exit_code(last) : kExitSomeFailed;
+}
+
+}  // namespace fvlm::cli

@@ -1,0 +1,151 @@
+#include "models/pipeline.h"
+
+#include <chrono>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "core/error.h"
+#include "core/runtime.h"
+#include "decoder/chat_template.h"
+#include "decoder/generate.h"
+#include "decoder/qwen2.h"
+#include "decoder/qwen2_weights.h"
+#include "decoder/sampler.h"
+#include "decoder/splice.h"
+#include "decoder/tokenizer.h"
+#include "encoder/vision_backend.h"
+#include "models/image_views.h"
+#include "models/model_source.h"
+#include "models/model_tokenizer.h"
+
+namespace fvlm {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
+
+// Forwards to the real backend and remembers when the prompt's prefill ended and its logits, so
+// the generation loop stays the decoder's own (decoder/generate.h).
+class PrefillObserver final : public dec::LlmBackend {
+ public:
+  PrefillObserver(dec::LlmBackend& inner, bool keep_logits) : inner_(inner), keep_logits_(keep_logits) {}
+  int hidden_size() const override { return inner_.hidden_size(); }
+  int64_t n_logits() const override { return inner_.n_logits(); }
+  int n_past() const override { return inner_.n_past(); }
+  int max_tokens() const override { return inner_.max_tokens(); }
+  void embed(std::span<const int32_t> ids, float* out) const override { inner_.embed(ids, out); }
+  std::span<const float> prefill(const float* embeds, int T) override {
+    std::span<const float> l = inner_.prefill(embeds, T);
+    prefill_end = Clock::now();
+    if (keep_logits_) logits.assign(l.begin(), l.end());
+    return l;
+  }
+  std::span<const float> decode_step(int32_t token) override { return inner_.decode_step(token); }
+  void reset() override { inner_.reset(); }
+
+  Clock::time_point prefill_end;
+  std::vector<float> logits;
+
+ private:
+  dec::LlmBackend& inner_;
+  bool keep_logits_;
+};
+
+class FastVlmPipeline final : public Pipeline {
+ public:
+  FastVlmPipeline(const std::string& path, const PipelineOptions& opts) : runtime_(opts.threads) {
+    const auto t0 = Clock::now();
+    source_ = open_model_source(path);
+    tokenizer_ = std::make_unique<Tokenizer>(open_tokenizer(source_));
+    vision_ = std::make_unique<enc::CpuVisionBackend>(runtime_, source_.config, source_.tensors);
+    llm_ = std::make_unique<dec::Qwen2Weights>(dec::bind_qwen2(source_.config, source_.tensors));
+    for (const char* s : {"<|im_end|>", "<|endoftext|>"})
+      if (auto id = tokenizer_->token_id(s)) stop_ids_.push_back(*id);
+    load_ms_ = ms_since(t0);
+    spdlog::info("loaded {} in {:.0f} ms", path, load_ms_);
+  }
+
+  const ModelConfig& config() const override { return source_.config; }
+  double load_ms() const override { return load_ms_; }
+
+  GenerateResult generate(const Image& image, const std::string& question, const GenerateOptions& gen,
+                          const ImageOptions& img, const std::function<void(const std::string&)>& on_text,
+                          bool want_logits) override {
+    const ModelConfig& c = source_.config;
+    GenerateResult r;
+    // 1. Image -> model views ([B, 3, R, R]): one for pad/crop, global + tiles for anyres.
+    auto t = Clock::now();
+    const ImageViews views = make_image_views(image, img, &c);
+    const Tensor& pixels = views.pixels;
+    r.resolution = views.resolution;
+    r.grid_cols = views.grid_cols;
+    r.grid_rows = views.grid_rows;
+    r.timing.preprocess = ms_since(t);
+    // 2. FastViTHD + projector: every view's tokens, concatenated flat.
+    const auto t_encode = Clock::now();
+    const Tensor projected = vision_->project(vision_->encode(pixels));
+    r.timing.encode = ms_since(t_encode);
+    r.n_image_tokens = int(projected.dim(0));
+    // 3. Prompt with the image placeholder, spliced with the image rows.
+    const std::string prompt = qwen2_chat_prompt(question, gen.system, 1);
+    const std::vector<int32_t> ids =
+        tokenize_with_images(prompt, [&](std::string_view s) { return tokenizer_->encode(s); });
+    const Tensor embeds = dec::splice_image_features(llm_->embed_tokens, ids, std::span<const Tensor>(&projected, 1),
+                                                     c.tokenizer_model_max_length);
+    r.n_prompt_tokens = int(embeds.dim(0));
+    // 4. Prefill + decode loop.
+    dec::SessionOptions so;
+    so.max_tokens = r.n_prompt_tokens + gen.max_tokens;
+    so.logit_rows = tokenizer_->size();
+    dec::Qwen2Session session(*llm_, c.llm, so);
+    PrefillObserver llm(session, want_logits);
+    dec::Sampler sampler({gen.temperature, gen.top_k, gen.top_p, gen.repetition_penalty, gen.seed});
+    dec::StopOptions stop{stop_ids_, gen.ignore_eos, gen.max_tokens};
+    StreamDecoder stream(*tokenizer_, /*skip_special=*/true);
+    Clock::time_point first_token;
+    const auto t_prefill = Clock::now();
+    const dec::GenerateResult g = dec::generate(llm, embeds.f32(), r.n_prompt_tokens, sampler, stop, [&](int32_t id) {
+      if (first_token == Clock::time_point{}) first_token = Clock::now();
+      if (on_text) on_text(stream.push(id));
+      return true;
+    });
+    const auto t_end = Clock::now();
+    if (on_text) on_text(stream.flush());
+    using ms = std::chrono::duration<double, std::milli>;
+    r.timing.prefill = ms(llm.prefill_end - t_prefill).count();
+    if (first_token == Clock::time_point{}) first_token = t_end;   // stopped at once
+    r.timing.ttft = r.timing.encode + ms(first_token - t_prefill).count();
+    r.timing.decode = ms(t_end - first_token).count();
+    r.decode_tokens_per_s = g.ids.size() > 1 ? double(g.ids.size() - 1) / (r.timing.decode / 1000.0) : 0.0;
+    r.token_ids = g.ids;
+    r.finish_reason = g.reason == dec::StopReason::kStopToken ? "stop" : "length";
+    r.text = strip(tokenizer_->decode(g.ids, /*skip_special=*/true));
+    r.last_prompt_logits = std::move(llm.logits);
+    return r;
+  }
+
+ private:
+  static std::string strip(std::string s) {   // predict.py: outputs.strip()
+    const char* ws = " \t\n\r\f\v";
+    s.erase(0, s.find_first_not_of(ws));
+    s.erase(s.find_last_not_of(ws) + 1);
+    return s;
+  }
+
+  Runtime runtime_;
+  ModelSource source_;
+  std::unique_ptr<Tokenizer> tokenizer_;
+  std::unique_ptr<enc::VisionBackend> vision_;
+  std::unique_ptr<dec::Qwen2Weights> llm_;
+  std::vector<int32_t> stop_ids_;
+  double load_ms_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<Pipeline> Pipeline::load(const std::string& model_path, const PipelineOptions& opts) {
+  return std::make_unique<FastVlmPipeline>(model_path, opts);
+}
+
+}  // namespace fvlm
