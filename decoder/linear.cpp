@@ -6,6 +6,7 @@
 #include "core/parallel.h"
 #include "decoder/gemm.h"
 #include "decoder/gemv.h"
+#include "quant/matmul_quant.h"
 
 namespace fvlm::dec {
 
@@ -14,6 +15,14 @@ namespace {
 constexpr int64_t kGemmMinRows = 4;
 // Weight rows per parallel chunk of a GEMV: enough to amortise the fork, small enough to balance.
 constexpr int64_t kGemvGrain = 64;
+
+
+void add_bias(const float* bias, int64_t M, int64_t N, float* y) {
+  if (!bias) return;
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t n = 0; n < N; ++n) y[m * N + n] += bias[n];
+}
+
 }  // namespace
 
 Tensor leading_rows(const Tensor& W, int64_t rows) {
@@ -26,7 +35,10 @@ void linear(const float* x, int64_t M, const Tensor& W, const float* bias, float
   const int64_t N = W.dim(0), K = W.dim(1);
   switch (W.dtype()) {
     case DType::F32: case DType::BF16: case DType::F16: break;
-    case DType::Q8_0: case DType::Q4_0:   // TODO(lead): quant::matmul_quant(x, M, K, W, y)
+    case DType::Q8_0: case DType::Q4_0:   // int8 kernels on quantised activations (quant/)
+      quant::matmul_quant(x, M, K, W, y);
+      add_bias(bias, M, N, y);
+      return;
     default:
       throw Error(Errc::kUnsupported, fmt::format("linear: {} weights are not supported yet", dtype_name(W.dtype())));
   }
@@ -37,9 +49,7 @@ void linear(const float* x, int64_t M, const Tensor& W, const float* bias, float
     for (int64_t m = 0; m < M; ++m)
       parallel_for(N, kGemvGrain, [&](int64_t b, int64_t e) { gemv(W.data(), K, x + m * K, b, e, y + m * N); });
   }
-  if (bias)
-    for (int64_t m = 0; m < M; ++m)
-      for (int64_t n = 0; n < N; ++n) y[m * N + n] += bias[n];
+  add_bias(bias, M, N, y);
 }
 
 }  // namespace fvlm::dec
