@@ -513,3 +513,28 @@ TEST_CASE("anyres: divide_to_patches pads partial patches with black") {
   CHECK(p[1].row(0)[3] == 0);
   CHECK(std::all_of(p[0].row(3), p[0].row(3) + 12, [](uint8_t b) { return b == 0; }));
 }
+
+// ---------------------------------------------------------------------------------------------
+// samples/
+
+TEST_CASE("samples: every sample image decodes; the EXIF-rotated cat comes out upright") {
+  int n = 0;
+  for (const auto& e : std::filesystem::directory_iterator(test::source_dir() + "/samples")) {
+    const std::string ext = e.path().extension().string();
+    if (ext != ".jpg" && ext != ".png") continue;
+    CAPTURE(e.path().string());
+    const Image img = load_image(e.path().string());
+    CHECK(img.width >= 300);
+    CHECK(img.height >= 300);
+    ++n;
+  }
+  CHECK(n >= 8);
+  const Image upright = load_image(test::source_dir() + "/samples/chelsea.jpg");
+  const Image rotated = load_image(test::source_dir() + "/samples/chelsea_exif_rot6.jpg");
+  REQUIRE(rotated.width == upright.width);   // 451x300 once orientation 6 is applied
+  REQUIRE(rotated.height == upright.height);
+  // Same picture, two JPEG encodings: close on average (a wrong rotation or mirror is far off).
+  double sum = 0;
+  for (size_t i = 0; i < upright.rgb.size(); ++i) sum += std::abs(int(upright.rgb[i]) - int(rotated.rgb[i]));
+  CHECK(sum / double(upright.rgb.size()) < 4.0);
+}
