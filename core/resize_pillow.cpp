@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/parallel.h"
+#include "core/resize_pillow_kernels.h"
 
 namespace fvlm {
 namespace {
@@ -41,9 +42,29 @@ std::pair<int, int> rows_used(const ResampleAxis& v) {
   return lo < hi ? std::pair{lo, hi} : std::pair{0, 0};
 }
 
-// ImagingResampleHorizontal_8bpc, 3 bands, for output rows [y0, y1) of `tmp`;
-// tmp row y reads source row y + row_offset.
-void horizontal_rows(const Image& src, const ResampleAxis& h, int row_offset, Image& tmp, int y0, int y1) {
+void check_axes(const Image& src, const ResampleAxis& h, const ResampleAxis& v) {
+  FVLM_CHECK(h.in_size == src.width && v.in_size == src.height,
+             fmt::format("axes {}x{} for a {}x{} image", h.in_size, v.in_size, src.width, src.height));
+  FVLM_CHECK(src.rgb.size() == size_t(src.width) * size_t(src.height) * 3, "image buffer size");
+}
+
+// Chosen once: AVX2 when the CPU has it (the variants are bit-identical).
+struct PassKernels {
+  resize_kernels::HorizontalFn horizontal;
+  resize_kernels::VerticalFn vertical;
+};
+const PassKernels& pass_kernels() {
+  static const PassKernels k = __builtin_cpu_supports("avx2")
+                                   ? PassKernels{resize_kernels::horizontal_rows_avx2, resize_kernels::vertical_rows_avx2}
+                                   : PassKernels{resize_kernels::horizontal_rows_ref, resize_kernels::vertical_rows_ref};
+  return k;
+}
+
+}  // namespace
+
+namespace resize_kernels {
+
+void horizontal_rows_ref(const Image& src, const ResampleAxis& h, int row_offset, Image& tmp, int y0, int y1) {
   for (int y = y0; y < y1; ++y) {
     const uint8_t* in = src.row(y + row_offset);
     uint8_t* out = tmp.row(y);
@@ -63,9 +84,8 @@ void horizontal_rows(const Image& src, const ResampleAxis& h, int row_offset, Im
   }
 }
 
-// ImagingResampleVertical_8bpc for output rows [y0, y1); v's source rows are shifted by
-// -row_offset into `tmp`. Accumulates whole rows so the inner loop runs over contiguous bytes.
-void vertical_rows(const Image& tmp, const ResampleAxis& v, int row_offset, Image& out, int y0, int y1) {
+// Accumulates whole rows so that the inner loop runs over contiguous bytes.
+void vertical_rows_ref(const Image& tmp, const ResampleAxis& v, int row_offset, Image& out, int y0, int y1) {
   const size_t n = size_t(out.width) * 3;
   std::vector<int32_t> acc(n);
   for (int yy = y0; yy < y1; ++yy) {
@@ -81,13 +101,7 @@ void vertical_rows(const Image& tmp, const ResampleAxis& v, int row_offset, Imag
   }
 }
 
-void check_axes(const Image& src, const ResampleAxis& h, const ResampleAxis& v) {
-  FVLM_CHECK(h.in_size == src.width && v.in_size == src.height,
-             fmt::format("axes {}x{} for a {}x{} image", h.in_size, v.in_size, src.width, src.height));
-  FVLM_CHECK(src.rgb.size() == size_t(src.width) * size_t(src.height) * 3, "image buffer size");
-}
-
-}  // namespace
+}  // namespace resize_kernels
 
 ResampleAxis bicubic_axis(int in_size, int out_size) {
   FVLM_CHECK(in_size > 0 && out_size > 0, fmt::format("resize {} -> {}", in_size, out_size));
@@ -173,9 +187,9 @@ Image resample_separable_ref(const Image& src, const ResampleAxis& h, const Resa
   check_axes(src, h, v);
   const auto [lo, hi] = rows_used(v);
   Image tmp = Image::black(h.out_size, hi - lo);
-  horizontal_rows(src, h, lo, tmp, 0, tmp.height);
+  resize_kernels::horizontal_rows_ref(src, h, lo, tmp, 0, tmp.height);
   Image out = Image::black(h.out_size, v.out_size);
-  vertical_rows(tmp, v, lo, out, 0, out.height);
+  resize_kernels::vertical_rows_ref(tmp, v, lo, out, 0, out.height);
   return out;
 }
 
@@ -183,9 +197,10 @@ Image resample_separable(const Image& src, const ResampleAxis& h, const Resample
   check_axes(src, h, v);
   const auto [lo, hi] = rows_used(v);
   Image tmp = Image::black(h.out_size, hi - lo);
-  parallel_for(tmp.height, 16, [&](int64_t b, int64_t e) { horizontal_rows(src, h, lo, tmp, int(b), int(e)); });
+  const PassKernels& k = pass_kernels();
+  parallel_for(tmp.height, 16, [&](int64_t b, int64_t e) { k.horizontal(src, h, lo, tmp, int(b), int(e)); });
   Image out = Image::black(h.out_size, v.out_size);
-  parallel_for(out.height, 16, [&](int64_t b, int64_t e) { vertical_rows(tmp, v, lo, out, int(b), int(e)); });
+  parallel_for(out.height, 16, [&](int64_t b, int64_t e) { k.vertical(tmp, v, lo, out, int(b), int(e)); });
   return out;
 }
 
