@@ -24,8 +24,10 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=Release ${FVLM_CMAKE_ARGS:-} >&2
 cmake --build build -j"$(nproc)" >&2
 
 if [ -z "${FVLM_NO_DEMO:-}" ]; then
+  # The main job on a sample. Without real weights (they cannot be downloaded here) the demo uses
+  # the golden test checkpoint: a real FastVLM layout with small RANDOM weights, so the whole
+  # pipeline runs for real but the answer text is noise. Set FASTVLM_MODEL to a real checkpoint.
   model="${FASTVLM_MODEL:-../shared/golden/tiny/model}"
-  echo "setup: built build/fastvlm; demo on samples/ with model $model" >&2
-  echo "setup: (the golden tiny model has random weights: its answers are noise, the pipeline is real)" >&2
-  ./build/fastvlm inspect "$model"
+  [ -n "${FASTVLM_MODEL:-}" ] || echo "setup: demo with the golden test model (random weights: the answer is noise)" >&2
+  ./build/fastvlm describe samples/receipt.png samples/chelsea_exif_rot6.jpg -m "$model" --max-tokens 16
 fi
