@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "core/parallel.h"
 #include "encoder/vision_kernels.h"
 
 namespace fvlm::enc {
@@ -19,7 +20,7 @@ struct Sizer {
 };
 
 ConvGeom geom(const Sizer& s, int64_t oc, int64_t groups, int64_t k, int64_t stride) {
-  return {s.batch, s.c, oc, groups, s.h, s.w, k, stride, k / 2, false};
+  return {s.batch, s.c, oc, groups, s.h, s.w, k, stride, k / 2};
 }
 
 ConvFfnPlan make_conv_ffn_plan(Runtime& rt, WeightCache& wc, const ConvFfnW& f, Sizer& s) {
@@ -93,8 +94,7 @@ FastVitHdPlan make_fastvithd_plan(Runtime& rt, WeightCache& wc, const FastVitHdW
   p.batch = batch;
   Sizer s{batch, resolution, resolution, 3};
   const int64_t d0 = w.stem[0].w.dim(0);
-  ConvGeom g0 = geom(s, d0, 1, w.stem[0].w.dim(-1), 2);
-  g0.nchw_src = true;
+  const ConvGeom g0 = geom(s, d0, 1, w.stem[0].w.dim(-1), 2);
   p.stem[0] = make_conv_plan(rt, wc, w.stem[0], g0, PostOp::kGelu);   // MobileOneBlock 3x3 s2
   s.h = g0.oh(), s.w = g0.ow(), s.c = d0;
   s.note_x();
@@ -176,6 +176,15 @@ void network_entry(Runtime& rt, const StageW& w, const StagePlan& p, int64_t bat
   }
 }
 
+// [B, C, HW] -> [B, HW, C] (the input image; a few MB).
+void nchw_to_nhwc(const float* src, float* dst, int64_t batch, int64_t c, int64_t hw) {
+  for (int64_t b = 0; b < batch; ++b)
+    parallel_for(hw, 4096, [&](int64_t p0, int64_t p1) {
+      for (int64_t p = p0; p < p1; ++p)
+        for (int64_t k = 0; k < c; ++k) dst[(b * hw + p) * c + k] = src[(b * c + k) * hw + p];
+    });
+}
+
 void emit(const TapFn& tap, std::string_view name, const float* x, int64_t b, int64_t h, int64_t w, int64_t c) {
   if (tap) tap(name, Tensor::view(DType::F32, {b, h, w, c}, x, nullptr));
 }
@@ -186,7 +195,8 @@ void fastvithd_forward(Runtime& rt, const FastVitHdWeights& w, FastVitHdPlan& p,
                        const TapFn& tap) {
   Acts a{p.x0.f32(), p.x1.f32(), p.t.f32(), p.hidden.f32(), p.qkv.f32(), p.scores.f32()};
   const int64_t d0 = w.stem[0].w.dim(0), stem_hw = p.resolution / 4;
-  run_conv(rt, p.stem[0], pixels, a.y);   // x = self.patch_embed(x): 3x3 s2 -> GELU
+  nchw_to_nhwc(pixels, a.x, p.batch, 3, p.resolution * p.resolution);
+  run_conv(rt, p.stem[0], a.x, a.y);      // x = self.patch_embed(x): 3x3 s2 -> GELU
   run_conv(rt, p.stem[1], a.y, a.x);      //   3x3 s2 depthwise -> GELU
   run_conv(rt, p.stem[2], a.x, a.y);      //   1x1 -> GELU
   std::swap(a.x, a.y);
