@@ -18,8 +18,10 @@ namespace fvlm::enc {
 // conv_exp ("conv_exp") with a view of the activation [B, H, W, C] (valid during the call only).
 using TapFn = std::function<void(std::string_view name, const Tensor& bhwc)>;
 
+// 1x1 convolutions run as matmuls over the NHWC token matrix (oneDNN's sgemm beats its 1x1 conv here).
 struct ConvFfnPlan {
-  ConvPlan dw7x7, fc1, fc2;
+  ConvPlan dw7x7;
+  LinearPlan fc1, fc2;
 };
 struct RepMixerBlockPlan {
   ConvPlan mixer;
@@ -30,18 +32,28 @@ struct AttentionBlockPlan {
   AttentionPlan mhsa;
   ConvFfnPlan ffn;
 };
+// A grouped conv with one input and m outputs per group (PatchEmbed proj.0, conv_exp): the input is
+// repeated m times per channel, then oneDNN's depthwise kernel runs (its grouped path is im2col).
+struct ExpandConvPlan {
+  int64_t rows = 0, in_c = 0, multiplier = 1;
+  ConvPlan dw;
+};
+
 struct StagePlan {                       // one entry of `network`, at its output size
   int64_t h = 0, w = 0, c = 0;
   std::vector<RepMixerBlockPlan> repmixer;
   std::vector<AttentionBlockPlan> attention;
-  ConvPlan down_lk, down_pw, cpe;
+  ExpandConvPlan down_lk;
+  ConvPlan cpe;
+  LinearPlan down_pw;
 };
 
 struct FastVitHdPlan {
   int64_t resolution = 0, batch = 0, out_hw = 0, out_c = 0;
-  ConvPlan stem[3];
+  ConvPlan stem[2];                      // 3x3 s2, 3x3 s2 depthwise
+  LinearPlan stem_pw;                    // 1x1
   std::vector<StagePlan> network;
-  ConvPlan conv_exp;
+  ExpandConvPlan conv_exp;
   Tensor x0, x1, t, hidden, qkv, scores;   // scratch activations, sized for the largest block
 };
 
