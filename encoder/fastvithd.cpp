@@ -123,13 +123,20 @@ FastVitHdPlan make_fastvithd_plan(Runtime& rt, WeightCache& wc, const FastVitHdW
   FVLM_CHECK(s.h == resolution / stride && s.w == s.h, "FastViTHD output stride is not 64");
   p.out_hw = s.h;
   p.out_c = ce.w.dim(0);
-  p.x0 = f32_buffer(s.max_x);
-  p.x1 = f32_buffer(s.max_x);
-  p.t = f32_buffer(std::max(s.max_t, s.max_x));
-  p.hidden = f32_buffer(s.max_hidden);
-  p.qkv = f32_buffer(s.max_qkv);
-  p.scores = f32_buffer(s.max_scores);
+  p.scratch = {s.max_x, std::max(s.max_t, s.max_x), s.max_hidden, s.max_qkv, s.max_scores};
   return p;
+}
+
+void EncoderScratch::reserve(const ScratchSizes& s) {
+  const auto grow = [](Tensor& t, int64_t n) {
+    if (t.empty() || t.numel() < n) t = f32_buffer(n);
+  };
+  grow(x0, s.x);
+  grow(x1, s.x);
+  grow(t, s.t);
+  grow(hidden, s.hidden);
+  grow(qkv, s.qkv);
+  grow(scores, s.scores);
 }
 
 namespace {
@@ -205,9 +212,11 @@ void emit(const TapFn& tap, std::string_view name, const float* x, int64_t b, in
 
 }  // namespace
 
-void fastvithd_forward(Runtime& rt, const FastVitHdWeights& w, FastVitHdPlan& p, const float* pixels, float* out,
-                       const TapFn& tap) {
-  Acts a{p.x0.f32(), p.x1.f32(), p.t.f32(), p.hidden.f32(), p.qkv.f32(), p.scores.f32()};
+void fastvithd_forward(Runtime& rt, const FastVitHdWeights& w, const FastVitHdPlan& p, EncoderScratch& scratch,
+                       const float* pixels, float* out, const TapFn& tap) {
+  scratch.reserve(p.scratch);
+  EncoderScratch& m = scratch;
+  Acts a{m.x0.f32(), m.x1.f32(), m.t.f32(), m.hidden.f32(), m.qkv.f32(), m.scores.f32()};
   const int64_t d0 = w.stem[0].w.dim(0), stem_hw = p.resolution / 4;
   nchw_to_nhwc(pixels, a.x, p.batch, 3, p.resolution * p.resolution);
   run_conv(rt, p.stem[0], a.x, a.y);      // x = self.patch_embed(x): 3x3 s2 -> GELU

@@ -48,13 +48,24 @@ struct StagePlan {                       // one entry of `network`, at its outpu
   LinearPlan down_pw;
 };
 
+// Floats each scratch buffer of a forward pass needs (the largest block of the plan decides).
+struct ScratchSizes {
+  int64_t x = 0, t = 0, hidden = 0, qkv = 0, scores = 0;
+};
+
 struct FastVitHdPlan {
   int64_t resolution = 0, batch = 0, out_hw = 0, out_c = 0;
+  ScratchSizes scratch;
   ConvPlan stem[2];                      // 3x3 s2, 3x3 s2 depthwise
   LinearPlan stem_pw;                    // 1x1
   std::vector<StagePlan> network;
   ExpandConvPlan conv_exp;
-  Tensor x0, x1, t, hidden, qkv, scores;   // scratch activations, sized for the largest block
+};
+
+// Scratch activations, shared by all plans of a backend and grown to the largest plan run so far.
+struct EncoderScratch {
+  Tensor x0, x1, t, hidden, qkv, scores;
+  void reserve(const ScratchSizes& s);
 };
 
 // Throws Error{kBadArgs} unless resolution is a positive multiple of the output stride (64).
@@ -62,7 +73,7 @@ FastVitHdPlan make_fastvithd_plan(Runtime& rt, WeightCache& wc, const FastVitHdW
                                   int64_t batch);
 
 // pixels [B, 3, R, R] (NCHW, as preprocessed) -> out [B * out_hw^2, out_c].
-void fastvithd_forward(Runtime& rt, const FastVitHdWeights& w, FastVitHdPlan& p, const float* pixels, float* out,
-                       const TapFn& tap = {});
+void fastvithd_forward(Runtime& rt, const FastVitHdWeights& w, const FastVitHdPlan& p, EncoderScratch& scratch,
+                       const float* pixels, float* out, const TapFn& tap = {});
 
 }  // namespace fvlm::enc
