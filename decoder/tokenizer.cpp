@@ -157,6 +157,8 @@ void build_vocab(const TokenizerFiles& f, TokenizerTables& t) {
     t.token_bytes[size_t(id)] = byte_unicode_to_bytes(tok).value_or(tok);
   }
   for (const AddedToken& a : f.added) {
+    if (a.content.empty() || a.id < 0)
+      throw Error(Errc::kBadModel, fmt::format("tokenizer: {}: added token {} is empty", f.vocab_source, a.id));
     const size_t id = size_t(a.id);
     if (t.kind[id] == Kind::kVocab && t.tokens[id] != a.content)
       throw Error(Errc::kBadModel, fmt::format("tokenizer: {}: added token '{}' reuses id {} of '{}'", f.vocab_source,
