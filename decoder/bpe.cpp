@@ -130,7 +130,7 @@ void bpe_merge(const MergeTable& merges, std::vector<int32_t>& symbols) {
 }
 
 bool BpeCache::lookup(std::string_view word, std::vector<int32_t>& out) const {
-  Shard& s = shard(std::hash<std::string_view>{}(word));
+  Shard& s = shard(word);
   std::lock_guard lock(s.mu);
   auto it = s.map.find(word);
   if (it == s.map.end()) return false;
@@ -140,7 +140,7 @@ bool BpeCache::lookup(std::string_view word, std::vector<int32_t>& out) const {
 
 void BpeCache::insert(std::string_view word, std::span<const int32_t> ids) const {
   if (word.size() > kMaxWordBytes) return;
-  Shard& s = shard(std::hash<std::string_view>{}(word));
+  Shard& s = shard(word);
   std::lock_guard lock(s.mu);
   if (s.map.size() >= kShardCapacity) s.map.clear();
   s.map.try_emplace(std::string(word), ids.begin(), ids.end());

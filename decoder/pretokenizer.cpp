@@ -3,8 +3,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
-#include <memory>
-#include <string>
+#include <cstdint>
 
 #include "core/error.h"
 
@@ -16,10 +15,6 @@ namespace {
 // | whitespace ending in newlines | whitespace not followed by non-space | remaining whitespace.
 constexpr std::string_view kQwen2Pattern =
     R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
-
-struct MatchDataDeleter {
-  void operator()(pcre2_match_data* md) const { pcre2_match_data_free(md); }
-};
 
 }  // namespace
 
@@ -34,26 +29,37 @@ Qwen2PreTokenizer::Qwen2PreTokenizer() {
 
 Qwen2PreTokenizer::~Qwen2PreTokenizer() { pcre2_code_free(code_); }
 
-void Qwen2PreTokenizer::split(std::string_view text, std::vector<std::string_view>& pieces) const {
-  if (text.empty()) return;
-  std::unique_ptr<pcre2_match_data, MatchDataDeleter> md(pcre2_match_data_create_from_pattern(code_, nullptr));
+Qwen2PreTokenizer::Scratch::Scratch(const Qwen2PreTokenizer& p)
+    : md_(pcre2_match_data_create_from_pattern(p.code_, nullptr)) {
+  FVLM_CHECK(md_ != nullptr, "out of memory for PCRE2 match data");
+}
+
+Qwen2PreTokenizer::Scratch::~Scratch() { pcre2_match_data_free(md_); }
+
+size_t Qwen2PreTokenizer::split(std::string_view text, size_t pos, std::vector<std::string_view>& pieces,
+                                size_t max_pieces, Scratch& scratch) const {
   const auto subject = reinterpret_cast<PCRE2_SPTR>(text.data());
-  size_t pos = 0;
-  while (pos < text.size()) {
+  const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(scratch.md_);
+  for (size_t n = 0; n < max_pieces && pos < text.size(); ++n) {
     // The caller guarantees valid UTF-8, so the per-call UTF check is skipped.
-    const int rc = jit_ ? pcre2_jit_match(code_, subject, text.size(), pos, 0, md.get(), nullptr)
-                        : pcre2_match(code_, subject, text.size(), pos, PCRE2_NO_UTF_CHECK, md.get(), nullptr);
+    const int rc = jit_ ? pcre2_jit_match(code_, subject, text.size(), pos, 0, scratch.md_, nullptr)
+                        : pcre2_match(code_, subject, text.size(), pos, PCRE2_NO_UTF_CHECK, scratch.md_, nullptr);
     if (rc < 0) {
       FVLM_CHECK(rc == PCRE2_ERROR_NOMATCH, "pre-tokenizer match failed");
-      break;
+      pieces.push_back(text.substr(pos));  // unreachable with this pattern: \s+ or a class matches
+      return text.size();
     }
-    const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(md.get());
     if (ov[0] > pos) pieces.push_back(text.substr(pos, ov[0] - pos));  // "isolated": gaps are pieces
     FVLM_CHECK(ov[1] > ov[0], "every alternative of the pattern consumes at least one character");
     pieces.push_back(text.substr(ov[0], ov[1] - ov[0]));
     pos = ov[1];
   }
-  if (pos < text.size()) pieces.push_back(text.substr(pos));
+  return pos;
+}
+
+void Qwen2PreTokenizer::split(std::string_view text, std::vector<std::string_view>& pieces) const {
+  Scratch scratch(*this);
+  for (size_t pos = 0; pos < text.size();) pos = split(text, pos, pieces, SIZE_MAX, scratch);
 }
 
 }  // namespace fvlm

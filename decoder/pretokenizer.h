@@ -6,6 +6,7 @@
 #include <vector>
 
 struct pcre2_real_code_8;
+struct pcre2_real_match_data_8;
 
 namespace fvlm {
 
@@ -16,8 +17,24 @@ class Qwen2PreTokenizer {
   Qwen2PreTokenizer(const Qwen2PreTokenizer&) = delete;
   Qwen2PreTokenizer& operator=(const Qwen2PreTokenizer&) = delete;
 
-  // Appends the pieces of `text` (must be valid UTF-8) in order; together they cover `text`.
-  void split(std::string_view text, std::vector<std::string_view>& pieces) const;
+  // Match state of one caller (PCRE2 match data is not shareable between threads).
+  class Scratch {
+   public:
+    explicit Scratch(const Qwen2PreTokenizer& p);
+    ~Scratch();
+    Scratch(const Scratch&) = delete;
+    Scratch& operator=(const Scratch&) = delete;
+
+   private:
+    friend class Qwen2PreTokenizer;
+    pcre2_real_match_data_8* md_;
+  };
+
+  // Appends the pieces of text[pos..] (valid UTF-8) in order, at most max_pieces of them, and
+  // returns where the next call continues (text.size() when done). Pieces cover the text.
+  size_t split(std::string_view text, size_t pos, std::vector<std::string_view>& pieces, size_t max_pieces,
+               Scratch& scratch) const;
+  void split(std::string_view text, std::vector<std::string_view>& pieces) const;  // all of it
 
  private:
   pcre2_real_code_8* code_ = nullptr;

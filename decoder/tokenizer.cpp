@@ -3,8 +3,9 @@
 // HF tokenizers reproduces with the Qwen2 tokenizer.json.
 #include "decoder/tokenizer.h"
 
-#include <array>
 #include <algorithm>
+#include <array>
+#include <cstring>
 #include <functional>
 
 #include <fmt/format.h>
@@ -37,10 +38,17 @@ class AddedMatcher {
     list.push_back(entries_.size() - 1);
     std::stable_sort(list.begin(), list.end(),
                      [&](size_t a, size_t b) { return entries_[a].first.size() > entries_[b].first.size(); });
+    const int first = uint8_t(content[0]);
+    single_first_ = entries_.size() == 1 || single_first_ == first ? first : -1;
   }
   Match find(std::string_view text, size_t from) const {
     if (entries_.empty()) return {};
     for (size_t i = from; i < text.size(); ++i) {
+      if (single_first_ >= 0) {  // usually every added token starts with '<': memchr to it
+        const void* p = std::memchr(text.data() + i, single_first_, text.size() - i);
+        if (!p) return {};
+        i = size_t(static_cast<const char*>(p) - text.data());
+      }
       for (size_t e : by_first_[uint8_t(text[i])]) {
         const std::string& c = entries_[e].first;
         if (text.compare(i, c.size(), c) == 0) return {i, c.size(), entries_[e].second};
@@ -52,6 +60,7 @@ class AddedMatcher {
  private:
   std::vector<std::pair<std::string, int32_t>> entries_;
   std::array<std::vector<size_t>, 256> by_first_;
+  int single_first_ = -1;  // the first byte shared by all entries, or -1
 };
 
 }  // namespace
@@ -75,6 +84,9 @@ namespace {
 
 // Per-call scratch: reused across the segments and pieces of one encode().
 struct EncodeScratch {
+  explicit EncodeScratch(const Qwen2PreTokenizer& p) : match(p) { pieces.reserve(kPieceBatch); }
+  static constexpr size_t kPieceBatch = 256;  // pieces are split and merged in cache-sized batches
+  Qwen2PreTokenizer::Scratch match;
   std::string repaired, normalized;
   std::vector<std::string_view> pieces;
   std::vector<int32_t> symbols;
@@ -109,9 +121,11 @@ void encode_ordinary(const TokenizerTables& t, std::string_view text, std::vecto
     text = s.repaired;
   }
   text = nfc(text, s.normalized);  // text = unicodedata.normalize("NFC", text)
-  s.pieces.clear();
-  t.pretokenizer.split(text, s.pieces);  // re.findall(self.pat, text)
-  for (std::string_view piece : s.pieces) encode_piece(t, piece, ids, s.symbols);
+  for (size_t pos = 0; pos < text.size();) {
+    s.pieces.clear();
+    pos = t.pretokenizer.split(text, pos, s.pieces, EncodeScratch::kPieceBatch, s.match);  // re.findall(pat, text)
+    for (std::string_view piece : s.pieces) encode_piece(t, piece, ids, s.symbols);
+  }
 }
 
 // The id of `token`; `where` (called only on failure) names the file entry that needs it.
@@ -143,6 +157,8 @@ void build_vocab(const TokenizerFiles& f, TokenizerTables& t) {
     t.token_bytes[size_t(id)] = byte_unicode_to_bytes(tok).value_or(tok);
   }
   for (const AddedToken& a : f.added) {
+    if (a.content.empty() || a.id < 0)
+      throw Error(Errc::kBadModel, fmt::format("tokenizer: {}: added token {} is empty", f.vocab_source, a.id));
     const size_t id = size_t(a.id);
     if (t.kind[id] == Kind::kVocab && t.tokens[id] != a.content)
       throw Error(Errc::kBadModel, fmt::format("tokenizer: {}: added token '{}' reuses id {} of '{}'", f.vocab_source,
@@ -216,7 +232,7 @@ Tokenizer Tokenizer::load(const std::string& model_dir) { return from_files(read
 std::vector<int32_t> Tokenizer::encode(std::string_view text) const {
   std::vector<int32_t> ids;
   ids.reserve(text.size() / 4 + 4);
-  EncodeScratch scratch;
+  EncodeScratch scratch(t_->pretokenizer);
   size_t pos = 0;
   for (;;) {  // tokens_trie.split(text): added tokens are never normalised or BPE-merged
     const AddedMatcher::Match m = t_->added.find(text, pos);

@@ -45,7 +45,7 @@ memory WeightCache::get(Runtime& rt, const Tensor& w, const memory::desc& user, 
 
 ConvPlan make_conv_plan(Runtime& rt, WeightCache& wc, const ConvW& cw, const ConvGeom& g, PostOp post) {
   FVLM_CHECK(cw.w.numel() == g.oc * (g.ic / g.groups) * g.k * g.k, "conv weight does not match its geometry");
-  const memory::desc src({g.batch, g.ic, g.ih, g.iw}, dt::f32, g.nchw_src ? tag::nchw : tag::nhwc);
+  const memory::desc src({g.batch, g.ic, g.ih, g.iw}, dt::f32, tag::nhwc);
   const memory::desc dst({g.batch, g.oc, g.oh(), g.ow()}, dt::f32, tag::nhwc);
   const memory::dims wdims = g.groups == 1 ? memory::dims{g.oc, g.ic, g.k, g.k}
                                            : memory::dims{g.groups, g.oc / g.groups, g.ic / g.groups, g.k, g.k};

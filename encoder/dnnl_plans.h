@@ -29,7 +29,6 @@ class WeightCache {
 
 struct ConvGeom {
   int64_t batch = 1, ic = 0, oc = 0, groups = 1, ih = 0, iw = 0, k = 1, stride = 1, pad = 0;
-  bool nchw_src = false;   // the input image; every other activation is NHWC
   int64_t oh() const { return (ih + 2 * pad - k) / stride + 1; }
   int64_t ow() const { return (iw + 2 * pad - k) / stride + 1; }
 };

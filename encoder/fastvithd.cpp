@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "core/parallel.h"
 #include "encoder/vision_kernels.h"
 
 namespace fvlm::enc {
@@ -19,17 +20,32 @@ struct Sizer {
 };
 
 ConvGeom geom(const Sizer& s, int64_t oc, int64_t groups, int64_t k, int64_t stride) {
-  return {s.batch, s.c, oc, groups, s.h, s.w, k, stride, k / 2, false};
+  return {s.batch, s.c, oc, groups, s.h, s.w, k, stride, k / 2};
+}
+
+ExpandConvPlan make_expand_conv_plan(Runtime& rt, WeightCache& wc, const ConvW& w, Sizer& s, int64_t stride,
+                                     PostOp post) {
+  const int64_t out = w.w.dim(0);
+  ExpandConvPlan p{s.pixels(), s.c, out / s.c, {}};
+  FVLM_CHECK(out % s.c == 0 && w.groups == s.c, "expand conv: groups must equal the input channels");
+  const ConvGeom g{s.batch, out, out, out, s.h, s.w, w.w.dim(-1), stride, w.w.dim(-1) / 2};
+  p.dw = make_conv_plan(rt, wc, w, g, post);
+  s.max_hidden = std::max(s.max_hidden, s.pixels() * out);   // the repeated input lives in `hidden`
+  return p;
+}
+
+// x [rows, in_c] -> repeated into `scratch` -> depthwise conv -> dst.
+void run_expand_conv(Runtime& rt, const ExpandConvPlan& p, const float* x, float* scratch, float* dst) {
+  repeat_channels(x, scratch, p.rows, p.in_c, p.multiplier);
+  run_conv(rt, p.dw, scratch, dst);
 }
 
 ConvFfnPlan make_conv_ffn_plan(Runtime& rt, WeightCache& wc, const ConvFfnW& f, Sizer& s) {
   const int64_t hidden = f.fc1.w.dim(0);
   ConvFfnPlan p;
   p.dw7x7 = make_conv_plan(rt, wc, f.dw7x7, geom(s, s.c, s.c, f.dw7x7.w.dim(-1), 1), PostOp::kNone);
-  p.fc1 = make_conv_plan(rt, wc, f.fc1, geom(s, hidden, 1, 1, 1), PostOp::kGelu);
-  Sizer sh = s;
-  sh.c = hidden;
-  p.fc2 = make_conv_plan(rt, wc, f.fc2, geom(sh, s.c, 1, 1, 1), PostOp::kAccumulate);
+  p.fc1 = make_linear_plan(rt, wc, f.fc1, s.pixels(), PostOp::kGelu);
+  p.fc2 = make_linear_plan(rt, wc, f.fc2, s.pixels(), PostOp::kAccumulate);
   s.max_t = std::max(s.max_t, s.pixels() * s.c);
   s.max_hidden = std::max(s.max_hidden, s.pixels() * hidden);
   return p;
@@ -40,12 +56,11 @@ StagePlan make_stage_plan(Runtime& rt, WeightCache& wc, const StageW& sw, const 
   switch (sw.kind) {
     case StageW::Kind::kPatchEmbed: {
       const int64_t out = sw.down.lk.w.dim(0);
-      p.down_lk = make_conv_plan(rt, wc, sw.down.lk, geom(s, out, s.c, sw.down.lk.w.dim(-1), cfg.down_stride),
-                                 PostOp::kGelu);
+      p.down_lk = make_expand_conv_plan(rt, wc, sw.down.lk, s, cfg.down_stride, PostOp::kGelu);
       s.h = (s.h + 2 * (sw.down.lk.w.dim(-1) / 2) - sw.down.lk.w.dim(-1)) / cfg.down_stride + 1;
       s.w = (s.w + 2 * (sw.down.lk.w.dim(-1) / 2) - sw.down.lk.w.dim(-1)) / cfg.down_stride + 1;
       s.c = out;
-      p.down_pw = make_conv_plan(rt, wc, sw.down.pw, geom(s, out, 1, 1, 1), PostOp::kGelu);
+      p.down_pw = make_linear_plan(rt, wc, sw.down.pw, s.pixels(), PostOp::kGelu);
       break;
     }
     case StageW::Kind::kRepCpe:
@@ -93,29 +108,35 @@ FastVitHdPlan make_fastvithd_plan(Runtime& rt, WeightCache& wc, const FastVitHdW
   p.batch = batch;
   Sizer s{batch, resolution, resolution, 3};
   const int64_t d0 = w.stem[0].w.dim(0);
-  ConvGeom g0 = geom(s, d0, 1, w.stem[0].w.dim(-1), 2);
-  g0.nchw_src = true;
+  const ConvGeom g0 = geom(s, d0, 1, w.stem[0].w.dim(-1), 2);
   p.stem[0] = make_conv_plan(rt, wc, w.stem[0], g0, PostOp::kGelu);   // MobileOneBlock 3x3 s2
   s.h = g0.oh(), s.w = g0.ow(), s.c = d0;
   s.note_x();
   const ConvGeom g1 = geom(s, d0, d0, w.stem[1].w.dim(-1), 2);
   p.stem[1] = make_conv_plan(rt, wc, w.stem[1], g1, PostOp::kGelu);   // 3x3 s2 depthwise
   s.h = g1.oh(), s.w = g1.ow();
-  p.stem[2] = make_conv_plan(rt, wc, w.stem[2], geom(s, d0, 1, 1, 1), PostOp::kGelu);   // 1x1
+  p.stem_pw = make_linear_plan(rt, wc, w.stem[2], s.pixels(), PostOp::kGelu);   // 1x1
   s.note_x();
   for (const StageW& sw : w.network) p.network.push_back(make_stage_plan(rt, wc, sw, w.cfg, s));
   const ConvW& ce = w.conv_exp.conv;
-  p.conv_exp = make_conv_plan(rt, wc, ce, geom(s, ce.w.dim(0), s.c, ce.w.dim(-1), 1), PostOp::kNone);
+  p.conv_exp = make_expand_conv_plan(rt, wc, ce, s, 1, PostOp::kNone);
   FVLM_CHECK(s.h == resolution / stride && s.w == s.h, "FastViTHD output stride is not 64");
   p.out_hw = s.h;
   p.out_c = ce.w.dim(0);
-  p.x0 = f32_buffer(s.max_x);
-  p.x1 = f32_buffer(s.max_x);
-  p.t = f32_buffer(std::max(s.max_t, s.max_x));
-  p.hidden = f32_buffer(s.max_hidden);
-  p.qkv = f32_buffer(s.max_qkv);
-  p.scores = f32_buffer(s.max_scores);
+  p.scratch = {s.max_x, std::max(s.max_t, s.max_x), s.max_hidden, s.max_qkv, s.max_scores};
   return p;
+}
+
+void EncoderScratch::reserve(const ScratchSizes& s) {
+  const auto grow = [](Tensor& t, int64_t n) {
+    if (t.empty() || t.numel() < n) t = f32_buffer(n);
+  };
+  grow(x0, s.x);
+  grow(x1, s.x);
+  grow(t, s.t);
+  grow(hidden, s.hidden);
+  grow(qkv, s.qkv);
+  grow(scores, s.scores);
 }
 
 namespace {
@@ -133,8 +154,8 @@ struct Acts {
 // ConvFFN.forward with the residual of its block: x = x + layer_scale * fc2(gelu(fc1(bn(conv(x))))).
 void conv_ffn(Runtime& rt, const ConvFfnPlan& p, Acts& a) {
   run_conv(rt, p.dw7x7, a.x, a.t);        // x = self.conv(x)      depthwise 7x7, BatchNorm folded
-  run_conv(rt, p.fc1, a.t, a.hidden);     // x = self.act(self.fc1(x))
-  run_conv(rt, p.fc2, a.hidden, a.x);     // x = x + layer_scale * self.fc2(x)   (scale folded, sum post-op)
+  run_linear(rt, p.fc1, a.t, a.hidden);     // x = self.act(self.fc1(x))
+  run_linear(rt, p.fc2, a.hidden, a.x);     // x = x + layer_scale * self.fc2(x)   (scale folded, sum post-op)
 }
 
 // RepMixerBlock.forward (inference form).
@@ -160,8 +181,8 @@ void attention_block(Runtime& rt, const AttentionBlockW& w, const AttentionBlock
 void network_entry(Runtime& rt, const StageW& w, const StagePlan& p, int64_t batch, float ln_eps, Acts& a) {
   switch (w.kind) {
     case StageW::Kind::kPatchEmbed:       // PatchEmbed: proj.0 (7x7 s2, x2 channels) -> GELU; proj.1 1x1 -> GELU
-      run_conv(rt, p.down_lk, a.x, a.y);
-      run_conv(rt, p.down_pw, a.y, a.x);
+      run_expand_conv(rt, p.down_lk, a.x, a.hidden, a.y);
+      run_linear(rt, p.down_pw, a.y, a.x);
       break;
     case StageW::Kind::kRepCpe:           // RepCPE: x = reparam_conv(x), identity folded
       run_conv(rt, p.cpe, a.x, a.y);
@@ -176,19 +197,31 @@ void network_entry(Runtime& rt, const StageW& w, const StagePlan& p, int64_t bat
   }
 }
 
+// [B, C, HW] -> [B, HW, C] (the input image; a few MB).
+void nchw_to_nhwc(const float* src, float* dst, int64_t batch, int64_t c, int64_t hw) {
+  for (int64_t b = 0; b < batch; ++b)
+    parallel_for(hw, 4096, [&](int64_t p0, int64_t p1) {
+      for (int64_t p = p0; p < p1; ++p)
+        for (int64_t k = 0; k < c; ++k) dst[(b * hw + p) * c + k] = src[(b * c + k) * hw + p];
+    });
+}
+
 void emit(const TapFn& tap, std::string_view name, const float* x, int64_t b, int64_t h, int64_t w, int64_t c) {
   if (tap) tap(name, Tensor::view(DType::F32, {b, h, w, c}, x, nullptr));
 }
 
 }  // namespace
 
-void fastvithd_forward(Runtime& rt, const FastVitHdWeights& w, FastVitHdPlan& p, const float* pixels, float* out,
-                       const TapFn& tap) {
-  Acts a{p.x0.f32(), p.x1.f32(), p.t.f32(), p.hidden.f32(), p.qkv.f32(), p.scores.f32()};
+void fastvithd_forward(Runtime& rt, const FastVitHdWeights& w, const FastVitHdPlan& p, EncoderScratch& scratch,
+                       const float* pixels, float* out, const TapFn& tap) {
+  scratch.reserve(p.scratch);
+  EncoderScratch& m = scratch;
+  Acts a{m.x0.f32(), m.x1.f32(), m.t.f32(), m.hidden.f32(), m.qkv.f32(), m.scores.f32()};
   const int64_t d0 = w.stem[0].w.dim(0), stem_hw = p.resolution / 4;
-  run_conv(rt, p.stem[0], pixels, a.y);   // x = self.patch_embed(x): 3x3 s2 -> GELU
+  nchw_to_nhwc(pixels, a.x, p.batch, 3, p.resolution * p.resolution);
+  run_conv(rt, p.stem[0], a.x, a.y);      // x = self.patch_embed(x): 3x3 s2 -> GELU
   run_conv(rt, p.stem[1], a.y, a.x);      //   3x3 s2 depthwise -> GELU
-  run_conv(rt, p.stem[2], a.x, a.y);      //   1x1 -> GELU
+  run_linear(rt, p.stem_pw, a.x, a.y);    //   1x1 -> GELU
   std::swap(a.x, a.y);
   emit(tap, "stem", a.x, p.batch, stem_hw, stem_hw, d0);
   for (size_t i = 0; i < p.network.size(); ++i) {   // for block in self.network: x = block(x)
@@ -197,7 +230,7 @@ void fastvithd_forward(Runtime& rt, const FastVitHdWeights& w, FastVitHdPlan& p,
     emit(tap, fmt::format("network_{:02d}", i), a.x, p.batch, sp.h, sp.w, sp.c);
   }
   const int64_t hw = p.out_hw * p.out_hw;
-  run_conv(rt, p.conv_exp, a.x, out);     // x = self.conv_exp(x): reparam_conv (groups = C, x2 channels)
+  run_expand_conv(rt, p.conv_exp, a.x, a.hidden, out);     // x = self.conv_exp(x): reparam_conv (groups = C, x2 channels)
   const ConvExpW& ce = w.conv_exp;
   for (int64_t b = 0; b < p.batch; ++b)   //   -> self.se(x)   (global average over the whole map)
     squeeze_excite_inplace(out + b * hw * p.out_c, hw, p.out_c, ce.se_reduce.w.f32(), ce.se_reduce.b.f32(),

@@ -18,8 +18,10 @@ namespace fvlm::enc {
 // conv_exp ("conv_exp") with a view of the activation [B, H, W, C] (valid during the call only).
 using TapFn = std::function<void(std::string_view name, const Tensor& bhwc)>;
 
+// 1x1 convolutions run as matmuls over the NHWC token matrix (oneDNN's sgemm beats its 1x1 conv here).
 struct ConvFfnPlan {
-  ConvPlan dw7x7, fc1, fc2;
+  ConvPlan dw7x7;
+  LinearPlan fc1, fc2;
 };
 struct RepMixerBlockPlan {
   ConvPlan mixer;
@@ -30,19 +32,40 @@ struct AttentionBlockPlan {
   AttentionPlan mhsa;
   ConvFfnPlan ffn;
 };
+// A grouped conv with one input and m outputs per group (PatchEmbed proj.0, conv_exp): the input is
+// repeated m times per channel, then oneDNN's depthwise kernel runs (its grouped path is im2col).
+struct ExpandConvPlan {
+  int64_t rows = 0, in_c = 0, multiplier = 1;
+  ConvPlan dw;
+};
+
 struct StagePlan {                       // one entry of `network`, at its output size
   int64_t h = 0, w = 0, c = 0;
   std::vector<RepMixerBlockPlan> repmixer;
   std::vector<AttentionBlockPlan> attention;
-  ConvPlan down_lk, down_pw, cpe;
+  ExpandConvPlan down_lk;
+  ConvPlan cpe;
+  LinearPlan down_pw;
+};
+
+// Floats each scratch buffer of a forward pass needs (the largest block of the plan decides).
+struct ScratchSizes {
+  int64_t x = 0, t = 0, hidden = 0, qkv = 0, scores = 0;
 };
 
 struct FastVitHdPlan {
   int64_t resolution = 0, batch = 0, out_hw = 0, out_c = 0;
-  ConvPlan stem[3];
+  ScratchSizes scratch;
+  ConvPlan stem[2];                      // 3x3 s2, 3x3 s2 depthwise
+  LinearPlan stem_pw;                    // 1x1
   std::vector<StagePlan> network;
-  ConvPlan conv_exp;
-  Tensor x0, x1, t, hidden, qkv, scores;   // scratch activations, sized for the largest block
+  ExpandConvPlan conv_exp;
+};
+
+// Scratch activations, shared by all plans of a backend and grown to the largest plan run so far.
+struct EncoderScratch {
+  Tensor x0, x1, t, hidden, qkv, scores;
+  void reserve(const ScratchSizes& s);
 };
 
 // Throws Error{kBadArgs} unless resolution is a positive multiple of the output stride (64).
@@ -50,7 +73,7 @@ FastVitHdPlan make_fastvithd_plan(Runtime& rt, WeightCache& wc, const FastVitHdW
                                   int64_t batch);
 
 // pixels [B, 3, R, R] (NCHW, as preprocessed) -> out [B * out_hw^2, out_c].
-void fastvithd_forward(Runtime& rt, const FastVitHdWeights& w, FastVitHdPlan& p, const float* pixels, float* out,
-                       const TapFn& tap = {});
+void fastvithd_forward(Runtime& rt, const FastVitHdWeights& w, const FastVitHdPlan& p, EncoderScratch& scratch,
+                       const float* pixels, float* out, const TapFn& tap = {});
 
 }  // namespace fvlm::enc

@@ -42,6 +42,7 @@ class CpuVisionBackend : public VisionBackend {
   ProjectorW projector_;
   int64_t mm_hidden_;
   WeightCache cache_;
+  EncoderScratch scratch_;
   std::map<std::pair<int64_t, int64_t>, std::unique_ptr<FastVitHdPlan>> plans_;
   std::map<int64_t, std::unique_ptr<ProjectorPlan>> projector_plans_;
   TapFn tap_;

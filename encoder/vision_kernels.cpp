@@ -7,6 +7,14 @@
 
 namespace fvlm::enc {
 
+void repeat_channels(const float* src, float* dst, int64_t rows, int64_t c, int64_t m) {
+  parallel_for(rows, 256, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r)
+      for (int64_t i = 0; i < c; ++i)
+        for (int64_t j = 0; j < m; ++j) dst[(r * c + i) * m + j] = src[r * c + i];
+  });
+}
+
 void gelu_erf_inplace(float* x, int64_t n) {
   parallel_for(n, 4096, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) x[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * float(M_SQRT1_2)));

@@ -6,6 +6,11 @@
 
 namespace fvlm::enc {
 
+// dst [rows, c * m] with dst[r, o] = src[r, o / m]: each channel repeated m times, so a grouped conv
+// with one input and m outputs per group becomes a depthwise conv (mci.py pitfall: output o reads
+// input channel o // m).
+void repeat_channels(const float* src, float* dst, int64_t rows, int64_t c, int64_t m);
+
 // Exact GELU: 0.5 x (1 + erf(x / sqrt 2)), in place over n values.
 void gelu_erf_inplace(float* x, int64_t n);
 

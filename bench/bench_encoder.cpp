@@ -1,0 +1,124 @@
+// FastViTHD encoder latency at the real FastVLM shapes (random weights): per resolution, min and
+// median of repeats after a warm-up, achieved GFLOP/s (2 FLOP per MAC), and a per-stage breakdown.
+// Usage: bench_encoder [threads=2] [repeats=5] [resolutions=256,512,768,1024,1536] [breakdown_res=1024]
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "core/runtime.h"
+#include "encoder/vision_backend.h"
+#include "models/random_weights.h"
+#include "models/tensor_table.h"
+
+using namespace fvlm;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+// GMAC per image of FastViTHD (fastvlm-reference.md §1.6).
+const std::map<int, double> kGmac = {{256, 14.8}, {512, 59.6}, {768, 135.2}, {1024, 243.4}, {1536, 566.8}};
+
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// CPU seconds of the whole process (all threads). On a shared machine wall time includes waits for
+// descheduled OpenMP threads; with OMP_WAIT_POLICY=passive, cpu/threads approximates a quiet wall time.
+double cpu_seconds() {
+  timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
+}
+
+Tensor random_pixels(int64_t res) {
+  Tensor t = Tensor::zeros(DType::F32, {1, 3, res, res});
+  uint32_t s = 12345;
+  for (int64_t i = 0; i < t.numel(); ++i) t.f32()[i] = float((s = s * 1664525u + 1013904223u) >> 8) / float(1 << 24);
+  return t;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int threads = argc > 1 ? std::atoi(argv[1]) : 2;
+  const int repeats = argc > 2 ? std::atoi(argv[2]) : 5;
+  std::vector<int> resolutions{256, 512, 768, 1024, 1536};
+  if (argc > 3) {
+    resolutions.clear();
+    std::stringstream ss(argv[3]);
+    for (std::string r; std::getline(ss, r, ',');) resolutions.push_back(std::stoi(r));
+  }
+  const int breakdown_res = argc > 4 ? std::atoi(argv[4]) : 1024;
+
+  Runtime rt(threads);
+  const ModelConfig cfg = released_config(ReleasedModel::k0_5B);
+  TensorMap weights = random_weights(vision_tensor_table(cfg), 1, DType::BF16);
+  weights.merge(random_weights(projector_tensor_table(cfg), 2, DType::BF16));
+  enc::CpuVisionBackend backend(rt, cfg, weights);
+  std::printf("FastViTHD (0.5B shapes, random weights), FP32, %d threads, %d repeats after 1 warm-up\n",
+              rt.threads(), repeats);
+  std::printf("%6s %8s %9s %9s %9s %8s %7s %11s\n", "res", "GMAC", "plan_s", "min_s", "median_s", "GFLOP/s", "%peak",
+              "cpu/thr_s");
+  for (const int res : resolutions) {
+    const Tensor pixels = random_pixels(res);
+    const auto t_plan = Clock::now();
+    backend.plan(res, 1);
+    const double plan_s = seconds_since(t_plan);
+    backend.encode(pixels);   // warm-up
+    std::vector<double> times, cpu;
+    for (int r = 0; r < repeats; ++r) {
+      const auto t0 = Clock::now();
+      const double c0 = cpu_seconds();
+      backend.encode(pixels);
+      times.push_back(seconds_since(t0));
+      cpu.push_back((cpu_seconds() - c0) / rt.threads());
+    }
+    std::sort(cpu.begin(), cpu.end());
+    std::sort(times.begin(), times.end());
+    const double gmac = kGmac.count(res) ? kGmac.at(res) : 0.0;
+    const double gflops = 2 * gmac / times.front();
+    std::printf("%6d %8.1f %9.3f %9.3f %9.3f %8.1f %6.1f%% %11.3f\n", res, gmac, plan_s, times.front(),
+                times[times.size() / 2], gflops, 100 * gflops / 490.0, cpu.front());
+    std::fflush(stdout);
+  }
+
+  // Per-stage breakdown from the taps (the CPU stream is synchronous): min over repeats.
+  const Tensor pixels = random_pixels(breakdown_res);
+  std::map<std::string, double> best, best_cpu;
+  std::vector<std::string> order;
+  for (int r = 0; r < std::max(1, repeats); ++r) {
+    auto last = Clock::now();
+    double last_cpu = cpu_seconds();
+    const auto t0 = last;
+    backend.set_tap([&](std::string_view name, const Tensor&) {
+      const double dt = seconds_since(last), dc = (cpu_seconds() - last_cpu) / rt.threads();
+      const std::string n(name);
+      if (!best.count(n)) order.push_back(n), best[n] = dt, best_cpu[n] = dc;
+      best[n] = std::min(best[n], dt);
+      best_cpu[n] = std::min(best_cpu[n], dc);
+      last = Clock::now();
+      last_cpu = cpu_seconds();
+    });
+    backend.encode(pixels);
+    const double total = seconds_since(t0);
+    if (!best.count("total")) best["total"] = total;
+    best["total"] = std::min(best["total"], total);
+  }
+  backend.set_tap({});
+  const auto layout = fastvithd_network_layout(cfg.vision);
+  std::printf("\nper-stage at %d px (min over %d runs; the SE+GELU tail is inside conv_exp):\n", breakdown_res, repeats);
+  for (size_t i = 0; i < order.size(); ++i) {
+    std::string what = order[i];
+    if (what.starts_with("network_")) {
+      const auto& e = layout[std::stoi(what.substr(8))];
+      what += e.kind == NetworkModule::kStage ? " stage " + std::to_string(e.stage)
+              : e.kind == NetworkModule::kPatchEmbed ? " patch_embed" : " rep_cpe";
+    }
+    std::printf("  %-26s %8.4f s %5.1f%%   cpu/thr %8.4f s\n", what.c_str(), best[order[i]],
+                100 * best[order[i]] / best["total"], best_cpu[order[i]]);
+  }
+  std::printf("  %-26s %8.4f s\n", "total", best["total"]);
+  return 0;
+}

@@ -1,0 +1,127 @@
+// encoder/vision_kernels and the attention plan against float64 scalar references, odd sizes included.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "core/runtime.h"
+#include "encoder/dnnl_plans.h"
+#include "encoder/vision_kernels.h"
+
+using namespace fvlm;
+
+namespace {
+std::vector<float> randu(size_t n, uint32_t seed, float lo = -3, float hi = 3) {
+  std::mt19937 g(seed);
+  std::uniform_real_distribution<float> u(lo, hi);
+  std::vector<float> v(n);
+  for (float& x : v) x = u(g);
+  return v;
+}
+double max_abs_diff(const std::vector<float>& a, const std::vector<double>& b) {
+  double m = 0;
+  for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::abs(double(a[i]) - b[i]));
+  return m;
+}
+}  // namespace
+
+TEST_CASE("vision kernels: repeat_channels puts input channel o / m at output o") {
+  for (int64_t m : {1, 2, 3})
+    for (int64_t rows : {1, 7, 300}) {
+      const int64_t c = 5;
+      const auto src = randu(size_t(rows * c), 1);
+      std::vector<float> dst(size_t(rows * c * m));
+      enc::repeat_channels(src.data(), dst.data(), rows, c, m);
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t o = 0; o < c * m; ++o) REQUIRE(dst[r * c * m + o] == src[r * c + o / m]);
+    }
+}
+
+TEST_CASE("vision kernels: gelu_erf_inplace matches float64 erf GELU") {
+  for (int64_t n : {1, 7, 4097, 20000}) {
+    auto x = randu(size_t(n), 2, -8, 8);
+    std::vector<double> ref(x.size());
+    for (size_t i = 0; i < x.size(); ++i) ref[i] = 0.5 * x[i] * (1 + std::erf(x[i] / std::sqrt(2.0)));
+    enc::gelu_erf_inplace(x.data(), n);
+    CAPTURE(n);
+    CHECK(max_abs_diff(x, ref) <= 2e-6);
+  }
+}
+
+TEST_CASE("vision kernels: layer_norm_rows matches float64 LayerNormChannel") {
+  for (int64_t c : {3, 12, 96, 1536})
+    for (int64_t rows : {1, 5, 33}) {
+      const auto x = randu(size_t(rows * c), 3, -2, 5), w = randu(size_t(c), 4), b = randu(size_t(c), 5);
+      std::vector<float> y(x.size());
+      enc::layer_norm_rows(x.data(), y.data(), rows, c, w.data(), b.data(), 1e-5f);
+      std::vector<double> ref(x.size());
+      for (int64_t r = 0; r < rows; ++r) {
+        double mean = 0, var = 0;
+        for (int64_t i = 0; i < c; ++i) mean += x[r * c + i] / double(c);
+        for (int64_t i = 0; i < c; ++i) var += (x[r * c + i] - mean) * (x[r * c + i] - mean) / double(c);
+        for (int64_t i = 0; i < c; ++i) ref[r * c + i] = (x[r * c + i] - mean) / std::sqrt(var + 1e-5) * w[i] + b[i];
+      }
+      CAPTURE(c);
+      CAPTURE(rows);
+      CHECK(max_abs_diff(y, ref) <= 1e-5);
+    }
+}
+
+TEST_CASE("vision kernels: squeeze_excite_inplace averages the whole map, ReLU, sigmoid, scales") {
+  for (int64_t hw : {1, 9, 256})
+    for (int64_t c : {16, 48}) {
+      const int64_t r = c / 16;
+      auto x = randu(size_t(hw * c), 6);
+      const auto wr = randu(size_t(r * c), 7, -0.5, 0.5), br = randu(size_t(r), 8, -0.5, 0.5);
+      const auto we = randu(size_t(c * r), 9, -0.5, 0.5), be = randu(size_t(c), 10, -0.5, 0.5);
+      std::vector<double> ref(x.size()), mean(static_cast<size_t>(c), 0.0), s(static_cast<size_t>(r));
+      for (int64_t p = 0; p < hw; ++p)
+        for (int64_t i = 0; i < c; ++i) mean[i] += x[p * c + i] / double(hw);
+      for (int64_t j = 0; j < r; ++j) {
+        double v = br[j];
+        for (int64_t i = 0; i < c; ++i) v += wr[j * c + i] * mean[i];
+        s[j] = std::max(v, 0.0);
+      }
+      for (int64_t i = 0; i < c; ++i) {
+        double v = be[i];
+        for (int64_t j = 0; j < r; ++j) v += we[i * r + j] * s[j];
+        for (int64_t p = 0; p < hw; ++p) ref[p * c + i] = x[p * c + i] / (1 + std::exp(-v));
+      }
+      enc::squeeze_excite_inplace(x.data(), hw, c, wr.data(), br.data(), r, we.data(), be.data());
+      CAPTURE(hw);
+      CAPTURE(c);
+      CHECK(max_abs_diff(x, ref) <= 1e-5);
+    }
+}
+
+TEST_CASE("attention plan: softmax(q k^T) v per head from the [N, 3C] qkv matrix, head chunks included") {
+  Runtime rt(2);
+  for (int64_t n : {1, 37, 300})
+    for (int64_t heads : {1, 6}) {
+      const int64_t hd = 32, c = heads * hd;
+      const enc::AttentionPlan p = enc::make_attention_plan(rt, n, c, hd);
+      const auto qkv = randu(size_t(n * 3 * c), 11, -1, 1);
+      std::vector<float> out(size_t(n * c)), scores(size_t(enc::attention_scratch_floats(p)));
+      enc::run_attention(rt, p, qkv.data(), out.data(), scores.data());
+      std::vector<double> ref(out.size()), s(static_cast<size_t>(n));
+      for (int64_t h = 0; h < heads; ++h)
+        for (int64_t i = 0; i < n; ++i) {
+          double mx = -1e300, sum = 0;
+          for (int64_t j = 0; j < n; ++j) {
+            double d = 0;
+            for (int64_t e = 0; e < hd; ++e) d += double(qkv[i * 3 * c + h * hd + e]) * qkv[j * 3 * c + c + h * hd + e];
+            mx = std::max(mx, s[j] = d);
+          }
+          for (int64_t j = 0; j < n; ++j) sum += (s[j] = std::exp(s[j] - mx));
+          for (int64_t e = 0; e < hd; ++e) {
+            double acc = 0;
+            for (int64_t j = 0; j < n; ++j) acc += s[j] / sum * qkv[j * 3 * c + 2 * c + h * hd + e];
+            ref[i * c + h * hd + e] = acc;
+          }
+        }
+      CAPTURE(n);
+      CAPTURE(heads);
+      CHECK(max_abs_diff(out, ref) <= 1e-5);
+    }
+}
