@@ -17,6 +17,7 @@ struct CliRun {
 // keep_stderr. Every stdout line must be JSON (CHECKed by the caller via lines.size()).
 CliRun run_cli(const std::string& args, bool keep_stderr = false);
 
+std::string quoted_cli();           // the binary's path, shell-quoted
 std::string tiny_model();            // the golden tiny checkpoint directory
 std::string golden_image(const std::string& name);
 

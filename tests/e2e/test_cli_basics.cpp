@@ -18,9 +18,9 @@ void check_error(const CliRun& r, const std::string& code, int exit_code) {
 
 TEST_CASE("cli: --version and --help exit 0") {
   std::string out;
-  CHECK(run_command("'" + cli_path() + "' --version", out) == 0);
+  CHECK(run_command(quoted_cli() + " --version", out) == 0);
   CHECK(out.find("fastvlm") != std::string::npos);
-  CHECK(run_command("'" + cli_path() + "' --help", out) == 0);
+  CHECK(run_command(quoted_cli() + " --help", out) == 0);
   CHECK(out.find("inspect") != std::string::npos);
 }
 
