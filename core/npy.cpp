@@ -35,6 +35,25 @@ DType dtype_from_descr(const std::string& d, const std::string& path) {
 
 }  // namespace
 
+namespace {
+// A Fortran-order (column-major) array read as raw bytes -> the same array in C (row-major) order.
+Tensor fortran_to_c_order(const Tensor& raw) {
+  const Shape& shape = raw.shape();
+  Tensor out = Tensor::zeros(raw.dtype(), shape);
+  const int64_t esize = dtype_bytes(raw.dtype(), 1), n = raw.numel(), rank = int64_t(shape.size());
+  const auto* src = static_cast<const char*>(raw.data());
+  auto* dst = static_cast<char*>(out.mutable_data());
+  std::vector<int64_t> idx(rank, 0);   // C-order multi-index of element i
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t f = 0;                       // its Fortran offset: first axis fastest
+    for (int64_t a = rank - 1; a >= 0; --a) f = f * shape[a] + idx[a];
+    std::memcpy(dst + i * esize, src + f * esize, size_t(esize));
+    for (int64_t a = rank - 1; a >= 0 && ++idx[a] == shape[a]; --a) idx[a] = 0;
+  }
+  return out;
+}
+}  // namespace
+
 Tensor read_npy(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   if (!f) throw Error(Errc::kNotFound, fmt::format("cannot open {}", path));
@@ -61,8 +80,7 @@ Tensor read_npy(const std::string& path) {
   static const std::regex shape_re(R"('shape'\s*:\s*\(([^)]*)\))");
   if (!std::regex_search(header, m, descr_re)) throw Error(Errc::kBadArgs, path + ": npy header has no descr");
   const DType dt = dtype_from_descr(m[1], path);
-  if (std::regex_search(header, m, order_re) && m[1] == "True")
-    throw Error(Errc::kBadArgs, path + ": Fortran-order npy is not supported");
+  const bool fortran = std::regex_search(header, m, order_re) && m[1] == "True";
   if (!std::regex_search(header, m, shape_re)) throw Error(Errc::kBadArgs, path + ": npy header has no shape");
   Shape shape;
   const std::string dims = m[1];
@@ -72,7 +90,7 @@ Tensor read_npy(const std::string& path) {
   Tensor t = Tensor::zeros(dt, shape);
   if (!f.read(static_cast<char*>(t.mutable_data()), t.nbytes()))
     throw Error(Errc::kBadArgs, fmt::format("{}: truncated npy data", path));
-  return t;
+  return fortran ? fortran_to_c_order(t) : t;
 }
 
 void write_npy(const std::string& path, const Tensor& t) {

@@ -125,3 +125,35 @@ TensorMap read_safetensors_dir(const std::string& dir) {
 }
 
 }  // namespace fvlm
+
+namespace fvlm {
+
+void write_safetensors(const std::string& path, const TensorMap& tensors) {
+  nlohmann::json header = nlohmann::json::object();
+  header["__metadata__"] = {{"format", "pt"}};
+  uint64_t offset = 0;
+  for (const auto& [name, t] : tensors) {
+    if (t.dtype() == DType::Q8_0 || t.dtype() == DType::Q4_0)
+      throw Error(Errc::kUnsupported, fmt::format("safetensors cannot hold {} tensor {}", dtype_name(t.dtype()), name));
+    header[name] = {{"dtype", std::string(dtype_name(t.dtype()))}, {"shape", t.shape()},
+                    {"data_offsets", {offset, offset + uint64_t(t.nbytes())}}};
+    offset += uint64_t(t.nbytes());
+  }
+  std::string h = header.dump();
+  h.append((8 - h.size() % 8) % 8, ' ');   // align data to 8 bytes, as the reference writer does
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    if (!f) throw Error(Errc::kBadArgs, fmt::format("cannot write {}", path));
+    const uint64_t n = h.size();
+    char len[8];
+    for (int i = 0; i < 8; ++i) len[i] = char((n >> (8 * i)) & 0xff);
+    f.write(len, 8);
+    f.write(h.data(), std::streamsize(h.size()));
+    for (const auto& [name, t] : tensors) f.write(static_cast<const char*>(t.data()), t.nbytes());
+    if (!f) throw Error(Errc::kBadArgs, fmt::format("cannot write {} (disk full?)", path));
+  }
+  std::filesystem::rename(tmp, path);
+}
+
+}  // namespace fvlm

@@ -24,3 +24,8 @@ void read_safetensors(const std::string& path, TensorMap& out);
 TensorMap read_safetensors_dir(const std::string& dir);
 
 }  // namespace fvlm
+
+namespace fvlm {
+// Writes tensors (F32/F16/BF16/I64/I32/U8) as one .safetensors file, atomically (temp + rename).
+void write_safetensors(const std::string& path, const TensorMap& tensors);
+}  // namespace fvlm

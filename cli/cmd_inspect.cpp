@@ -1,0 +1,68 @@
+// `fastvlm inspect MODEL`: config summary, tensor count, parameters per component, validation.
+#include <map>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.h"
+#include "cli/output.h"
+#include "models/model_source.h"
+
+namespace fvlm::cli {
+namespace {
+
+nlohmann::ordered_json inspect(const std::string& path) {
+  ModelSource src = open_model_source(path, /*validate=*/false);
+  const ModelConfig& c = src.config;
+  const auto table = model_tensor_table(c);
+  const auto problems = find_tensor_problems(table, src.tensors);
+  std::map<std::string, int64_t> params;
+  std::map<std::string, int64_t> dtypes;
+  const char* role_names[] = {"vision", "projector", "llm"};
+  for (const TensorSpec& s : table) {
+    auto it = src.tensors.find(s.name);
+    if (it == src.tensors.end() || s.presence == Presence::kIgnored) continue;
+    params[role_names[int(s.role)]] += it->second.numel();
+  }
+  for (const auto& [name, t] : src.tensors) dtypes[std::string(dtype_name(t.dtype()))]++;
+  nlohmann::ordered_json problem_list = nlohmann::ordered_json::array();
+  for (const auto& p : problems) problem_list.push_back({{"tensor", p.name}, {"problem", p.what}});
+  const FastVitHdConfig& v = c.vision;
+  return {
+      {"ok", problems.empty()},
+      {"model", src.path},
+      {"format", src.format == ModelFormat::kHuggingFace ? "huggingface" : "gguf"},
+      {"name", c.name},
+      {"file_bytes", src.file_bytes},
+      {"vision", {{"tower", c.raw.value("mm_vision_tower", "")}, {"image_size", v.image_size},
+                  {"image_tokens", v.tokens_for(v.image_size)}, {"layers", v.layers},
+                  {"embed_dims", v.embed_dims}, {"mm_hidden_size", c.mm_hidden_size}}},
+      {"projector", {{"type", c.mm_projector_type}, {"depth", c.projector_depth}}},
+      {"llm", {{"hidden_size", c.llm.hidden_size}, {"num_hidden_layers", c.llm.num_hidden_layers},
+               {"num_attention_heads", c.llm.num_attention_heads},
+               {"num_key_value_heads", c.llm.num_key_value_heads},
+               {"intermediate_size", c.llm.intermediate_size}, {"vocab_size", c.llm.vocab_size},
+               {"tie_word_embeddings", c.llm.tie_word_embeddings},
+               {"lm_head_stored", src.tensors.count("lm_head.weight") > 0}}},
+      {"image_aspect_ratio", c.image_aspect_ratio},
+      {"n_tensors", src.tensors.size()},
+      {"dtypes", dtypes},
+      {"parameters", {{"vision", params["vision"]}, {"projector", params["projector"]}, {"llm", params["llm"]},
+                      {"total", params["vision"] + params["projector"] + params["llm"]}}},
+      {"validation", {{"ok", problems.empty()}, {"problems", problem_list}}},
+  };
+}
+
+}  // namespace
+
+void add_inspect_command(CLI::App& app, int& exit_code) {
+  auto* cmd = app.add_subcommand("inspect", "Describe a model: config, tensors, parameter counts, validation");
+  auto path = std::make_shared<std::string>();
+  cmd->add_option("model", *path, "Model directory (Hugging Face FastVLM layout)")->required();
+  cmd->callback([path, &exit_code] {
+    const nlohmann::ordered_json report = inspect(*path);
+    emit(report);
+    exit_code = report["ok"].get<bool>() ? kExitOk : errc_exit_code(Errc::kBadModel);
+  });
+}
+
+}  // namespace fvlm::cli

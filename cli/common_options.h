@@ -1,0 +1,33 @@
+// Options shared by the commands that run the model (ask, describe, count, ocr, batch, bench,
+// embed), and turning them into pipeline settings.
+#pragma once
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "models/pipeline.h"
+
+namespace fvlm::cli {
+
+struct ModelOptions {
+  std::string model;                 // -m/--model, else $FASTVLM_MODEL
+  int threads = 0;
+};
+
+struct RunOptions {
+  ModelOptions model;
+  GenerateOptions gen;
+  ImageOptions image;
+  std::string image_mode;            // "" = from the model's config
+  std::string grid;                  // "CxR"
+  std::string logits_out;
+  bool stream = false;
+};
+
+void add_model_options(CLI::App* cmd, ModelOptions& o);
+void add_image_options(CLI::App* cmd, RunOptions& o);
+void add_run_options(CLI::App* cmd, RunOptions& o);   // model + image + generation options
+// Validates and folds the string options (image mode, grid) into o.image. Throws Error{kBadArgs}.
+void finish_run_options(RunOptions& o);
+
+}  // namespace fvlm::cli

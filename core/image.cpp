@@ -1,0 +1,126 @@
+#include "core/image.h"
+
+#include <filesystem>
+#include <fstream>
+#include <new>
+
+#include <fmt/format.h>
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+
+#include "core/error.h"
+#include "core/image_header.h"
+
+namespace fvlm {
+namespace {
+
+// EXIF orientation -> the transform that makes the image upright (PIL ImageOps.exif_transpose):
+// 2 mirror, 3 rotate 180, 4 flip, 5 transpose, 6 rotate 90 clockwise, 7 transverse,
+// 8 rotate 90 counter-clockwise.
+cv::Mat apply_orientation(const cv::Mat& m, int orientation) {
+  cv::Mat t, out;
+  switch (orientation) {
+    case 2: cv::flip(m, out, 1); return out;
+    case 3: cv::flip(m, out, -1); return out;
+    case 4: cv::flip(m, out, 0); return out;
+    case 5: cv::transpose(m, out); return out;
+    case 6: cv::transpose(m, t); cv::flip(t, out, 1); return out;    // (x, y) -> (H-1-y, x)
+    case 7: cv::transpose(m, t); cv::flip(t, out, -1); return out;   // (x, y) -> (H-1-y, W-1-x)
+    case 8: cv::transpose(m, t); cv::flip(t, out, 0); return out;    // (x, y) -> (y, W-1-x)
+    default: return m;
+  }
+}
+
+// OpenCV's channel layouts after IMREAD_UNCHANGED: 1 gray, 2 gray+alpha, 3 BGR, 4 BGRA.
+// Samples are T; `shift` brings them to 8 bits (16-bit: keep the high byte, as PIL's
+// "RGB;16B" unpacker does).
+template <class T>
+void to_rgb8(const cv::Mat& m, int shift, Image& out) {
+  const int ch = m.channels();
+  for (int y = 0; y < m.rows; ++y) {
+    const T* p = m.ptr<T>(y);
+    uint8_t* o = out.row(y);
+    for (int x = 0; x < m.cols; ++x, p += ch, o += 3) {
+      if (ch >= 3) {
+        o[0] = uint8_t(p[2] >> shift);   // BGR(A) -> RGB, alpha dropped (no compositing)
+        o[1] = uint8_t(p[1] >> shift);
+        o[2] = uint8_t(p[0] >> shift);
+      } else {
+        o[0] = o[1] = o[2] = uint8_t(p[0] >> shift);   // gray (+ alpha) -> replicated
+      }
+    }
+  }
+}
+
+std::string first_line(const std::string& s) {
+  const size_t nl = s.find('\n');
+  return nl == std::string::npos ? s : s.substr(0, nl);
+}
+
+}  // namespace
+
+Image decode_image(std::span<const uint8_t> bytes, const std::string& name, int64_t max_pixels) {
+  if (bytes.empty()) throw Error(Errc::kBadImage, fmt::format("{}: empty image data", name), {{"image", name}});
+  const ImageHeader h = probe_image(bytes);
+  const std::string_view fmt_name = image_format_name(h.format);
+  if (h.format == ImageFormat::kUnknown)
+    throw Error(Errc::kBadImage, fmt::format("{}: not a JPEG, PNG, WebP, BMP or TIFF image", name), {{"image", name}});
+  if (h.width == 0)
+    throw Error(Errc::kBadImage, fmt::format("{}: unreadable {} header", name, fmt_name), {{"image", name}});
+  auto too_large = [&](int64_t w, int64_t hgt) {
+    return Error(Errc::kTooLarge,
+                 fmt::format("{}: {}x{} pixels exceeds the limit of {} pixels", name, w, hgt, max_pixels),
+                 {{"image", name}, {"width", w}, {"height", hgt}, {"max_pixels", max_pixels}});
+  };
+  if (max_pixels > 0 && h.width * h.height > max_pixels) throw too_large(h.width, h.height);
+  if (!h.complete)
+    throw Error(Errc::kBadImage, fmt::format("{}: truncated {} data", name, fmt_name), {{"image", name}});
+
+  cv::Mat m;
+  try {
+    const cv::Mat buf(1, int(std::min<size_t>(bytes.size(), INT32_MAX)), CV_8U, const_cast<uint8_t*>(bytes.data()));
+    m = cv::imdecode(buf, cv::IMREAD_UNCHANGED);   // no conversion, no orientation: both done here
+  } catch (const cv::Exception& e) {
+    throw Error(Errc::kBadImage, fmt::format("{}: cannot decode {} data: {}", name, fmt_name, first_line(e.what())),
+                {{"image", name}});
+  } catch (const std::bad_alloc&) {
+    throw Error(Errc::kOutOfMemory, fmt::format("{}: out of memory decoding {}x{} image", name, h.width, h.height));
+  }
+  if (m.empty() || m.cols <= 0 || m.rows <= 0)
+    throw Error(Errc::kBadImage, fmt::format("{}: corrupt {} data", name, fmt_name), {{"image", name}});
+  if (max_pixels > 0 && int64_t(m.cols) * m.rows > max_pixels) throw too_large(m.cols, m.rows);
+  if (m.channels() > 4 || (m.depth() != CV_8U && m.depth() != CV_16U))
+    throw Error(Errc::kBadImage,
+                fmt::format("{}: unsupported {} sample format ({} channels, OpenCV depth {})", name, fmt_name,
+                            m.channels(), m.depth()),
+                {{"image", name}});
+
+  m = apply_orientation(m, h.orientation);
+  Image out = Image::black(m.cols, m.rows);
+  if (m.depth() == CV_8U) to_rgb8<uint8_t>(m, 0, out);
+  else to_rgb8<uint16_t>(m, 8, out);
+  return out;
+}
+
+Image load_image(const std::string& path, int64_t max_pixels) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::file_status st = fs::status(path, ec);
+  if (ec || !fs::exists(st)) throw Error(Errc::kNotFound, fmt::format("{}: no such file", path), {{"image", path}});
+  if (!fs::is_regular_file(st))
+    throw Error(Errc::kBadArgs, fmt::format("{}: not a regular file", path), {{"image", path}});
+  const uintmax_t size = fs::file_size(path, ec);
+  // A compressed image is smaller than its pixels; refuse absurd files before reading them.
+  const uintmax_t cap = max_pixels > 0 ? uintmax_t(max_pixels) * 8 + (16u << 20) : uintmax_t(1) << 32;
+  if (!ec && size > cap)
+    throw Error(Errc::kTooLarge, fmt::format("{}: file of {} bytes is too large for an image", path, size),
+                {{"image", path}});
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw Error(Errc::kNotFound, fmt::format("{}: cannot open", path), {{"image", path}});
+  std::vector<uint8_t> bytes(size);
+  if (!f.read(reinterpret_cast<char*>(bytes.data()), std::streamsize(size)))
+    throw Error(Errc::kBadImage, fmt::format("{}: read error", path), {{"image", path}});
+  return decode_image(bytes, path, max_pixels);
+}
+
+}  // namespace fvlm

@@ -1,0 +1,44 @@
+// Image decoding: file bytes -> 8-bit RGB, the way the reference loads images
+// (`Image.open(path).convert("RGB")`, shared/golden/README.md "Pipeline conventions" 1), plus EXIF
+// orientation, which the reference ignores but phone photos need.
+// This file pair is the only user of OpenCV in fastvlm (cv::imdecode does the codec work).
+#pragma once
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace fvlm {
+
+// 8-bit RGB, interleaved, row-major, no row padding: pixel (x, y) channel c is
+// rgb[(y * width + x) * 3 + c].
+struct Image {
+  int width = 0, height = 0;
+  std::vector<uint8_t> rgb;
+
+  static Image black(int width, int height) {
+    return Image{width, height, std::vector<uint8_t>(size_t(width) * size_t(height) * 3, 0)};
+  }
+  uint8_t* row(int y) { return rgb.data() + size_t(y) * size_t(width) * 3; }
+  const uint8_t* row(int y) const { return rgb.data() + size_t(y) * size_t(width) * 3; }
+};
+
+inline constexpr int64_t kDefaultMaxPixels = 100'000'000;   // 100 MP
+
+// Decodes JPEG, PNG, WebP, BMP or TIFF bytes. `name` only labels error messages.
+//  - Width and height are read from the container header first; more than `max_pixels`
+//    (<= 0: no limit) throws Error{kTooLarge} before any pixel memory is allocated.
+//  - Unrecognised, empty, truncated or corrupt data throws Error{kBadImage}.
+//  - Colour: gray -> replicated RGB; alpha dropped, not composited (PIL convert("RGB"));
+//    16-bit samples -> high byte (v >> 8, truncating): what PIL does for 16-bit RGB/RGBA/LA PNGs.
+//    (PIL opens 16-bit *gray* PNGs as mode "I" and convert("RGB") then saturates every value
+//    above 255 to white; that quirk is deliberately not reproduced.)
+//  - EXIF orientation (JPEG APP1, PNG eXIf, WebP EXIF, TIFF IFD0 tag 274) is applied, so the
+//    result is upright as a photo viewer shows it.
+Image decode_image(std::span<const uint8_t> bytes, const std::string& name, int64_t max_pixels);
+
+// Reads the file and decodes it (`-` for stdin is the CLI's business, not handled here).
+// Missing file -> Error{kNotFound}; not a regular file -> Error{kBadArgs}.
+Image load_image(const std::string& path, int64_t max_pixels = kDefaultMaxPixels);
+
+}  // namespace fvlm

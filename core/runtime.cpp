@@ -1,0 +1,20 @@
+#include "core/runtime.h"
+
+#include <spdlog/spdlog.h>
+
+#include "core/parallel.h"
+
+namespace fvlm {
+
+Runtime::Runtime(int threads) {
+  if (threads > 0) set_num_threads(threads);
+  threads_ = num_threads();
+  engine_ = dnnl::engine(dnnl::engine::kind::cpu, 0);
+  stream_ = dnnl::stream(engine_);
+  const dnnl_version_t* v = dnnl_version();
+  spdlog::debug("oneDNN {}.{}.{} (cpu runtime {}, isa {}), {} threads", v->major, v->minor, v->patch,
+                v->cpu_runtime == DNNL_RUNTIME_OMP ? "OpenMP" : "other", int(dnnl::get_effective_cpu_isa()),
+                threads_);
+}
+
+}  // namespace fvlm

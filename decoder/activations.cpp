@@ -1,0 +1,33 @@
+#include "decoder/activations.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "decoder/kernel_isa.h"
+
+namespace fvlm::dec {
+
+void silu_mul_ref(float* gate, const float* up, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+}
+
+void softmax_ref(float* x, int64_t n) {
+  float mx = x[0];
+  for (int64_t i = 1; i < n; ++i) mx = std::max(mx, x[i]);
+  float sum = 0.f;
+  for (int64_t i = 0; i < n; ++i) sum += (x[i] = std::exp(x[i] - mx));
+  const float inv = 1.0f / sum;
+  for (int64_t i = 0; i < n; ++i) x[i] *= inv;
+}
+
+SiluMulFn best_silu_mul() {
+  static const SiluMulFn f = cpu_has_avx2_fma_f16c() ? silu_mul_avx2 : silu_mul_ref;
+  return f;
+}
+
+SoftmaxFn best_softmax() {
+  static const SoftmaxFn f = cpu_has_avx2_fma_f16c() ? softmax_avx2 : softmax_ref;
+  return f;
+}
+
+}  // namespace fvlm::dec

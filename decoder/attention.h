@@ -1,0 +1,16 @@
+// Grouped-query causal self-attention over the KV cache, as Qwen2Attention (eager) computes it:
+// per query head h (kv head g = h / (heads / kv_heads)) and query position p = pos0 + t,
+//   out = softmax(q . K[0..p]^T / sqrt(head_dim)) . V[0..p]
+// The causal mask is the key range [0, p]: image and text tokens alike.
+#pragma once
+#include "decoder/kv_cache.h"
+#include "models/config.h"
+
+namespace fvlm::dec {
+
+// q, out: [T, heads * head_dim]. Keys/values of positions [0, pos0 + T) are already in `kv`.
+// Threads over (head, query) pairs.
+void gqa_causal_attention(const float* q, const KvCache& kv, int layer, int pos0, int T, const Qwen2Config& c,
+                          float* out);
+
+}  // namespace fvlm::dec

@@ -1,0 +1,79 @@
+// GEMV variant tables and the scalar references (the spec for every SIMD variant).
+#include "decoder/gemv.h"
+
+#include <array>
+
+#include <spdlog/spdlog.h>
+
+#include "core/error.h"
+#include "core/half.h"
+#include "decoder/kernel_isa.h"
+
+namespace fvlm::dec {
+
+namespace {
+template <class Widen>
+void gemv_ref(const uint16_t* w, int64_t K, const float* x, int64_t n_begin, int64_t n_end, float* y,
+              Widen widen) {
+  for (int64_t n = n_begin; n < n_end; ++n) {
+    const uint16_t* row = w + n * K;
+    float acc = 0.f;
+    for (int64_t k = 0; k < K; ++k) acc += widen(row[k]) * x[k];
+    y[n] = acc;
+  }
+}
+
+constexpr std::array<GemvVariant, 2> kF32{{{"ref", false, gemv_f32_ref}, {"avx2", true, gemv_f32_avx2}}};
+constexpr std::array<GemvVariant, 2> kBf16{{{"ref", false, gemv_bf16_ref}, {"avx2", true, gemv_bf16_avx2}}};
+constexpr std::array<GemvVariant, 2> kF16{{{"ref", false, gemv_f16_ref}, {"avx2", true, gemv_f16_avx2}}};
+
+const GemvVariant& pick(std::span<const GemvVariant> table, DType t) {
+  const GemvVariant* best = &table[0];
+  for (const GemvVariant& v : table)
+    if (!v.needs_avx2 || cpu_has_avx2_fma_f16c()) best = &v;
+  spdlog::debug("gemv {}: using variant {}", dtype_name(t), best->name);
+  return *best;
+}
+}  // namespace
+
+void gemv_f32_ref(const void* w, int64_t K, const float* x, int64_t n_begin, int64_t n_end, float* y) {
+  const float* wf = static_cast<const float*>(w);
+  for (int64_t n = n_begin; n < n_end; ++n) {
+    float acc = 0.f;
+    for (int64_t k = 0; k < K; ++k) acc += wf[n * K + k] * x[k];
+    y[n] = acc;
+  }
+}
+
+void gemv_bf16_ref(const void* w, int64_t K, const float* x, int64_t n_begin, int64_t n_end, float* y) {
+  gemv_ref(static_cast<const uint16_t*>(w), K, x, n_begin, n_end, y, bf16_to_f32);
+}
+
+void gemv_f16_ref(const void* w, int64_t K, const float* x, int64_t n_begin, int64_t n_end, float* y) {
+  gemv_ref(static_cast<const uint16_t*>(w), K, x, n_begin, n_end, y, f16_to_f32);
+}
+
+std::span<const GemvVariant> gemv_variants(DType t) {
+  switch (t) {
+    case DType::F32: return kF32;
+    case DType::BF16: return kBf16;
+    case DType::F16: return kF16;
+    default: FVLM_CHECK(false, std::string("no gemv for ") + std::string(dtype_name(t)));
+  }
+  return {};
+}
+
+const GemvVariant& best_gemv(DType t) {
+  static const GemvVariant& f32 = pick(kF32, DType::F32);
+  static const GemvVariant& bf16 = pick(kBf16, DType::BF16);
+  static const GemvVariant& f16 = pick(kF16, DType::F16);
+  switch (t) {
+    case DType::F32: return f32;
+    case DType::BF16: return bf16;
+    case DType::F16: return f16;
+    default: FVLM_CHECK(false, std::string("no gemv for ") + std::string(dtype_name(t)));
+  }
+  return f32;
+}
+
+}  // namespace fvlm::dec

@@ -1,0 +1,19 @@
+// The one dispatch point for "y = x . W^T + b" in the decoder: picks GEMV (decode, few rows of x)
+// or GEMM (prefill) and the kernel for the weight's stored dtype, so model code never sees dtypes.
+//   F32 / BF16 / F16 : decoder kernels (gemv.h; gemm.h = BF16/F16 panels widened on the fly + sgemm)
+//   Q8_0 / Q4_0      : quant::matmul_quant (TODO(lead): wire it; until then Error{kUnsupported})
+#pragma once
+#include <cstdint>
+
+#include "core/tensor.h"
+
+namespace fvlm::dec {
+
+// y[M, N] = x[M, K] . W^T (+ bias[N] when not null), W [N, K] row-major. Threads inside.
+void linear(const float* x, int64_t M, const Tensor& W, const float* bias, float* y);
+
+// The first `rows` rows of a [N, K] matrix as a [rows, K] view (no copy; `W` must outlive it).
+// Used for the output projection, which only computes the logits of valid token ids.
+Tensor leading_rows(const Tensor& W, int64_t rows);
+
+}  // namespace fvlm::dec

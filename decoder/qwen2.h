@@ -1,0 +1,64 @@
+// Qwen2 decoder forward (transformers Qwen2Model / Qwen2ForCausalLM, eager attention, fp32 compute)
+// and Qwen2Session, the CPU LlmBackend: KV cache + RoPE table + scratch of one request.
+#pragma once
+#include <span>
+#include <vector>
+
+#include "decoder/kv_cache.h"
+#include "decoder/llm_backend.h"
+#include "decoder/qwen2_weights.h"
+#include "decoder/rope.h"
+#include "models/config.h"
+
+namespace fvlm::dec {
+
+// Activations of T rows, grown on demand and reused across calls.
+struct Qwen2Scratch {
+  std::vector<float> x, h, q, attn, gate, up;
+  void reserve(int T, const Qwen2Config& c);
+};
+
+// One decoder layer for T new rows at positions [pos0, pos0 + T); x [T, hidden] is updated in place
+// and the layer's keys/values are appended to kv.
+void qwen2_layer(const Qwen2LayerW& w, const Qwen2Config& c, const RopeTable& rope, int layer, int pos0, int T,
+                 float* x, KvCache& kv, Qwen2Scratch& s);
+
+struct SessionOptions {
+  int max_tokens = 0;       // KV cache capacity: prompt + new tokens of this request
+  int64_t logit_rows = 0;   // output rows computed: the tokenizer size (ids >= it are never produced);
+                            // 0 = every row of the output matrix
+};
+
+class Qwen2Session final : public LlmBackend {
+ public:
+  // `w` must outlive the session.
+  Qwen2Session(const Qwen2Weights& w, const Qwen2Config& c, SessionOptions o);
+
+  int hidden_size() const override { return c_.hidden_size; }
+  int64_t n_logits() const override { return logit_rows_; }
+  int n_past() const override { return n_past_; }
+  int max_tokens() const override { return kv_.max_tokens(); }
+  void embed(std::span<const int32_t> ids, float* out) const override;
+  std::span<const float> prefill(const float* embeds, int T) override;
+  std::span<const float> decode_step(int32_t token) override;
+  void reset() override { n_past_ = 0; }
+
+  // As prefill, but returns the logits of every new position: [T, n_logits()] (tests, scoring).
+  Tensor prefill_all_logits(const float* embeds, int T);
+
+ private:
+  // Runs all layers on s_.x[0:T]; then logits for the last `n_out` rows into logits_.
+  void forward(int T, int n_out);
+
+  const Qwen2Weights& w_;
+  Qwen2Config c_;
+  int64_t logit_rows_;
+  Tensor lm_head_rows_;     // leading logit_rows_ rows of the output matrix
+  KvCache kv_;
+  RopeTable rope_;
+  Qwen2Scratch s_;
+  std::vector<float> logits_;
+  int n_past_ = 0;
+};
+
+}  // namespace fvlm::dec

@@ -1,0 +1,39 @@
+#include "decoder/widen.h"
+
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "core/half.h"
+#include "decoder/kernel_isa.h"
+
+namespace fvlm::dec {
+
+void widen_bf16_ref(const uint16_t* src, int64_t n, float* dst) {
+  for (int64_t i = 0; i < n; ++i) dst[i] = bf16_to_f32(src[i]);
+}
+
+void widen_f16_ref(const uint16_t* src, int64_t n, float* dst) {
+  for (int64_t i = 0; i < n; ++i) dst[i] = f16_to_f32(src[i]);
+}
+
+WidenFn best_widen(DType t) {
+  static const bool avx2 = cpu_has_avx2_fma_f16c();
+  if (t == DType::BF16) return avx2 ? widen_bf16_avx2 : widen_bf16_ref;
+  FVLM_CHECK(t == DType::F16, std::string(dtype_name(t)));
+  return avx2 ? widen_f16_avx2 : widen_f16_ref;
+}
+
+void widen_rows(const Tensor& m, int64_t row_begin, int64_t row_end, float* dst) {
+  const int64_t cols = m.dim(-1), n = (row_end - row_begin) * cols;
+  if (m.dtype() == DType::F32) {
+    std::memcpy(dst, m.f32() + row_begin * cols, size_t(n) * sizeof(float));
+    return;
+  }
+  if (m.dtype() != DType::BF16 && m.dtype() != DType::F16)
+    throw Error(Errc::kUnsupported, fmt::format("cannot widen a {} matrix", dtype_name(m.dtype())));
+  best_widen(m.dtype())(static_cast<const uint16_t*>(m.data()) + row_begin * cols, n, dst);
+}
+
+}  // namespace fvlm::dec

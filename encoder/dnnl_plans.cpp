@@ -1,0 +1,141 @@
+#include "encoder/dnnl_plans.h"
+
+#include <algorithm>
+
+#include "core/error.h"
+
+namespace fvlm::enc {
+namespace {
+
+using dnnl::memory;
+using tag = memory::format_tag;
+using dt = memory::data_type;
+
+dnnl::primitive_attr post_op_attr(PostOp post) {
+  dnnl::post_ops ops;
+  if (post == PostOp::kGelu) ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_gelu_erf, 0.0f, 0.0f);
+  if (post == PostOp::kAccumulate) ops.append_sum(1.0f);
+  dnnl::primitive_attr attr;
+  attr.set_post_ops(ops);
+  return attr;
+}
+
+memory wrap(Runtime& rt, const memory::desc& md, const void* p) {
+  return memory(md, rt.engine(), const_cast<void*>(p));
+}
+
+memory bias_memory(Runtime& rt, WeightCache& wc, const Tensor& b, const memory::dims& dims) {
+  const memory::desc md(dims, dt::f32, dims.size() == 1 ? tag::a : tag::ab);
+  return wc.get(rt, b, md, md);
+}
+
+}  // namespace
+
+memory WeightCache::get(Runtime& rt, const Tensor& w, const memory::desc& user, const memory::desc& want) {
+  auto& packs = packed_[w.data()];
+  for (const memory& m : packs)
+    if (m.get_desc() == want) return m;
+  memory dst(want, rt.engine());
+  memory src = wrap(rt, user, w.data());
+  dnnl::reorder(src, dst).execute(rt.stream(), src, dst);
+  rt.stream().wait();
+  packs.push_back(dst);
+  return dst;
+}
+
+ConvPlan make_conv_plan(Runtime& rt, WeightCache& wc, const ConvW& cw, const ConvGeom& g, PostOp post) {
+  FVLM_CHECK(cw.w.numel() == g.oc * (g.ic / g.groups) * g.k * g.k, "conv weight does not match its geometry");
+  const memory::desc src({g.batch, g.ic, g.ih, g.iw}, dt::f32, g.nchw_src ? tag::nchw : tag::nhwc);
+  const memory::desc dst({g.batch, g.oc, g.oh(), g.ow()}, dt::f32, tag::nhwc);
+  const memory::dims wdims = g.groups == 1 ? memory::dims{g.oc, g.ic, g.k, g.k}
+                                           : memory::dims{g.groups, g.oc / g.groups, g.ic / g.groups, g.k, g.k};
+  const memory::desc w_user(wdims, dt::f32, g.groups == 1 ? tag::oihw : tag::goihw);
+  const memory::desc w_any(wdims, dt::f32, tag::any);
+  const memory::desc b_md({g.oc}, dt::f32, tag::a);
+  const dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+                                          src, w_any, b_md, dst, {g.stride, g.stride}, {g.pad, g.pad},
+                                          {g.pad, g.pad});
+  const dnnl::convolution_forward::primitive_desc pd(d, post_op_attr(post), rt.engine());
+  ConvPlan p;
+  p.prim = dnnl::convolution_forward(pd);
+  p.src = src;
+  p.dst = dst;
+  p.w = wc.get(rt, cw.w, w_user, pd.weights_desc());
+  p.b = bias_memory(rt, wc, cw.b, {g.oc});
+  return p;
+}
+
+void run_conv(Runtime& rt, const ConvPlan& p, const float* src, float* dst) {
+  p.prim.execute(rt.stream(), {{DNNL_ARG_SRC, wrap(rt, p.src, src)},
+                               {DNNL_ARG_WEIGHTS, p.w},
+                               {DNNL_ARG_BIAS, p.b},
+                               {DNNL_ARG_DST, wrap(rt, p.dst, dst)}});
+}
+
+LinearPlan make_linear_plan(Runtime& rt, WeightCache& wc, const ConvW& lw, int64_t m, PostOp post) {
+  const int64_t n = lw.w.dim(0), k = lw.w.numel() / n;
+  const memory::desc src({m, k}, dt::f32, tag::ab);
+  const memory::desc dst({m, n}, dt::f32, tag::ab);
+  const memory::desc w_user({k, n}, dt::f32, tag::ba);   // W [N, K] row-major = W^T [K, N] column-major
+  const memory::desc w_any({k, n}, dt::f32, tag::any);
+  const memory::desc b_md({1, n}, dt::f32, tag::ab);
+  const dnnl::matmul::desc d = lw.b.empty() ? dnnl::matmul::desc(src, w_any, dst)
+                                            : dnnl::matmul::desc(src, w_any, b_md, dst);
+  const dnnl::matmul::primitive_desc pd(d, post_op_attr(post), rt.engine());
+  LinearPlan p;
+  p.prim = dnnl::matmul(pd);
+  p.src = src;
+  p.dst = dst;
+  p.w = wc.get(rt, lw.w, w_user, pd.weights_desc());
+  p.b = lw.b.empty() ? memory() : bias_memory(rt, wc, lw.b, {1, n});
+  return p;
+}
+
+void run_linear(Runtime& rt, const LinearPlan& p, const float* src, float* dst) {
+  std::unordered_map<int, memory> args{
+      {DNNL_ARG_SRC, wrap(rt, p.src, src)}, {DNNL_ARG_WEIGHTS, p.w}, {DNNL_ARG_DST, wrap(rt, p.dst, dst)}};
+  if (p.b) args[DNNL_ARG_BIAS] = p.b;
+  p.prim.execute(rt.stream(), args);
+}
+
+AttentionPlan make_attention_plan(Runtime& rt, int64_t tokens, int64_t dim, int64_t head_dim) {
+  AttentionPlan p;
+  p.tokens = tokens;
+  p.dim = dim;
+  p.head_dim = head_dim;
+  p.heads = dim / head_dim;
+  // Heads per call: the largest divisor of `heads` whose score block stays within ~8 MB.
+  const int64_t budget = std::max<int64_t>(1, (int64_t(8) << 20) / 4 / (tokens * tokens));
+  p.heads_per_call = 1;
+  for (int64_t h = 1; h <= p.heads; ++h)
+    if (p.heads % h == 0 && h <= budget) p.heads_per_call = h;
+  const int64_t hc = p.heads_per_call, n = tokens, hd = head_dim, row = 3 * dim;
+  p.q_md = memory::desc({hc, n, hd}, dt::f32, memory::dims{hd, row, 1});
+  p.kt_md = memory::desc({hc, hd, n}, dt::f32, memory::dims{hd, 1, row});
+  p.s_md = memory::desc({hc, n, n}, dt::f32, tag::abc);
+  p.v_md = memory::desc({hc, n, hd}, dt::f32, memory::dims{hd, row, 1});
+  p.o_md = memory::desc({hc, n, hd}, dt::f32, memory::dims{hd, dim, 1});
+  p.qk = dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(p.q_md, p.kt_md, p.s_md), rt.engine()));
+  p.av = dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(p.s_md, p.v_md, p.o_md), rt.engine()));
+  p.softmax = dnnl::softmax_forward(dnnl::softmax_forward::primitive_desc(
+      dnnl::softmax_forward::desc(dnnl::prop_kind::forward_inference, p.s_md, 2), rt.engine()));
+  return p;
+}
+
+int64_t attention_scratch_floats(const AttentionPlan& p) { return p.heads_per_call * p.tokens * p.tokens; }
+
+void run_attention(Runtime& rt, const AttentionPlan& p, const float* qkv, float* out, float* scores) {
+  const memory s = wrap(rt, p.s_md, scores);
+  for (int64_t h0 = 0; h0 < p.heads; h0 += p.heads_per_call) {
+    const float* q = qkv + h0 * p.head_dim;   // attn = q @ k^T  (q pre-scaled)
+    p.qk.execute(rt.stream(), {{DNNL_ARG_SRC, wrap(rt, p.q_md, q)},
+                               {DNNL_ARG_WEIGHTS, wrap(rt, p.kt_md, q + p.dim)},
+                               {DNNL_ARG_DST, s}});
+    p.softmax.execute(rt.stream(), {{DNNL_ARG_SRC, s}, {DNNL_ARG_DST, s}});   // attn.softmax(dim=-1)
+    p.av.execute(rt.stream(), {{DNNL_ARG_SRC, s},                             // x = attn @ v
+                               {DNNL_ARG_WEIGHTS, wrap(rt, p.v_md, q + 2 * p.dim)},
+                               {DNNL_ARG_DST, wrap(rt, p.o_md, out + h0 * p.head_dim)}});
+  }
+}
+
+}  // namespace fvlm::enc

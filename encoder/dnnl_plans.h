@@ -1,0 +1,68 @@
+// oneDNN v2.6 building blocks for the vision encoder: convolution and Linear (matmul) plans built
+// once per shape, with weights packed once into the layout the primitive picked (format_tag::any),
+// bias and GELU / residual-accumulate fused as post-ops. Activations are plain NHWC ([pixels, C]).
+#pragma once
+#include <map>
+#include <vector>
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include "core/runtime.h"
+#include "encoder/fastvithd_weights.h"
+
+namespace fvlm::enc {
+
+enum class PostOp {
+  kNone,
+  kGelu,         // dst = gelu_erf(op(src) + b)
+  kAccumulate,   // dst = dst + op(src) + b         (residual add; layer scale folded into the weights)
+};
+
+// Each weight packed once per oneDNN layout asked for (plans of other resolutions usually share it).
+class WeightCache {
+ public:
+  dnnl::memory get(Runtime& rt, const Tensor& w, const dnnl::memory::desc& user, const dnnl::memory::desc& want);
+
+ private:
+  std::map<const void*, std::vector<dnnl::memory>> packed_;
+};
+
+struct ConvGeom {
+  int64_t batch = 1, ic = 0, oc = 0, groups = 1, ih = 0, iw = 0, k = 1, stride = 1, pad = 0;
+  bool nchw_src = false;   // the input image; every other activation is NHWC
+  int64_t oh() const { return (ih + 2 * pad - k) / stride + 1; }
+  int64_t ow() const { return (iw + 2 * pad - k) / stride + 1; }
+};
+
+struct ConvPlan {
+  dnnl::convolution_forward prim;
+  dnnl::memory::desc src, dst;
+  dnnl::memory w, b;
+};
+ConvPlan make_conv_plan(Runtime& rt, WeightCache& wc, const ConvW& cw, const ConvGeom& g, PostOp post);
+void run_conv(Runtime& rt, const ConvPlan& p, const float* src, float* dst);
+
+// y[M, N] = x[M, K] W^T + b for a Linear weight W [N, K] (or a 1x1 conv [N, K, 1, 1]).
+struct LinearPlan {
+  dnnl::matmul prim;
+  dnnl::memory::desc src, dst;
+  dnnl::memory w, b;
+};
+LinearPlan make_linear_plan(Runtime& rt, WeightCache& wc, const ConvW& lw, int64_t m, PostOp post);
+void run_linear(Runtime& rt, const LinearPlan& p, const float* src, float* dst);
+
+// Multi-head self-attention core for one image and `heads` heads at a time, reading q, k, v from
+// the qkv matrix [N, 3C] (row = [Q heads | K heads | V heads], 32 wide each; q pre-scaled) and
+// writing the concatenated heads into out [N, C]:  out_h = softmax(q_h k_h^T) v_h.
+struct AttentionPlan {
+  int64_t tokens = 0, dim = 0, head_dim = 0, heads = 0, heads_per_call = 0;
+  dnnl::matmul qk, av;
+  dnnl::softmax_forward softmax;
+  dnnl::memory::desc q_md, kt_md, s_md, v_md, o_md;
+};
+AttentionPlan make_attention_plan(Runtime& rt, int64_t tokens, int64_t dim, int64_t head_dim);
+// scores: scratch of attention_scratch_floats(p) floats.
+int64_t attention_scratch_floats(const AttentionPlan& p);
+void run_attention(Runtime& rt, const AttentionPlan& p, const float* qkv, float* out, float* scores);
+
+}  // namespace fvlm::enc

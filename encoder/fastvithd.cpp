@@ -1,0 +1,209 @@
+#include "encoder/fastvithd.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "encoder/vision_kernels.h"
+
+namespace fvlm::enc {
+namespace {
+
+// Shape bookkeeping while plans are built: current map size and the largest buffers needed.
+struct Sizer {
+  int64_t batch, h, w, c;
+  int64_t max_x = 0, max_t = 0, max_hidden = 0, max_qkv = 0, max_scores = 0;
+  int64_t pixels() const { return batch * h * w; }
+  void note_x() { max_x = std::max(max_x, pixels() * c); }
+};
+
+ConvGeom geom(const Sizer& s, int64_t oc, int64_t groups, int64_t k, int64_t stride) {
+  return {s.batch, s.c, oc, groups, s.h, s.w, k, stride, k / 2, false};
+}
+
+ConvFfnPlan make_conv_ffn_plan(Runtime& rt, WeightCache& wc, const ConvFfnW& f, Sizer& s) {
+  const int64_t hidden = f.fc1.w.dim(0);
+  ConvFfnPlan p;
+  p.dw7x7 = make_conv_plan(rt, wc, f.dw7x7, geom(s, s.c, s.c, f.dw7x7.w.dim(-1), 1), PostOp::kNone);
+  p.fc1 = make_conv_plan(rt, wc, f.fc1, geom(s, hidden, 1, 1, 1), PostOp::kGelu);
+  Sizer sh = s;
+  sh.c = hidden;
+  p.fc2 = make_conv_plan(rt, wc, f.fc2, geom(sh, s.c, 1, 1, 1), PostOp::kAccumulate);
+  s.max_t = std::max(s.max_t, s.pixels() * s.c);
+  s.max_hidden = std::max(s.max_hidden, s.pixels() * hidden);
+  return p;
+}
+
+StagePlan make_stage_plan(Runtime& rt, WeightCache& wc, const StageW& sw, const FastVitHdConfig& cfg, Sizer& s) {
+  StagePlan p;
+  switch (sw.kind) {
+    case StageW::Kind::kPatchEmbed: {
+      const int64_t out = sw.down.lk.w.dim(0);
+      p.down_lk = make_conv_plan(rt, wc, sw.down.lk, geom(s, out, s.c, sw.down.lk.w.dim(-1), cfg.down_stride),
+                                 PostOp::kGelu);
+      s.h = (s.h + 2 * (sw.down.lk.w.dim(-1) / 2) - sw.down.lk.w.dim(-1)) / cfg.down_stride + 1;
+      s.w = (s.w + 2 * (sw.down.lk.w.dim(-1) / 2) - sw.down.lk.w.dim(-1)) / cfg.down_stride + 1;
+      s.c = out;
+      p.down_pw = make_conv_plan(rt, wc, sw.down.pw, geom(s, out, 1, 1, 1), PostOp::kGelu);
+      break;
+    }
+    case StageW::Kind::kRepCpe:
+      p.cpe = make_conv_plan(rt, wc, sw.cpe, geom(s, s.c, s.c, sw.cpe.w.dim(-1), 1), PostOp::kNone);
+      break;
+    case StageW::Kind::kRepMixerStage:
+      for (const RepMixerBlockW& b : sw.repmixer) {
+        RepMixerBlockPlan bp;
+        bp.mixer = make_conv_plan(rt, wc, b.mixer, geom(s, s.c, s.c, b.mixer.w.dim(-1), 1), PostOp::kNone);
+        bp.ffn = make_conv_ffn_plan(rt, wc, b.ffn, s);
+        p.repmixer.push_back(std::move(bp));
+      }
+      break;
+    case StageW::Kind::kAttentionStage:
+      for (const AttentionBlockW& b : sw.attention) {
+        AttentionBlockPlan bp;
+        bp.qkv = make_linear_plan(rt, wc, b.qkv, s.pixels(), PostOp::kNone);
+        bp.mhsa = make_attention_plan(rt, s.h * s.w, s.c, cfg.attention_head_dim);
+        bp.proj = make_linear_plan(rt, wc, b.proj, s.pixels(), PostOp::kAccumulate);
+        bp.ffn = make_conv_ffn_plan(rt, wc, b.ffn, s);
+        s.max_qkv = std::max(s.max_qkv, s.pixels() * 3 * s.c);
+        s.max_scores = std::max(s.max_scores, attention_scratch_floats(bp.mhsa));
+        p.attention.push_back(std::move(bp));
+      }
+      break;
+  }
+  s.note_x();
+  p.h = s.h;
+  p.w = s.w;
+  p.c = s.c;
+  return p;
+}
+
+Tensor f32_buffer(int64_t n) { return Tensor::zeros(DType::F32, {std::max<int64_t>(n, 1)}); }
+
+}  // namespace
+
+FastVitHdPlan make_fastvithd_plan(Runtime& rt, WeightCache& wc, const FastVitHdWeights& w, int64_t resolution,
+                                  int64_t batch) {
+  const int64_t stride = w.cfg.output_stride;
+  if (resolution <= 0 || resolution % stride != 0)
+    throw Error(Errc::kBadArgs, fmt::format("resolution {} is not a positive multiple of {}", resolution, stride));
+  FastVitHdPlan p;
+  p.resolution = resolution;
+  p.batch = batch;
+  Sizer s{batch, resolution, resolution, 3};
+  const int64_t d0 = w.stem[0].w.dim(0);
+  ConvGeom g0 = geom(s, d0, 1, w.stem[0].w.dim(-1), 2);
+  g0.nchw_src = true;
+  p.stem[0] = make_conv_plan(rt, wc, w.stem[0], g0, PostOp::kGelu);   // MobileOneBlock 3x3 s2
+  s.h = g0.oh(), s.w = g0.ow(), s.c = d0;
+  s.note_x();
+  const ConvGeom g1 = geom(s, d0, d0, w.stem[1].w.dim(-1), 2);
+  p.stem[1] = make_conv_plan(rt, wc, w.stem[1], g1, PostOp::kGelu);   // 3x3 s2 depthwise
+  s.h = g1.oh(), s.w = g1.ow();
+  p.stem[2] = make_conv_plan(rt, wc, w.stem[2], geom(s, d0, 1, 1, 1), PostOp::kGelu);   // 1x1
+  s.note_x();
+  for (const StageW& sw : w.network) p.network.push_back(make_stage_plan(rt, wc, sw, w.cfg, s));
+  const ConvW& ce = w.conv_exp.conv;
+  p.conv_exp = make_conv_plan(rt, wc, ce, geom(s, ce.w.dim(0), s.c, ce.w.dim(-1), 1), PostOp::kNone);
+  FVLM_CHECK(s.h == resolution / stride && s.w == s.h, "FastViTHD output stride is not 64");
+  p.out_hw = s.h;
+  p.out_c = ce.w.dim(0);
+  p.x0 = f32_buffer(s.max_x);
+  p.x1 = f32_buffer(s.max_x);
+  p.t = f32_buffer(std::max(s.max_t, s.max_x));
+  p.hidden = f32_buffer(s.max_hidden);
+  p.qkv = f32_buffer(s.max_qkv);
+  p.scores = f32_buffer(s.max_scores);
+  return p;
+}
+
+namespace {
+
+// Scratch buffers of a forward pass and the activation they currently hold.
+struct Acts {
+  float* x;       // current activation [B*H*W, C]
+  float* y;       // the other ping-pong buffer
+  float* t;       // one C-wide scratch
+  float* hidden;  // ConvFFN hidden (4C wide)
+  float* qkv;
+  float* scores;
+};
+
+// ConvFFN.forward with the residual of its block: x = x + layer_scale * fc2(gelu(fc1(bn(conv(x))))).
+void conv_ffn(Runtime& rt, const ConvFfnPlan& p, Acts& a) {
+  run_conv(rt, p.dw7x7, a.x, a.t);        // x = self.conv(x)      depthwise 7x7, BatchNorm folded
+  run_conv(rt, p.fc1, a.t, a.hidden);     // x = self.act(self.fc1(x))
+  run_conv(rt, p.fc2, a.hidden, a.x);     // x = x + layer_scale * self.fc2(x)   (scale folded, sum post-op)
+}
+
+// RepMixerBlock.forward (inference form).
+void repmixer_block(Runtime& rt, const RepMixerBlockPlan& p, Acts& a) {
+  run_conv(rt, p.mixer, a.x, a.y);        // x = self.token_mixer(x)   reparam_conv, identity folded
+  std::swap(a.x, a.y);
+  conv_ffn(rt, p.ffn, a);                 // x = x + self.layer_scale * self.convffn(x)
+}
+
+// AttentionBlock.forward: x = x + ls1 * MHSA(norm(x)); x = x + ls2 * ConvFFN(x).
+void attention_block(Runtime& rt, const AttentionBlockW& w, const AttentionBlockPlan& p, int64_t batch,
+                     float eps, Acts& a) {
+  const int64_t n = p.mhsa.tokens, c = p.mhsa.dim;
+  layer_norm_rows(a.x, a.t, batch * n, c, w.norm_w.f32(), w.norm_b.f32(), eps);   // self.norm(x)
+  run_linear(rt, p.qkv, a.t, a.qkv);      // qkv = self.qkv(x)   q rows pre-scaled
+  for (int64_t b = 0; b < batch; ++b)     // x = (softmax(q k^T) v).transpose(1, 2).reshape(B, N, C)
+    run_attention(rt, p.mhsa, a.qkv + b * n * 3 * c, a.t + b * n * c, a.scores);
+  run_linear(rt, p.proj, a.t, a.x);       // x = x + layer_scale_1 * self.proj(x)   (sum post-op)
+  conv_ffn(rt, p.ffn, a);                 // x = x + layer_scale_2 * self.convffn(x)
+}
+
+// One entry of FastViT.network.
+void network_entry(Runtime& rt, const StageW& w, const StagePlan& p, int64_t batch, float ln_eps, Acts& a) {
+  switch (w.kind) {
+    case StageW::Kind::kPatchEmbed:       // PatchEmbed: proj.0 (7x7 s2, x2 channels) -> GELU; proj.1 1x1 -> GELU
+      run_conv(rt, p.down_lk, a.x, a.y);
+      run_conv(rt, p.down_pw, a.y, a.x);
+      break;
+    case StageW::Kind::kRepCpe:           // RepCPE: x = reparam_conv(x), identity folded
+      run_conv(rt, p.cpe, a.x, a.y);
+      std::swap(a.x, a.y);
+      break;
+    case StageW::Kind::kRepMixerStage:
+      for (const RepMixerBlockPlan& bp : p.repmixer) repmixer_block(rt, bp, a);
+      break;
+    case StageW::Kind::kAttentionStage:
+      for (size_t j = 0; j < p.attention.size(); ++j) attention_block(rt, w.attention[j], p.attention[j], batch, ln_eps, a);
+      break;
+  }
+}
+
+void emit(const TapFn& tap, std::string_view name, const float* x, int64_t b, int64_t h, int64_t w, int64_t c) {
+  if (tap) tap(name, Tensor::view(DType::F32, {b, h, w, c}, x, nullptr));
+}
+
+}  // namespace
+
+void fastvithd_forward(Runtime& rt, const FastVitHdWeights& w, FastVitHdPlan& p, const float* pixels, float* out,
+                       const TapFn& tap) {
+  Acts a{p.x0.f32(), p.x1.f32(), p.t.f32(), p.hidden.f32(), p.qkv.f32(), p.scores.f32()};
+  const int64_t d0 = w.stem[0].w.dim(0), stem_hw = p.resolution / 4;
+  run_conv(rt, p.stem[0], pixels, a.y);   // x = self.patch_embed(x): 3x3 s2 -> GELU
+  run_conv(rt, p.stem[1], a.y, a.x);      //   3x3 s2 depthwise -> GELU
+  run_conv(rt, p.stem[2], a.x, a.y);      //   1x1 -> GELU
+  std::swap(a.x, a.y);
+  emit(tap, "stem", a.x, p.batch, stem_hw, stem_hw, d0);
+  for (size_t i = 0; i < p.network.size(); ++i) {   // for block in self.network: x = block(x)
+    const StagePlan& sp = p.network[i];
+    network_entry(rt, w.network[i], sp, p.batch, w.cfg.layernorm_eps, a);
+    emit(tap, fmt::format("network_{:02d}", i), a.x, p.batch, sp.h, sp.w, sp.c);
+  }
+  const int64_t hw = p.out_hw * p.out_hw;
+  run_conv(rt, p.conv_exp, a.x, out);     // x = self.conv_exp(x): reparam_conv (groups = C, x2 channels)
+  const ConvExpW& ce = w.conv_exp;
+  for (int64_t b = 0; b < p.batch; ++b)   //   -> self.se(x)   (global average over the whole map)
+    squeeze_excite_inplace(out + b * hw * p.out_c, hw, p.out_c, ce.se_reduce.w.f32(), ce.se_reduce.b.f32(),
+                           ce.se_reduce.w.dim(0), ce.se_expand.w.f32(), ce.se_expand.b.f32());
+  gelu_erf_inplace(out, p.batch * hw * p.out_c);   //   -> self.activation(x)
+  emit(tap, "conv_exp", out, p.batch, p.out_hw, p.out_hw, p.out_c);
+}
+
+}  // namespace fvlm::enc

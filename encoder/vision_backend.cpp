@@ -1,0 +1,52 @@
+#include "encoder/vision_backend.h"
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+
+namespace fvlm::enc {
+
+CpuVisionBackend::CpuVisionBackend(Runtime& rt, const ModelConfig& c, const TensorMap& tensors)
+    : rt_(rt),
+      vision_(bind_fastvithd(c, tensors)),
+      projector_(bind_projector(c, tensors)),
+      mm_hidden_(c.mm_hidden_size) {
+  if (vision_.conv_exp.conv.w.dim(0) != mm_hidden_)
+    throw Error(Errc::kBadModel, fmt::format("conv_exp width {} != mm_hidden_size {}",
+                                             vision_.conv_exp.conv.w.dim(0), mm_hidden_));
+}
+
+FastVitHdPlan& CpuVisionBackend::plan(int64_t resolution, int64_t batch) {
+  auto& slot = plans_[{resolution, batch}];
+  if (!slot) slot = std::make_unique<FastVitHdPlan>(make_fastvithd_plan(rt_, cache_, vision_, resolution, batch));
+  return *slot;
+}
+
+Tensor CpuVisionBackend::encode(const Tensor& pixels) {
+  const Shape& s = pixels.shape();
+  if (pixels.dtype() != DType::F32 || s.size() != 4 || s[1] != 3 || s[2] != s[3] || s[0] < 1)
+    throw Error(Errc::kBadArgs, "encode expects F32 pixels [B, 3, R, R], got " + shape_str(s));
+  FastVitHdPlan& p = plan(s[2], s[0]);
+  Tensor out = Tensor::zeros(DType::F32, {p.batch * p.out_hw * p.out_hw, p.out_c});
+  fastvithd_forward(rt_, vision_, p, pixels.f32(), out.f32(), tap_);
+  return out;
+}
+
+Tensor CpuVisionBackend::project(const Tensor& feats) {
+  if (feats.dtype() != DType::F32 || feats.rank() != 2 || feats.dim(1) != mm_hidden_)
+    throw Error(Errc::kBadArgs, fmt::format("project expects F32 [n, {}], got {}", mm_hidden_,
+                                            shape_str(feats.shape())));
+  const int64_t n = feats.dim(0);
+  auto& slot = projector_plans_[n];
+  if (!slot) slot = std::make_unique<ProjectorPlan>(make_projector_plan(rt_, cache_, projector_, n));
+  Tensor out = Tensor::zeros(DType::F32, {n, projector_.linears.back().w.dim(0)});
+  projector_forward(rt_, *slot, feats.f32(), out.f32());
+  return out;
+}
+
+Tensor encode_image(VisionBackend& backend, const Tensor& pixels, bool projected) {
+  Tensor feats = backend.encode(pixels);
+  return projected ? backend.project(feats) : feats;
+}
+
+}  // namespace fvlm::enc

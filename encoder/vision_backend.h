@@ -1,0 +1,53 @@
+// The seam between the pipeline and whatever computes the image half: pixels -> image features ->
+// projected LLM embeddings. CpuVisionBackend runs FastViTHD + projector on oneDNN (FP32); an NPU or
+// GPU backend implements the same two calls.
+#pragma once
+#include <map>
+#include <memory>
+#include <utility>
+
+#include "core/runtime.h"
+#include "core/safetensors.h"
+#include "core/tensor.h"
+#include "encoder/fastvithd.h"
+#include "encoder/projector.h"
+#include "models/config.h"
+
+namespace fvlm::enc {
+
+class VisionBackend {
+ public:
+  virtual ~VisionBackend() = default;
+  // pixels [B, 3, R, R] F32 (R any multiple of 64) -> features [B * (R/64)^2, mm_hidden].
+  virtual Tensor encode(const Tensor& pixels) = 0;
+  // features [n, mm_hidden] -> embeddings [n, hidden].
+  virtual Tensor project(const Tensor& feats) = 0;
+  // Intermediate activations of later encode() calls go to `tap` (empty: none).
+  virtual void set_tap(TapFn tap) = 0;
+};
+
+class CpuVisionBackend : public VisionBackend {
+ public:
+  // Binds (validates, upcasts, folds) the vision and projector tensors of a checkpoint.
+  CpuVisionBackend(Runtime& rt, const ModelConfig& c, const TensorMap& tensors);
+  Tensor encode(const Tensor& pixels) override;
+  Tensor project(const Tensor& feats) override;
+  void set_tap(TapFn tap) override { tap_ = std::move(tap); }
+  // Builds (or finds) the plan of one (resolution, batch) ahead of time.
+  FastVitHdPlan& plan(int64_t resolution, int64_t batch);
+
+ private:
+  Runtime& rt_;
+  FastVitHdWeights vision_;
+  ProjectorW projector_;
+  int64_t mm_hidden_;
+  WeightCache cache_;
+  std::map<std::pair<int64_t, int64_t>, std::unique_ptr<FastVitHdPlan>> plans_;
+  std::map<int64_t, std::unique_ptr<ProjectorPlan>> projector_plans_;
+  TapFn tap_;
+};
+
+// What `fastvlm embed` writes: features [B*tokens, mm_hidden], or projected [B*tokens, hidden].
+Tensor encode_image(VisionBackend& backend, const Tensor& pixels, bool projected);
+
+}  // namespace fvlm::enc

@@ -1,0 +1,56 @@
+#include "encoder/vision_kernels.h"
+
+#include <cmath>
+#include <vector>
+
+#include "core/parallel.h"
+
+namespace fvlm::enc {
+
+void gelu_erf_inplace(float* x, int64_t n) {
+  parallel_for(n, 4096, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) x[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * float(M_SQRT1_2)));
+  });
+}
+
+void layer_norm_rows(const float* x, float* y, int64_t rows, int64_t c, const float* w, const float* b,
+                     float eps) {
+  parallel_for(rows, 16, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const float* xr = x + r * c;
+      float* yr = y + r * c;
+      float sum = 0;
+      for (int64_t i = 0; i < c; ++i) sum += xr[i];
+      const float mean = sum / float(c);                    // u = x.mean(1, keepdim=True)
+      float sq = 0;
+      for (int64_t i = 0; i < c; ++i) sq += (xr[i] - mean) * (xr[i] - mean);
+      const float inv = 1.0f / std::sqrt(sq / float(c) + eps);  // s = (x - u).pow(2).mean(1)
+      for (int64_t i = 0; i < c; ++i) yr[i] = (xr[i] - mean) * inv * w[i] + b[i];
+    }
+  });
+}
+
+void squeeze_excite_inplace(float* x, int64_t hw, int64_t c, const float* wr, const float* br, int64_t r,
+                            const float* we, const float* be) {
+  std::vector<double> acc(c, 0.0);
+  for (int64_t p = 0; p < hw; ++p)   // F.avg_pool2d(inputs, kernel_size=[h, w])
+    for (int64_t i = 0; i < c; ++i) acc[i] += x[p * c + i];
+  std::vector<float> mean(c), s(r), e(c);
+  for (int64_t i = 0; i < c; ++i) mean[i] = float(acc[i] / double(hw));
+  for (int64_t j = 0; j < r; ++j) {   // x = F.relu(self.reduce(x))
+    float v = br[j];
+    for (int64_t i = 0; i < c; ++i) v += wr[j * c + i] * mean[i];
+    s[j] = v > 0 ? v : 0;
+  }
+  for (int64_t i = 0; i < c; ++i) {   // x = torch.sigmoid(self.expand(x))
+    float v = be[i];
+    for (int64_t j = 0; j < r; ++j) v += we[i * r + j] * s[j];
+    e[i] = 1.0f / (1.0f + std::exp(-v));
+  }
+  parallel_for(hw, 16, [&](int64_t p0, int64_t p1) {   // inputs * x
+    for (int64_t p = p0; p < p1; ++p)
+      for (int64_t i = 0; i < c; ++i) x[p * c + i] *= e[i];
+  });
+}
+
+}  // namespace fvlm::enc

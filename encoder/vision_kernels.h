@@ -1,0 +1,20 @@
+// Small hand-written kernels of the vision encoder that oneDNN does not fuse for us. All work on
+// NHWC token matrices [pixels, C] (row = one pixel), threaded over rows with parallel_for. They are
+// plain loops (each is its own scalar reference; tests/unit checks them against float64 math).
+#pragma once
+#include <cstdint>
+
+namespace fvlm::enc {
+
+// Exact GELU: 0.5 x (1 + erf(x / sqrt 2)), in place over n values.
+void gelu_erf_inplace(float* x, int64_t n);
+
+// LayerNormChannel (mci.py): per row, (x - mean) / sqrt(biased var + eps) * w + b.
+void layer_norm_rows(const float* x, float* y, int64_t rows, int64_t c, const float* w, const float* b, float eps);
+
+// SEBlock (mci.py) on one image x [hw, c], in place: m = mean over all hw (whole map);
+// s = relu(Wr m + br) (Wr [r, c]); e = sigmoid(We s + be) (We [c, r]); x *= e per channel.
+void squeeze_excite_inplace(float* x, int64_t hw, int64_t c, const float* wr, const float* br, int64_t r,
+                            const float* we, const float* be);
+
+}  // namespace fvlm::enc

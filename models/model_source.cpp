@@ -1,0 +1,40 @@
+#include "models/model_source.h"
+
+#include <cstdlib>
+#include <filesystem>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "core/error.h"
+
+namespace fvlm {
+namespace fs = std::filesystem;
+
+std::string resolve_model_path(const std::string& path) {
+  if (!path.empty()) return path;
+  if (const char* env = std::getenv("FASTVLM_MODEL"); env && *env) return env;
+  throw Error(Errc::kBadArgs, "no model: pass -m/--model DIR or set FASTVLM_MODEL");
+}
+
+ModelSource open_model_source(const std::string& path_in, bool validate) {
+  const std::string path = resolve_model_path(path_in);
+  if (!fs::exists(path)) throw Error(Errc::kNotFound, fmt::format("model not found: {}", path));
+  ModelSource src;
+  src.path = path;
+  src.dir = fs::is_directory(path) ? path : fs::path(path).parent_path().string();
+  const fs::path config = fs::path(src.dir) / "config.json";
+  if (!fs::is_directory(path) || !fs::exists(config))
+    throw Error(Errc::kBadModel,
+                fmt::format("{}: not a FastVLM model directory (no config.json)", path));
+  src.format = ModelFormat::kHuggingFace;
+  src.config = load_model_config(config.string());
+  src.tensors = read_safetensors_dir(src.dir);
+  for (const auto& entry : fs::directory_iterator(src.dir))
+    if (entry.path().extension() == ".safetensors") src.file_bytes += int64_t(entry.file_size());
+  if (validate) validate_tensors(model_tensor_table(src.config), src.tensors);
+  spdlog::debug("opened {} ({} tensors)", path, src.tensors.size());
+  return src;
+}
+
+}  // namespace fvlm

@@ -1,0 +1,31 @@
+// Finding and opening a model: a Hugging Face FastVLM directory (config.json + safetensors +
+// tokenizer files), and later the converted GGUF form. Yields the config and the tensors under
+// their checkpoint names, memory-mapped, validated against the tensor table.
+#pragma once
+#include <string>
+
+#include "core/safetensors.h"
+#include "models/config.h"
+#include "models/tensor_table.h"
+
+namespace fvlm {
+
+enum class ModelFormat { kHuggingFace, kGguf };
+
+struct ModelSource {
+  ModelFormat format = ModelFormat::kHuggingFace;
+  std::string path;            // what the user named
+  std::string dir;             // directory holding config/tokenizer files
+  ModelConfig config;
+  TensorMap tensors;           // checkpoint names -> mmapped views
+  int64_t file_bytes = 0;      // total size of the weight files
+};
+
+// Resolves `path` (or $FASTVLM_MODEL when empty) and opens it. Throws Error{kNotFound} when nothing
+// is there, Error{kBadModel} for a malformed or mismatched checkpoint (every tensor problem at once).
+ModelSource open_model_source(const std::string& path, bool validate = true);
+
+// `path`, or $FASTVLM_MODEL, or Error{kBadArgs} saying how to name a model.
+std::string resolve_model_path(const std::string& path);
+
+}  // namespace fvlm

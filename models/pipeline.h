@@ -1,0 +1,73 @@
+// The whole FastVLM pipeline for one request: image -> prepare -> FastViTHD -> projector ->
+// splice into the chat prompt -> Qwen2 prefill -> decode loop. Loaded once, reused per image.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/image.h"
+#include "core/image_prep.h"
+#include "models/config.h"
+
+namespace fvlm {
+
+struct GenerateOptions {
+  int max_tokens = 256;
+  float temperature = 0.0f;          // 0 = greedy
+  int top_k = 0;                     // 0 = off
+  float top_p = 1.0f;                // 1 = off
+  float repetition_penalty = 1.0f;   // 1 = off
+  uint64_t seed = 0;
+  bool ignore_eos = false;           // keep going past <|im_end|> (the goldens decode that way)
+  std::string system = "You are a helpful assistant.";
+};
+
+struct ImageOptions {
+  ImageMode mode = ImageMode::kPad;
+  bool mode_from_config = true;      // use the checkpoint's image_aspect_ratio unless the user chose
+  int resolution = 0;                // 0 = the model's
+  int grid_cols = 0, grid_rows = 0;  // forced tiles grid (0 = choose from pinpoints)
+  int64_t max_pixels = 100'000'000;
+};
+
+struct Timings {                     // milliseconds
+  double preprocess = 0, encode = 0, prefill = 0, ttft = 0, decode = 0;
+};
+
+struct GenerateResult {
+  std::string text;                  // decoded answer, special tokens skipped, stripped
+  std::vector<int32_t> token_ids;    // generated ids (stop token excluded)
+  std::string finish_reason;         // "stop" | "length"
+  int n_prompt_tokens = 0;           // spliced length (text + image rows)
+  int n_image_tokens = 0;
+  int grid_cols = 0, grid_rows = 0;  // tiles mode only
+  int resolution = 0;
+  Timings timing;
+  double decode_tokens_per_s = 0;
+  std::vector<float> last_prompt_logits;   // filled when requested
+};
+
+struct PipelineOptions {
+  int threads = 0;                   // 0 = all cores
+};
+
+class Pipeline {
+ public:
+  // Opens the model (HF directory, converted directory or GGUF files). Throws Error.
+  static std::unique_ptr<Pipeline> load(const std::string& model_path, const PipelineOptions& opts);
+  virtual ~Pipeline() = default;
+
+  virtual const ModelConfig& config() const = 0;
+  virtual double load_ms() const = 0;
+
+  // Answers `question` about `image`. `on_text` receives decoded text as it is produced (for
+  // --stream). `want_logits` fills last_prompt_logits.
+  virtual GenerateResult generate(const Image& image, const std::string& question, const GenerateOptions& gen,
+                                  const ImageOptions& img, const std::function<void(const std::string&)>& on_text,
+                                  bool want_logits) = 0;
+};
+
+}  // namespace fvlm

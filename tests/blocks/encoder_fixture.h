@@ -1,0 +1,45 @@
+// Shared by the encoder block tests: the tiny golden model bound once on a CPU backend, and layout
+// helpers (the goldens are CHW, the engine's activations NHWC).
+#pragma once
+#include <memory>
+#include <string>
+
+#include "core/npy.h"
+#include "core/runtime.h"
+#include "core/safetensors.h"
+#include "encoder/vision_backend.h"
+#include "models/config.h"
+#include "tests/test_util.h"
+
+namespace fvlm::test {
+
+struct TinyEncoder {
+  ModelConfig cfg;
+  TensorMap tensors;
+  Runtime rt{2};
+  std::unique_ptr<enc::CpuVisionBackend> backend;
+  TinyEncoder()
+      : cfg(load_model_config(golden("tiny/model/config.json"))),
+        tensors(read_safetensors_dir(golden("tiny/model"))),
+        backend(std::make_unique<enc::CpuVisionBackend>(rt, cfg, tensors)) {}
+};
+
+// Image b of a [B, H, W, C] tensor as CHW [C, H, W].
+inline Tensor image_chw(const Tensor& bhwc, int64_t b) {
+  const int64_t h = bhwc.dim(1), w = bhwc.dim(2), c = bhwc.dim(3);
+  Tensor out = Tensor::zeros(DType::F32, {c, h, w});
+  const float* src = bhwc.f32() + b * h * w * c;
+  for (int64_t p = 0; p < h * w; ++p)
+    for (int64_t k = 0; k < c; ++k) out.f32()[k * h * w + p] = src[p * c + k];
+  return out;
+}
+
+// pixel_values [3, R, R] of a golden image as a batch of one [1, 3, R, R].
+inline Tensor golden_pixels(const std::string& image) {
+  const Tensor p = read_npy(golden("tiny/preprocess/" + image + ".pixel_values.npy"));
+  Shape s = p.shape();
+  s.insert(s.begin(), 1);
+  return to_f32(p).reshaped(s);
+}
+
+}  // namespace fvlm::test

@@ -1,0 +1,46 @@
+// The CLI contract (shared/design.md): JSON on stdout, documented error codes and exit statuses.
+#include <doctest/doctest.h>
+
+#include "tests/e2e/cli_runner.h"
+#include "tests/test_util.h"
+
+using namespace fvlm::test;
+
+namespace {
+void check_error(const CliRun& r, const std::string& code, int exit_code) {
+  CHECK(r.exit_code == exit_code);
+  REQUIRE(r.lines.size() == 1);
+  CHECK(r.lines[0]["ok"] == false);
+  CHECK(r.lines[0]["error"]["code"] == code);
+  CHECK(r.lines[0]["error"]["message"].get<std::string>().size() > 0);
+}
+}  // namespace
+
+TEST_CASE("cli: --version and --help exit 0") {
+  std::string out;
+  CHECK(run_command("'" + cli_path() + "' --version", out) == 0);
+  CHECK(out.find("fastvlm") != std::string::npos);
+  CHECK(run_command("'" + cli_path() + "' --help", out) == 0);
+  CHECK(out.find("inspect") != std::string::npos);
+}
+
+TEST_CASE("cli: inspect reports the golden model as valid") {
+  const CliRun r = run_cli("inspect '" + tiny_model() + "'");
+  CHECK(r.exit_code == 0);
+  REQUIRE(r.lines.size() == 1);
+  const auto& j = r.lines[0];
+  CHECK(j["ok"] == true);
+  CHECK(j["validation"]["ok"] == true);
+  CHECK(j["n_tensors"].get<int>() > 100);
+  CHECK(j["llm"]["hidden_size"].get<int>() > 0);
+  CHECK(j["parameters"]["total"].get<long>() ==
+        j["parameters"]["vision"].get<long>() + j["parameters"]["projector"].get<long>() +
+            j["parameters"]["llm"].get<long>());
+}
+
+TEST_CASE("cli: bad arguments and missing files give the documented codes") {
+  check_error(run_cli(""), "bad_args", 2);
+  check_error(run_cli("inspect"), "bad_args", 2);
+  check_error(run_cli("inspect /nonexistent/model"), "not_found", 3);
+  check_error(run_cli("inspect '" + golden_dir() + "/images'"), "bad_model", 4);
+}
