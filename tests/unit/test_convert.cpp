@@ -12,6 +12,7 @@
 #include "core/gguf.h"
 #include "decoder/tokenizer.h"
 #include "models/convert.h"
+#include "models/gguf_source.h"
 #include "models/model_source.h"
 #include "quant/matmul_quant.h"
 #include "tests/test_util.h"
@@ -168,4 +169,35 @@ TEST_CASE("convert: vision file has fastvlm.* keys, F16 convs at q8_0 and folded
     for (int64_t j = 0; j < per; ++j)
       REQUIRE(fw.f32()[o * per + j] == doctest::Approx(w.f32()[o * per + j] * s).epsilon(1e-3).scale(1e-4));
   }
+}
+
+TEST_CASE("convert: the GGUF pair opens back as the checkpoint (names, values, tokenizer)") {
+  const std::string out = convert_tiny(DType::F32);
+  const ModelSource hf = open_model_source(test::golden("tiny/model"));
+  CHECK(is_gguf_model_path(out));
+  CHECK(!is_gguf_model_path(test::golden("tiny/model")));
+  const ModelSource g = open_gguf_model_source((fs::path(out) / kGgufVisionFile).string());   // either file works
+  CHECK(g.format == ModelFormat::kGguf);
+  CHECK(g.config.llm.vocab_size == hf.config.llm.vocab_size);
+  CHECK(g.config.vision.embed_dims == hf.config.vision.embed_dims);
+  for (const auto& [name, t] : g.tensors) {
+    CAPTURE(name);
+    REQUIRE(hf.tensors.count(name));
+    if (name.find("convffn.conv") != std::string::npos) continue;   // folded: checked below
+    const Tensor a = to_f32(t), b = to_f32(hf.tensors.at(name));
+    REQUIRE(a.shape() == b.shape());
+    CHECK(std::memcmp(a.data(), b.data(), size_t(a.nbytes())) == 0);
+  }
+  // The identity BatchNorm folds to scale 1 exactly, so folding at load gives the converter's conv.
+  for (const auto& [name, t] : g.tensors)
+    if (name.find("convffn.conv.bn.weight") != std::string::npos) {
+      const std::string p = name.substr(0, name.size() - std::string("bn.weight").size());
+      const float eps = g.config.vision.batchnorm_eps;
+      for (int64_t i = 0; i < t.numel(); ++i)
+        REQUIRE(t.f32()[i] / std::sqrt(g.tensors.at(p + "bn.running_var").f32()[i] + eps) == 1.0f);
+    }
+  const Tokenizer a = Tokenizer::from_files(gguf_tokenizer_files(out)), b = Tokenizer::load(hf.dir);
+  for (const char* text : {"Hello, world! 123", "<|im_start|>user\n<image>\nDescribe.<|im_end|>", "  spaces\tand ünïcödé"})
+    CHECK(a.encode(text) == b.encode(text));
+  CHECK(a.decode(b.encode("round trip ✓")) == "round trip ✓");
 }
