@@ -131,18 +131,18 @@ void probe_webp(std::span<const uint8_t> b, ImageHeader& h) {
   bool have_canvas = false;
   while (r.has(pos, 8)) {                                // fourcc, size, payload (padded to even)
     const uint32_t len = r.u32(pos + 4);
-    if (!r.has(pos + 8, len)) return;
-    const auto d = b.subspan(pos + 8, len);
+    if (!r.has(pos + 8, len)) h.complete = false;   // truncated: still read what the header says
+    const auto d = b.subspan(pos + 8, std::min<size_t>(len, b.size() - pos - 8));
     Reader dr{d};
-    if (r.starts(pos, "VP8X") && len >= 10) {            // flags(1) reserved(3) w-1(24) h-1(24)
+    if (r.starts(pos, "VP8X") && d.size() >= 10) {            // flags(1) reserved(3) w-1(24) h-1(24)
       h.width = int64_t(dr.u24le(4)) + 1;
       h.height = int64_t(dr.u24le(7)) + 1;
       have_canvas = true;
-    } else if (r.starts(pos, "VP8 ") && !have_canvas && len >= 10 && d[3] == 0x9d && d[4] == 0x01 && d[5] == 0x2a) {
+    } else if (r.starts(pos, "VP8 ") && !have_canvas && d.size() >= 10 && d[3] == 0x9d && d[4] == 0x01 && d[5] == 0x2a) {
       h.width = dr.u16(6) & 0x3fff;                      // 14-bit width, 2-bit scale
       h.height = dr.u16(8) & 0x3fff;
       have_canvas = true;
-    } else if (r.starts(pos, "VP8L") && !have_canvas && len >= 5 && d[0] == 0x2f) {
+    } else if (r.starts(pos, "VP8L") && !have_canvas && d.size() >= 5 && d[0] == 0x2f) {
       const uint32_t bits = dr.u32(1);                   // 14 bits w-1, 14 bits h-1
       h.width = int64_t(bits & 0x3fff) + 1;
       h.height = int64_t((bits >> 14) & 0x3fff) + 1;
@@ -150,6 +150,7 @@ void probe_webp(std::span<const uint8_t> b, ImageHeader& h) {
     } else if (r.starts(pos, "EXIF")) {
       h.orientation = exif_orientation(d);
     }
+    if (!h.complete) return;
     pos += 8 + size_t(len) + (len & 1);
   }
 }

@@ -16,7 +16,8 @@ struct ImageHeader {
   ImageFormat format = ImageFormat::kUnknown;
   int64_t width = 0, height = 0;   // 0 when the header could not be read
   int orientation = 1;             // EXIF Orientation 1..8 (1 = upright; also when absent)
-  bool complete = true;            // JPEG only: an EOI marker follows the first scan
+  bool complete = true;            // false: data ends early (JPEG: no EOI after the first scan;
+                                   // PNG: no IEND; WebP: a chunk runs past the end)
 };
 
 // Recognises the format by its signature and reads what it can. format == kUnknown or

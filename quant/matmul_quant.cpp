@@ -122,6 +122,26 @@ Tensor quantize(const Tensor& w, DType target) {
   return out;
 }
 
+void dequantize_row(const Tensor& w, int64_t row, float* out) {
+  FVLM_CHECK(w.rank() == 2 && row >= 0 && row < w.dim(0), "dequantize_row: row out of range");
+  const int64_t k = w.dim(1);
+  const uint8_t* p = static_cast<const uint8_t*>(w.data()) + row * dtype_bytes(w.dtype(), k);
+  switch (w.dtype()) {
+    case DType::F32: std::memcpy(out, p, size_t(k) * 4); break;
+    case DType::Q8_0: dequantize_row_q8_0(reinterpret_cast<const BlockQ8_0*>(p), out, k); break;
+    case DType::Q4_0: dequantize_row_q4_0(reinterpret_cast<const BlockQ4_0*>(p), out, k); break;
+    case DType::F16:
+    case DType::BF16:
+      for (int64_t j = 0; j < k; ++j) {
+        uint16_t h;
+        std::memcpy(&h, p + 2 * j, 2);
+        out[j] = w.dtype() == DType::F16 ? f16_to_f32(h) : bf16_to_f32(h);
+      }
+      break;
+    default: FVLM_CHECK(false, "dequantize_row: unsupported dtype");
+  }
+}
+
 Tensor dequantize(const Tensor& w) {
   if (w.dtype() != DType::Q8_0 && w.dtype() != DType::Q4_0) return to_f32(w);
   const int64_t cols = w.dim(-1), rows = w.numel() / cols;

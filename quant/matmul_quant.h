@@ -50,6 +50,8 @@ void matmul_quant(const float* x, int64_t M, int64_t K, const Tensor& w, float* 
 Tensor quantize(const Tensor& w_f32_or_bf16, DType target);
 // Any F32/F16/BF16/Q8_0/Q4_0 tensor back to F32 (tests, tools).
 Tensor dequantize(const Tensor& w);
+// Row `row` of a 2-D F32/F16/BF16/Q8_0/Q4_0 tensor [N, K] as K floats (embedding lookup).
+void dequantize_row(const Tensor& w, int64_t row, float* out);
 
 // Kernels (defined in matmul_quant_{ref,avx2,avxvnni,avx512}.cpp; call only if cpu_has(needs)).
 void matmul_q8_0_ref(const QuantizedRows&, const QuantMatrix&, int64_t, int64_t, float*, int64_t);

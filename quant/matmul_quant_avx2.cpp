@@ -5,10 +5,10 @@ namespace fvlm::quant {
 namespace {
 
 struct DotAvx2 {
-  // |w| (u8) times x*sign(w) (s8): adjacent pairs to int16 (no saturation: 2*128*127 < 32768),
+  // u8 x s8: adjacent pairs to int16 (no saturation: 2*128*127 < 32768),
   // then pairs of int16 to int32.
-  static __m256i dot(__m256i w_abs, __m256i x_signed) {
-    return _mm256_madd_epi16(_mm256_maddubs_epi16(w_abs, x_signed), _mm256_set1_epi16(1));
+  static __m256i dot(__m256i u, __m256i s) {
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
   }
 };
 

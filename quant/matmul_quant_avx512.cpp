@@ -6,8 +6,8 @@ namespace fvlm::quant {
 namespace {
 
 struct DotAvx512Vnni {
-  static __m256i dot(__m256i w_abs, __m256i x_signed) {
-    return _mm256_dpbusd_epi32(_mm256_setzero_si256(), w_abs, x_signed);
+  static __m256i dot(__m256i u, __m256i s) {
+    return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s);
   }
 };
 

@@ -1,7 +1,7 @@
 // The x86 quantised matmul, written once over 256-bit vectors and instantiated per ISA file
-// (matmul_quant_avx2.cpp, _avxvnni.cpp, _avx512.cpp) with a `Dot` policy for the int8 product:
-//   AVX2:  madd(maddubs(|w|, sign(x, w)), 1)     (pairs fit int16: |w| <= 128, |x| <= 127)
-//   VNNI:  dpbusd(0, |w|, sign(x, w))            (4 products straight into int32)
+// (matmul_quant_avx2.cpp, _avxvnni.cpp, _avx512.cpp) with a `Dot` policy for the u8 x s8 product:
+//   AVX2:  madd(maddubs(u, s), 1)     (pairs fit int16: u <= 128, |s| <= 127)
+//   VNNI:  dpbusd(0, u, s)            (4 products straight into int32)
 // Include ONLY from those files. Everything here has internal linkage, so the copies compiled with
 // different ISA flags never merge at link time.
 //
@@ -14,25 +14,32 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <type_traits>
+#include <utility>
 
 #include "quant/matmul_quant.h"
 
 namespace fvlm::quant {
 namespace {
 
+// Weight block loaders. Q8_0 gives signed bytes (the product uses |w| * (x * sign(w)), as the
+// u8 x s8 instructions need one unsigned side). Q4_0 gives the raw nibbles 0..15 as the unsigned
+// side directly, and the -8 offset is applied once per block in f32:
+//   sum_j (q_j - 8) x_j = sum_j q_j x_j - 8 * sum_j x_j     (sum_j x_j is QuantizedRows::sum)
 struct WeightsQ8_0 {
   using Block = BlockQ8_0;
+  static constexpr bool kNibbles = false;
   static __m256i load(const Block& b) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs)); }
 };
 
 struct WeightsQ4_0 {
   using Block = BlockQ4_0;
-  // Low nibbles are elements 0..15, high nibbles 16..31; value = nibble - 8.
+  static constexpr bool kNibbles = true;
+  // Low nibbles are elements 0..15 (lower 128-bit lane), high nibbles 16..31 (upper lane).
   static __m256i load(const Block& b) {
-    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.qs));
-    const __m256i both = _mm256_set_m128i(_mm_srli_epi16(v, 4), v);
-    const __m256i nib = _mm256_and_si256(both, _mm256_set1_epi8(0x0f));
-    return _mm256_sub_epi8(nib, _mm256_set1_epi8(8));
+    const __m256i both = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b.qs)));
+    const __m256i shifted = _mm256_srlv_epi64(both, _mm256_set_epi64x(4, 4, 0, 0));
+    return _mm256_and_si256(shifted, _mm256_set1_epi8(0x0f));
   }
 };
 
@@ -43,42 +50,80 @@ inline float hsum(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
-// MR rows of x [m0, m0+MR) times NR weight rows [n0, n0+NR).
+// The f16 scales of block b of NR (<= 4) weight rows, as 4 floats (unused lanes 0).
+template <int NR, class Block>
+__m128 load_scales(const Block* const* wrow, int64_t b) {
+  __m128i d = _mm_cvtsi32_si128(wrow[0][b].d);   // register inserts: no store-forwarding stall
+  if constexpr (NR > 1) d = _mm_insert_epi16(d, wrow[1][b].d, 1);
+  if constexpr (NR > 2) d = _mm_insert_epi16(d, wrow[2][b].d, 2);
+  if constexpr (NR > 3) d = _mm_insert_epi16(d, wrow[3][b].d, 3);
+  return _mm_cvtph_ps(d);
+}
+
+// Lane C of each 128-bit half, everywhere (in-lane shuffle: no index register).
+template <int C>
+__m256 broadcast_lane(__m256 v) { return _mm256_permute_ps(v, C * 0x55); }
+
+// f(integral_constant<0>) ... f(integral_constant<N-1>): fully unrolled with constant indices,
+// so the compiler keeps every accumulator of the tile in a register.
+template <int N, class F>
+inline void unroll(F&& f) {
+  [&]<int... I>(std::integer_sequence<int, I...>) { (f(std::integral_constant<int, I>{}), ...); }
+  (std::make_integer_sequence<int, N>{});
+}
+
+// MR rows of x [m0, m0+MR) times NR (<= 4) weight rows [n0, n0+NR).
 template <class W, class Dot, int MR, int NR>
 void tile(const QuantizedRows& x, int64_t m0, const QuantMatrix& w, int64_t n0, float* y, int64_t ldy) {
+  static_assert(NR >= 1 && NR <= 4);
   using Block = typename W::Block;
   const int64_t nb = w.k / kBlock;
   const Block* wrow[NR];
   for (int c = 0; c < NR; ++c) wrow[c] = reinterpret_cast<const Block*>(w.data) + (n0 + c) * nb;
   const int8_t* xq[MR];
   const float* xd[MR];
+  const int32_t* xs[MR];
   for (int r = 0; r < MR; ++r) {
     xq[r] = x.qs + (m0 + r) * x.k;
     xd[r] = x.d + (m0 + r) * nb;
+    xs[r] = x.sum + (m0 + r) * nb;
   }
   __m256 acc[MR][NR];
-  for (int r = 0; r < MR; ++r)
-    for (int c = 0; c < NR; ++c) acc[r][c] = _mm256_setzero_ps();
+  __m128 corr[MR];   // Q4_0: sum_b d_w * (8 * d_x * sum x), one lane per weight row
+  unroll<MR>([&](auto r) {
+    corr[r] = _mm_setzero_ps();
+    unroll<NR>([&](auto c) { acc[r][c] = _mm256_setzero_ps(); });
+  });
 
   for (int64_t b = 0; b < nb; ++b) {
-    __m256i ws[NR], wa[NR];
-    __m256 dw[NR];
-    for (int c = 0; c < NR; ++c) {
-      ws[c] = W::load(wrow[c][b]);
-      wa[c] = _mm256_sign_epi8(ws[c], ws[c]);   // |w| (as unsigned bytes)
-      dw[c] = _mm256_set1_ps(_cvtsh_ss(wrow[c][b].d));
-    }
-    for (int r = 0; r < MR; ++r) {
+    __m256i wv[NR], wa[NR];
+    unroll<NR>([&](auto c) {
+      wv[c] = W::load(wrow[c][b]);
+      if constexpr (!W::kNibbles) wa[c] = _mm256_sign_epi8(wv[c], wv[c]);   // |w| as u8
+    });
+    const __m128 dw = load_scales<NR>(wrow, b);
+    const __m256 dw2 = _mm256_set_m128(dw, dw);   // [dw0..dw3 | dw0..dw3]
+    unroll<MR>([&](auto r) {
       const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq[r] + b * kBlock));
-      const __m256 dx = _mm256_broadcast_ss(xd[r] + b);
-      for (int c = 0; c < NR; ++c) {
-        const __m256i p = Dot::dot(wa[c], _mm256_sign_epi8(xv, ws[c]));   // x * sign(w)
-        acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_mul_ps(dx, dw[c]), acc[r][c]);
-      }
-    }
+      const __m256 s = _mm256_mul_ps(dw2, _mm256_broadcast_ss(xd[r] + b));
+      if constexpr (W::kNibbles)
+        corr[r] = _mm_fmadd_ps(dw, _mm_set1_ps(8.0f * xd[r][b] * float(xs[r][b])), corr[r]);
+      unroll<NR>([&](auto c) {
+        __m256i p;
+        if constexpr (W::kNibbles)
+          p = Dot::dot(wv[c], xv);
+        else
+          p = Dot::dot(wa[c], _mm256_sign_epi8(xv, wv[c]));   // |w| * (x * sign(w)) = w * x
+        acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), broadcast_lane<c>(s), acc[r][c]);
+      });
+    });
   }
-  for (int r = 0; r < MR; ++r)
-    for (int c = 0; c < NR; ++c) y[(m0 + r) * ldy + n0 + c] = hsum(acc[r][c]);
+  unroll<MR>([&](auto r) {
+    unroll<NR>([&](auto c) {
+      const float cr = _mm_cvtss_f32(_mm_permute_ps(corr[r], c * 0x55));
+      y[(m0 + r) * ldy + n0 + c] = hsum(acc[r][c]) - cr;
+    });
+  });
 }
 
 // Rows [m0, m0+MR) against weight rows [n_begin, n_end): NR at a time, then single rows.

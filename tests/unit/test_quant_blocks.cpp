@@ -144,4 +144,10 @@ TEST_CASE("quant: quantize() converts tensors to every target dtype") {
   Tensor a = quantize(bf, DType::Q8_0), b = quantize(dequantize(bf), DType::Q8_0);
   CHECK(std::memcmp(a.data(), b.data(), size_t(a.nbytes())) == 0);
   CHECK_THROWS_AS(quantize(Tensor::zeros(DType::F32, {2, 48}), DType::Q4_0), Error);
+  for (DType t : {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0}) {   // one row == whole tensor's row
+    const Tensor q = quantize(w, t), all = dequantize(q);
+    float row[64];
+    dequantize_row(q, 2, row);
+    CHECK(std::memcmp(row, all.f32() + 2 * 64, sizeof(row)) == 0);
+  }
 }

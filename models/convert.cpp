@@ -1,0 +1,93 @@
+// convert: the per-tensor storage policy, GGUF tensor names, and the driver writing both files.
+#include "models/convert.h"
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <regex>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "core/error.h"
+#include "models/convert_parts.h"
+#include "models/model_source.h"
+
+namespace fvlm {
+namespace fs = std::filesystem;
+
+DType parse_convert_type(std::string_view name) {
+  std::string s(name);
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+  if (s == "f32") return DType::F32;
+  if (s == "f16") return DType::F16;
+  if (s == "bf16") return DType::BF16;
+  if (s == "q8_0") return DType::Q8_0;
+  if (s == "q4_0") return DType::Q4_0;
+  throw Error(Errc::kBadArgs, fmt::format("--type {}: expected f32, f16, bf16, q8_0 or q4_0", name));
+}
+
+DType convert_storage_dtype(const TensorSpec& spec, DType requested, bool is_output_matrix) {
+  const bool block_type = requested == DType::Q8_0 || requested == DType::Q4_0;
+  switch (spec.quant) {
+    case QuantPolicy::kKeepF32: return DType::F32;
+    case QuantPolicy::kFloat16: return block_type ? DType::F16 : requested;
+    case QuantPolicy::kUpToInt4:
+      if (!block_type) return requested;
+      if (spec.shape.empty() || spec.shape.back() % 32 != 0) return DType::F16;
+      if (requested == DType::Q4_0 && is_output_matrix) return DType::Q8_0;
+      return requested;
+  }
+  return DType::F32;
+}
+
+std::string gguf_llm_tensor_name(const std::string& name) {
+  static const std::pair<const char*, const char*> kLayer[] = {
+      {"input_layernorm.weight", "attn_norm.weight"},
+      {"self_attn.q_proj.weight", "attn_q.weight"},       {"self_attn.q_proj.bias", "attn_q.bias"},
+      {"self_attn.k_proj.weight", "attn_k.weight"},       {"self_attn.k_proj.bias", "attn_k.bias"},
+      {"self_attn.v_proj.weight", "attn_v.weight"},       {"self_attn.v_proj.bias", "attn_v.bias"},
+      {"self_attn.o_proj.weight", "attn_output.weight"},  {"post_attention_layernorm.weight", "ffn_norm.weight"},
+      {"mlp.gate_proj.weight", "ffn_gate.weight"},        {"mlp.up_proj.weight", "ffn_up.weight"},
+      {"mlp.down_proj.weight", "ffn_down.weight"},
+  };
+  if (name == "model.embed_tokens.weight") return "token_embd.weight";
+  if (name == "model.norm.weight") return "output_norm.weight";
+  if (name == "lm_head.weight") return "output.weight";
+  static const std::regex kLayerRe(R"(model\.layers\.(\d+)\.(.+))");
+  std::smatch m;
+  if (std::regex_match(name, m, kLayerRe))
+    for (const auto& [hf, gg] : kLayer)
+      if (m[2] == hf) return fmt::format("blk.{}.{}", m[1].str(), gg);
+  throw Error(Errc::kInternal, fmt::format("convert: no GGUF name for LLM tensor '{}'", name));
+}
+
+std::string gguf_vision_tensor_name(const std::string& name) {
+  for (const auto& [prefix, short_prefix] : {std::pair{kVisionPrefix, kGgufVisionPrefix}, {kProjectorPrefix, kGgufProjectorPrefix}}) {
+    const std::string p = prefix;
+    if (name.rfind(p, 0) == 0) return short_prefix + name.substr(p.size());
+  }
+  throw Error(Errc::kInternal, fmt::format("convert: '{}' is not a vision or projector tensor", name));
+}
+
+ConvertResult convert_model(const ConvertOptions& opt) {
+  const ModelSource src = open_model_source(opt.src, /*validate=*/true);
+  if (src.format != ModelFormat::kHuggingFace)
+    throw Error(Errc::kBadArgs, fmt::format("convert: {} is not a Hugging Face FastVLM directory", opt.src));
+  std::error_code ec;
+  fs::create_directories(opt.out_dir, ec);
+  if (!fs::is_directory(opt.out_dir))
+    throw Error(Errc::kBadArgs, fmt::format("convert: cannot create output directory {}", opt.out_dir));
+  ConvertResult r;
+  r.llm.path = (fs::path(opt.out_dir) / kGgufLlmFile).string();
+  r.vision.path = (fs::path(opt.out_dir) / kGgufVisionFile).string();
+  r.llm.tensors = write_llm_gguf(src, opt.type, r.llm.path);
+  r.vision.tensors = write_vision_gguf(src, opt.type, r.vision.path);
+  r.llm.bytes = int64_t(fs::file_size(r.llm.path));
+  r.vision.bytes = int64_t(fs::file_size(r.vision.path));
+  spdlog::info("convert: wrote {} ({} tensors, {:.1f} MB) and {} ({} tensors, {:.1f} MB)", r.llm.path, r.llm.tensors,
+               double(r.llm.bytes) / 1e6, r.vision.path, r.vision.tensors, double(r.vision.bytes) / 1e6);
+  return r;
+}
+
+}  // namespace fvlm

@@ -1,0 +1,114 @@
+#include "models/gguf_source.h"
+
+#include <cmath>
+#include <filesystem>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "core/gguf.h"
+#include "models/convert.h"
+
+namespace fvlm {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr std::string_view kFoldedBias = "convffn.conv.conv.bias";
+
+// The directory holding both files.
+std::string gguf_dir(const std::string& path) {
+  return fs::is_directory(path) ? path : fs::path(path).parent_path().string();
+}
+
+std::string need_file(const std::string& dir, const char* name) {
+  const fs::path p = fs::path(dir) / name;
+  if (!fs::exists(p)) throw Error(Errc::kNotFound, fmt::format("converted model: {} not found", p.string()));
+  return p.string();
+}
+
+// GGUF LLM name -> checkpoint name: the inverse of gguf_llm_tensor_name over the table.
+std::map<std::string, std::string> llm_names(const ModelConfig& c) {
+  std::map<std::string, std::string> m;
+  for (const TensorSpec& s : llm_tensor_table(c)) m[gguf_llm_tensor_name(s.name)] = s.name;
+  return m;
+}
+
+void add_vision(const GgufFile& f, const ModelConfig& c, TensorMap& out) {
+  const float eps = c.vision.batchnorm_eps;
+  for (auto& [name, t] : f.tensors()) {
+    std::string ck;
+    if (name.rfind(kGgufVisionPrefix, 0) == 0) ck = kVisionPrefix + name.substr(std::string(kGgufVisionPrefix).size());
+    else if (name.rfind(kGgufProjectorPrefix, 0) == 0) ck = kProjectorPrefix + name.substr(std::string(kGgufProjectorPrefix).size());
+    else throw Error(Errc::kBadModel, fmt::format("{}: unexpected tensor '{}'", f.path(), name));
+    if (ck.size() < kFoldedBias.size() || ck.compare(ck.size() - kFoldedBias.size(), kFoldedBias.size(), kFoldedBias) != 0) {
+      out[ck] = t;
+      continue;
+    }
+    // Folded ConvFFN bias b' -> identity BatchNorm: gamma / sqrt(var + eps) == 1 exactly.
+    const std::string bn = ck.substr(0, ck.size() - kFoldedBias.size()) + "convffn.conv.bn.";
+    const int64_t n = t.numel();
+    Tensor gamma = Tensor::zeros(DType::F32, {n}), zeros = Tensor::zeros(DType::F32, {n});
+    const float g = std::sqrt(0.0f + eps);
+    for (int64_t i = 0; i < n; ++i) gamma.f32()[i] = g;
+    out[bn + "weight"] = gamma;
+    out[bn + "bias"] = t;
+    out[bn + "running_mean"] = zeros;
+    out[bn + "running_var"] = zeros;
+  }
+}
+
+}  // namespace
+
+bool is_gguf_model_path(const std::string& path) {
+  if (fs::is_directory(path)) return fs::exists(fs::path(path) / kGgufLlmFile);
+  return fs::path(path).extension() == ".gguf";
+}
+
+ModelSource open_gguf_model_source(const std::string& path, bool validate) {
+  if (!fs::exists(path)) throw Error(Errc::kNotFound, fmt::format("model not found: {}", path));
+  ModelSource src;
+  src.format = ModelFormat::kGguf;
+  src.path = path;
+  src.dir = gguf_dir(path);
+  const GgufFile llm = GgufFile::open(need_file(src.dir, kGgufLlmFile));
+  const GgufFile vis = GgufFile::open(need_file(src.dir, kGgufVisionFile));
+  if (llm.get("general.architecture").as_string("general.architecture") != "qwen2")
+    throw Error(Errc::kBadModel, fmt::format("{}: general.architecture is not qwen2", llm.path()));
+  const nlohmann::json cfg = nlohmann::json::parse(vis.get("fastvlm.config_json").as_string("fastvlm.config_json"),
+                                                   nullptr, /*allow_exceptions=*/false);
+  if (cfg.is_discarded()) throw Error(Errc::kBadModel, fmt::format("{}: fastvlm.config_json is not JSON", vis.path()));
+  src.config = parse_model_config(cfg);
+  const auto names = llm_names(src.config);
+  for (auto& [name, t] : llm.tensors()) {
+    auto it = names.find(name);
+    if (it == names.end()) throw Error(Errc::kBadModel, fmt::format("{}: unexpected tensor '{}'", llm.path(), name));
+    src.tensors[it->second] = t;
+  }
+  add_vision(vis, src.config, src.tensors);
+  src.file_bytes = int64_t(fs::file_size(llm.path()) + fs::file_size(vis.path()));
+  if (validate) validate_tensors(model_tensor_table(src.config), src.tensors);
+  return src;
+}
+
+TokenizerFiles gguf_tokenizer_files(const std::string& path) {
+  const GgufFile f = GgufFile::open(need_file(gguf_dir(path), kGgufLlmFile));
+  const auto& tokens = f.get("tokenizer.ggml.tokens").as_strings("tokenizer.ggml.tokens");
+  const std::vector<int64_t> types = f.get("tokenizer.ggml.token_type").as_ints("tokenizer.ggml.token_type");
+  if (types.size() != tokens.size())
+    throw Error(Errc::kBadModel, fmt::format("{}: {} tokens but {} token types", f.path(), tokens.size(), types.size()));
+  TokenizerFiles tf;
+  tf.vocab_source = tf.merges_source = f.path();
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    if (types[i] == 1) tf.vocab.emplace_back(tokens[i], int32_t(i));                       // NORMAL
+    else if (types[i] == 3 || types[i] == 4) tf.added.push_back({int32_t(i), tokens[i], types[i] == 3});
+  }
+  for (const std::string& m : f.get("tokenizer.ggml.merges").as_strings("tokenizer.ggml.merges")) {
+    const size_t sp = m.find(' ');
+    if (sp == std::string::npos) throw Error(Errc::kBadModel, fmt::format("{}: merge '{}' has no space", f.path(), m));
+    tf.merges.emplace_back(m.substr(0, sp), m.substr(sp + 1));
+  }
+  return tf;
+}
+
+}  // namespace fvlm
