@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/error.h"
+#include "models/gguf_source.h"
 
 namespace fvlm {
 namespace fs = std::filesystem;
@@ -20,6 +21,7 @@ std::string resolve_model_path(const std::string& path) {
 ModelSource open_model_source(const std::string& path_in, bool validate) {
   const std::string path = resolve_model_path(path_in);
   if (!fs::exists(path)) throw Error(Errc::kNotFound, fmt::format("model not found: {}", path));
+  if (is_gguf_model_path(path)) return open_gguf_model_source(path, validate);   // the converted form
   ModelSource src;
   src.path = path;
   src.dir = fs::is_directory(path) ? path : fs::path(path).parent_path().string();

@@ -39,6 +39,53 @@ void quantize_row_q4_0(const float* x, BlockQ4_0* y, int64_t k) {
   }
 }
 
+void quantize_row_q4_0_min_error(const float* x, BlockQ4_0* y, int64_t k) {
+  for (int64_t b = 0; b < k / kBlock; ++b, x += kBlock) {
+    float amax = 0.0f, max = 0.0f;
+    for (int j = 0; j < kBlock; ++j)
+      if (amax < std::fabs(x[j])) {
+        amax = std::fabs(x[j]);
+        max = x[j];
+      }
+    uint8_t best_q[kBlock] = {};
+    float best_d = 0.0f;
+    if (amax > 0.0f) {
+      float best_err = INFINITY;
+      // Candidate grids: the largest |x| mapped to level -8 + s/4 (s = 0 is ggml's choice), in
+      // both sign conventions; for each grid, the scale is refit by least squares to its levels.
+      for (int s = -4; s <= 16; ++s) {
+        for (float sign : {-1.0f, 1.0f}) {
+          const float levels = sign < 0 ? 8.0f - 0.25f * float(s) : 7.0f - 0.25f * float(s);
+          if (levels < 4.0f) continue;
+          const float id = sign * levels / max;
+          uint8_t q[kBlock];
+          double sxq = 0, sqq = 0;
+          for (int j = 0; j < kBlock; ++j) {
+            const int v = std::clamp(int(std::lround(x[j] * id)) + 8, 0, 15);
+            q[j] = uint8_t(v);
+            sxq += double(x[j]) * (v - 8);
+            sqq += double(v - 8) * (v - 8);
+          }
+          if (sqq == 0) continue;
+          const float d = f16_to_f32(f32_to_f16(float(sxq / sqq)));   // the scale as stored
+          double err = 0;
+          for (int j = 0; j < kBlock; ++j) {
+            const double e = x[j] - double(d) * (q[j] - 8);
+            err += e * e;
+          }
+          if (err < best_err) {
+            best_err = err;
+            best_d = d;
+            std::copy(q, q + kBlock, best_q);
+          }
+        }
+      }
+    }
+    y[b].d = f32_to_f16(best_d);
+    for (int j = 0; j < kBlock / 2; ++j) y[b].qs[j] = uint8_t(best_q[j] | (best_q[j + kBlock / 2] << 4));
+  }
+}
+
 void dequantize_row_q8_0(const BlockQ8_0* x, float* y, int64_t k) {
   for (int64_t b = 0; b < k / kBlock; ++b, y += kBlock) {
     const float d = f16_to_f32(x[b].d);

@@ -114,7 +114,7 @@ Tensor quantize(const Tensor& w, DType target) {
           }
           break;
         case DType::Q8_0: quantize_row_q8_0(row.data(), reinterpret_cast<BlockQ8_0*>(o), cols); break;
-        case DType::Q4_0: quantize_row_q4_0(row.data(), reinterpret_cast<BlockQ4_0*>(o), cols); break;
+        case DType::Q4_0: quantize_row_q4_0_min_error(row.data(), reinterpret_cast<BlockQ4_0*>(o), cols); break;
         default: break;
       }
     }

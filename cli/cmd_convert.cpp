@@ -1,0 +1,43 @@
+// `convert SRC -o OUTDIR --type T`: a Hugging Face FastVLM checkpoint -> the GGUF pair
+// (fastvlm-llm.gguf in llama.cpp's qwen2 conventions, fastvlm-vision.gguf).
+#include <chrono>
+
+#include "cli/commands.h"
+#include "cli/output.h"
+#include "models/convert.h"
+
+namespace fvlm::cli {
+namespace {
+
+struct ConvertCommand {
+  std::string src, out, type = "q8_0";
+};
+
+nlohmann::ordered_json file_json(const ConvertedFile& f) {
+  return {{"path", f.path}, {"bytes", f.bytes}, {"tensors", f.tensors}};
+}
+
+}  // namespace
+
+void add_convert_command(CLI::App& app, int& exit_code) {
+  auto c = std::make_shared<ConvertCommand>();
+  auto* cmd = app.add_subcommand("convert", "Convert a Hugging Face FastVLM checkpoint to GGUF (LLM + vision files)");
+  cmd->add_option("src", c->src, "Hugging Face FastVLM directory")->required();
+  cmd->add_option("-o,--output", c->out, "Output directory (created)")->required();
+  cmd->add_option("--type", c->type, "f32 | f16 | bf16 | q8_0 (default) | q4_0: LLM matrices; norms, biases "
+                                     "and small tensors stay F32, vision convs F16 at most");
+  cmd->callback([c, &exit_code] {
+    ConvertOptions o;
+    o.src = c->src;
+    o.out_dir = c->out;
+    o.type = parse_convert_type(c->type);
+    const auto t0 = std::chrono::steady_clock::now();
+    const ConvertResult r = convert_model(o);
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    emit({{"ok", true}, {"task", "convert"}, {"src", c->src}, {"output", c->out}, {"type", c->type},
+          {"llm", file_json(r.llm)}, {"vision", file_json(r.vision)}, {"timing_ms", {{"convert", round_ms(ms)}}}});
+    exit_code = 0;
+  });
+}
+
+}  // namespace fvlm::cli

@@ -1,0 +1,121 @@
+// Accuracy of the converted (GGUF) models against this project's FP32 path on the HF checkpoint,
+// over every golden e2e case: F32 conversion identical; Q8_0 logit cosine >= 0.999 and the 12
+// greedy ids identical; Q4_0 cosine >= 0.99 and the same first token; F16/BF16 vision features
+// cosine >= 0.9999.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include "core/image.h"
+#include "core/runtime.h"
+#include "encoder/vision_backend.h"
+#include "models/convert.h"
+#include "models/image_views.h"
+#include "models/model_source.h"
+#include "models/pipeline.h"
+#include "tests/test_util.h"
+
+using namespace fvlm;
+
+namespace {
+
+struct Case {
+  std::string tag, image, question;
+};
+
+std::vector<Case> golden_cases() {
+  std::ifstream f(test::golden("tiny/e2e/cases.json"));
+  std::vector<Case> out;
+  const nlohmann::json j = nlohmann::json::parse(f);   // named: a temporary's ["cases"] would dangle
+  for (const auto& c : j["cases"]) out.push_back({c["tag"], c["image"], c["question"]});
+  return out;
+}
+
+std::string converted(const std::string& type) {
+  const std::string dir = (std::filesystem::temp_directory_path() / ("fvlm_acc_" + type)).string();
+  ConvertOptions o;
+  o.src = test::golden("tiny/model");
+  o.out_dir = dir;
+  o.type = parse_convert_type(type);
+  convert_model(o);
+  return dir;
+}
+
+struct Run {
+  std::vector<int32_t> ids;
+  std::vector<float> logits;
+};
+
+std::map<std::string, Run> run_all(const std::string& model) {
+  std::unique_ptr<Pipeline> p = Pipeline::load(model, {});
+  GenerateOptions gen;
+  gen.max_tokens = 12;
+  gen.ignore_eos = true;
+  std::map<std::string, Run> out;
+  for (const Case& c : golden_cases()) {
+    const GenerateResult r = p->generate(load_image(test::golden("images/" + c.image)), c.question, gen, {}, {}, true);
+    out[c.tag] = {r.token_ids, r.last_prompt_logits};
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("quantised models vs the FP32 path: logits cosine, greedy ids") {
+  const auto fp32 = run_all(test::golden("tiny/model"));
+  REQUIRE(fp32.size() >= 4);
+  struct Limits {
+    std::string type;
+    double min_cosine;
+    bool all_greedy_ids;   // else only the first token
+  };
+  for (const Limits& lim : {Limits{"f32", 1.0, true}, Limits{"f16", 0.9999, true}, Limits{"q8_0", 0.999, true},
+                            Limits{"q4_0", 0.99, false}}) {
+    const auto q = run_all(converted(lim.type));
+    for (const auto& [tag, ref] : fp32) {
+      CAPTURE(lim.type);
+      CAPTURE(tag);
+      const Run& r = q.at(tag);
+      REQUIRE(r.logits.size() == ref.logits.size());
+      const test::Diff d = test::compare(r.logits.data(), ref.logits.data(), long(ref.logits.size()));
+      MESSAGE(lim.type << " " << tag << ": logit cosine " << d.cosine << ", max|diff| " << d.max_abs);
+      if (lim.type == "f32") {
+        // Same weights, same answers. Vision is bit-identical (checked below via features); the LLM
+        // differs only in summation order (F32-weight vs BF16-weight kernels): ~1e-5 on logits ~10.
+        CHECK(d.max_abs <= 1e-4);
+      } else {
+        CHECK(d.cosine >= lim.min_cosine);
+      }
+      if (lim.all_greedy_ids) {
+        CHECK(r.ids == ref.ids);
+      } else {
+        REQUIRE(!r.ids.empty());
+        CHECK(r.ids[0] == ref.ids[0]);
+      }
+    }
+  }
+}
+
+TEST_CASE("F16/BF16 vision encoder features vs FP32: cosine >= 0.9999; F32 conversion bit-identical") {
+  Runtime rt;
+  const ModelSource hf = open_model_source(test::golden("tiny/model"));
+  enc::CpuVisionBackend ref(rt, hf.config, hf.tensors);
+  {
+    const ModelSource gg = open_model_source(converted("f32"));
+    enc::CpuVisionBackend f32(rt, gg.config, gg.tensors);
+    const ImageViews v = make_image_views(load_image(test::golden("images/wide.png")), {}, &hf.config);
+    CHECK(test::compare(f32.project(f32.encode(v.pixels)), ref.project(ref.encode(v.pixels))).max_abs == 0.0);
+  }
+  for (const std::string type : {"f16", "bf16"}) {
+    const ModelSource gg = open_model_source(converted(type));
+    enc::CpuVisionBackend half(rt, gg.config, gg.tensors);
+    for (const std::string img : {"square.jpg", "wide.png", "tall.png"}) {
+      const ImageViews v = make_image_views(load_image(test::golden("images/" + img)), {}, &hf.config);
+      const test::Diff d = test::compare(half.encode(v.pixels), ref.encode(v.pixels));
+      MESSAGE(type << " " << img << ": feature cosine " << d.cosine << ", max|diff| " << d.max_abs);
+      CHECK(d.cosine >= 0.9999);
+    }
+  }
+}
