@@ -1,5 +1,7 @@
 #include "decoder/linear.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "core/error.h"
@@ -21,25 +23,58 @@ Tensor leading_rows(const Tensor& W, int64_t rows) {
   return Tensor::view(W.dtype(), {rows, W.dim(1)}, W.data(), nullptr);
 }
 
-void linear(const float* x, int64_t M, const Tensor& W, const float* bias, float* y) {
+namespace {
+void check_supported(const Tensor& W) {
   FVLM_CHECK(W.rank() == 2, "linear: weight must be [N, K]");
-  const int64_t N = W.dim(0), K = W.dim(1);
   switch (W.dtype()) {
-    case DType::F32: case DType::BF16: case DType::F16: break;
+    case DType::F32: case DType::BF16: case DType::F16: return;
     case DType::Q8_0: case DType::Q4_0:   // TODO(lead): quant::matmul_quant(x, M, K, W, y)
     default:
       throw Error(Errc::kUnsupported, fmt::format("linear: {} weights are not supported yet", dtype_name(W.dtype())));
   }
-  if (M >= kGemmMinRows) {
-    gemm_xwt(x, M, K, W, y, N);
-  } else {
-    const GemvFn gemv = best_gemv(W.dtype()).fn;
-    for (int64_t m = 0; m < M; ++m)
-      parallel_for(N, kGemvGrain, [&](int64_t b, int64_t e) { gemv(W.data(), K, x + m * K, b, e, y + m * N); });
+}
+
+void add_bias(int64_t M, int64_t N, const float* bias, float* y) {
+  if (!bias) return;
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t n = 0; n < N; ++n) y[m * N + n] += bias[n];
+}
+}  // namespace
+
+void linear(const float* x, int64_t M, const Tensor& W, const float* bias, float* y, GemmScratch& scratch) {
+  const LinearOut one{&W, bias, y};
+  linear_multi(x, M, {&one, 1}, scratch);
+}
+
+void linear(const float* x, int64_t M, const Tensor& W, const float* bias, float* y) {
+  GemmScratch scratch;
+  linear(x, M, W, bias, y, scratch);
+}
+
+void linear_multi(const float* x, int64_t M, std::span<const LinearOut> outs, GemmScratch& scratch) {
+  int64_t total = 0;
+  for (const LinearOut& o : outs) {
+    check_supported(*o.W);
+    total += o.W->dim(0);
   }
-  if (bias)
-    for (int64_t m = 0; m < M; ++m)
-      for (int64_t n = 0; n < N; ++n) y[m * N + n] += bias[n];
+  if (M >= kGemmMinRows) {
+    for (const LinearOut& o : outs) {
+      gemm_xwt(x, M, o.W->dim(1), *o.W, o.y, o.W->dim(0), scratch);
+      add_bias(M, o.W->dim(0), o.bias, o.y);
+    }
+    return;
+  }
+  for (int64_t m = 0; m < M; ++m)
+    parallel_for(total, kGemvGrain, [&](int64_t b, int64_t e) {
+      int64_t first = 0;   // row index of the current matrix's row 0 in the concatenation
+      for (const LinearOut& o : outs) {
+        const int64_t N = o.W->dim(0), K = o.W->dim(1);
+        const int64_t lo = std::max(b, first) - first, hi = std::min(e, first + N) - first;
+        if (lo < hi) best_gemv(o.W->dtype()).fn(o.W->data(), K, x + m * K, lo, hi, o.y + m * N);
+        first += N;
+      }
+    });
+  for (const LinearOut& o : outs) add_bias(M, o.W->dim(0), o.bias, o.y);
 }
 
 }  // namespace fvlm::dec

@@ -37,22 +37,24 @@ void qwen2_layer(const Qwen2LayerW& w, const Qwen2Config& c, const RopeTable& ro
   float* k = kv.k(layer, pos0);
   float* v = kv.v(layer, pos0);
   rms_norm(x, T, H, w.input_layernorm.f32(), c.rms_norm_eps, s.h.data());   // hidden_states = self.input_layernorm(hidden_states)
-  linear(s.h.data(), T, w.q_proj, w.q_bias.f32(), s.q.data());               // query_states = self.q_proj(hidden_states)
-  linear(s.h.data(), T, w.k_proj, w.k_bias.f32(), k);                        // key_states (straight into the cache)
-  linear(s.h.data(), T, w.v_proj, w.v_bias.f32(), v);                        // value_states
+  const LinearOut qkv[] = {{&w.q_proj, w.q_bias.f32(), s.q.data()},   // query_states = self.q_proj(hidden_states)
+                           {&w.k_proj, w.k_bias.f32(), k},            // key_states (straight into the cache)
+                           {&w.v_proj, w.v_bias.f32(), v}};           // value_states
+  linear_multi(s.h.data(), T, qkv, s.gemm);
   apply_rope(rope, s.q.data(), T, c.num_attention_heads, H, pos0);           // apply_rotary_pos_emb(q, k, cos, sin)
   apply_rope(rope, k, T, c.num_key_value_heads, kv.kv_dim(), pos0);
   gqa_causal_attention(s.q.data(), kv, layer, pos0, T, c, s.attn.data());    // softmax(q k^T * scaling + mask) v
-  linear(s.attn.data(), T, w.o_proj, nullptr, s.h.data());                   // attn_output = self.o_proj(attn_output)
+  linear(s.attn.data(), T, w.o_proj, nullptr, s.h.data(), s.gemm);              // attn_output = self.o_proj(attn_output)
   add_inplace(x, s.h.data(), T * H);                                         // hidden_states = residual + hidden_states
   rms_norm(x, T, H, w.post_attention_layernorm.f32(), c.rms_norm_eps, s.h.data());   // post_attention_layernorm
-  linear(s.h.data(), T, w.gate_proj, nullptr, s.gate.data());                // gate_proj(x)
-  linear(s.h.data(), T, w.up_proj, nullptr, s.up.data());                    // up_proj(x)
+  const LinearOut gate_up[] = {{&w.gate_proj, nullptr, s.gate.data()},   // gate_proj(x)
+                               {&w.up_proj, nullptr, s.up.data()}};        // up_proj(x)
+  linear_multi(s.h.data(), T, gate_up, s.gemm);
   const SiluMulFn silu_mul = best_silu_mul();
   parallel_for(T * FF, 4096, [&](int64_t b, int64_t e) {                      // act_fn(gate) * up
     silu_mul(s.gate.data() + b, s.up.data() + b, e - b);
   });
-  linear(s.gate.data(), T, w.down_proj, nullptr, s.h.data());                // down_proj(...)
+  linear(s.gate.data(), T, w.down_proj, nullptr, s.h.data(), s.gemm);             // down_proj(...)
   add_inplace(x, s.h.data(), T * H);                                         // hidden_states = residual + hidden_states
 }
 
@@ -82,7 +84,7 @@ void Qwen2Session::forward(int T, int n_out) {
   const float* last = s_.x.data() + (T - n_out) * H;
   rms_norm(last, n_out, H, w_.norm.f32(), c_.rms_norm_eps, s_.h.data());
   logits_.resize(size_t(n_out) * size_t(logit_rows_));
-  linear(s_.h.data(), n_out, lm_head_rows_, nullptr, logits_.data());
+  linear(s_.h.data(), n_out, lm_head_rows_, nullptr, logits_.data(), s_.gemm);
 }
 
 std::span<const float> Qwen2Session::prefill(const float* embeds, int T) {

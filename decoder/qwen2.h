@@ -4,6 +4,7 @@
 #include <span>
 #include <vector>
 
+#include "decoder/gemm.h"
 #include "decoder/kv_cache.h"
 #include "decoder/llm_backend.h"
 #include "decoder/qwen2_weights.h"
@@ -15,6 +16,7 @@ namespace fvlm::dec {
 // Activations of T rows, grown on demand and reused across calls.
 struct Qwen2Scratch {
   std::vector<float> x, h, q, attn, gate, up;
+  GemmScratch gemm;                     // widened weights of the prefill GEMMs
   void reserve(int T, const Qwen2Config& c);
 };
 

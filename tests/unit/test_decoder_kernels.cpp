@@ -118,7 +118,8 @@ TEST_CASE("gemm: panels + sgemm match the reference (F32, BF16, F16; panel bound
       const std::vector<float> x = random_floats(M * K, 11);
       std::vector<float> ref(static_cast<size_t>(M * N)), got(static_cast<size_t>(M * N));
       gemm_xwt_ref(x.data(), M, K, w, ref.data(), N);
-      gemm_xwt(x.data(), M, K, w, got.data(), N);
+      GemmScratch scratch;
+      gemm_xwt(x.data(), M, K, w, got.data(), N, scratch);
       double worst = 0;
       for (size_t i = 0; i < ref.size(); ++i) worst = std::max(worst, double(std::fabs(got[i] - ref[i])));
       CAPTURE(dtype_name(dt)); CAPTURE(M); CAPTURE(N); CAPTURE(K);
@@ -149,6 +150,21 @@ TEST_CASE("linear: GEMV and GEMM paths agree, bias added, quantised weights refu
     CHECK(e.code() == Errc::kUnsupported);
   }
   CHECK(leading_rows(w, 5).dim(0) == 5);
+
+  // linear_multi (one pass over concatenated rows) == separate linear calls, decode and prefill rows.
+  const Tensor w2 = random_matrix(DType::F32, 300, K, 8);
+  for (int64_t M : {1, 2, 8}) {
+    std::vector<float> a(static_cast<size_t>(M * N)), b(static_cast<size_t>(M * 300));
+    std::vector<float> ra(a.size()), rb(b.size());
+    GemmScratch scratch;
+    const LinearOut outs[] = {{&w, bias.data(), a.data()}, {&w2, nullptr, b.data()}};
+    linear_multi(x.data(), M, outs, scratch);
+    linear(x.data(), M, w, bias.data(), ra.data());
+    linear(x.data(), M, w2, nullptr, rb.data());
+    CAPTURE(M);
+    CHECK(a == ra);
+    CHECK(b == rb);
+  }
 }
 
 TEST_CASE("silu_mul and softmax: AVX2 matches std::exp reference") {
