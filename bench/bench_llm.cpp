@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <random>
 #include <string>
+#include <ctime>
 #include <vector>
 
 #include "core/parallel.h"
@@ -19,6 +20,12 @@ using namespace fvlm;
 using Clock = std::chrono::steady_clock;
 
 namespace {
+// Process CPU seconds (all threads): on a shared machine, wall >> cpu / threads means we were preempted.
+double cpu_seconds() {
+  timespec t;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return double(t.tv_sec) + double(t.tv_nsec) * 1e-9;
+}
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
@@ -53,17 +60,21 @@ int main(int argc, char** argv) {
   for (int r = 0; r < repeats; ++r) {
     s.reset();
     t0 = Clock::now();
+    double c0 = cpu_seconds();
     std::span<const float> logits = s.prefill(embeds.data(), prompt);
     prefill_s.push_back(seconds_since(t0));
+    const double prefill_cpu = cpu_seconds() - c0;
     t0 = Clock::now();
+    c0 = cpu_seconds();
     for (int i = 0; i < steps; ++i) {
       const int32_t next = int32_t(std::max_element(logits.begin(), logits.end()) - logits.begin());
       logits = s.decode_step(next);
     }
     decode_s.push_back(seconds_since(t0));
-    std::printf("  run %d: prefill %d tokens %.1f ms (%.1f tok/s), decode %d steps %.1f ms (%.2f tok/s)\n", r, prompt,
-                prefill_s.back() * 1e3, prompt / prefill_s.back(), steps, decode_s.back() * 1e3,
-                steps / decode_s.back());
+    const double decode_cpu = cpu_seconds() - c0;
+    std::printf("  run %d: prefill %d tokens %.1f ms (%.1f tok/s; cpu %.0f ms), decode %d steps %.1f ms (%.2f tok/s; "
+                "cpu %.0f ms)\n", r, prompt, prefill_s.back() * 1e3, prompt / prefill_s.back(), prefill_cpu * 1e3,
+                steps, decode_s.back() * 1e3, steps / decode_s.back(), decode_cpu * 1e3);
   }
   const double pmin = *std::min_element(prefill_s.begin(), prefill_s.end()), pmed = median(prefill_s);
   const double dmin = *std::min_element(decode_s.begin(), decode_s.end()), dmed = median(decode_s);
