@@ -1,10 +1,10 @@
 #include "decoder/gemm.h"
 
-#include <algorithm>
-#include <vector>
-
 #include <fmt/format.h>
 #include <oneapi/dnnl/dnnl.h>
+
+#include <algorithm>
+#include <vector>
 
 #include "core/error.h"
 #include "core/parallel.h"
@@ -22,7 +22,8 @@ void sgemm_xwt(const float* x, int64_t M, int64_t K, const float* w, int64_t n_r
 }
 }  // namespace
 
-void gemm_xwt(const float* x, int64_t M, int64_t K, const Tensor& W, float* y, int64_t ldy, GemmScratch& scratch) {
+void gemm_xwt(const float* x, int64_t M, int64_t K, const Tensor& W, float* y, int64_t ldy,
+              GemmScratch& scratch) {
   const int64_t N = W.dim(0);
   FVLM_CHECK(W.dim(1) == K, "gemm: K mismatch");
   if (W.dtype() == DType::F32) {
@@ -34,7 +35,8 @@ void gemm_xwt(const float* x, int64_t M, int64_t K, const Tensor& W, float* y, i
   if (panel.size() < size_t(std::min(rows, N) * K)) panel.resize(size_t(std::min(rows, N) * K));
   for (int64_t n0 = 0; n0 < N; n0 += rows) {
     const int64_t n1 = std::min(N, n0 + rows);
-    parallel_for(n1 - n0, 8, [&](int64_t b, int64_t e) { widen_rows(W, n0 + b, n0 + e, panel.data() + b * K); });
+    parallel_for(n1 - n0, 8,
+                 [&](int64_t b, int64_t e) { widen_rows(W, n0 + b, n0 + e, panel.data() + b * K); });
     sgemm_xwt(x, M, K, panel.data(), n1 - n0, y + n0, ldy);
   }
 }

@@ -17,10 +17,11 @@ struct GemmScratch {
   std::vector<float> panel;
 };
 
-inline constexpr int64_t kMaxPanelFloats = int64_t(32) << 20;   // 128 MB of f32: the 7B MLP in 3 panels
+inline constexpr int64_t kMaxPanelFloats = int64_t(32) << 20;  // 128 MB of f32: the 7B MLP in 3 panels
 
 // y has row stride ldy (>= N). Threads inside.
-void gemm_xwt(const float* x, int64_t M, int64_t K, const Tensor& W, float* y, int64_t ldy, GemmScratch& scratch);
+void gemm_xwt(const float* x, int64_t M, int64_t K, const Tensor& W, float* y, int64_t ldy,
+              GemmScratch& scratch);
 
 // Reference: y[m, n] = sum_k x[m, k] * W[n, k], single-threaded, f32 accumulation in k order.
 void gemm_xwt_ref(const float* x, int64_t M, int64_t K, const Tensor& W, float* y, int64_t ldy);

@@ -128,8 +128,8 @@ void gemv_wide(const T* w, int64_t K, const float* x, int64_t n_begin, int64_t n
 
 void gemv_f32_avx2(const void* w, int64_t K, const float* x, int64_t n_begin, int64_t n_end, float* y) {
   gemv_wide(
-      static_cast<const float*>(w), K, x, n_begin, n_end, y, [](const float* p) { return _mm256_loadu_ps(p); },
-      [](float v) { return v; });
+      static_cast<const float*>(w), K, x, n_begin, n_end, y,
+      [](const float* p) { return _mm256_loadu_ps(p); }, [](float v) { return v; });
 }
 
 void gemv_f16_avx2(const void* w, int64_t K, const float* x, int64_t n_begin, int64_t n_end, float* y) {

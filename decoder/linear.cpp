@@ -1,8 +1,8 @@
 #include "decoder/linear.h"
 
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 #include "core/error.h"
 #include "core/parallel.h"
@@ -27,10 +27,15 @@ namespace {
 void check_supported(const Tensor& W) {
   FVLM_CHECK(W.rank() == 2, "linear: weight must be [N, K]");
   switch (W.dtype()) {
-    case DType::F32: case DType::BF16: case DType::F16: return;
-    case DType::Q8_0: case DType::Q4_0:   // TODO(lead): quant::matmul_quant(x, M, K, W, y)
+    case DType::F32:
+    case DType::BF16:
+    case DType::F16:
+      return;
+    case DType::Q8_0:
+    case DType::Q4_0:  // TODO(lead): quant::matmul_quant(x, M, K, W, y)
     default:
-      throw Error(Errc::kUnsupported, fmt::format("linear: {} weights are not supported yet", dtype_name(W.dtype())));
+      throw Error(Errc::kUnsupported,
+                  fmt::format("linear: {} weights are not supported yet", dtype_name(W.dtype())));
   }
 }
 
@@ -66,7 +71,7 @@ void linear_multi(const float* x, int64_t M, std::span<const LinearOut> outs, Ge
   }
   for (int64_t m = 0; m < M; ++m)
     parallel_for(total, kGemvGrain, [&](int64_t b, int64_t e) {
-      int64_t first = 0;   // row index of the current matrix's row 0 in the concatenation
+      int64_t first = 0;  // row index of the current matrix's row 0 in the concatenation
       for (const LinearOut& o : outs) {
         const int64_t N = o.W->dim(0), K = o.W->dim(1);
         const int64_t lo = std::max(b, first) - first, hi = std::min(e, first + N) - first;

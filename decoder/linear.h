@@ -19,9 +19,9 @@ void linear(const float* x, int64_t M, const Tensor& W, const float* bias, float
 // Several projections of the same x (q/k/v; gate/up). For decode rows the GEMVs of all of them run
 // in one parallel pass over their concatenated weight rows: one fork/join instead of one each.
 struct LinearOut {
-  const Tensor* W;        // [N_i, K]
-  const float* bias;      // [N_i] or null
-  float* y;               // [M, N_i]
+  const Tensor* W;    // [N_i, K]
+  const float* bias;  // [N_i] or null
+  float* y;           // [M, N_i]
 };
 void linear_multi(const float* x, int64_t M, std::span<const LinearOut> outs, GemmScratch& scratch);
 

@@ -1,11 +1,10 @@
 // Decoder kernels: every variant against its scalar reference, at real Qwen2 sizes and odd tails.
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include <cmath>
 #include <random>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "core/error.h"
 #include "core/half.h"
@@ -23,7 +22,7 @@ using namespace fvlm;
 using namespace fvlm::dec;
 
 namespace {
-constexpr double kTolDot = 2e-5;   // relative to sum |w||x| of the dot product (f32 reordering)
+constexpr double kTolDot = 2e-5;  // relative to sum |w||x| of the dot product (f32 reordering)
 
 std::vector<float> random_floats(int64_t n, uint32_t seed, float lo = -1.f, float hi = 1.f) {
   std::mt19937 rng(seed);
@@ -38,9 +37,12 @@ Tensor random_matrix(DType dt, int64_t N, int64_t K, uint32_t seed) {
   const std::vector<float> v = random_floats(N * K, seed);
   Tensor t = Tensor::zeros(dt, {N, K});
   for (int64_t i = 0; i < N * K; ++i) {
-    if (dt == DType::F32) t.f32()[i] = v[size_t(i)];
-    else if (dt == DType::BF16) static_cast<uint16_t*>(t.mutable_data())[i] = f32_to_bf16(v[size_t(i)]);
-    else static_cast<uint16_t*>(t.mutable_data())[i] = f32_to_f16(v[size_t(i)]);
+    if (dt == DType::F32)
+      t.f32()[i] = v[size_t(i)];
+    else if (dt == DType::BF16)
+      static_cast<uint16_t*>(t.mutable_data())[i] = f32_to_bf16(v[size_t(i)]);
+    else
+      static_cast<uint16_t*>(t.mutable_data())[i] = f32_to_f16(v[size_t(i)]);
   }
   return t;
 }
@@ -72,7 +74,11 @@ TEST_CASE("gemv: every variant matches ref (F32, BF16, F16; real sizes and tails
           for (int64_t n = 0; n < N; ++n) {
             double scale = 0;
             for (int64_t k = 0; k < K; ++k) scale += std::fabs(wf.f32()[n * K + k] * x[size_t(k)]);
-            CAPTURE(dtype_name(dt)); CAPTURE(v.name); CAPTURE(N); CAPTURE(K); CAPTURE(n);
+            CAPTURE(dtype_name(dt));
+            CAPTURE(v.name);
+            CAPTURE(N);
+            CAPTURE(K);
+            CAPTURE(n);
             CHECK(std::fabs(got[size_t(n)] - ref[size_t(n)]) <= kTolDot * (scale + 1e-30));
           }
         }
@@ -87,9 +93,11 @@ TEST_CASE("gemv: BF16 at the 0.5B MLP and output sizes (4864 x 896, 896 x 4864)"
     gemv_bf16_ref(w.data(), K, x.data(), 0, N, ref.data());
     best_gemv(DType::BF16).fn(w.data(), K, x.data(), 0, N, got.data());
     double worst = 0;
-    for (int64_t n = 0; n < N; ++n) worst = std::max(worst, double(std::fabs(got[size_t(n)] - ref[size_t(n)])));
-    CAPTURE(N); CAPTURE(K);
-    CHECK(worst <= 1e-3);   // |y| ~ sqrt(K)/3 ~ 10-25: f32 reordering error ~1e-5
+    for (int64_t n = 0; n < N; ++n)
+      worst = std::max(worst, double(std::fabs(got[size_t(n)] - ref[size_t(n)])));
+    CAPTURE(N);
+    CAPTURE(K);
+    CHECK(worst <= 1e-3);  // |y| ~ sqrt(K)/3 ~ 10-25: f32 reordering error ~1e-5
   }
 }
 
@@ -112,8 +120,8 @@ TEST_CASE("widen: BF16/F16 variants are exact") {
 
 TEST_CASE("gemm: panels + sgemm match the reference (F32, BF16, F16; panel boundaries)") {
   for (DType dt : {DType::F32, DType::BF16, DType::F16})
-    for (auto [M, N, K] : {std::tuple<int64_t, int64_t, int64_t>{4, 7, 16}, {5, 33, 17}, {17, 600, 896},
-                           {9, 61, 4864}}) {
+    for (auto [M, N, K] :
+         {std::tuple<int64_t, int64_t, int64_t>{4, 7, 16}, {5, 33, 17}, {17, 600, 896}, {9, 61, 4864}}) {
       const Tensor w = random_matrix(dt, N, K, uint32_t(M + N + K));
       const std::vector<float> x = random_floats(M * K, 11);
       std::vector<float> ref(static_cast<size_t>(M * N)), got(static_cast<size_t>(M * N));
@@ -122,7 +130,10 @@ TEST_CASE("gemm: panels + sgemm match the reference (F32, BF16, F16; panel bound
       gemm_xwt(x.data(), M, K, w, got.data(), N, scratch);
       double worst = 0;
       for (size_t i = 0; i < ref.size(); ++i) worst = std::max(worst, double(std::fabs(got[i] - ref[i])));
-      CAPTURE(dtype_name(dt)); CAPTURE(M); CAPTURE(N); CAPTURE(K);
+      CAPTURE(dtype_name(dt));
+      CAPTURE(M);
+      CAPTURE(N);
+      CAPTURE(K);
       CHECK(worst <= 1e-5 * double(K));
     }
 }
@@ -131,11 +142,12 @@ TEST_CASE("linear: GEMV and GEMM paths agree, bias added, quantised weights refu
   const int64_t N = 37, K = 96;
   const Tensor w = random_matrix(DType::BF16, N, K, 3);
   const std::vector<float> x = random_floats(8 * K, 4), bias = random_floats(N, 5);
-  std::vector<float> y8(static_cast<size_t>(8 * N)), y1(static_cast<size_t>(N)), ref(static_cast<size_t>(8 * N));
-  linear(x.data(), 8, w, bias.data(), y8.data());   // GEMM path
+  std::vector<float> y8(static_cast<size_t>(8 * N)), y1(static_cast<size_t>(N)),
+      ref(static_cast<size_t>(8 * N));
+  linear(x.data(), 8, w, bias.data(), y8.data());  // GEMM path
   gemm_xwt_ref(x.data(), 8, K, w, ref.data(), N);
   for (int64_t m = 0; m < 8; ++m) {
-    linear(x.data() + m * K, 1, w, bias.data(), y1.data());   // GEMV path
+    linear(x.data() + m * K, 1, w, bias.data(), y1.data());  // GEMV path
     for (int64_t n = 0; n < N; ++n) {
       CHECK(std::fabs(y8[size_t(m * N + n)] - (ref[size_t(m * N + n)] + bias[size_t(n)])) < 1e-4);
       CHECK(std::fabs(y1[size_t(n)] - y8[size_t(m * N + n)]) < 1e-4);
@@ -174,9 +186,10 @@ TEST_CASE("silu_mul and softmax: AVX2 matches std::exp reference") {
     std::vector<float> ref = g, got = g;
     silu_mul_ref(ref.data(), u.data(), n);
     silu_mul_avx2(got.data(), u.data(), n);
-    for (int64_t i = 0; i < n; ++i) CHECK(std::fabs(got[size_t(i)] - ref[size_t(i)]) <= 1e-6 * (1 + std::fabs(ref[size_t(i)])));
+    for (int64_t i = 0; i < n; ++i)
+      CHECK(std::fabs(got[size_t(i)] - ref[size_t(i)]) <= 1e-6 * (1 + std::fabs(ref[size_t(i)])));
     std::vector<float> s = random_floats(n, uint32_t(n + 2), -40.f, 40.f);
-    s[0] = 80.f;   // large spread: most terms underflow towards 0
+    s[0] = 80.f;  // large spread: most terms underflow towards 0
     std::vector<float> sr = s, sg = s;
     softmax_ref(sr.data(), n);
     softmax_avx2(sg.data(), n);
@@ -193,9 +206,11 @@ TEST_CASE("attention kernels: AVX2 scores and weighted sums match ref (head_dim 
   if (!variant_runs(true)) return;
   for (int hd : {16, 64, 128})
     for (int64_t n : {1, 3, 4, 5, 9, 281}) {
-      const int64_t ld = 2 * hd + 8;   // rows of the KV cache hold every kv head
-      const std::vector<float> q = random_floats(hd, 1), k = random_floats(n * ld, 2), p = random_floats(n, 3, 0.f, 1.f);
-      std::vector<float> sr(static_cast<size_t>(n)), sg(static_cast<size_t>(n)), orf(static_cast<size_t>(hd)), og(static_cast<size_t>(hd));
+      const int64_t ld = 2 * hd + 8;  // rows of the KV cache hold every kv head
+      const std::vector<float> q = random_floats(hd, 1), k = random_floats(n * ld, 2),
+                               p = random_floats(n, 3, 0.f, 1.f);
+      std::vector<float> sr(static_cast<size_t>(n)), sg(static_cast<size_t>(n)), orf(static_cast<size_t>(hd)),
+          og(static_cast<size_t>(hd));
       attn_scores_ref(q.data(), k.data(), ld, n, hd, 0.125f, sr.data());
       attn_scores_avx2(q.data(), k.data(), ld, n, hd, 0.125f, sg.data());
       for (int64_t j = 0; j < n; ++j) CHECK(std::fabs(sg[size_t(j)] - sr[size_t(j)]) < 1e-5);
@@ -214,7 +229,8 @@ TEST_CASE("rms_norm and rope follow the HF formulas") {
     double ss = 0;
     for (int64_t i = 0; i < H; ++i) ss += double(x[size_t(t * H + i)]) * x[size_t(t * H + i)];
     const double inv = 1.0 / std::sqrt(ss / double(H) + 1e-6);
-    for (int64_t i = 0; i < H; ++i) CHECK(std::fabs(y[size_t(t * H + i)] - w[size_t(i)] * x[size_t(t * H + i)] * inv) < 1e-5);
+    for (int64_t i = 0; i < H; ++i)
+      CHECK(std::fabs(y[size_t(t * H + i)] - w[size_t(i)] * x[size_t(t * H + i)] * inv) < 1e-5);
   }
   // Rotate-half: pair (i, i + hd/2) of head h at position p turns by p * theta^(-2i/hd).
   const int hd = 64, heads = 3, pos0 = 1000;

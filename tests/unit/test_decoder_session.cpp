@@ -23,8 +23,8 @@ namespace {
 ModelConfig small_config() {
   ModelConfig c = released_config(ReleasedModel::k0_5B);
   c.llm.hidden_size = 96;
-  c.llm.num_attention_heads = 6;      // head_dim 16
-  c.llm.num_key_value_heads = 2;      // GQA groups of 3
+  c.llm.num_attention_heads = 6;  // head_dim 16
+  c.llm.num_key_value_heads = 2;  // GQA groups of 3
   c.llm.intermediate_size = 136;
   c.llm.num_hidden_layers = 3;
   c.llm.vocab_size = 1000;
@@ -61,8 +61,8 @@ TEST_CASE("kv cache: prefill of T == prefill of T-1 then one decode step (and 2 
   CHECK(int64_t(ref.size()) == m.cfg.llm.vocab_size);
 
   Qwen2Session split(m.w, m.cfg.llm, {T, 0});
-  split.prefill(e.data(), T - 1);                        // GEMM path
-  const std::span<const float> got = split.decode_step(ids.back());   // GEMV path, one new position
+  split.prefill(e.data(), T - 1);                                    // GEMM path
+  const std::span<const float> got = split.decode_step(ids.back());  // GEMV path, one new position
   double worst = 0;
   for (size_t i = 0; i < ref.size(); ++i) worst = std::max(worst, double(std::fabs(got[i] - ref[i])));
   CHECK(worst <= 1e-4);
@@ -75,7 +75,7 @@ TEST_CASE("kv cache: prefill of T == prefill of T-1 then one decode step (and 2 
   worst = 0;
   for (size_t i = 0; i < ref.size(); ++i) worst = std::max(worst, double(std::fabs(got2[i] - ref[i])));
   CHECK(worst <= 1e-4);
-  CHECK_THROWS_AS(split.decode_step(1), Error);          // the cache is full
+  CHECK_THROWS_AS(split.decode_step(1), Error);  // the cache is full
 }
 
 TEST_CASE("session: logits only for the valid rows; all-position logits end with the last") {
@@ -89,7 +89,8 @@ TEST_CASE("session: logits only for the valid rows; all-position logits end with
   Qwen2Session s2(m.w, m.cfg.llm, {8, 900});
   const std::span<const float> last = s2.prefill(e.data(), 6);
   REQUIRE(last.size() == 900);
-  for (size_t i = 0; i < 900; ++i) CHECK(std::fabs(last[i] - all.f32()[5 * 900 + int64_t(i)]) < 1e-5);   // GEMV vs GEMM
+  for (size_t i = 0; i < 900; ++i)
+    CHECK(std::fabs(last[i] - all.f32()[5 * 900 + int64_t(i)]) < 1e-5);  // GEMV vs GEMM
   CHECK_THROWS_AS(Qwen2Session(m.w, m.cfg.llm, {8, 1001}), Error);
   std::vector<float> out(96);
   CHECK_THROWS_AS(s.embed(std::vector<int32_t>{1000}, out.data()), Error);
@@ -108,7 +109,7 @@ TEST_CASE("bind: missing and misshapen LLM tensors are one bad_model error") {
   }
   // lm_head present: used instead of the tied embeddings.
   t = m.tensors;
-  t["lm_head.weight"] = t.at("model.layers.0.mlp.gate_proj.weight");   // wrong shape
+  t["lm_head.weight"] = t.at("model.layers.0.mlp.gate_proj.weight");  // wrong shape
   CHECK_THROWS_AS(bind_qwen2(m.cfg, t), Error);
   t["lm_head.weight"] = m.tensors.at("model.embed_tokens.weight");
   CHECK(bind_qwen2(m.cfg, t).lm_head.data() == m.tensors.at("model.embed_tokens.weight").data());
@@ -126,15 +127,19 @@ TEST_CASE("splice: placeholders replaced by every image row, in order; text rows
   CHECK(spliced_length(ids, images) == 8);
   std::vector<float> row(static_cast<size_t>(H));
   Qwen2Session s(m.w, m.cfg.llm, {1, 0});
-  const auto row_of = [&](int32_t id) { s.embed(std::vector<int32_t>{id}, row.data()); return row; };
+  const auto row_of = [&](int32_t id) {
+    s.embed(std::vector<int32_t>{id}, row.data());
+    return row;
+  };
   const std::vector<float> r10 = row_of(10), r11 = row_of(11), r12 = row_of(12);
   CHECK(std::equal(r10.begin(), r10.end(), e.f32()));
   CHECK(std::equal(images[0].f32(), images[0].f32() + 3 * H, e.f32() + H));
   CHECK(std::equal(r11.begin(), r11.end(), e.f32() + 4 * H));
   CHECK(std::equal(r12.begin(), r12.end(), e.f32() + 5 * H));
   CHECK(std::equal(images[1].f32(), images[1].f32() + 2 * H, e.f32() + 6 * H));
-  CHECK(splice_image_features(m.w.embed_tokens, ids, images, 5).dim(0) == 5);   // tokenizer_model_max_length
-  CHECK_THROWS_AS(splice_image_features(m.w.embed_tokens, ids, std::span<const Tensor>(images.data(), 1)), Error);
+  CHECK(splice_image_features(m.w.embed_tokens, ids, images, 5).dim(0) == 5);  // tokenizer_model_max_length
+  CHECK_THROWS_AS(splice_image_features(m.w.embed_tokens, ids, std::span<const Tensor>(images.data(), 1)),
+                  Error);
 }
 
 TEST_CASE("sampler: greedy, seeded determinism, top-k, top-p, repetition penalty (HF semantics)") {
@@ -143,8 +148,8 @@ TEST_CASE("sampler: greedy, seeded determinism, top-k, top-p, repetition penalty
   CHECK(greedy.sample(logits, {}) == 1);
   // HF repetition penalty: positive logits divided, negative multiplied; applied once per distinct id.
   Sampler pen({.repetition_penalty = 2.0f});
-  CHECK(pen.sample(logits, std::vector<int32_t>{1, 1, 1}) == 4);   // 3.0 / 2 = 1.5 < 2.9
-  CHECK(pen.sample(std::vector<float>{-1.0f, -1.5f}, std::vector<int32_t>{0}) == 1);   // -1 * 2 = -2 < -1.5
+  CHECK(pen.sample(logits, std::vector<int32_t>{1, 1, 1}) == 4);                      // 3.0 / 2 = 1.5 < 2.9
+  CHECK(pen.sample(std::vector<float>{-1.0f, -1.5f}, std::vector<int32_t>{0}) == 1);  // -1 * 2 = -2 < -1.5
 
   const auto draws = [&](SamplerOptions o, int n) {
     Sampler s(o);
@@ -153,12 +158,12 @@ TEST_CASE("sampler: greedy, seeded determinism, top-k, top-p, repetition penalty
     return out;
   };
   const SamplerOptions hot{.temperature = 1.0f, .seed = 1234};
-  CHECK(draws(hot, 200) == draws(hot, 200));                            // same seed, same tokens
+  CHECK(draws(hot, 200) == draws(hot, 200));  // same seed, same tokens
   CHECK(draws(hot, 200) != draws({.temperature = 1.0f, .seed = 99}, 200));
   const std::vector<int32_t> many = draws(hot, 4000);
   std::map<int32_t, int> freq;
   for (int32_t id : many) ++freq[id];
-  CHECK(freq.size() == logits.size());                                  // everything reachable without filters
+  CHECK(freq.size() == logits.size());  // everything reachable without filters
   // Empirical frequency of id 1 ~ softmax: e^3 / sum
   double z = 0;
   for (float l : logits) z += std::exp(l);
@@ -193,7 +198,8 @@ TEST_CASE("generate: stops on a stop id unless ignore_eos, and at max_new_tokens
   CHECK(free_run.reason == StopReason::kMaxTokens);
   // Declare the 3rd generated id a stop id: generation ends before it (unless ignore_eos).
   const int32_t stop_id = free_run.ids[2];
-  const size_t first = size_t(std::find(free_run.ids.begin(), free_run.ids.end(), stop_id) - free_run.ids.begin());
+  const size_t first =
+      size_t(std::find(free_run.ids.begin(), free_run.ids.end(), stop_id) - free_run.ids.begin());
   s.reset();
   const GenerateResult stopped = generate(s, e.data(), 5, greedy, {{stop_id}, false, 6});
   CHECK(stopped.reason == StopReason::kStopToken);
@@ -202,7 +208,8 @@ TEST_CASE("generate: stops on a stop id unless ignore_eos, and at max_new_tokens
   CHECK(generate(s, e.data(), 5, greedy, {{stop_id}, true, 6}).ids == free_run.ids);
   s.reset();
   int seen = 0;
-  const GenerateResult cb = generate(s, e.data(), 5, greedy, {{}, false, 6}, [&](int32_t) { return ++seen < 2; });
+  const GenerateResult cb =
+      generate(s, e.data(), 5, greedy, {{}, false, 6}, [&](int32_t) { return ++seen < 2; });
   CHECK(cb.ids.size() == 2);
   CHECK(cb.reason == StopReason::kCallback);
 }
