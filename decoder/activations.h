@@ -6,7 +6,8 @@
 
 namespace fvlm::dec {
 
-// gate[i] = silu(gate[i]) * up[i], silu(g) = g / (1 + exp(-g))   (Qwen2MLP: act_fn(gate_proj(x)) * up_proj(x))
+// gate[i] = silu(gate[i]) * up[i], silu(g) = g / (1 + exp(-g))   (Qwen2MLP: act_fn(gate_proj(x)) *
+// up_proj(x))
 using SiluMulFn = void (*)(float* gate, const float* up, int64_t n);
 // x = softmax(x) in place (max-subtracted, f32 sum).
 using SoftmaxFn = void (*)(float* x, int64_t n);
@@ -16,7 +17,7 @@ void silu_mul_avx2(float* gate, const float* up, int64_t n);
 void softmax_ref(float* x, int64_t n);
 void softmax_avx2(float* x, int64_t n);
 
-SiluMulFn best_silu_mul();   // chosen once
+SiluMulFn best_silu_mul();  // chosen once
 SoftmaxFn best_softmax();
 
 }  // namespace fvlm::dec

@@ -12,23 +12,24 @@ namespace fvlm::dec {
 void gqa_causal_attention(const float* q, const KvCache& kv, int layer, int pos0, int T, const Qwen2Config& c,
                           float* out) {
   const int hd = c.head_dim(), heads = c.num_attention_heads;
-  const int group = heads / c.num_key_value_heads;     // repeat_kv(n_rep)
+  const int group = heads / c.num_key_value_heads;  // repeat_kv(n_rep)
   const int64_t ldq = int64_t(heads) * hd, ldkv = kv.kv_dim();
-  const float scale = 1.0f / std::sqrt(float(hd));     // self.scaling = head_dim ** -0.5
+  const float scale = 1.0f / std::sqrt(float(hd));  // self.scaling = head_dim ** -0.5
   const AttnScoresFn scores = best_attn_scores(hd);
   const AttnWeightedSumFn weighted_sum = best_attn_weighted_sum(hd);
   const SoftmaxFn softmax = best_softmax();
   const float* k0 = kv.k(layer, 0);
   const float* v0 = kv.v(layer, 0);
-  // Work items are (query row, head) pairs; a thread's rows are contiguous so K/V stay warm.
+  // Work items are (head, query row) pairs, head-major: causal rows grow in cost with t, so each
+  // thread gets whole heads (balanced) and reuses its heads' K/V from cache.
   parallel_for(int64_t(T) * heads, 4, [&](int64_t begin, int64_t end) {
     std::vector<float> p(size_t(pos0 + T));
     for (int64_t i = begin; i < end; ++i) {
-      const int t = int(i / heads), h = int(i % heads), g = h / group;
-      const int n_keys = pos0 + t + 1;                   // causal: keys 0..pos0+t
-      scores(q + t * ldq + h * hd, k0 + g * hd, ldkv, n_keys, hd, scale, p.data());   // q @ k^T * scaling
-      softmax(p.data(), n_keys);                                                       // softmax(dim=-1), f32
-      weighted_sum(p.data(), v0 + g * hd, ldkv, n_keys, hd, out + t * ldq + h * hd);   // attn_weights @ v
+      const int h = int(i / T), t = int(i % T), g = h / group;
+      const int n_keys = pos0 + t + 1;                                               // causal: keys 0..pos0+t
+      scores(q + t * ldq + h * hd, k0 + g * hd, ldkv, n_keys, hd, scale, p.data());  // q @ k^T * scaling
+      softmax(p.data(), n_keys);                                                     // softmax(dim=-1), f32
+      weighted_sum(p.data(), v0 + g * hd, ldkv, n_keys, hd, out + t * ldq + h * hd);  // attn_weights @ v
     }
   });
 }

@@ -4,7 +4,8 @@
 
 namespace fvlm::dec {
 
-void attn_scores_ref(const float* q, const float* k, int64_t ldk, int64_t n_keys, int hd, float scale, float* s) {
+void attn_scores_ref(const float* q, const float* k, int64_t ldk, int64_t n_keys, int hd, float scale,
+                     float* s) {
   for (int64_t j = 0; j < n_keys; ++j) {
     float acc = 0.f;
     for (int d = 0; d < hd; ++d) acc += q[d] * k[j * ldk + d];

@@ -7,14 +7,16 @@
 namespace fvlm::dec {
 
 // s[j] = scale * dot(q[0:hd], k[j*ldk : j*ldk+hd]) for j in [0, n_keys)
-using AttnScoresFn = void (*)(const float* q, const float* k, int64_t ldk, int64_t n_keys, int hd, float scale,
-                              float* s);
+using AttnScoresFn = void (*)(const float* q, const float* k, int64_t ldk, int64_t n_keys, int hd,
+                              float scale, float* s);
 // out[d] = sum_j p[j] * v[j*ldv + d] for d in [0, hd)
 using AttnWeightedSumFn = void (*)(const float* p, const float* v, int64_t ldv, int64_t n_keys, int hd,
                                    float* out);
 
-void attn_scores_ref(const float* q, const float* k, int64_t ldk, int64_t n_keys, int hd, float scale, float* s);
-void attn_scores_avx2(const float* q, const float* k, int64_t ldk, int64_t n_keys, int hd, float scale, float* s);
+void attn_scores_ref(const float* q, const float* k, int64_t ldk, int64_t n_keys, int hd, float scale,
+                     float* s);
+void attn_scores_avx2(const float* q, const float* k, int64_t ldk, int64_t n_keys, int hd, float scale,
+                      float* s);
 void attn_weighted_sum_ref(const float* p, const float* v, int64_t ldv, int64_t n_keys, int hd, float* out);
 void attn_weighted_sum_avx2(const float* p, const float* v, int64_t ldv, int64_t n_keys, int hd, float* out);
 

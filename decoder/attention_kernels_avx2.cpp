@@ -16,7 +16,8 @@ inline float hsum(__m256 v) {
 }
 }  // namespace
 
-void attn_scores_avx2(const float* q, const float* k, int64_t ldk, int64_t n_keys, int hd, float scale, float* s) {
+void attn_scores_avx2(const float* q, const float* k, int64_t ldk, int64_t n_keys, int hd, float scale,
+                      float* s) {
   int64_t j = 0;
   for (; j + 4 <= n_keys; j += 4) {
     const float* k0 = k + j * ldk;
@@ -35,7 +36,8 @@ void attn_scores_avx2(const float* q, const float* k, int64_t ldk, int64_t n_key
   }
   for (; j < n_keys; ++j) {
     __m256 a = _mm256_setzero_ps();
-    for (int d = 0; d < hd; d += 8) a = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), _mm256_loadu_ps(k + j * ldk + d), a);
+    for (int d = 0; d < hd; d += 8)
+      a = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), _mm256_loadu_ps(k + j * ldk + d), a);
     s[j] = hsum(a) * scale;
   }
 }

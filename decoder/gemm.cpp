@@ -1,10 +1,10 @@
 #include "decoder/gemm.h"
 
-#include <algorithm>
-#include <vector>
-
 #include <fmt/format.h>
 #include <oneapi/dnnl/dnnl.h>
+
+#include <algorithm>
+#include <vector>
 
 #include "core/error.h"
 #include "core/parallel.h"
@@ -13,8 +13,7 @@
 namespace fvlm::dec {
 
 namespace {
-// Weight rows widened per panel: ~1 MB of f32, so a panel is still in L2/L3 when sgemm reads it.
-int64_t panel_rows(int64_t K) { return std::max<int64_t>(16, (256 * 1024 / K) / 16 * 16); }
+int64_t panel_rows(int64_t K) { return std::max<int64_t>(16, kMaxPanelFloats / K); }
 
 // y[M, n_rows] = x . w^T for an f32 panel w [n_rows, K].
 void sgemm_xwt(const float* x, int64_t M, int64_t K, const float* w, int64_t n_rows, float* y, int64_t ldy) {
@@ -23,7 +22,8 @@ void sgemm_xwt(const float* x, int64_t M, int64_t K, const float* w, int64_t n_r
 }
 }  // namespace
 
-void gemm_xwt(const float* x, int64_t M, int64_t K, const Tensor& W, float* y, int64_t ldy) {
+void gemm_xwt(const float* x, int64_t M, int64_t K, const Tensor& W, float* y, int64_t ldy,
+              GemmScratch& scratch) {
   const int64_t N = W.dim(0);
   FVLM_CHECK(W.dim(1) == K, "gemm: K mismatch");
   if (W.dtype() == DType::F32) {
@@ -31,10 +31,12 @@ void gemm_xwt(const float* x, int64_t M, int64_t K, const Tensor& W, float* y, i
     return;
   }
   const int64_t rows = panel_rows(K);
-  std::vector<float> panel(size_t(std::min(rows, N) * K));
+  std::vector<float>& panel = scratch.panel;
+  if (panel.size() < size_t(std::min(rows, N) * K)) panel.resize(size_t(std::min(rows, N) * K));
   for (int64_t n0 = 0; n0 < N; n0 += rows) {
     const int64_t n1 = std::min(N, n0 + rows);
-    parallel_for(n1 - n0, 8, [&](int64_t b, int64_t e) { widen_rows(W, n0 + b, n0 + e, panel.data() + b * K); });
+    parallel_for(n1 - n0, 8,
+                 [&](int64_t b, int64_t e) { widen_rows(W, n0 + b, n0 + e, panel.data() + b * K); });
     sgemm_xwt(x, M, K, panel.data(), n1 - n0, y + n0, ldy);
   }
 }

@@ -1,9 +1,9 @@
 // GEMV variant tables and the scalar references (the spec for every SIMD variant).
 #include "decoder/gemv.h"
 
-#include <array>
-
 #include <spdlog/spdlog.h>
+
+#include <array>
 
 #include "core/error.h"
 #include "core/half.h"
@@ -55,10 +55,14 @@ void gemv_f16_ref(const void* w, int64_t K, const float* x, int64_t n_begin, int
 
 std::span<const GemvVariant> gemv_variants(DType t) {
   switch (t) {
-    case DType::F32: return kF32;
-    case DType::BF16: return kBf16;
-    case DType::F16: return kF16;
-    default: FVLM_CHECK(false, std::string("no gemv for ") + std::string(dtype_name(t)));
+    case DType::F32:
+      return kF32;
+    case DType::BF16:
+      return kBf16;
+    case DType::F16:
+      return kF16;
+    default:
+      FVLM_CHECK(false, std::string("no gemv for ") + std::string(dtype_name(t)));
   }
   return {};
 }
@@ -68,10 +72,14 @@ const GemvVariant& best_gemv(DType t) {
   static const GemvVariant& bf16 = pick(kBf16, DType::BF16);
   static const GemvVariant& f16 = pick(kF16, DType::F16);
   switch (t) {
-    case DType::F32: return f32;
-    case DType::BF16: return bf16;
-    case DType::F16: return f16;
-    default: FVLM_CHECK(false, std::string("no gemv for ") + std::string(dtype_name(t)));
+    case DType::F32:
+      return f32;
+    case DType::BF16:
+      return bf16;
+    case DType::F16:
+      return f16;
+    default:
+      FVLM_CHECK(false, std::string("no gemv for ") + std::string(dtype_name(t)));
   }
   return f32;
 }

@@ -16,7 +16,7 @@ using GemvFn = void (*)(const void* w, int64_t K, const float* x, int64_t n_begi
 
 struct GemvVariant {
   std::string_view name;
-  bool needs_avx2;   // AVX2 + FMA + F16C
+  bool needs_avx2;  // AVX2 + FMA + F16C
   GemvFn fn;
 };
 

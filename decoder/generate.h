@@ -13,13 +13,13 @@ namespace fvlm::dec {
 enum class StopReason { kStopToken, kMaxTokens, kCallback };
 
 struct GenerateResult {
-  std::vector<int32_t> ids;   // generated ids, the stop id excluded
+  std::vector<int32_t> ids;  // generated ids, the stop id excluded
   StopReason reason = StopReason::kMaxTokens;
 };
 
 // on_token(id) is called for every kept id (streaming); returning false stops generation. The
 // repetition penalty sees the generated ids only (HF generate() with inputs_embeds).
-GenerateResult generate(LlmBackend& llm, const float* embeds, int T, Sampler& sampler, const StopOptions& stop,
-                        const std::function<bool(int32_t)>& on_token = {});
+GenerateResult generate(LlmBackend& llm, const float* embeds, int T, Sampler& sampler,
+                        const StopOptions& stop, const std::function<bool(int32_t)>& on_token = {});
 
 }  // namespace fvlm::dec

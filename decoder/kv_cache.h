@@ -2,9 +2,9 @@
 // sized to the request (prompt + new tokens), laid out [layer][position][kv_heads * head_dim] so
 // that the k/v projections of T new tokens write straight into it.
 #pragma once
-#include <cstdint>
-
 #include <fmt/format.h>
+
+#include <cstdint>
 
 #include "core/error.h"
 #include "core/tensor.h"

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "core/error.h"
 #include "core/parallel.h"
 #include "decoder/gemm.h"
@@ -15,14 +17,6 @@ namespace {
 constexpr int64_t kGemmMinRows = 4;
 // Weight rows per parallel chunk of a GEMV: enough to amortise the fork, small enough to balance.
 constexpr int64_t kGemvGrain = 64;
-
-
-void add_bias(const float* bias, int64_t M, int64_t N, float* y) {
-  if (!bias) return;
-  for (int64_t m = 0; m < M; ++m)
-    for (int64_t n = 0; n < N; ++n) y[m * N + n] += bias[n];
-}
-
 }  // namespace
 
 Tensor leading_rows(const Tensor& W, int64_t rows) {
@@ -30,26 +24,76 @@ Tensor leading_rows(const Tensor& W, int64_t rows) {
   return Tensor::view(W.dtype(), {rows, W.dim(1)}, W.data(), nullptr);
 }
 
-void linear(const float* x, int64_t M, const Tensor& W, const float* bias, float* y) {
+namespace {
+void check_supported(const Tensor& W) {
   FVLM_CHECK(W.rank() == 2, "linear: weight must be [N, K]");
-  const int64_t N = W.dim(0), K = W.dim(1);
   switch (W.dtype()) {
-    case DType::F32: case DType::BF16: case DType::F16: break;
-    case DType::Q8_0: case DType::Q4_0:   // int8 kernels on quantised activations (quant/)
-      quant::matmul_quant(x, M, K, W, y);
-      add_bias(bias, M, N, y);
+    case DType::F32:
+    case DType::BF16:
+    case DType::F16:
+      return;
+    case DType::Q8_0:
+    case DType::Q4_0:  // int8 kernels on quantised activations (quant/), see linear_multi
       return;
     default:
-      throw Error(Errc::kUnsupported, fmt::format("linear: {} weights are not supported yet", dtype_name(W.dtype())));
+      throw Error(Errc::kUnsupported,
+                  fmt::format("linear: {} weights are not supported yet", dtype_name(W.dtype())));
+  }
+}
+
+void add_bias(int64_t M, int64_t N, const float* bias, float* y) {
+  if (!bias) return;
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t n = 0; n < N; ++n) y[m * N + n] += bias[n];
+}
+}  // namespace
+
+void linear(const float* x, int64_t M, const Tensor& W, const float* bias, float* y, GemmScratch& scratch) {
+  const LinearOut one{&W, bias, y};
+  linear_multi(x, M, {&one, 1}, scratch);
+}
+
+void linear(const float* x, int64_t M, const Tensor& W, const float* bias, float* y) {
+  GemmScratch scratch;
+  linear(x, M, W, bias, y, scratch);
+}
+
+void linear_multi(const float* x, int64_t M, std::span<const LinearOut> outs, GemmScratch& scratch) {
+  int64_t total = 0;
+  bool quantised = false;
+  for (const LinearOut& o : outs) {
+    check_supported(*o.W);
+    total += o.W->dim(0);
+    quantised |= o.W->dtype() == DType::Q8_0 || o.W->dtype() == DType::Q4_0;
+  }
+  if (quantised) {   // GGUF weights: quant::matmul_quant splits the rows over threads itself
+    for (const LinearOut& o : outs) {
+      if (o.W->dtype() == DType::Q8_0 || o.W->dtype() == DType::Q4_0)
+        quant::matmul_quant(x, M, o.W->dim(1), *o.W, o.y);
+      else
+        linear(x, M, *o.W, nullptr, o.y, scratch);
+      add_bias(M, o.W->dim(0), o.bias, o.y);
+    }
+    return;
   }
   if (M >= kGemmMinRows) {
-    gemm_xwt(x, M, K, W, y, N);
-  } else {
-    const GemvFn gemv = best_gemv(W.dtype()).fn;
-    for (int64_t m = 0; m < M; ++m)
-      parallel_for(N, kGemvGrain, [&](int64_t b, int64_t e) { gemv(W.data(), K, x + m * K, b, e, y + m * N); });
+    for (const LinearOut& o : outs) {
+      gemm_xwt(x, M, o.W->dim(1), *o.W, o.y, o.W->dim(0), scratch);
+      add_bias(M, o.W->dim(0), o.bias, o.y);
+    }
+    return;
   }
-  add_bias(bias, M, N, y);
+  for (int64_t m = 0; m < M; ++m)
+    parallel_for(total, kGemvGrain, [&](int64_t b, int64_t e) {
+      int64_t first = 0;  // row index of the current matrix's row 0 in the concatenation
+      for (const LinearOut& o : outs) {
+        const int64_t N = o.W->dim(0), K = o.W->dim(1);
+        const int64_t lo = std::max(b, first) - first, hi = std::min(e, first + N) - first;
+        if (lo < hi) best_gemv(o.W->dtype()).fn(o.W->data(), K, x + m * K, lo, hi, o.y + m * N);
+        first += N;
+      }
+    });
+  for (const LinearOut& o : outs) add_bias(M, o.W->dim(0), o.bias, o.y);
 }
 
 }  // namespace fvlm::dec

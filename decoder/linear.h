@@ -4,13 +4,26 @@
 //   Q8_0 / Q4_0      : quant::matmul_quant (TODO(lead): wire it; until then Error{kUnsupported})
 #pragma once
 #include <cstdint>
+#include <span>
 
 #include "core/tensor.h"
+#include "decoder/gemm.h"
 
 namespace fvlm::dec {
 
 // y[M, N] = x[M, K] . W^T (+ bias[N] when not null), W [N, K] row-major. Threads inside.
+// `scratch` holds widened weights for the GEMM path; the overload without it allocates one.
+void linear(const float* x, int64_t M, const Tensor& W, const float* bias, float* y, GemmScratch& scratch);
 void linear(const float* x, int64_t M, const Tensor& W, const float* bias, float* y);
+
+// Several projections of the same x (q/k/v; gate/up). For decode rows the GEMVs of all of them run
+// in one parallel pass over their concatenated weight rows: one fork/join instead of one each.
+struct LinearOut {
+  const Tensor* W;    // [N_i, K]
+  const float* bias;  // [N_i] or null
+  float* y;           // [M, N_i]
+};
+void linear_multi(const float* x, int64_t M, std::span<const LinearOut> outs, GemmScratch& scratch);
 
 // The first `rows` rows of a [N, K] matrix as a [rows, K] view (no copy; `W` must outlive it).
 // Used for the output projection, which only computes the logits of valid token ids.

@@ -13,8 +13,8 @@ class LlmBackend {
   virtual int hidden_size() const = 0;
   // Length of every logits span returned: the output rows computed (the valid vocabulary).
   virtual int64_t n_logits() const = 0;
-  virtual int n_past() const = 0;       // positions already in the KV cache
-  virtual int max_tokens() const = 0;   // KV cache capacity of this request
+  virtual int n_past() const = 0;      // positions already in the KV cache
+  virtual int max_tokens() const = 0;  // KV cache capacity of this request
   // Embedding rows of `ids` into out [ids.size(), hidden]. Ids outside the table: Error{kBadArgs}.
   virtual void embed(std::span<const int32_t> ids, float* out) const = 0;
   // Appends T input embeddings [T, hidden] (the whole prompt in one batched pass) at positions

@@ -1,8 +1,8 @@
 #include "decoder/qwen2.h"
 
-#include <cstring>
-
 #include <fmt/format.h>
+
+#include <cstring>
 
 #include "core/error.h"
 #include "core/parallel.h"
@@ -31,49 +31,55 @@ void Qwen2Scratch::reserve(int T, const Qwen2Config& c) {
 }
 
 // Mirrors Qwen2DecoderLayer.forward.
-void qwen2_layer(const Qwen2LayerW& w, const Qwen2Config& c, const RopeTable& rope, int layer, int pos0, int T,
-                 float* x, KvCache& kv, Qwen2Scratch& s) {
+void qwen2_layer(const Qwen2LayerW& w, const Qwen2Config& c, const RopeTable& rope, int layer, int pos0,
+                 int T, float* x, KvCache& kv, Qwen2Scratch& s) {
   const int64_t H = c.hidden_size, FF = c.intermediate_size;
+  const float eps = c.rms_norm_eps;
+  float *h = s.h.data(), *q = s.q.data(), *attn = s.attn.data(), *gate = s.gate.data(), *up = s.up.data();
   float* k = kv.k(layer, pos0);
   float* v = kv.v(layer, pos0);
-  rms_norm(x, T, H, w.input_layernorm.f32(), c.rms_norm_eps, s.h.data());   // hidden_states = self.input_layernorm(hidden_states)
-  linear(s.h.data(), T, w.q_proj, w.q_bias.f32(), s.q.data());               // query_states = self.q_proj(hidden_states)
-  linear(s.h.data(), T, w.k_proj, w.k_bias.f32(), k);                        // key_states (straight into the cache)
-  linear(s.h.data(), T, w.v_proj, w.v_bias.f32(), v);                        // value_states
-  apply_rope(rope, s.q.data(), T, c.num_attention_heads, H, pos0);           // apply_rotary_pos_emb(q, k, cos, sin)
+  rms_norm(x, T, H, w.input_layernorm.f32(), eps, h);  // hidden_states = self.input_layernorm(hidden_states)
+  const LinearOut qkv[] = {{&w.q_proj, w.q_bias.f32(), q},   // query_states = self.q_proj(hidden_states)
+                           {&w.k_proj, w.k_bias.f32(), k},   // key_states (straight into the cache)
+                           {&w.v_proj, w.v_bias.f32(), v}};  // value_states
+  linear_multi(h, T, qkv, s.gemm);
+  apply_rope(rope, q, T, c.num_attention_heads, H, pos0);  // apply_rotary_pos_emb(q, k, cos, sin)
   apply_rope(rope, k, T, c.num_key_value_heads, kv.kv_dim(), pos0);
-  gqa_causal_attention(s.q.data(), kv, layer, pos0, T, c, s.attn.data());    // softmax(q k^T * scaling + mask) v
-  linear(s.attn.data(), T, w.o_proj, nullptr, s.h.data());                   // attn_output = self.o_proj(attn_output)
-  add_inplace(x, s.h.data(), T * H);                                         // hidden_states = residual + hidden_states
-  rms_norm(x, T, H, w.post_attention_layernorm.f32(), c.rms_norm_eps, s.h.data());   // post_attention_layernorm
-  linear(s.h.data(), T, w.gate_proj, nullptr, s.gate.data());                // gate_proj(x)
-  linear(s.h.data(), T, w.up_proj, nullptr, s.up.data());                    // up_proj(x)
+  gqa_causal_attention(q, kv, layer, pos0, T, c, attn);     // softmax(q k^T * scaling + causal mask) v
+  linear(attn, T, w.o_proj, nullptr, h, s.gemm);            // attn_output = self.o_proj(attn_output)
+  add_inplace(x, h, T * H);                                 // hidden_states = residual + hidden_states
+  rms_norm(x, T, H, w.post_attention_layernorm.f32(), eps, h);  // self.post_attention_layernorm(...)
+  const LinearOut gate_up[] = {{&w.gate_proj, nullptr, gate},   // gate_proj(x)
+                               {&w.up_proj, nullptr, up}};      // up_proj(x)
+  linear_multi(h, T, gate_up, s.gemm);
   const SiluMulFn silu_mul = best_silu_mul();
-  parallel_for(T * FF, 4096, [&](int64_t b, int64_t e) {                      // act_fn(gate) * up
-    silu_mul(s.gate.data() + b, s.up.data() + b, e - b);
+  parallel_for(T * FF, 4096, [&](int64_t b, int64_t e) {  // act_fn(gate_proj(x)) * up_proj(x)
+    silu_mul(gate + b, up + b, e - b);
   });
-  linear(s.gate.data(), T, w.down_proj, nullptr, s.h.data());                // down_proj(...)
-  add_inplace(x, s.h.data(), T * H);                                         // hidden_states = residual + hidden_states
+  linear(gate, T, w.down_proj, nullptr, h, s.gemm);  // down_proj(...)
+  add_inplace(x, h, T * H);                          // hidden_states = residual + hidden_states
 }
 
 Qwen2Session::Qwen2Session(const Qwen2Weights& w, const Qwen2Config& c, SessionOptions o)
     : w_(w), c_(c), logit_rows_(o.logit_rows > 0 ? o.logit_rows : w.lm_head.dim(0)) {
   if (o.max_tokens <= 0) throw Error(Errc::kBadArgs, "session: max_tokens must be positive");
   if (logit_rows_ > w.lm_head.dim(0))
-    throw Error(Errc::kBadModel, fmt::format("tokenizer has {} ids but the output matrix only {} rows", logit_rows_,
-                                             w.lm_head.dim(0)));
+    throw Error(Errc::kBadModel, fmt::format("tokenizer has {} ids but the output matrix only {} rows",
+                                             logit_rows_, w.lm_head.dim(0)));
   lm_head_rows_ = leading_rows(w.lm_head, logit_rows_);
   kv_ = KvCache(c.num_hidden_layers, o.max_tokens, c.kv_dim());
   rope_ = make_rope_table(c.head_dim(), c.rope_theta, o.max_tokens);
 }
 
-void Qwen2Session::embed(std::span<const int32_t> ids, float* out) const { embed_rows(w_.embed_tokens, ids, out); }
+void Qwen2Session::embed(std::span<const int32_t> ids, float* out) const {
+  embed_rows(w_.embed_tokens, ids, out);
+}
 
 void Qwen2Session::forward(int T, int n_out) {
   if (T <= 0) throw Error(Errc::kBadArgs, "prefill of zero tokens");
   if (n_past_ + T > kv_.max_tokens())
-    throw Error(Errc::kTooLarge, fmt::format("sequence of {} tokens exceeds the session's {} (context)", n_past_ + T,
-                                             kv_.max_tokens()));
+    throw Error(Errc::kTooLarge, fmt::format("sequence of {} tokens exceeds the session's {} (context)",
+                                             n_past_ + T, kv_.max_tokens()));
   const int64_t H = c_.hidden_size;
   for (int l = 0; l < c_.num_hidden_layers; ++l)
     qwen2_layer(w_.layers[size_t(l)], c_, rope_, l, n_past_, T, s_.x.data(), kv_, s_);
@@ -82,7 +88,7 @@ void Qwen2Session::forward(int T, int n_out) {
   const float* last = s_.x.data() + (T - n_out) * H;
   rms_norm(last, n_out, H, w_.norm.f32(), c_.rms_norm_eps, s_.h.data());
   logits_.resize(size_t(n_out) * size_t(logit_rows_));
-  linear(s_.h.data(), n_out, lm_head_rows_, nullptr, logits_.data());
+  linear(s_.h.data(), n_out, lm_head_rows_, nullptr, logits_.data(), s_.gemm);
 }
 
 std::span<const float> Qwen2Session::prefill(const float* embeds, int T) {

@@ -4,6 +4,7 @@
 #include <span>
 #include <vector>
 
+#include "decoder/gemm.h"
 #include "decoder/kv_cache.h"
 #include "decoder/llm_backend.h"
 #include "decoder/qwen2_weights.h"
@@ -15,18 +16,19 @@ namespace fvlm::dec {
 // Activations of T rows, grown on demand and reused across calls.
 struct Qwen2Scratch {
   std::vector<float> x, h, q, attn, gate, up;
+  GemmScratch gemm;  // widened weights of the prefill GEMMs
   void reserve(int T, const Qwen2Config& c);
 };
 
 // One decoder layer for T new rows at positions [pos0, pos0 + T); x [T, hidden] is updated in place
 // and the layer's keys/values are appended to kv.
-void qwen2_layer(const Qwen2LayerW& w, const Qwen2Config& c, const RopeTable& rope, int layer, int pos0, int T,
-                 float* x, KvCache& kv, Qwen2Scratch& s);
+void qwen2_layer(const Qwen2LayerW& w, const Qwen2Config& c, const RopeTable& rope, int layer, int pos0,
+                 int T, float* x, KvCache& kv, Qwen2Scratch& s);
 
 struct SessionOptions {
-  int max_tokens = 0;       // KV cache capacity: prompt + new tokens of this request
-  int64_t logit_rows = 0;   // output rows computed: the tokenizer size (ids >= it are never produced);
-                            // 0 = every row of the output matrix
+  int max_tokens = 0;      // KV cache capacity: prompt + new tokens of this request
+  int64_t logit_rows = 0;  // output rows computed: the tokenizer size (ids >= it are never produced);
+                           // 0 = every row of the output matrix
 };
 
 class Qwen2Session final : public LlmBackend {
@@ -53,7 +55,7 @@ class Qwen2Session final : public LlmBackend {
   const Qwen2Weights& w_;
   Qwen2Config c_;
   int64_t logit_rows_;
-  Tensor lm_head_rows_;     // leading logit_rows_ rows of the output matrix
+  Tensor lm_head_rows_;  // leading logit_rows_ rows of the output matrix
   KvCache kv_;
   RopeTable rope_;
   Qwen2Scratch s_;

@@ -17,13 +17,15 @@ struct Binder {
   Tensor matrix(const std::string& name) const {
     const Tensor& m = t.at(name);
     if (!is_matrix_dtype(m.dtype()))
-      throw Error(Errc::kBadModel, fmt::format("[load] tensor {}: dtype {} is not a weight type", name, dtype_name(m.dtype())));
+      throw Error(Errc::kBadModel, fmt::format("[load] tensor {}: dtype {} is not a weight type", name,
+                                               dtype_name(m.dtype())));
     return m;
   }
   Tensor vec_f32(const std::string& name) const {
     const Tensor& v = t.at(name);
     if (v.dtype() != DType::F32 && v.dtype() != DType::BF16 && v.dtype() != DType::F16)
-      throw Error(Errc::kBadModel, fmt::format("[load] tensor {}: dtype {}, expected a float type", name, dtype_name(v.dtype())));
+      throw Error(Errc::kBadModel, fmt::format("[load] tensor {}: dtype {}, expected a float type", name,
+                                               dtype_name(v.dtype())));
     return to_f32(v);
   }
 };

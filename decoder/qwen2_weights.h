@@ -11,23 +11,23 @@
 
 namespace fvlm::dec {
 
-struct Qwen2LayerW {                  // prefix model.layers.{i}.
-  Tensor input_layernorm;             // [H] F32          input_layernorm.weight
-  Tensor q_proj, q_bias;              // [H, H], [H] F32  self_attn.q_proj.{weight,bias}   (H = heads * head_dim)
-  Tensor k_proj, k_bias;              // [KV, H], [KV]    self_attn.k_proj.{weight,bias}   (KV = kv_heads * head_dim)
-  Tensor v_proj, v_bias;              // [KV, H], [KV]    self_attn.v_proj.{weight,bias}
-  Tensor o_proj;                      // [H, H]           self_attn.o_proj.weight (no bias)
-  Tensor post_attention_layernorm;    // [H] F32          post_attention_layernorm.weight
-  Tensor gate_proj;                   // [FF, H]          mlp.gate_proj.weight
-  Tensor up_proj;                     // [FF, H]          mlp.up_proj.weight
-  Tensor down_proj;                   // [H, FF]          mlp.down_proj.weight
+struct Qwen2LayerW {       // prefix model.layers.{i}.
+  Tensor input_layernorm;  // [H] F32          input_layernorm.weight
+  Tensor q_proj, q_bias;   // [H, H], [H] F32  self_attn.q_proj.{weight,bias}   (H = heads * head_dim)
+  Tensor k_proj, k_bias;   // [KV, H], [KV]    self_attn.k_proj.{weight,bias}   (KV = kv_heads * head_dim)
+  Tensor v_proj, v_bias;   // [KV, H], [KV]    self_attn.v_proj.{weight,bias}
+  Tensor o_proj;           // [H, H]           self_attn.o_proj.weight (no bias)
+  Tensor post_attention_layernorm;  // [H] F32          post_attention_layernorm.weight
+  Tensor gate_proj;                 // [FF, H]          mlp.gate_proj.weight
+  Tensor up_proj;                   // [FF, H]          mlp.up_proj.weight
+  Tensor down_proj;                 // [H, FF]          mlp.down_proj.weight
 };
 
 struct Qwen2Weights {
-  Tensor embed_tokens;                // [V, H]           model.embed_tokens.weight
-  std::vector<Qwen2LayerW> layers;    // num_hidden_layers
-  Tensor norm;                        // [H] F32          model.norm.weight
-  Tensor lm_head;                     // [V, H]           lm_head.weight, else embed_tokens (tied)
+  Tensor embed_tokens;              // [V, H]           model.embed_tokens.weight
+  std::vector<Qwen2LayerW> layers;  // num_hidden_layers
+  Tensor norm;                      // [H] F32          model.norm.weight
+  Tensor lm_head;                   // [V, H]           lm_head.weight, else embed_tokens (tied)
 };
 
 // Validates every LLM tensor against the table derived from `c` (all problems reported at once,

@@ -14,8 +14,8 @@ RopeTable make_rope_table(int head_dim, float theta, int max_pos) {
   r.sin.resize(size_t(max_pos) * half);
   for (int p = 0; p < max_pos; ++p)
     for (int i = 0; i < half; ++i) {
-      const double inv_freq = std::pow(double(theta), -2.0 * i / head_dim);   // 1 / base^(2i/dim)
-      const double a = p * inv_freq;                                           // freqs = t * inv_freq
+      const double inv_freq = std::pow(double(theta), -2.0 * i / head_dim);  // 1 / base^(2i/dim)
+      const double a = p * inv_freq;                                         // freqs = t * inv_freq
       r.cos[size_t(p) * half + i] = float(std::cos(a));
       r.sin[size_t(p) * half + i] = float(std::sin(a));
     }
@@ -32,8 +32,8 @@ void apply_rope(const RopeTable& r, float* x, int64_t T, int n_heads, int64_t ld
       float* v = x + t * ld + int64_t(h) * hd;
       for (int i = 0; i < half; ++i) {
         const float a = v[i], b = v[i + half];
-        v[i] = a * c[i] - b * s[i];          // q * cos + rotate_half(q) * sin, first half
-        v[i + half] = b * c[i] + a * s[i];   // second half
+        v[i] = a * c[i] - b * s[i];         // q * cos + rotate_half(q) * sin, first half
+        v[i + half] = b * c[i] + a * s[i];  // second half
       }
     }
   }

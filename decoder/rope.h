@@ -11,7 +11,7 @@ namespace fvlm::dec {
 struct RopeTable {
   int head_dim = 0;
   int max_pos = 0;
-  std::vector<float> cos, sin;   // [max_pos, head_dim / 2]
+  std::vector<float> cos, sin;  // [max_pos, head_dim / 2]
 };
 
 RopeTable make_rope_table(int head_dim, float theta, int max_pos);

@@ -20,7 +20,7 @@ struct SamplerOptions {
 // When generation stops. The stop ids are <|im_end|> and <|endoftext|> for Qwen2 chat models.
 struct StopOptions {
   std::vector<int32_t> stop_ids;
-  bool ignore_eos = false;          // never stop on stop_ids (the goldens are made that way)
+  bool ignore_eos = false;  // never stop on stop_ids (the goldens are made that way)
   int max_new_tokens = 256;
 };
 

@@ -1,9 +1,9 @@
 #include "decoder/splice.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cstring>
-
-#include <fmt/format.h>
 
 #include "core/error.h"
 #include "decoder/embedding.h"
@@ -22,32 +22,32 @@ int64_t spliced_length(std::span<const int32_t> ids, std::span<const Tensor> ima
   return n;
 }
 
-Tensor splice_image_features(const Tensor& embed_tokens, std::span<const int32_t> ids, std::span<const Tensor> images,
-                             int64_t max_len) {
+Tensor splice_image_features(const Tensor& embed_tokens, std::span<const int32_t> ids,
+                             std::span<const Tensor> images, int64_t max_len) {
   const int64_t H = embed_tokens.dim(1);
   if (count_placeholders(ids) != int64_t(images.size()))
     throw Error(Errc::kBadArgs, fmt::format("prompt has {} image placeholders but {} images were given",
                                             count_placeholders(ids), images.size()));
   for (const Tensor& im : images)
     if (im.dtype() != DType::F32 || im.rank() != 2 || im.dim(1) != H)
-      throw Error(Errc::kBadArgs, fmt::format("image features {} {}, expected F32 [n, {}]", dtype_name(im.dtype()),
-                                              shape_str(im.shape()), H));
+      throw Error(Errc::kBadArgs, fmt::format("image features {} {}, expected F32 [n, {}]",
+                                              dtype_name(im.dtype()), shape_str(im.shape()), H));
   const int64_t L = spliced_length(ids, images);
   Tensor out = Tensor::zeros(DType::F32, {L, H});
   float* dst = out.f32();
   size_t next_image = 0, span_begin = 0;
   for (size_t i = 0; i <= ids.size(); ++i) {
     if (i < ids.size() && ids[i] != kImageTokenIndex) continue;
-    embed_rows(embed_tokens, ids.subspan(span_begin, i - span_begin), dst);   // cur_input_embeds_no_im[i]
+    embed_rows(embed_tokens, ids.subspan(span_begin, i - span_begin), dst);  // cur_input_embeds_no_im[i]
     dst += int64_t(i - span_begin) * H;
-    if (i < ids.size()) {                                                     // cur_image_features
+    if (i < ids.size()) {  // cur_image_features
       const Tensor& im = images[next_image++];
       std::memcpy(dst, im.f32(), size_t(im.nbytes()));
       dst += im.numel();
     }
     span_begin = i + 1;
   }
-  if (max_len > 0 && L > max_len) {                     // new_input_embeds[:tokenizer_model_max_length]
+  if (max_len > 0 && L > max_len) {  // new_input_embeds[:tokenizer_model_max_length]
     Tensor cut = Tensor::zeros(DType::F32, {max_len, H});
     std::memcpy(cut.f32(), out.f32(), size_t(max_len * H) * sizeof(float));
     return cut;

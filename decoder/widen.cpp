@@ -1,8 +1,8 @@
 #include "decoder/widen.h"
 
-#include <cstring>
-
 #include <fmt/format.h>
+
+#include <cstring>
 
 #include "core/error.h"
 #include "core/half.h"

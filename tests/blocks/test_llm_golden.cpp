@@ -2,15 +2,14 @@
 // text prompts (logits, top-20 at every position, greedy continuations) and the multimodal splice
 // (inputs_embeds from prompt ids with -200 and the golden projector outputs).
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <numeric>
 #include <vector>
-
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include "core/npy.h"
 #include "core/safetensors.h"
@@ -25,9 +24,9 @@ using namespace fvlm;
 using namespace fvlm::dec;
 
 namespace {
-constexpr double kLogitTol = 2e-3;           // manifest tolerances.llm.logits (absolute)
-constexpr int kGreedySteps = 12;              // golden greedy length (no EOS stop)
-constexpr int64_t kTokenizerSize = 151646;    // len(tokenizer) of the Qwen2 vocabulary the goldens use
+constexpr double kLogitTol = 2e-3;          // manifest tolerances.llm.logits (absolute)
+constexpr int kGreedySteps = 12;            // golden greedy length (no EOS stop)
+constexpr int64_t kTokenizerSize = 151646;  // len(tokenizer) of the Qwen2 vocabulary the goldens use
 
 struct GoldenModel {
   ModelConfig cfg;
@@ -64,7 +63,8 @@ void check_topk(const float* logits, int64_t V, const int32_t* ref_ids, const fl
                 const std::string& where) {
   std::vector<int32_t> idx(static_cast<size_t>(V));
   std::iota(idx.begin(), idx.end(), 0);
-  std::partial_sort(idx.begin(), idx.begin() + k, idx.end(), [&](int32_t a, int32_t b) { return logits[a] > logits[b]; });
+  std::partial_sort(idx.begin(), idx.begin() + k, idx.end(),
+                    [&](int32_t a, int32_t b) { return logits[a] > logits[b]; });
   CAPTURE(where);
   CHECK(idx[0] == ref_ids[0]);
   for (int r = 0; r < k; ++r) {
@@ -122,7 +122,8 @@ TEST_CASE("llm golden: text prompts (logits, top-20 at every position, greedy)")
 
     const Tensor ref_last = read_npy(prefix + ".logits_last.npy");
     const test::Diff d = test::compare(all.f32() + (L - 1) * V, ref_last.f32(), long(V));
-    MESSAGE(fmt::format("text{}: last-position logits max|diff| {:.3g} (max|ref| {:.3g})", k, d.max_abs, d.max_ref));
+    MESSAGE(fmt::format("text{}: last-position logits max|diff| {:.3g} (max|ref| {:.3g})", k, d.max_abs,
+                        d.max_ref));
     CHECK(d.max_abs <= kLogitTol);
 
     const Tensor ref_ids = read_npy(prefix + ".topk_ids.npy");
@@ -151,11 +152,12 @@ TEST_CASE("llm golden: multimodal splice, logits and greedy ids (projector outpu
     const std::vector<Tensor> images{
         read_npy(test::golden("tiny/encoder/" + image.substr(0, image.find('.')) + ".projected.npy"))};
 
-    const Tensor embeds = splice_image_features(g.w.embed_tokens, ids, images, g.cfg.tokenizer_model_max_length);
+    const Tensor embeds =
+        splice_image_features(g.w.embed_tokens, ids, images, g.cfg.tokenizer_model_max_length);
     CHECK(embeds.dim(0) == c["spliced_length"].get<int64_t>());
     const Tensor ref_embeds = read_npy(base + ".inputs_embeds.npy");
     REQUIRE(ref_embeds.numel() == embeds.numel());
-    CHECK(test::compare(embeds, ref_embeds).max_abs == 0.0);   // embedding rows and projector rows, exactly
+    CHECK(test::compare(embeds, ref_embeds).max_abs == 0.0);  // embedding rows and projector rows, exactly
 
     const int L = int(embeds.dim(0));
     Qwen2Session s(g.w, g.cfg.llm, {L + kGreedySteps, 0});

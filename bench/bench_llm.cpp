@@ -1,0 +1,95 @@
+// Qwen2 decoder speed on the real FastVLM-0.5B shapes with random BF16 weights: prefill of a
+// 280-token prompt (24 text + 256 image tokens) and greedy decode steps after it.
+// Usage: bench_llm [threads=2] [prompt=280] [decode_steps=64] [repeats=3] [model=0.5b|1.5b|7b]
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/parallel.h"
+#include "decoder/qwen2.h"
+#include "decoder/qwen2_weights.h"
+#include "models/random_weights.h"
+#include "models/tensor_table.h"
+
+using namespace fvlm;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+// Process CPU seconds (all threads): on a shared machine, wall >> cpu / threads means we were preempted.
+double cpu_seconds() {
+  timespec t;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return double(t.tv_sec) + double(t.tv_nsec) * 1e-9;
+}
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int threads = argc > 1 ? std::atoi(argv[1]) : 2;
+  const int prompt = argc > 2 ? std::atoi(argv[2]) : 280;
+  const int steps = argc > 3 ? std::atoi(argv[3]) : 64;
+  const int repeats = argc > 4 ? std::atoi(argv[4]) : 3;
+  const std::string model = argc > 5 ? argv[5] : "0.5b";
+  set_num_threads(threads);
+  const ModelConfig cfg = released_config(model == "7b"     ? ReleasedModel::k7B
+                                          : model == "1.5b" ? ReleasedModel::k1_5B
+                                                            : ReleasedModel::k0_5B);
+  auto t0 = Clock::now();
+  const TensorMap tensors = random_weights(llm_tensor_table(cfg), 42, DType::BF16);
+  const dec::Qwen2Weights w = dec::bind_qwen2(cfg, tensors);
+  std::printf("model %s (random BF16 weights, %.1f s to generate), threads %d\n", model.c_str(),
+              seconds_since(t0), threads);
+
+  const int64_t n_vocab_valid = 151646;  // Qwen2 tokenizer size: logits only for these rows
+  dec::Qwen2Session s(w, cfg.llm, {prompt + steps + 1, n_vocab_valid});
+  std::mt19937 rng(7);
+  std::vector<int32_t> ids(static_cast<size_t>(prompt));
+  for (int32_t& id : ids) id = int32_t(rng() % 150000);
+  std::vector<float> embeds(size_t(prompt) * size_t(cfg.llm.hidden_size));
+  s.embed(ids, embeds.data());
+
+  std::vector<double> prefill_s, decode_s;
+  for (int r = 0; r < repeats; ++r) {
+    s.reset();
+    t0 = Clock::now();
+    double c0 = cpu_seconds();
+    std::span<const float> logits = s.prefill(embeds.data(), prompt);
+    prefill_s.push_back(seconds_since(t0));
+    const double prefill_cpu = cpu_seconds() - c0;
+    t0 = Clock::now();
+    c0 = cpu_seconds();
+    for (int i = 0; i < steps; ++i) {
+      const int32_t next = int32_t(std::max_element(logits.begin(), logits.end()) - logits.begin());
+      logits = s.decode_step(next);
+    }
+    decode_s.push_back(seconds_since(t0));
+    const double decode_cpu = cpu_seconds() - c0;
+    std::printf(
+        "  run %d: prefill %d tokens %.1f ms (%.1f tok/s; cpu %.0f ms), decode %d steps %.1f ms (%.2f tok/s; "
+        "cpu %.0f ms)\n",
+        r, prompt, prefill_s.back() * 1e3, prompt / prefill_s.back(), prefill_cpu * 1e3, steps,
+        decode_s.back() * 1e3, steps / decode_s.back(), decode_cpu * 1e3);
+  }
+  const double pmin = *std::min_element(prefill_s.begin(), prefill_s.end()), pmed = median(prefill_s);
+  const double dmin = *std::min_element(decode_s.begin(), decode_s.end()), dmed = median(decode_s);
+  std::printf(
+      "prefill %d tokens: min %.1f ms (%.1f tok/s), median %.1f ms (%.1f tok/s)   target >= 260 tok/s, "
+      "PyTorch FP32 256, llama.cpp BF16 500  -> %.2fx PyTorch\n",
+      prompt, pmin * 1e3, prompt / pmin, pmed * 1e3, prompt / pmed, (prompt / pmin) / 256.0);
+  std::printf(
+      "decode after %d: min %.2f tok/s, median %.2f tok/s   target >= 25, llama.cpp BF16 52 -> %.2fx "
+      "llama.cpp\n",
+      prompt, steps / dmin, steps / dmed, (steps / dmin) / 52.0);
+  return 0;
+}
