@@ -57,3 +57,25 @@ TEST_CASE("embedding: rows of a quantised table are its dequantised rows") {
       for (int j = 0; j < 64; ++j) CHECK(out[i * 64 + j] == ref.f32()[ids[i] * 64 + j]);
   }
 }
+
+TEST_CASE("Q4_0 least-squares quantiser: never worse than ggml's reference, same decoding") {
+  std::mt19937 rng(11);
+  std::normal_distribution<float> g(0.0f, 1.0f);
+  for (int trial = 0; trial < 200; ++trial) {
+    float x[32];
+    for (float& v : x) v = g(rng) * (trial % 7 == 0 ? 10.0f : 1.0f);
+    if (trial % 5 == 0) x[trial % 32] *= 8.0f;   // an outlier
+    quant::BlockQ4_0 ref, mine;
+    quant::quantize_row_q4_0(x, &ref, 32);
+    quant::quantize_row_q4_0_min_error(x, &mine, 32);
+    float yr[32], ym[32];
+    quant::dequantize_row_q4_0(&ref, yr, 32);
+    quant::dequantize_row_q4_0(&mine, ym, 32);
+    double er = 0, em = 0;
+    for (int j = 0; j < 32; ++j) {
+      er += double(x[j] - yr[j]) * (x[j] - yr[j]);
+      em += double(x[j] - ym[j]) * (x[j] - ym[j]);
+    }
+    CHECK(em <= er * (1 + 1e-6) + 1e-12);
+  }
+}
