@@ -2,6 +2,8 @@
 // r = x - n ln2 (two-part ln2), p = degree-5 Cephes polynomial; inputs clamped to the f32 range.
 #include <immintrin.h>
 
+#include "core/simd_avx2.h"
+
 #include <algorithm>
 #include <cmath>
 
@@ -34,12 +36,6 @@ inline float hmax(__m256 v) {
   return _mm_cvtss_f32(m);
 }
 
-inline float hsum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
 }  // namespace
 
 void silu_mul_avx2(float* gate, const float* up, int64_t n) {
@@ -67,7 +63,7 @@ void softmax_avx2(float* x, int64_t n) {
     _mm256_storeu_ps(x + i, e);
     vsum = _mm256_add_ps(vsum, e);
   }
-  float sum = hsum(vsum);
+  float sum = hsum_avx2(vsum);
   for (; i < n; ++i) sum += (x[i] = std::exp(x[i] - mx));
   const float inv = 1.0f / sum;
   const __m256 inv8 = _mm256_set1_ps(inv);

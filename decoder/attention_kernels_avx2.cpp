@@ -3,18 +3,11 @@
 // accumulators while the keys stream by.
 #include <immintrin.h>
 
+#include "core/simd_avx2.h"
+
 #include "decoder/attention_kernels.h"
 
 namespace fvlm::dec {
-
-namespace {
-inline float hsum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
-}  // namespace
 
 void attn_scores_avx2(const float* q, const float* k, int64_t ldk, int64_t n_keys, int hd, float scale,
                       float* s) {
@@ -29,16 +22,16 @@ void attn_scores_avx2(const float* q, const float* k, int64_t ldk, int64_t n_key
       a2 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k0 + 2 * ldk + d), a2);
       a3 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k0 + 3 * ldk + d), a3);
     }
-    s[j] = hsum(a0) * scale;
-    s[j + 1] = hsum(a1) * scale;
-    s[j + 2] = hsum(a2) * scale;
-    s[j + 3] = hsum(a3) * scale;
+    s[j] = hsum_avx2(a0) * scale;
+    s[j + 1] = hsum_avx2(a1) * scale;
+    s[j + 2] = hsum_avx2(a2) * scale;
+    s[j + 3] = hsum_avx2(a3) * scale;
   }
   for (; j < n_keys; ++j) {
     __m256 a = _mm256_setzero_ps();
     for (int d = 0; d < hd; d += 8)
       a = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), _mm256_loadu_ps(k + j * ldk + d), a);
-    s[j] = hsum(a) * scale;
+    s[j] = hsum_avx2(a) * scale;
   }
 }
 

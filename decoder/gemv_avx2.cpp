@@ -8,6 +8,8 @@
 // 2j+1, so x is first split per 16-block into its even and odd elements (once per call).
 #include <immintrin.h>
 
+#include "core/simd_avx2.h"
+
 #include <vector>
 
 #include "core/half.h"
@@ -16,12 +18,6 @@
 namespace fvlm::dec {
 
 namespace {
-inline float hsum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
 
 // x split per 16-block: [even elements (8), odd elements (8)] for the BF16 kernel.
 std::vector<float> split_even_odd(const float* x, int64_t k16) {
@@ -72,8 +68,8 @@ void gemv_bf16_avx2(const void* w, int64_t K, const float* x, int64_t n_begin, i
       e3 = _mm256_fmadd_ps(bf16_even(v3), xe, e3);
       o3 = _mm256_fmadd_ps(bf16_odd(v3), xo, o3);
     }
-    float s0 = hsum(_mm256_add_ps(e0, o0)), s1 = hsum(_mm256_add_ps(e1, o1));
-    float s2 = hsum(_mm256_add_ps(e2, o2)), s3 = hsum(_mm256_add_ps(e3, o3));
+    float s0 = hsum_avx2(_mm256_add_ps(e0, o0)), s1 = hsum_avx2(_mm256_add_ps(e1, o1));
+    float s2 = hsum_avx2(_mm256_add_ps(e2, o2)), s3 = hsum_avx2(_mm256_add_ps(e3, o3));
     for (int64_t k = k16; k < K; ++k) {
       s0 += bf16_to_f32(r0[k]) * x[k];
       s1 += bf16_to_f32(r1[k]) * x[k];
@@ -90,7 +86,7 @@ void gemv_bf16_avx2(const void* w, int64_t K, const float* x, int64_t n_begin, i
       e = _mm256_fmadd_ps(bf16_even(v), _mm256_loadu_ps(&xp[k]), e);
       o = _mm256_fmadd_ps(bf16_odd(v), _mm256_loadu_ps(&xp[k + 8]), o);
     }
-    float s = hsum(_mm256_add_ps(e, o));
+    float s = hsum_avx2(_mm256_add_ps(e, o));
     for (int64_t k = k16; k < K; ++k) s += bf16_to_f32(r[k]) * x[k];
     y[n] = s;
   }
@@ -115,7 +111,7 @@ void gemv_wide(const T* w, int64_t K, const float* x, int64_t n_begin, int64_t n
       }
     }
     for (int i = 0; i < 4; ++i) {
-      float s = hsum(_mm256_add_ps(a[i][0], a[i][1]));
+      float s = hsum_avx2(_mm256_add_ps(a[i][0], a[i][1]));
       for (int64_t k = k16; k < K; ++k) s += widen(r[i][k]) * x[k];
       y[n + i] = s;
     }
@@ -127,7 +123,7 @@ void gemv_wide(const T* w, int64_t K, const float* x, int64_t n_begin, int64_t n
       a0 = _mm256_fmadd_ps(load8(r + k), _mm256_loadu_ps(x + k), a0);
       a1 = _mm256_fmadd_ps(load8(r + k + 8), _mm256_loadu_ps(x + k + 8), a1);
     }
-    float s = hsum(_mm256_add_ps(a0, a1));
+    float s = hsum_avx2(_mm256_add_ps(a0, a1));
     for (int64_t k = k16; k < K; ++k) s += widen(r[k]) * x[k];
     y[n] = s;
   }

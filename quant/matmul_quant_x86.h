@@ -13,6 +13,8 @@
 #pragma once
 #include <immintrin.h>
 
+#include "core/simd_avx2.h"
+
 #include <algorithm>
 #include <type_traits>
 #include <utility>
@@ -43,12 +45,6 @@ struct WeightsQ4_0 {
   }
 };
 
-inline float hsum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
 
 // The f16 scales of block b of NR (<= 4) weight rows, as 4 floats (unused lanes 0).
 template <int NR, class Block>
@@ -121,7 +117,7 @@ void tile(const QuantizedRows& x, int64_t m0, const QuantMatrix& w, int64_t n0, 
   unroll<MR>([&](auto r) {
     unroll<NR>([&](auto c) {
       const float cr = _mm_cvtss_f32(_mm_permute_ps(corr[r], c * 0x55));
-      y[(m0 + r) * ldy + n0 + c] = hsum(acc[r][c]) - cr;
+      y[(m0 + r) * ldy + n0 + c] = hsum_avx2(acc[r][c]) - cr;
     });
   });
 }
