@@ -2,10 +2,12 @@
 
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <new>
 
 #include <fmt/format.h>
 #include <opencv2/core.hpp>
+#include <opencv2/core/utils/logger.hpp>
 #include <opencv2/imgcodecs.hpp>
 
 #include "core/error.h"
@@ -76,6 +78,9 @@ Image decode_image(std::span<const uint8_t> bytes, const std::string& name, int6
   if (!h.complete)
     throw Error(Errc::kBadImage, fmt::format("{}: truncated {} data", name, fmt_name), {{"image", name}});
 
+  // Our error says what went wrong; OpenCV's own warnings would only add noise on stderr.
+  static std::once_flag quiet;
+  std::call_once(quiet, [] { cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_ERROR); });
   cv::Mat m;
   try {
     const cv::Mat buf(1, int(std::min<size_t>(bytes.size(), INT32_MAX)), CV_8U, const_cast<uint8_t*>(bytes.data()));
