@@ -81,16 +81,18 @@ class FastVlmPipeline final : public Pipeline {
     r.resolution = views.resolution;
     r.grid_cols = views.grid_cols;
     r.grid_rows = views.grid_rows;
+    // The prompt with the image placeholder; its length is known before any encoding.
+    const std::string prompt = qwen2_chat_prompt(question, gen.system, 1);
+    const std::vector<int32_t> ids =
+        tokenize_with_images(prompt, [&](std::string_view s) { return tokenizer_->encode(s); });
     r.timing.preprocess = ms_since(t);
+    check_length(int64_t(ids.size()) - 1 + pixels.dim(0) * c.vision.tokens_for(views.resolution), gen.max_tokens);
     // 2. FastViTHD + projector: every view's tokens, concatenated flat.
     const auto t_encode = Clock::now();
     const Tensor projected = vision_->project(vision_->encode(pixels));
     r.timing.encode = ms_since(t_encode);
     r.n_image_tokens = int(projected.dim(0));
-    // 3. Prompt with the image placeholder, spliced with the image rows.
-    const std::string prompt = qwen2_chat_prompt(question, gen.system, 1);
-    const std::vector<int32_t> ids =
-        tokenize_with_images(prompt, [&](std::string_view s) { return tokenizer_->encode(s); });
+    // 3. Text embeddings spliced with the image rows.
     const Tensor embeds = dec::splice_image_features(llm_->embed_tokens, ids, std::span<const Tensor>(&projected, 1),
                                                      c.tokenizer_model_max_length);
     r.n_prompt_tokens = int(embeds.dim(0));
@@ -126,6 +128,18 @@ class FastVlmPipeline final : public Pipeline {
   }
 
  private:
+  // The reference truncates a spliced prompt past tokenizer_model_max_length, which would cut off
+  // the question and the assistant header: refuse it instead, before spending time on encoding.
+  void check_length(int64_t prompt_tokens, int max_new_tokens) const {
+    const ModelConfig& c = source_.config;
+    const int64_t limit = std::min<int64_t>(c.tokenizer_model_max_length, c.llm.max_position_embeddings);
+    if (prompt_tokens + max_new_tokens > limit)
+      throw Error(Errc::kTooLarge,
+                  fmt::format("prompt of {} tokens (image and text) + {} new tokens exceeds the model's {} tokens; "
+                              "use a smaller --grid or --resolution",
+                              prompt_tokens, max_new_tokens, limit));
+  }
+
   static std::string strip(std::string s) {   // predict.py: outputs.strip()
     const char* ws = " \t\n\r\f\v";
     s.erase(0, s.find_first_not_of(ws));

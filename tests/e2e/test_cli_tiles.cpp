@@ -57,3 +57,11 @@ TEST_CASE("cli --stream: the answer appears on stderr as it is generated, JSON s
   ss << f.rdbuf();
   CHECK(ss.str().find(r.lines[0]["answer"].get<std::string>()) != std::string::npos);
 }
+
+TEST_CASE("cli tiles: a prompt longer than the model's context is too_large, refused before encoding") {
+  const CliRun r = run_cli("ask -m '" + tiny_model() + "' '" + golden_image("wide.png") +
+                           "' hi --resolution 1024 --grid 6x6 --max-tokens 4");
+  CHECK(r.exit_code == 3);
+  REQUIRE(r.lines.size() == 1);
+  CHECK(r.lines[0]["error"]["code"] == "too_large");
+}
