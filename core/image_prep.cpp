@@ -89,6 +89,16 @@ Tensor to_pixel_values(const Image& img) {
   return t;
 }
 
+Tensor stack_pixel_values(const std::vector<Image>& views, int resolution) {
+  Tensor t = Tensor::zeros(DType::F32, {int64_t(views.size()), 3, resolution, resolution});
+  const size_t per_view = size_t(3) * resolution * resolution;
+  for (size_t i = 0; i < views.size(); ++i) {
+    FVLM_CHECK(views[i].width == resolution && views[i].height == resolution, "view is not R x R");
+    write_pixel_values(views[i], t.f32() + i * per_view);
+  }
+  return t;
+}
+
 Tensor prepare_image(const Image& img, ImageMode mode, int resolution) {
   check_resolution(resolution);
   if (img.width <= 0 || img.height <= 0) throw Error(Errc::kBadImage, "empty image");
@@ -97,10 +107,7 @@ Tensor prepare_image(const Image& img, ImageMode mode, int resolution) {
     case ImageMode::kCrop: return to_pixel_values(resize_and_center_crop(img, resolution));
     case ImageMode::kTiles: {
       const AnyresViews v = process_anyres_image(img, resolution, anyres_default_pinpoints(resolution));
-      Tensor t = Tensor::zeros(DType::F32, {int64_t(v.views.size()), 3, resolution, resolution});
-      const size_t per_view = size_t(3) * resolution * resolution;
-      for (size_t i = 0; i < v.views.size(); ++i) write_pixel_values(v.views[i], t.f32() + i * per_view);
-      return t;
+      return stack_pixel_values(v.views, resolution);
     }
   }
   return {};

@@ -6,6 +6,7 @@
 // shared/golden/README.md "Pipeline conventions" 2-3 and shared/fastvlm-reference.md 4.1.
 #pragma once
 #include <string_view>
+#include <vector>
 
 #include "core/image.h"
 #include "core/tensor.h"
@@ -38,6 +39,8 @@ Image resize_and_center_crop(const Image& img, int side);
 // float64 then cast; mean 0 / std 1 normalisation is the identity). Bit-exact with the golden
 // pixel_values.
 Tensor to_pixel_values(const Image& img);
+// Several R x R views (AnyRes global view + tiles) stacked as F32 [views, 3, R, R].
+Tensor stack_pixel_values(const std::vector<Image>& views, int resolution);
 
 // pad / crop: [3, R, R]. tiles: [1 + cols * rows, 3, R, R] (global view first, then tiles in
 // row-major order) with the default LLaVA-NeXT pinpoints (anyres_default_pinpoints).

@@ -1,7 +1,5 @@
 #include "models/image_views.h"
 
-#include <algorithm>
-
 #include "core/error.h"
 
 namespace fvlm {
@@ -32,12 +30,7 @@ ImageViews make_image_views(const Image& image, const ImageOptions& opts, const 
   }
   v.grid_cols = views.grid_cols;
   v.grid_rows = views.grid_rows;
-  const int64_t B = int64_t(views.views.size());
-  v.pixels = Tensor::zeros(DType::F32, {B, 3, R, R});
-  for (int64_t b = 0; b < B; ++b) {
-    const Tensor one = to_pixel_values(views.views[size_t(b)]);
-    std::copy(one.f32(), one.f32() + one.numel(), v.pixels.f32() + b * one.numel());
-  }
+  v.pixels = stack_pixel_values(views.views, R);
   return v;
 }
 
