@@ -2,7 +2,9 @@
 //   decode: one token through 24 layers (q,k,v,o,gate,up,down) + lm_head, M = 1 -> tokens/s and
 //           weight GB/s (memory bandwidth of this machine ~43 GB/s; llama.cpp 2 threads: Q4_0
 //           95 tok/s, Q8_0 58 tok/s);
-//   prefill: one layer's matrices at M = 280 (image tokens + prompt) -> GOP/s (2*M*N*K per second).
+//   prefill: one layer's matrices at M = 280 (image tokens + prompt) -> GOP/s (2*M*N*K per second);
+//   crossover: int8 kernel vs dequantise + f32 sgemm (the decoder's prefill path) at growing M,
+//           which sets decoder/linear.cpp's kDequantGemmMinRows.
 // Usage: bench_quant [--threads N] [--reps R]. Prints ratios against the scalar reference.
 #include <algorithm>
 #include <chrono>
@@ -14,6 +16,7 @@
 
 #include "core/half.h"
 #include "core/parallel.h"
+#include "decoder/gemm.h"
 #include "quant/matmul_quant.h"
 
 using namespace fvlm;
@@ -102,6 +105,40 @@ double prefill_gops(const Model& m, const MatmulVariant& v, const float* x, floa
   return best;
 }
 
+// One layer's 7 matrices at M rows through `run(x, M, w, y)`; GOP/s, best of reps.
+template <class Run>
+double layer_gops(const Model& m, int64_t M, const float* x, float* y, int reps, Run&& run) {
+  double best = 0;
+  for (int i = 0; i < reps; ++i) {
+    double secs = 0, ops = 0;
+    for (int j = 0; j < 7; ++j) {
+      const Tensor& w = m.layer_w[size_t(j)];
+      const auto t0 = std::chrono::steady_clock::now();
+      run(x, M, w, y);
+      secs += seconds_since(t0);
+      ops += 2.0 * double(M) * double(w.dim(0)) * double(w.dim(1));
+    }
+    best = std::max(best, ops / secs / 1e9);
+  }
+  return best;
+}
+
+void crossover(const Model& m, DType t, const float* x, float* y, int reps) {
+  const MatmulVariant& v = best_matmul(t);
+  dec::GemmScratch scratch;
+  std::printf("crossover (%s variant vs dequantise + sgemm, one layer):\n", std::string(v.name).c_str());
+  for (int64_t M : {4, 8, 16, 32, 64, 128, 280}) {
+    const double int8 = layer_gops(m, M, x, y, reps, [&](const float* a, int64_t rows, const Tensor& w, float* out) {
+      matmul_quant(a, rows, w.dim(1), w, out, v);
+    });
+    const double f32 = layer_gops(m, M, x, y, reps, [&](const float* a, int64_t rows, const Tensor& w, float* out) {
+      dec::gemm_xwt(a, rows, w.dim(1), w, out, w.dim(0), scratch);
+    });
+    std::printf("  M=%-4lld int8 %6.1f GOP/s | dequant+sgemm %6.1f GOP/s | ratio %.2f\n", (long long)M, int8, f32,
+                f32 / int8);
+  }
+}
+
 void bench_type(Rng& rng, DType t, int reps) {
   std::printf("== %s ==\n", std::string(dtype_name(t)).c_str());
   const Model m = make_model(rng, t);
@@ -131,6 +168,7 @@ void bench_type(Rng& rng, DType t, int reps) {
     if (!is_ref && ref_tok > 0) std::printf(" | x%.1f decode, x%.1f prefill vs ref", tok / ref_tok, gops / ref_gops);
     std::printf("\n");
   }
+  crossover(m, t, x.data(), y.data(), std::max(2, reps / 5));
 }
 
 }  // namespace

@@ -4,7 +4,6 @@
 
 #include "core/error.h"
 #include "decoder/widen.h"
-#include "quant/blocks.h"
 
 namespace fvlm::dec {
 
@@ -13,18 +12,11 @@ void embed_rows(const Tensor& table, std::span<const int32_t> ids, float* out) {
   const DType t = table.dtype();
   if (t != DType::F32 && t != DType::BF16 && t != DType::F16 && t != DType::Q8_0 && t != DType::Q4_0)
     throw Error(Errc::kUnsupported, fmt::format("embedding lookup in a {} table", dtype_name(t)));
-  const int64_t row_bytes = dtype_bytes(t, H);
   for (size_t i = 0; i < ids.size(); ++i) {
     if (ids[i] < 0 || ids[i] >= V)
       throw Error(Errc::kBadArgs, fmt::format("token id {} outside the embedding table [0, {})", ids[i], V));
     float* dst = out + int64_t(i) * H;
-    const auto* row = static_cast<const uint8_t*>(table.data()) + ids[i] * row_bytes;
-    if (t == DType::Q8_0)   // quantised tables (GGUF): dequantise the row, as ggml_get_rows does
-      quant::dequantize_row_q8_0(reinterpret_cast<const quant::BlockQ8_0*>(row), dst, H);
-    else if (t == DType::Q4_0)
-      quant::dequantize_row_q4_0(reinterpret_cast<const quant::BlockQ4_0*>(row), dst, H);
-    else
-      widen_rows(table, ids[i], ids[i] + 1, dst);
+    widen_rows(table, ids[i], ids[i] + 1, dst);
   }
 }
 

@@ -15,6 +15,10 @@ namespace fvlm::dec {
 namespace {
 // Below this many rows of x, streaming W once per row (GEMV) beats packing for a GEMM.
 constexpr int64_t kGemmMinRows = 4;
+// Below this many rows, int8 dot products on Q8_0/Q4_0 weights beat dequantising them for sgemm
+// (AVX2 has no int8 FMA: vpmaddubsw + vpmaddwd do 32 MACs in the time sgemm does 16-32 f32 MACs,
+// and the per-block scale costs a convert + FMA). `bench_quant` prints both sides.
+constexpr int64_t kDequantGemmMinRows = 32;
 // Weight rows per parallel chunk of a GEMV: enough to amortise the fork, small enough to balance.
 constexpr int64_t kGemvGrain = 64;
 }  // namespace
@@ -66,19 +70,20 @@ void linear_multi(const float* x, int64_t M, std::span<const LinearOut> outs, Ge
     total += o.W->dim(0);
     quantised |= o.W->dtype() == DType::Q8_0 || o.W->dtype() == DType::Q4_0;
   }
-  if (quantised) {   // GGUF weights: quant::matmul_quant splits the rows over threads itself
+  // Enough tokens share each weight matrix: widen (dequantise) it to f32 once and run sgemm.
+  if (M >= (quantised ? kDequantGemmMinRows : kGemmMinRows)) {
+    for (const LinearOut& o : outs) {
+      gemm_xwt(x, M, o.W->dim(1), *o.W, o.y, o.W->dim(0), scratch);
+      add_bias(M, o.W->dim(0), o.bias, o.y);
+    }
+    return;
+  }
+  if (quantised) {   // few tokens: int8 dot products; quant::matmul_quant splits rows over threads itself
     for (const LinearOut& o : outs) {
       if (o.W->dtype() == DType::Q8_0 || o.W->dtype() == DType::Q4_0)
         quant::matmul_quant(x, M, o.W->dim(1), *o.W, o.y);
       else
         linear(x, M, *o.W, nullptr, o.y, scratch);
-      add_bias(M, o.W->dim(0), o.bias, o.y);
-    }
-    return;
-  }
-  if (M >= kGemmMinRows) {
-    for (const LinearOut& o : outs) {
-      gemm_xwt(x, M, o.W->dim(1), *o.W, o.y, o.W->dim(0), scratch);
       add_bias(M, o.W->dim(0), o.bias, o.y);
     }
     return;

@@ -1,7 +1,8 @@
 // The one dispatch point for "y = x . W^T + b" in the decoder: picks GEMV (decode, few rows of x)
 // or GEMM (prefill) and the kernel for the weight's stored dtype, so model code never sees dtypes.
 //   F32 / BF16 / F16 : decoder kernels (gemv.h; gemm.h = BF16/F16 panels widened on the fly + sgemm)
-//   Q8_0 / Q4_0      : quant::matmul_quant (TODO(lead): wire it; until then Error{kUnsupported})
+//   Q8_0 / Q4_0      : quant::matmul_quant (int8 dot products) below kDequantGemmMinRows rows,
+//                      else the GEMM on dequantised panels (faster on AVX2; f32 activations)
 #pragma once
 #include <cstdint>
 #include <span>

@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "core/half.h"
 #include "decoder/kernel_isa.h"
+#include "quant/dequantize.h"
 
 namespace fvlm::dec {
 
@@ -29,6 +30,10 @@ void widen_rows(const Tensor& m, int64_t row_begin, int64_t row_end, float* dst)
   const int64_t cols = m.dim(-1), n = (row_end - row_begin) * cols;
   if (m.dtype() == DType::F32) {
     std::memcpy(dst, m.f32() + row_begin * cols, size_t(n) * sizeof(float));
+    return;
+  }
+  if (m.dtype() == DType::Q8_0 || m.dtype() == DType::Q4_0) {
+    quant::dequantize_rows(m, row_begin, row_end, dst);
     return;
   }
   if (m.dtype() != DType::BF16 && m.dtype() != DType::F16)

@@ -1,13 +1,17 @@
 // decoder/linear and decoder/embedding with quantised (GGUF) weights: the dispatch reaches the
-// int8 kernels and agrees with the F32 path on the dequantised matrix.
+// int8 kernels (few rows) or the dequantise + sgemm path (many rows) and agrees with the F32 path
+// on the dequantised matrix; the AVX2 dequantisers are bit-identical to the scalar ones.
 #include <doctest/doctest.h>
 
+#include <cstring>
 #include <random>
 #include <vector>
 
 #include "decoder/embedding.h"
 #include "decoder/linear.h"
+#include "core/cpu_features.h"
 #include "quant/blocks.h"
+#include "quant/dequantize.h"
 #include "quant/matmul_quant.h"
 #include "tests/test_util.h"
 
@@ -31,12 +35,12 @@ TEST_CASE("linear: Q8_0 and Q4_0 weights match F32 on the dequantised matrix (+b
     const Tensor Wf = quant::dequantize(W);
     std::vector<float> bias(N);
     for (int64_t i = 0; i < N; ++i) bias[i] = 0.01f * float(i);
-    for (int64_t M : {1, 5}) {
+    for (int64_t M : {1, 5, 31, 32, 70}) {   // int8 kernels below 32 rows, dequantise + sgemm from 32
       const Tensor x = random_matrix(M, K, 7);
       std::vector<float> yq(M * N), yf(M * N);
       dec::linear(x.f32(), M, W, bias.data(), yq.data());
       dec::linear(x.f32(), M, Wf, bias.data(), yf.data());
-      // Activations are quantised to int8 blocks too: error ~ |x||w| / 127 per block.
+      // Below 32 rows activations are quantised to int8 blocks too: error ~ |x||w| / 127 per block.
       const test::Diff d = test::compare(yq.data(), yf.data(), long(yq.size()));
       CAPTURE(dtype_name(t));
       CAPTURE(M);
@@ -77,5 +81,34 @@ TEST_CASE("Q4_0 least-squares quantiser: never worse than ggml's reference, same
       em += double(x[j] - ym[j]) * (x[j] - ym[j]);
     }
     CHECK(em <= er * (1 + 1e-6) + 1e-12);
+  }
+}
+
+TEST_CASE("dequantize: AVX2 rows are bit-identical to the scalar reference (odd row counts)") {
+  if (!cpu_has(CpuFeature::kAvx2)) {
+    MESSAGE("skipped: this CPU lacks AVX2");
+    return;
+  }
+  for (DType t : {DType::Q8_0, DType::Q4_0}) {
+    for (int64_t K : {32, 96, 896}) {
+      const int64_t N = 7;
+      const Tensor W = quant::quantize(random_matrix(N, K, 11), t);
+      std::vector<float> fast(size_t(N * K)), ref(size_t(N * K));
+      const auto* blocks = static_cast<const uint8_t*>(W.data());
+      if (t == DType::Q8_0) {
+        quant::dequantize_row_q8_0_avx2(reinterpret_cast<const quant::BlockQ8_0*>(blocks), fast.data(), N * K);
+        quant::dequantize_row_q8_0(reinterpret_cast<const quant::BlockQ8_0*>(blocks), ref.data(), N * K);
+      } else {
+        quant::dequantize_row_q4_0_avx2(reinterpret_cast<const quant::BlockQ4_0*>(blocks), fast.data(), N * K);
+        quant::dequantize_row_q4_0(reinterpret_cast<const quant::BlockQ4_0*>(blocks), ref.data(), N * K);
+      }
+      CAPTURE(dtype_name(t));
+      CAPTURE(K);
+      CHECK(std::memcmp(fast.data(), ref.data(), fast.size() * sizeof(float)) == 0);
+      // dequantize_rows on a middle range starts at the right block.
+      std::vector<float> mid(size_t(3 * K));
+      quant::dequantize_rows(W, 2, 5, mid.data());
+      CHECK(std::memcmp(mid.data(), ref.data() + 2 * K, mid.size() * sizeof(float)) == 0);
+    }
   }
 }

@@ -1,0 +1,21 @@
+// Quantised rows back to f32, at speed: the prefill GEMM dequantises Q8_0/Q4_0 weight panels and
+// runs oneDNN's f32 sgemm on them, which on AVX2 (no VNNI) outruns the int8 dot-product kernels
+// once a matrix is shared by more than a few dozen tokens (bench_quant prints both).
+// The scalar specification is blocks.h's dequantize_row_q8_0 / _q4_0; the AVX2 variants are
+// bit-identical to it.
+#pragma once
+#include <cstdint>
+
+#include "core/tensor.h"
+#include "quant/blocks.h"
+
+namespace fvlm::quant {
+
+void dequantize_row_q8_0_avx2(const BlockQ8_0* x, float* y, int64_t k);
+void dequantize_row_q4_0_avx2(const BlockQ4_0* x, float* y, int64_t k);
+
+// Rows [row_begin, row_end) of a Q8_0/Q4_0 matrix [rows, cols] as f32 into dst (row-major), with
+// the best variant for this CPU.
+void dequantize_rows(const Tensor& m, int64_t row_begin, int64_t row_end, float* dst);
+
+}  // namespace fvlm::quant
