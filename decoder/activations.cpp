@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "decoder/kernel_isa.h"
+#include "core/cpu_features.h"
 
 namespace fvlm::dec {
 
@@ -21,12 +21,12 @@ void softmax_ref(float* x, int64_t n) {
 }
 
 SiluMulFn best_silu_mul() {
-  static const SiluMulFn f = cpu_has_avx2_fma_f16c() ? silu_mul_avx2 : silu_mul_ref;
+  static const SiluMulFn f = cpu_has(CpuFeature::kAvx2) ? silu_mul_avx2 : silu_mul_ref;
   return f;
 }
 
 SoftmaxFn best_softmax() {
-  static const SoftmaxFn f = cpu_has_avx2_fma_f16c() ? softmax_avx2 : softmax_ref;
+  static const SoftmaxFn f = cpu_has(CpuFeature::kAvx2) ? softmax_avx2 : softmax_ref;
   return f;
 }
 

@@ -1,6 +1,6 @@
 #include "decoder/attention_kernels.h"
 
-#include "decoder/kernel_isa.h"
+#include "core/cpu_features.h"
 
 namespace fvlm::dec {
 
@@ -20,11 +20,11 @@ void attn_weighted_sum_ref(const float* p, const float* v, int64_t ldv, int64_t 
 }
 
 AttnScoresFn best_attn_scores(int hd) {
-  return (hd % 8 == 0 && cpu_has_avx2_fma_f16c()) ? attn_scores_avx2 : attn_scores_ref;
+  return (hd % 8 == 0 && cpu_has(CpuFeature::kAvx2)) ? attn_scores_avx2 : attn_scores_ref;
 }
 
 AttnWeightedSumFn best_attn_weighted_sum(int hd) {
-  return (hd % 8 == 0 && cpu_has_avx2_fma_f16c()) ? attn_weighted_sum_avx2 : attn_weighted_sum_ref;
+  return (hd % 8 == 0 && cpu_has(CpuFeature::kAvx2)) ? attn_weighted_sum_avx2 : attn_weighted_sum_ref;
 }
 
 }  // namespace fvlm::dec

@@ -7,7 +7,7 @@
 
 #include "core/error.h"
 #include "core/half.h"
-#include "decoder/kernel_isa.h"
+#include "core/cpu_features.h"
 
 namespace fvlm::dec {
 
@@ -30,7 +30,7 @@ constexpr std::array<GemvVariant, 2> kF16{{{"ref", false, gemv_f16_ref}, {"avx2"
 const GemvVariant& pick(std::span<const GemvVariant> table, DType t) {
   const GemvVariant* best = &table[0];
   for (const GemvVariant& v : table)
-    if (!v.needs_avx2 || cpu_has_avx2_fma_f16c()) best = &v;
+    if (!v.needs_avx2 || cpu_has(CpuFeature::kAvx2)) best = &v;
   spdlog::debug("gemv {}: using variant {}", dtype_name(t), best->name);
   return *best;
 }

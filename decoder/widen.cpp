@@ -6,7 +6,7 @@
 
 #include "core/error.h"
 #include "core/half.h"
-#include "decoder/kernel_isa.h"
+#include "core/cpu_features.h"
 #include "quant/dequantize.h"
 
 namespace fvlm::dec {
@@ -20,7 +20,7 @@ void widen_f16_ref(const uint16_t* src, int64_t n, float* dst) {
 }
 
 WidenFn best_widen(DType t) {
-  static const bool avx2 = cpu_has_avx2_fma_f16c();
+  static const bool avx2 = cpu_has(CpuFeature::kAvx2);
   if (t == DType::BF16) return avx2 ? widen_bf16_avx2 : widen_bf16_ref;
   FVLM_CHECK(t == DType::F16, std::string(dtype_name(t)));
   return avx2 ? widen_f16_avx2 : widen_f16_ref;

@@ -12,7 +12,7 @@
 #include "decoder/attention_kernels.h"
 #include "decoder/gemm.h"
 #include "decoder/gemv.h"
-#include "decoder/kernel_isa.h"
+#include "core/cpu_features.h"
 #include "decoder/linear.h"
 #include "decoder/rms_norm.h"
 #include "decoder/rope.h"
@@ -48,7 +48,7 @@ Tensor random_matrix(DType dt, int64_t N, int64_t K, uint32_t seed) {
 }
 
 bool variant_runs(bool needs_avx2) {
-  if (needs_avx2 && !cpu_has_avx2_fma_f16c()) {
+  if (needs_avx2 && !cpu_has(CpuFeature::kAvx2)) {
     MESSAGE("skip: CPU has no AVX2+FMA+F16C");
     return false;
   }
