@@ -18,7 +18,7 @@ constexpr int64_t kGemmMinRows = 4;
 // Below this many rows, int8 dot products on Q8_0/Q4_0 weights beat dequantising them for sgemm
 // (AVX2 has no int8 FMA: vpmaddubsw + vpmaddwd do 32 MACs in the time sgemm does 16-32 f32 MACs,
 // and the per-block scale costs a convert + FMA). `bench_quant` prints both sides.
-constexpr int64_t kDequantGemmMinRows = 32;
+constexpr int64_t kDequantGemmMinRows = 48;   // bench_quant crossover: Q8_0 ~48-64, Q4_0 ~32 on Zen 3
 // Weight rows per parallel chunk of a GEMV: enough to amortise the fork, small enough to balance.
 constexpr int64_t kGemvGrain = 64;
 }  // namespace
