@@ -1,11 +1,14 @@
 #include "encoder/fastvithd_weights.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string_view>
 
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "core/parallel.h"
+#include "decoder/widen.h"
 #include "models/tensor_table.h"
 
 namespace fvlm::enc {
@@ -22,7 +25,18 @@ TensorMap with_prefix(const TensorMap& all, std::string_view prefix) {
 struct Binder {
   const TensorMap& m;
   std::string prefix;
-  Tensor get(const std::string& name) const { return to_f32(m.at(prefix + name)); }
+  // An F32 copy of a checkpoint tensor: widened with F16C/AVX2 where the CPU has it, rows split
+  // over the threads (binding widens ~125M values on the first image of a process).
+  Tensor get(const std::string& name) const {
+    const Tensor& t = m.at(prefix + name);
+    const int64_t rows = t.rank() >= 2 ? t.dim(0) : 1, cols = t.numel() / rows;   // per output channel
+    const Tensor src = t.reshaped({rows, cols});
+    Tensor out = Tensor::zeros(DType::F32, t.shape());
+    parallel_for(rows, std::max<int64_t>(1, 65536 / cols), [&](int64_t r0, int64_t r1) {
+      dec::widen_rows(src, r0, r1, out.f32() + r0 * cols);
+    });
+    return out;
+  }
   const void* id(const std::string& name) const { return m.at(prefix + name).data(); }
   ConvW conv(const std::string& name, int groups = 1) const {
     return {get(name + ".weight"), get(name + ".bias"), groups, id(name + ".weight")};

@@ -1,5 +1,7 @@
 #include "encoder/vision_backend.h"
 
+#include <chrono>
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -27,7 +29,9 @@ void CpuVisionBackend::bind_vision() {
 FastVitHdPlan& CpuVisionBackend::plan(int64_t resolution, int64_t batch) {
   auto& slot = plans_[{resolution, batch}];
   if (slot) return *slot;
+  const auto t0 = std::chrono::steady_clock::now();
   if (!vision_bound_) bind_vision();
+  const auto t_bound = std::chrono::steady_clock::now();
   FastVitHdPlan p = make_fastvithd_plan(rt_, cache_, vision_, resolution, batch);
   if (cache_.take_missing()) {   // a layout not packed yet, and its F32 source already dropped
     bind_vision();
@@ -35,7 +39,9 @@ FastVitHdPlan& CpuVisionBackend::plan(int64_t resolution, int64_t batch) {
     FVLM_CHECK(!cache_.take_missing(), "packed weight missing right after binding");
   }
   drop_packed_sources(vision_);   // oneDNN holds every matrix packed now
-  spdlog::debug("encoder plan {} px x {}: {:.1f} MB of packed weights, {} binds", resolution, batch,
+  using ms = std::chrono::duration<double, std::milli>;
+  spdlog::debug("encoder plan {} px x {}: bind {:.0f} ms, plan {:.0f} ms, {:.1f} MB of packed weights, {} binds",
+                resolution, batch, ms(t_bound - t0).count(), ms(std::chrono::steady_clock::now() - t_bound).count(),
                 cache_.packed_bytes() / 1048576.0, binds_);
   slot = std::make_unique<FastVitHdPlan>(std::move(p));
   return *slot;

@@ -92,6 +92,7 @@ class FastVlmPipeline final : public Pipeline {
     const auto t_encode = Clock::now();
     const Tensor projected = vision_->project(vision_->encode(pixels));
     if (!keep_encoder_scratch_) vision_->release_scratch();   // before the LLM's pages come in
+    if (source_.vision_file) source_.vision_file->drop_resident_pages();   // packed by now
     r.timing.encode = ms_since(t_encode);
     r.n_image_tokens = int(projected.dim(0));
     // 3. Text embeddings spliced with the image rows.
