@@ -102,7 +102,7 @@ int run_batch(BatchCommand& b) {
     out.open(b.output, std::ios::app);
     if (!out) throw Error(Errc::kBadArgs, fmt::format("cannot append to {}", b.output));
   }
-  std::unique_ptr<Pipeline> p = load_pipeline(b.run.model);
+  std::unique_ptr<Pipeline> p = load_pipeline(b.run.model, /*many_images=*/true);
   const int64_t max_pixels = b.run.image.max_pixels;
   auto decode = [max_pixels](const std::string& path) { return load_image(path, max_pixels); };
   std::future<Image> next;

@@ -56,7 +56,7 @@ Image test_card() {
 int run_bench(BenchCommand& b) {
   finish_run_options(b.run);
   if (b.repeats < 1) throw Error(Errc::kBadArgs, "--repeats must be at least 1");
-  std::unique_ptr<Pipeline> p = load_pipeline(b.run.model);
+  std::unique_ptr<Pipeline> p = load_pipeline(b.run.model, /*many_images=*/true);
   if (b.resolutions.empty()) {
     const int native = p->config().vision.image_size;
     for (int r : {256, 512, 768, 1024}) b.resolutions.push_back(r);

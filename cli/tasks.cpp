@@ -14,9 +14,10 @@
 
 namespace fvlm::cli {
 
-std::unique_ptr<Pipeline> load_pipeline(const ModelOptions& o) {
+std::unique_ptr<Pipeline> load_pipeline(const ModelOptions& o, bool many_images) {
   PipelineOptions po;
   po.threads = o.threads;
+  po.keep_encoder_scratch = many_images;
   return Pipeline::load(o.model, po);
 }
 

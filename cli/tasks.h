@@ -17,7 +17,8 @@ struct TaskSpec {
   std::string what;                  // count
 };
 
-std::unique_ptr<Pipeline> load_pipeline(const ModelOptions& o);
+// many_images: the process will answer several images (keeps the encoder's scratch between them).
+std::unique_ptr<Pipeline> load_pipeline(const ModelOptions& o, bool many_images = false);
 
 std::string task_name(Task t);
 Task parse_task(const std::string& name);     // throws Error{kBadArgs}

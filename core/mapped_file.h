@@ -19,6 +19,9 @@ class MappedFile {
   const uint8_t* data() const { return data_; }
   size_t size() const { return size_; }
   const std::string& path() const { return path_; }
+  // Unmaps the pages read so far from this process (no longer counted in its RSS); they stay in the
+  // page cache and come back on the next read. For data already copied elsewhere (packed weights).
+  void drop_resident_pages() const;
 
  private:
   MappedFile() = default;

@@ -17,4 +17,10 @@ Runtime::Runtime(int threads) {
                 threads_);
 }
 
+dnnl::memory Runtime::scratchpad(size_t bytes) {
+  if (scratchpad_.empty() || size_t(scratchpad_.nbytes()) < bytes) scratchpad_ = Tensor::zeros(DType::U8, {int64_t(bytes)});
+  const dnnl::memory::desc md({int64_t(bytes)}, dnnl::memory::data_type::u8, dnnl::memory::format_tag::a);
+  return dnnl::memory(md, engine_, scratchpad_.mutable_data());
+}
+
 }  // namespace fvlm

@@ -3,6 +3,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include <sys/mman.h>
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -10,6 +12,9 @@
 #include "core/half.h"
 
 namespace fvlm {
+namespace {
+constexpr size_t kMapThresholdBytes = size_t(1) << 20;
+}  // namespace
 
 std::string_view dtype_name(DType t) {
   switch (t) {
@@ -59,10 +64,20 @@ Tensor Tensor::zeros(DType t, Shape shape) {
   r.shape_ = std::move(shape);
   const size_t bytes = size_t(r.nbytes());
   const size_t rounded = (bytes + 63) / 64 * 64;
-  void* p = std::aligned_alloc(64, rounded ? rounded : 64);
-  if (!p) throw Error(Errc::kOutOfMemory, fmt::format("cannot allocate {} bytes", bytes));
-  std::memset(p, 0, rounded);
-  r.owner_ = std::shared_ptr<const void>(p, [](const void* q) { std::free(const_cast<void*>(q)); });
+  void* p = nullptr;
+  if (rounded >= kMapThresholdBytes) {
+    // Large buffers (weights, activations) are their own anonymous mapping: zero pages from the
+    // kernel, touched only when used (no memset pass), and given back to the OS when freed rather
+    // than left in malloc's heap (whose mmap threshold grows after the first big free).
+    p = mmap(nullptr, rounded, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) throw Error(Errc::kOutOfMemory, fmt::format("cannot allocate {} bytes", bytes));
+    r.owner_ = std::shared_ptr<const void>(p, [rounded](const void* q) { munmap(const_cast<void*>(q), rounded); });
+  } else {
+    p = std::aligned_alloc(64, rounded ? rounded : 64);
+    if (!p) throw Error(Errc::kOutOfMemory, fmt::format("cannot allocate {} bytes", bytes));
+    std::memset(p, 0, rounded);
+    r.owner_ = std::shared_ptr<const void>(p, [](const void* q) { std::free(const_cast<void*>(q)); });
+  }
   r.data_ = p;
   r.owned_ = true;
   return r;

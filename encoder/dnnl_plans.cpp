@@ -11,36 +11,61 @@ using dnnl::memory;
 using tag = memory::format_tag;
 using dt = memory::data_type;
 
+// Every primitive takes its scratchpad from the Runtime's one shared buffer (scratchpad_mode::user):
+// oneDNN's library mode gave each primitive its own, hundreds of MB over a plan.
+dnnl::primitive_attr user_scratchpad(dnnl::primitive_attr attr = {}) {
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  return attr;
+}
+
 dnnl::primitive_attr post_op_attr(PostOp post) {
   dnnl::post_ops ops;
   if (post == PostOp::kGelu) ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_gelu_erf, 0.0f, 0.0f);
   if (post == PostOp::kAccumulate) ops.append_sum(1.0f);
   dnnl::primitive_attr attr;
   attr.set_post_ops(ops);
-  return attr;
+  return user_scratchpad(attr);
 }
 
 memory wrap(Runtime& rt, const memory::desc& md, const void* p) {
   return memory(md, rt.engine(), const_cast<void*>(p));
 }
 
-memory bias_memory(Runtime& rt, WeightCache& wc, const Tensor& b, const memory::dims& dims) {
+const void* key_of(const ConvW& c) { return c.id ? c.id : c.w.data(); }
+
+memory bias_memory(Runtime& rt, WeightCache& wc, const ConvW& c, const memory::dims& dims) {
   const memory::desc md(dims, dt::f32, dims.size() == 1 ? tag::a : tag::ab);
-  return wc.get(rt, b, md, md);
+  return wc.get(rt, key_of(c), WeightCache::Role::kBias, c.b, md, md);
+}
+
+void add_scratchpad(Runtime& rt, size_t bytes, std::unordered_map<int, memory>& args) {
+  if (bytes) args[DNNL_ARG_SCRATCHPAD] = rt.scratchpad(bytes);
 }
 
 }  // namespace
 
-memory WeightCache::get(Runtime& rt, const Tensor& w, const memory::desc& user, const memory::desc& want) {
-  auto& packs = packed_[w.data()];
+memory WeightCache::get(Runtime& rt, const void* key, Role role, const Tensor& w, const memory::desc& user,
+                        const memory::desc& want) {
+  auto& packs = packed_[{key, role}];
   for (const memory& m : packs)
     if (m.get_desc() == want) return m;
+  if (w.empty()) {   // the F32 source was dropped after packing other layouts
+    missing_ = true;
+    return memory();
+  }
   memory dst(want, rt.engine());
   memory src = wrap(rt, user, w.data());
   dnnl::reorder(src, dst).execute(rt.stream(), src, dst);
   rt.stream().wait();
   packs.push_back(dst);
   return dst;
+}
+
+int64_t WeightCache::packed_bytes() const {
+  int64_t n = 0;
+  for (const auto& [key, packs] : packed_)
+    for (const memory& m : packs) n += int64_t(m.get_desc().get_size());
+  return n;
 }
 
 ConvPlan make_conv_plan(Runtime& rt, WeightCache& wc, const ConvW& cw, const ConvGeom& g, PostOp post) {
@@ -60,16 +85,19 @@ ConvPlan make_conv_plan(Runtime& rt, WeightCache& wc, const ConvW& cw, const Con
   p.prim = dnnl::convolution_forward(pd);
   p.src = src;
   p.dst = dst;
-  p.w = wc.get(rt, cw.w, w_user, pd.weights_desc());
-  p.b = bias_memory(rt, wc, cw.b, {g.oc});
+  p.w = wc.get(rt, key_of(cw), WeightCache::Role::kWeight, cw.w, w_user, pd.weights_desc());
+  p.b = bias_memory(rt, wc, cw, {g.oc});
+  p.scratchpad_bytes = pd.scratchpad_desc().get_size();
   return p;
 }
 
 void run_conv(Runtime& rt, const ConvPlan& p, const float* src, float* dst) {
-  p.prim.execute(rt.stream(), {{DNNL_ARG_SRC, wrap(rt, p.src, src)},
-                               {DNNL_ARG_WEIGHTS, p.w},
-                               {DNNL_ARG_BIAS, p.b},
-                               {DNNL_ARG_DST, wrap(rt, p.dst, dst)}});
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, wrap(rt, p.src, src)},
+                                       {DNNL_ARG_WEIGHTS, p.w},
+                                       {DNNL_ARG_BIAS, p.b},
+                                       {DNNL_ARG_DST, wrap(rt, p.dst, dst)}};
+  add_scratchpad(rt, p.scratchpad_bytes, args);
+  p.prim.execute(rt.stream(), args);
 }
 
 LinearPlan make_linear_plan(Runtime& rt, WeightCache& wc, const ConvW& lw, int64_t m, PostOp post) {
@@ -86,8 +114,9 @@ LinearPlan make_linear_plan(Runtime& rt, WeightCache& wc, const ConvW& lw, int64
   p.prim = dnnl::matmul(pd);
   p.src = src;
   p.dst = dst;
-  p.w = wc.get(rt, lw.w, w_user, pd.weights_desc());
-  p.b = lw.b.empty() ? memory() : bias_memory(rt, wc, lw.b, {1, n});
+  p.w = wc.get(rt, key_of(lw), WeightCache::Role::kWeight, lw.w, w_user, pd.weights_desc());
+  p.b = lw.b.empty() ? memory() : bias_memory(rt, wc, lw, {1, n});
+  p.scratchpad_bytes = pd.scratchpad_desc().get_size();
   return p;
 }
 
@@ -95,6 +124,7 @@ void run_linear(Runtime& rt, const LinearPlan& p, const float* src, float* dst) 
   std::unordered_map<int, memory> args{
       {DNNL_ARG_SRC, wrap(rt, p.src, src)}, {DNNL_ARG_WEIGHTS, p.w}, {DNNL_ARG_DST, wrap(rt, p.dst, dst)}};
   if (p.b) args[DNNL_ARG_BIAS] = p.b;
+  add_scratchpad(rt, p.scratchpad_bytes, args);
   p.prim.execute(rt.stream(), args);
 }
 
@@ -115,10 +145,15 @@ AttentionPlan make_attention_plan(Runtime& rt, int64_t tokens, int64_t dim, int6
   p.s_md = memory::desc({hc, n, n}, dt::f32, tag::abc);
   p.v_md = memory::desc({hc, n, hd}, dt::f32, memory::dims{hd, row, 1});
   p.o_md = memory::desc({hc, n, hd}, dt::f32, memory::dims{hd, dim, 1});
-  p.qk = dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(p.q_md, p.kt_md, p.s_md), rt.engine()));
-  p.av = dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(p.s_md, p.v_md, p.o_md), rt.engine()));
-  p.softmax = dnnl::softmax_forward(dnnl::softmax_forward::primitive_desc(
-      dnnl::softmax_forward::desc(dnnl::prop_kind::forward_inference, p.s_md, 2), rt.engine()));
+  const dnnl::matmul::primitive_desc qk(dnnl::matmul::desc(p.q_md, p.kt_md, p.s_md), user_scratchpad(), rt.engine());
+  const dnnl::matmul::primitive_desc av(dnnl::matmul::desc(p.s_md, p.v_md, p.o_md), user_scratchpad(), rt.engine());
+  const dnnl::softmax_forward::primitive_desc sm(
+      dnnl::softmax_forward::desc(dnnl::prop_kind::forward_inference, p.s_md, 2), user_scratchpad(), rt.engine());
+  p.qk = dnnl::matmul(qk);
+  p.av = dnnl::matmul(av);
+  p.softmax = dnnl::softmax_forward(sm);
+  p.scratchpad_bytes = std::max({qk.scratchpad_desc().get_size(), av.scratchpad_desc().get_size(),
+                                 sm.scratchpad_desc().get_size()});
   return p;
 }
 
@@ -126,15 +161,20 @@ int64_t attention_scratch_floats(const AttentionPlan& p) { return p.heads_per_ca
 
 void run_attention(Runtime& rt, const AttentionPlan& p, const float* qkv, float* out, float* scores) {
   const memory s = wrap(rt, p.s_md, scores);
+  const memory pad = p.scratchpad_bytes ? rt.scratchpad(p.scratchpad_bytes) : memory();
+  const auto with_pad = [&](std::unordered_map<int, memory> args) {
+    if (pad) args[DNNL_ARG_SCRATCHPAD] = pad;
+    return args;
+  };
   for (int64_t h0 = 0; h0 < p.heads; h0 += p.heads_per_call) {
     const float* q = qkv + h0 * p.head_dim;   // attn = q @ k^T  (q pre-scaled)
-    p.qk.execute(rt.stream(), {{DNNL_ARG_SRC, wrap(rt, p.q_md, q)},
-                               {DNNL_ARG_WEIGHTS, wrap(rt, p.kt_md, q + p.dim)},
-                               {DNNL_ARG_DST, s}});
-    p.softmax.execute(rt.stream(), {{DNNL_ARG_SRC, s}, {DNNL_ARG_DST, s}});   // attn.softmax(dim=-1)
-    p.av.execute(rt.stream(), {{DNNL_ARG_SRC, s},                             // x = attn @ v
-                               {DNNL_ARG_WEIGHTS, wrap(rt, p.v_md, q + 2 * p.dim)},
-                               {DNNL_ARG_DST, wrap(rt, p.o_md, out + h0 * p.head_dim)}});
+    p.qk.execute(rt.stream(), with_pad({{DNNL_ARG_SRC, wrap(rt, p.q_md, q)},
+                                        {DNNL_ARG_WEIGHTS, wrap(rt, p.kt_md, q + p.dim)},
+                                        {DNNL_ARG_DST, s}}));
+    p.softmax.execute(rt.stream(), with_pad({{DNNL_ARG_SRC, s}, {DNNL_ARG_DST, s}}));   // attn.softmax(dim=-1)
+    p.av.execute(rt.stream(), with_pad({{DNNL_ARG_SRC, s},                             // x = attn @ v
+                                        {DNNL_ARG_WEIGHTS, wrap(rt, p.v_md, q + 2 * p.dim)},
+                                        {DNNL_ARG_DST, wrap(rt, p.o_md, out + h0 * p.head_dim)}}));
   }
 }
 

@@ -3,6 +3,7 @@
 // bias and GELU / residual-accumulate fused as post-ops. Activations are plain NHWC ([pixels, C]).
 #pragma once
 #include <map>
+#include <utility>
 #include <vector>
 
 #include <oneapi/dnnl/dnnl.hpp>
@@ -18,13 +19,21 @@ enum class PostOp {
   kAccumulate,   // dst = dst + op(src) + b         (residual add; layer scale folded into the weights)
 };
 
-// Each weight packed once per oneDNN layout asked for (plans of other resolutions usually share it).
+// Each weight packed once per oneDNN layout asked for (plans of other resolutions usually share it),
+// found by a stable key (ConvW::id and which tensor), so that the F32 source may be dropped after
+// packing. Asked for a layout it does not hold while the source is gone (w.empty()), it returns an
+// empty memory and remembers it: the caller re-binds the weights and builds the plan again.
 class WeightCache {
  public:
-  dnnl::memory get(Runtime& rt, const Tensor& w, const dnnl::memory::desc& user, const dnnl::memory::desc& want);
+  enum class Role { kWeight, kBias };
+  dnnl::memory get(Runtime& rt, const void* key, Role role, const Tensor& w, const dnnl::memory::desc& user,
+                   const dnnl::memory::desc& want);
+  bool take_missing() { return std::exchange(missing_, false); }   // some source was needed but dropped
+  int64_t packed_bytes() const;
 
  private:
-  std::map<const void*, std::vector<dnnl::memory>> packed_;
+  std::map<std::pair<const void*, Role>, std::vector<dnnl::memory>> packed_;
+  bool missing_ = false;
 };
 
 struct ConvGeom {
@@ -37,6 +46,7 @@ struct ConvPlan {
   dnnl::convolution_forward prim;
   dnnl::memory::desc src, dst;
   dnnl::memory w, b;
+  size_t scratchpad_bytes = 0;   // taken from Runtime::scratchpad at run time
 };
 ConvPlan make_conv_plan(Runtime& rt, WeightCache& wc, const ConvW& cw, const ConvGeom& g, PostOp post);
 void run_conv(Runtime& rt, const ConvPlan& p, const float* src, float* dst);
@@ -46,6 +56,7 @@ struct LinearPlan {
   dnnl::matmul prim;
   dnnl::memory::desc src, dst;
   dnnl::memory w, b;
+  size_t scratchpad_bytes = 0;
 };
 LinearPlan make_linear_plan(Runtime& rt, WeightCache& wc, const ConvW& lw, int64_t m, PostOp post);
 void run_linear(Runtime& rt, const LinearPlan& p, const float* src, float* dst);
@@ -58,6 +69,7 @@ struct AttentionPlan {
   dnnl::matmul qk, av;
   dnnl::softmax_forward softmax;
   dnnl::memory::desc q_md, kt_md, s_md, v_md, o_md;
+  size_t scratchpad_bytes = 0;
 };
 AttentionPlan make_attention_plan(Runtime& rt, int64_t tokens, int64_t dim, int64_t head_dim);
 // scores: scratch of attention_scratch_floats(p) floats.

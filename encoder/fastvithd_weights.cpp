@@ -1,11 +1,14 @@
 #include "encoder/fastvithd_weights.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string_view>
 
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "core/parallel.h"
+#include "decoder/widen.h"
 #include "models/tensor_table.h"
 
 namespace fvlm::enc {
@@ -22,9 +25,21 @@ TensorMap with_prefix(const TensorMap& all, std::string_view prefix) {
 struct Binder {
   const TensorMap& m;
   std::string prefix;
-  Tensor get(const std::string& name) const { return to_f32(m.at(prefix + name)); }
+  // An F32 copy of a checkpoint tensor: widened with F16C/AVX2 where the CPU has it, rows split
+  // over the threads (binding widens ~125M values on the first image of a process).
+  Tensor get(const std::string& name) const {
+    const Tensor& t = m.at(prefix + name);
+    const int64_t rows = t.rank() >= 2 ? t.dim(0) : 1, cols = t.numel() / rows;   // per output channel
+    const Tensor src = t.reshaped({rows, cols});
+    Tensor out = Tensor::zeros(DType::F32, t.shape());
+    parallel_for(rows, std::max<int64_t>(1, 65536 / cols), [&](int64_t r0, int64_t r1) {
+      dec::widen_rows(src, r0, r1, out.f32() + r0 * cols);
+    });
+    return out;
+  }
+  const void* id(const std::string& name) const { return m.at(prefix + name).data(); }
   ConvW conv(const std::string& name, int groups = 1) const {
-    return {get(name + ".weight"), get(name + ".bias"), groups};
+    return {get(name + ".weight"), get(name + ".bias"), groups, id(name + ".weight")};
   }
 };
 
@@ -45,6 +60,7 @@ ConvFfnW bind_conv_ffn(const Binder& b, const std::string& p, int dim, float eps
   ConvFfnW f;
   f.dw7x7.w = b.get(p + "convffn.conv.conv.weight");
   f.dw7x7.groups = dim;
+  f.dw7x7.id = b.id(p + "convffn.conv.conv.weight");
   const Tensor gamma = b.get(p + "convffn.conv.bn.weight"), beta = b.get(p + "convffn.conv.bn.bias");
   const Tensor mean = b.get(p + "convffn.conv.bn.running_mean"), var = b.get(p + "convffn.conv.bn.running_var");
   Tensor inv_std = Tensor::zeros(DType::F32, {dim});
@@ -97,6 +113,7 @@ FastVitHdWeights bind_fastvithd(const ModelConfig& c, const TensorMap& tensors) 
             a.norm_w = b.get(bp + "norm.weight");
             a.norm_b = b.get(bp + "norm.bias");
             a.qkv.w = b.get(bp + "token_mixer.qkv.weight");
+            a.qkv.id = b.id(bp + "token_mixer.qkv.weight");
             Tensor qscale = Tensor::zeros(DType::F32, {3 * s.dim});
             for (int o = 0; o < 3 * s.dim; ++o)   // q = q * head_dim^-0.5 (Q rows only)
               qscale.f32()[o] = o < s.dim ? 1.0f / std::sqrt(float(v.attention_head_dim)) : 1.0f;
@@ -131,6 +148,33 @@ ProjectorW bind_projector(const ModelConfig& c, const TensorMap& tensors) {
   ProjectorW p;
   for (int i = 0; i < c.projector_depth; ++i) p.linears.push_back(b.conv(std::to_string(2 * i)));
   return p;
+}
+
+void drop_packed_sources(FastVitHdWeights& w) {
+  const auto drop = [](ConvW& c) { c.w = Tensor::view(c.w.dtype(), c.w.shape(), nullptr, nullptr); };
+  const auto drop_ffn = [&](ConvFfnW& f) {
+    drop(f.dw7x7);
+    drop(f.fc1);
+    drop(f.fc2);
+  };
+  for (ConvW& c : w.stem) drop(c);
+  for (StageW& s : w.network) {
+    for (RepMixerBlockW& r : s.repmixer) {
+      drop(r.mixer);
+      drop_ffn(r.ffn);
+    }
+    for (AttentionBlockW& a : s.attention) {
+      drop(a.qkv);
+      drop(a.proj);
+      drop_ffn(a.ffn);
+    }
+    if (s.kind == StageW::Kind::kPatchEmbed) {
+      drop(s.down.lk);
+      drop(s.down.pw);
+    }
+    if (s.kind == StageW::Kind::kRepCpe) drop(s.cpe);
+  }
+  drop(w.conv_exp.conv);   // se_reduce / se_expand are read by the forward itself
 }
 
 }  // namespace fvlm::enc

@@ -16,7 +16,8 @@ namespace fvlm::enc {
 struct ConvW {                     // w [O, I/groups, kh, kw] (Linear: [O, I]), b [O]
   Tensor w, b;
   int groups = 1;
-};
+  const void* id = nullptr;        // identity for the packed-weight cache: the checkpoint bytes of w
+};                                 // (stable while the checkpoint is open, unlike w after a re-bind)
 
 struct ConvFfnW {                  // ConvFFN(dim, hidden)
   ConvW dw7x7;                     // convffn.conv.{conv,bn} folded: [d,1,7,7] + bias
@@ -71,5 +72,10 @@ struct ProjectorW {                // mm_projector: Linear, GELU, Linear, ...
 // Validates the vision tensors against the table (all problems at once, Error{kBadModel}) and binds.
 FastVitHdWeights bind_fastvithd(const ModelConfig& c, const TensorMap& tensors);
 ProjectorW bind_projector(const ModelConfig& c, const TensorMap& tensors);
+
+// Replaces every weight matrix that plans pack (convs, linears) by a shape-only tensor (no data),
+// freeing the F32 copies once oneDNN holds them packed. Norms, biases and the SE weights that the
+// forward reads directly stay. Plans for new shapes then need a fresh bind (or packs already made).
+void drop_packed_sources(FastVitHdWeights& w);
 
 }  // namespace fvlm::enc

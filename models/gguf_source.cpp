@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "core/gguf.h"
+#include "core/mapped_file.h"
 #include "models/convert.h"
 
 namespace fvlm {
@@ -72,7 +73,9 @@ ModelSource open_gguf_model_source(const std::string& path, bool validate) {
   src.path = path;
   src.dir = gguf_dir(path);
   const GgufFile llm = GgufFile::open(need_file(src.dir, kGgufLlmFile));
-  const GgufFile vis = GgufFile::open(need_file(src.dir, kGgufVisionFile));
+  src.vision_file = MappedFile::open(need_file(src.dir, kGgufVisionFile));
+  const GgufFile vis = GgufFile::parse(src.vision_file->data(), src.vision_file->size(), src.vision_file,
+                                       src.vision_file->path());
   if (llm.get("general.architecture").as_string("general.architecture") != "qwen2")
     throw Error(Errc::kBadModel, fmt::format("{}: general.architecture is not qwen2", llm.path()));
   const nlohmann::json cfg = nlohmann::json::parse(vis.get("fastvlm.config_json").as_string("fastvlm.config_json"),

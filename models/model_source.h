@@ -4,6 +4,7 @@
 #pragma once
 #include <string>
 
+#include "core/mapped_file.h"
 #include "core/safetensors.h"
 #include "models/config.h"
 #include "models/tensor_table.h"
@@ -19,6 +20,8 @@ struct ModelSource {
   ModelConfig config;
   TensorMap tensors;           // checkpoint names -> mmapped views
   int64_t file_bytes = 0;      // total size of the weight files
+  // GGUF: the vision file alone (the encoder packs its weights; their file pages can then go).
+  std::shared_ptr<const MappedFile> vision_file;
 };
 
 // Resolves `path` (or $FASTVLM_MODEL when empty) and opens it. Throws Error{kNotFound} when nothing

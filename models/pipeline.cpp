@@ -54,7 +54,8 @@ class PrefillObserver final : public dec::LlmBackend {
 
 class FastVlmPipeline final : public Pipeline {
  public:
-  FastVlmPipeline(const std::string& path, const PipelineOptions& opts) : runtime_(opts.threads) {
+  FastVlmPipeline(const std::string& path, const PipelineOptions& opts)
+      : runtime_(opts.threads), keep_encoder_scratch_(opts.keep_encoder_scratch) {
     const auto t0 = Clock::now();
     source_ = open_model_source(path);
     tokenizer_ = std::make_unique<Tokenizer>(open_tokenizer(source_));
@@ -90,6 +91,8 @@ class FastVlmPipeline final : public Pipeline {
     // 2. FastViTHD + projector: every view's tokens, concatenated flat.
     const auto t_encode = Clock::now();
     const Tensor projected = vision_->project(vision_->encode(pixels));
+    if (!keep_encoder_scratch_) vision_->release_scratch();   // before the LLM's pages come in
+    if (source_.vision_file) source_.vision_file->drop_resident_pages();   // packed by now
     r.timing.encode = ms_since(t_encode);
     r.n_image_tokens = int(projected.dim(0));
     // 3. Text embeddings spliced with the image rows.
@@ -148,6 +151,7 @@ class FastVlmPipeline final : public Pipeline {
   }
 
   Runtime runtime_;
+  bool keep_encoder_scratch_;
   ModelSource source_;
   std::unique_ptr<Tokenizer> tokenizer_;
   std::unique_ptr<enc::VisionBackend> vision_;

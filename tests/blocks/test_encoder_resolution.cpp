@@ -70,3 +70,32 @@ TEST_CASE("encoder: resolutions that are not a multiple of 64 and bad pixel shap
   CHECK_THROWS_AS(m.backend->project(Tensor::zeros(DType::F32, {4, 3})), Error);
   CHECK(m.backend->encode(random_pixels(1, 64, 1)).shape() == Shape{1, m.cfg.mm_hidden_size});   // 1 token
 }
+
+TEST_CASE("encoder: after its F32 weights are dropped, other resolutions and batches still match a fresh bind") {
+  test::TinyEncoder m;   // binds at the first plan, drops the F32 matrices once packed
+  const int64_t golden_r = m.cfg.vision.image_size, c = m.cfg.mm_hidden_size;
+  const Tensor golden_px = test::golden_pixels("square");
+  const Tensor ref = read_npy(test::golden("tiny/encoder/square.image_features.npy"));
+  CHECK(test::within_vision_tol(test::compare(m.backend->encode(golden_px), ref)));
+  CHECK(m.backend->binds() == 1);
+  const int64_t packed = m.backend->packed_weight_bytes();
+  CHECK(packed > 0);
+  // New plans from the packed weights alone, or from a fresh bind when oneDNN asks for a layout
+  // not packed yet: either way the features equal those of a backend that never dropped anything.
+  for (const auto& [r, batch] : {std::pair<int64_t, int64_t>{320, 1}, {192, 2}, {golden_r, 3}}) {
+    CAPTURE(r);
+    CAPTURE(batch);
+    const Tensor px = random_pixels(batch, r, uint32_t(r + batch));
+    const Tensor got = m.backend->encode(px);
+    test::TinyEncoder fresh;
+    const Tensor want = fresh.backend->encode(px);
+    REQUIRE(got.shape() == Shape{batch * m.cfg.vision.tokens_for(r), c});
+    const test::Diff d = test::compare(got, want);
+    MESSAGE(r, " px x ", batch, " vs a fresh backend: ", describe(d));
+    CHECK(d.max_abs == 0.0);   // same packed values, same primitives: bit-identical
+  }
+  MESSAGE("binds ", m.backend->binds(), ", packed ", m.backend->packed_weight_bytes(), " bytes (first plan ", packed, ")");
+  // The first resolution again, after the others (and their possible re-binds): still the golden.
+  m.backend->release_scratch();
+  CHECK(test::within_vision_tol(test::compare(m.backend->encode(golden_px), ref)));
+}

@@ -125,3 +125,30 @@ TEST_CASE("attention plan: softmax(q k^T) v per head from the [N, 3C] qkv matrix
       CHECK(max_abs_diff(out, ref) <= 1e-5);
     }
 }
+
+TEST_CASE("weight cache: packs once per layout, found by key after the source is dropped, flags a missing layout") {
+  using dnnl::memory;
+  Runtime rt(1);
+  enc::WeightCache wc;
+  const std::vector<float> src = randu(6 * 5, 3);
+  Tensor w = Tensor::zeros(DType::F32, {6, 5});
+  std::copy(src.begin(), src.end(), w.f32());
+  const int key = 0;   // any stable address
+  const memory::desc plain({6, 5}, memory::data_type::f32, memory::format_tag::ab);
+  const memory::desc transposed({6, 5}, memory::data_type::f32, memory::format_tag::ba);
+  const memory a = wc.get(rt, &key, enc::WeightCache::Role::kWeight, w, plain, transposed);
+  REQUIRE(a);
+  const float* t = static_cast<const float*>(a.get_data_handle());
+  for (int i = 0; i < 6; ++i)
+    for (int j = 0; j < 5; ++j) CHECK(t[j * 6 + i] == src[size_t(i * 5 + j)]);   // reordered into ba
+  CHECK(wc.packed_bytes() == 6 * 5 * 4);
+  const Tensor dropped = Tensor::view(DType::F32, w.shape(), nullptr, nullptr);
+  const memory again = wc.get(rt, &key, enc::WeightCache::Role::kWeight, dropped, plain, transposed);
+  CHECK(again.get_data_handle() == a.get_data_handle());   // same pack, source not needed
+  CHECK_FALSE(wc.take_missing());
+  // The same key as a bias is another entry; a layout never packed, source gone: empty + flagged once.
+  CHECK_FALSE(wc.get(rt, &key, enc::WeightCache::Role::kBias, dropped, plain, plain));
+  CHECK(wc.take_missing());
+  CHECK_FALSE(wc.take_missing());
+  CHECK(wc.packed_bytes() == 6 * 5 * 4);
+}
