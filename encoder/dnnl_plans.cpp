@@ -1,8 +1,10 @@
 #include "encoder/dnnl_plans.h"
 
 #include <algorithm>
+#include <string>
 
 #include "core/error.h"
+#include "encoder/int8_linear.h"
 
 namespace fvlm::enc {
 namespace {
@@ -30,6 +32,25 @@ memory bias_memory(Runtime& rt, WeightCache& wc, const Tensor& b, const memory::
 }
 
 }  // namespace
+
+std::string_view vision_precision_name(VisionPrecision p) { return p == VisionPrecision::kInt8 ? "int8" : "f32"; }
+
+VisionPrecision parse_vision_precision(std::string_view s) {
+  if (s == "f32") return VisionPrecision::kF32;
+  if (s == "int8") return VisionPrecision::kInt8;
+  throw Error(Errc::kBadArgs, "vision precision must be f32 or int8, got '" + std::string(s) + "'");
+}
+
+std::shared_ptr<const Int8Weights> WeightCache::int8(const ConvW& lw) {
+  auto& slot = int8_[lw.w.data()];
+  if (!slot) slot = std::make_shared<const Int8Weights>(quantize_linear_weights(lw.w, lw.b));
+  return slot;
+}
+
+std::shared_ptr<Int8Workspace> WeightCache::int8_workspace() {
+  if (!int8_workspace_) int8_workspace_ = std::make_shared<Int8Workspace>();
+  return int8_workspace_;
+}
 
 memory WeightCache::get(Runtime& rt, const Tensor& w, const memory::desc& user, const memory::desc& want) {
   auto& packs = packed_[w.data()];
@@ -72,7 +93,14 @@ void run_conv(Runtime& rt, const ConvPlan& p, const float* src, float* dst) {
                                {DNNL_ARG_DST, wrap(rt, p.dst, dst)}});
 }
 
-LinearPlan make_linear_plan(Runtime& rt, WeightCache& wc, const ConvW& lw, int64_t m, PostOp post) {
+LinearPlan make_linear_plan(Runtime& rt, WeightCache& wc, const ConvW& lw, int64_t m, PostOp post,
+                            VisionPrecision precision) {
+  if (precision == VisionPrecision::kInt8) {
+    LinearPlan p;
+    p.int8 = std::make_shared<const Int8LinearPlan>(make_int8_linear_plan(
+        rt, wc.int8(lw), wc.int8_workspace(), m, post == PostOp::kGelu, post == PostOp::kAccumulate));
+    return p;
+  }
   const int64_t n = lw.w.dim(0), k = lw.w.numel() / n;
   const memory::desc src({m, k}, dt::f32, tag::ab);
   const memory::desc dst({m, n}, dt::f32, tag::ab);
@@ -92,6 +120,7 @@ LinearPlan make_linear_plan(Runtime& rt, WeightCache& wc, const ConvW& lw, int64
 }
 
 void run_linear(Runtime& rt, const LinearPlan& p, const float* src, float* dst) {
+  if (p.int8) return run_int8_linear(rt, *p.int8, src, dst);
   std::unordered_map<int, memory> args{
       {DNNL_ARG_SRC, wrap(rt, p.src, src)}, {DNNL_ARG_WEIGHTS, p.w}, {DNNL_ARG_DST, wrap(rt, p.dst, dst)}};
   if (p.b) args[DNNL_ARG_BIAS] = p.b;

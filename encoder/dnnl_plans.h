@@ -3,6 +3,8 @@
 // bias and GELU / residual-accumulate fused as post-ops. Activations are plain NHWC ([pixels, C]).
 #pragma once
 #include <map>
+#include <memory>
+#include <string_view>
 #include <vector>
 
 #include <oneapi/dnnl/dnnl.hpp>
@@ -11,6 +13,16 @@
 #include "encoder/fastvithd_weights.h"
 
 namespace fvlm::enc {
+
+struct Int8LinearPlan;
+struct Int8Weights;
+struct Int8Workspace;
+
+// Arithmetic of the encoder's Linear / 1x1 layers. kInt8 (opt-in) quantises them (encoder/int8_linear.h);
+// depthwise convs, attention and the projector stay FP32.
+enum class VisionPrecision { kF32, kInt8 };
+std::string_view vision_precision_name(VisionPrecision p);   // "f32", "int8"
+VisionPrecision parse_vision_precision(std::string_view s);  // throws Error{kBadArgs}
 
 enum class PostOp {
   kNone,
@@ -22,9 +34,14 @@ enum class PostOp {
 class WeightCache {
  public:
   dnnl::memory get(Runtime& rt, const Tensor& w, const dnnl::memory::desc& user, const dnnl::memory::desc& want);
+  // The weight (and bias) quantised to 7-bit s8 once; plus the chunk scratch all INT8 Linears share.
+  std::shared_ptr<const Int8Weights> int8(const ConvW& lw);
+  std::shared_ptr<Int8Workspace> int8_workspace();
 
  private:
   std::map<const void*, std::vector<dnnl::memory>> packed_;
+  std::map<const void*, std::shared_ptr<const Int8Weights>> int8_;
+  std::shared_ptr<Int8Workspace> int8_workspace_;
 };
 
 struct ConvGeom {
@@ -42,12 +59,15 @@ ConvPlan make_conv_plan(Runtime& rt, WeightCache& wc, const ConvW& cw, const Con
 void run_conv(Runtime& rt, const ConvPlan& p, const float* src, float* dst);
 
 // y[M, N] = x[M, K] W^T + b for a Linear weight W [N, K] (or a 1x1 conv [N, K, 1, 1]).
+// With kInt8 only `int8` is set and run_linear takes the INT8 path.
 struct LinearPlan {
   dnnl::matmul prim;
   dnnl::memory::desc src, dst;
   dnnl::memory w, b;
+  std::shared_ptr<const Int8LinearPlan> int8;
 };
-LinearPlan make_linear_plan(Runtime& rt, WeightCache& wc, const ConvW& lw, int64_t m, PostOp post);
+LinearPlan make_linear_plan(Runtime& rt, WeightCache& wc, const ConvW& lw, int64_t m, PostOp post,
+                            VisionPrecision precision = VisionPrecision::kF32);
 void run_linear(Runtime& rt, const LinearPlan& p, const float* src, float* dst);
 
 // Multi-head self-attention core for one image and `heads` heads at a time, reading q, k, v from

@@ -6,11 +6,13 @@
 
 namespace fvlm::enc {
 
-CpuVisionBackend::CpuVisionBackend(Runtime& rt, const ModelConfig& c, const TensorMap& tensors)
+CpuVisionBackend::CpuVisionBackend(Runtime& rt, const ModelConfig& c, const TensorMap& tensors,
+                                   VisionPrecision precision)
     : rt_(rt),
       vision_(bind_fastvithd(c, tensors)),
       projector_(bind_projector(c, tensors)),
-      mm_hidden_(c.mm_hidden_size) {
+      mm_hidden_(c.mm_hidden_size),
+      precision_(precision) {
   if (vision_.conv_exp.conv.w.dim(0) != mm_hidden_)
     throw Error(Errc::kBadModel, fmt::format("conv_exp width {} != mm_hidden_size {}",
                                              vision_.conv_exp.conv.w.dim(0), mm_hidden_));
@@ -18,7 +20,7 @@ CpuVisionBackend::CpuVisionBackend(Runtime& rt, const ModelConfig& c, const Tens
 
 FastVitHdPlan& CpuVisionBackend::plan(int64_t resolution, int64_t batch) {
   auto& slot = plans_[{resolution, batch}];
-  if (!slot) slot = std::make_unique<FastVitHdPlan>(make_fastvithd_plan(rt_, cache_, vision_, resolution, batch));
+  if (!slot) slot = std::make_unique<FastVitHdPlan>(make_fastvithd_plan(rt_, cache_, vision_, resolution, batch, precision_));
   return *slot;
 }
 

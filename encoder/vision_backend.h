@@ -28,8 +28,10 @@ class VisionBackend {
 
 class CpuVisionBackend : public VisionBackend {
  public:
-  // Binds (validates, upcasts, folds) the vision and projector tensors of a checkpoint.
-  CpuVisionBackend(Runtime& rt, const ModelConfig& c, const TensorMap& tensors);
+  // Binds (validates, upcasts, folds) the vision and projector tensors of a checkpoint. precision
+  // applies to the encoder's Linear / 1x1 layers (the projector stays FP32).
+  CpuVisionBackend(Runtime& rt, const ModelConfig& c, const TensorMap& tensors,
+                   VisionPrecision precision = VisionPrecision::kF32);
   Tensor encode(const Tensor& pixels) override;
   Tensor project(const Tensor& feats) override;
   void set_tap(TapFn tap) override { tap_ = std::move(tap); }
@@ -41,6 +43,7 @@ class CpuVisionBackend : public VisionBackend {
   FastVitHdWeights vision_;
   ProjectorW projector_;
   int64_t mm_hidden_;
+  VisionPrecision precision_;
   WeightCache cache_;
   EncoderScratch scratch_;
   std::map<std::pair<int64_t, int64_t>, std::unique_ptr<FastVitHdPlan>> plans_;
