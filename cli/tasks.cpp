@@ -17,6 +17,7 @@ namespace fvlm::cli {
 std::unique_ptr<Pipeline> load_pipeline(const ModelOptions& o) {
   PipelineOptions po;
   po.threads = o.threads;
+  po.vision_precision = enc::parse_vision_precision(o.vision_precision);
   return Pipeline::load(o.model, po);
 }
 

@@ -1,7 +1,6 @@
 #include "encoder/dnnl_plans.h"
 
 #include <algorithm>
-#include <string>
 
 #include "core/error.h"
 #include "encoder/int8_linear.h"
@@ -32,14 +31,6 @@ memory bias_memory(Runtime& rt, WeightCache& wc, const Tensor& b, const memory::
 }
 
 }  // namespace
-
-std::string_view vision_precision_name(VisionPrecision p) { return p == VisionPrecision::kInt8 ? "int8" : "f32"; }
-
-VisionPrecision parse_vision_precision(std::string_view s) {
-  if (s == "f32") return VisionPrecision::kF32;
-  if (s == "int8") return VisionPrecision::kInt8;
-  throw Error(Errc::kBadArgs, "vision precision must be f32 or int8, got '" + std::string(s) + "'");
-}
 
 std::shared_ptr<const Int8Weights> WeightCache::int8(const ConvW& lw) {
   auto& slot = int8_[lw.w.data()];

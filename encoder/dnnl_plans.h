@@ -4,25 +4,19 @@
 #pragma once
 #include <map>
 #include <memory>
-#include <string_view>
 #include <vector>
 
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "core/runtime.h"
 #include "encoder/fastvithd_weights.h"
+#include "encoder/vision_precision.h"
 
 namespace fvlm::enc {
 
 struct Int8LinearPlan;
 struct Int8Weights;
 struct Int8Workspace;
-
-// Arithmetic of the encoder's Linear / 1x1 layers. kInt8 (opt-in) quantises them (encoder/int8_linear.h);
-// depthwise convs, attention and the projector stay FP32.
-enum class VisionPrecision { kF32, kInt8 };
-std::string_view vision_precision_name(VisionPrecision p);   // "f32", "int8"
-VisionPrecision parse_vision_precision(std::string_view s);  // throws Error{kBadArgs}
 
 enum class PostOp {
   kNone,

@@ -10,6 +10,7 @@
 
 #include "core/image.h"
 #include "core/image_prep.h"
+#include "encoder/vision_precision.h"
 #include "models/config.h"
 
 namespace fvlm {
@@ -52,6 +53,7 @@ struct GenerateResult {
 
 struct PipelineOptions {
   int threads = 0;                   // 0 = all cores
+  enc::VisionPrecision vision_precision = enc::VisionPrecision::kF32;
 };
 
 class Pipeline {
