@@ -1,6 +1,7 @@
 // FastViTHD encoder latency at the real FastVLM shapes (random weights): per resolution, min and
 // median of repeats after a warm-up, achieved GFLOP/s (2 FLOP per MAC), and a per-stage breakdown.
 // Usage: bench_encoder [threads=2] [repeats=5] [resolutions=256,512,768,1024,1536] [breakdown_res=1024]
+//                      [precision=f32|int8]   (int8: the opt-in INT8 Linear / 1x1 path)
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -51,14 +52,15 @@ int main(int argc, char** argv) {
     for (std::string r; std::getline(ss, r, ',');) resolutions.push_back(std::stoi(r));
   }
   const int breakdown_res = argc > 4 ? std::atoi(argv[4]) : 1024;
+  const enc::VisionPrecision precision = enc::parse_vision_precision(argc > 5 ? argv[5] : "f32");
 
   Runtime rt(threads);
   const ModelConfig cfg = released_config(ReleasedModel::k0_5B);
   TensorMap weights = random_weights(vision_tensor_table(cfg), 1, DType::BF16);
   weights.merge(random_weights(projector_tensor_table(cfg), 2, DType::BF16));
-  enc::CpuVisionBackend backend(rt, cfg, weights);
-  std::printf("FastViTHD (0.5B shapes, random weights), FP32, %d threads, %d repeats after 1 warm-up\n",
-              rt.threads(), repeats);
+  enc::CpuVisionBackend backend(rt, cfg, weights, precision);
+  std::printf("FastViTHD (0.5B shapes, random weights), %s, %d threads, %d repeats after 1 warm-up\n",
+              std::string(enc::vision_precision_name(precision)).c_str(), rt.threads(), repeats);
   std::printf("%6s %8s %9s %9s %9s %8s %7s %11s\n", "res", "GMAC", "plan_s", "min_s", "median_s", "GFLOP/s", "%peak",
               "cpu/thr_s");
   for (const int res : resolutions) {

@@ -21,6 +21,9 @@ void add_image_options(CLI::App* cmd, RunOptions& o) {
   cmd->add_option("--resolution", o.image.resolution, "Encoder input size, a multiple of 64 (default: the model's)");
   cmd->add_option("--grid", o.grid, "Force a tiles grid COLSxROWS (implies --image-mode tiles)");
   cmd->add_option("--max-pixels", o.image.max_pixels, "Refuse images larger than this (default 100e6)");
+  cmd->add_option("--vision-precision", o.model.vision_precision,
+                  "Encoder Linear/1x1 arithmetic: f32 (default, reference) | int8 (faster, approximate)")
+      ->check(CLI::IsMember({"f32", "int8"}));
 }
 
 void add_run_options(CLI::App* cmd, RunOptions& o) {

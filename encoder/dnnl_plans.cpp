@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/error.h"
+#include "encoder/int8_linear.h"
 
 namespace fvlm::enc {
 namespace {
@@ -43,6 +44,22 @@ void add_scratchpad(Runtime& rt, size_t bytes, std::unordered_map<int, memory>& 
 }
 
 }  // namespace
+
+std::shared_ptr<const Int8Weights> WeightCache::int8(const void* key, const ConvW& lw) {
+  auto& slot = int8_[key];
+  if (slot) return slot;
+  if (lw.w.empty()) {   // the F32 source was dropped before this layer was quantised
+    missing_ = true;
+    return nullptr;
+  }
+  slot = std::make_shared<const Int8Weights>(quantize_linear_weights(lw.w, lw.b));
+  return slot;
+}
+
+std::shared_ptr<Int8Workspace> WeightCache::int8_workspace() {
+  if (!int8_workspace_) int8_workspace_ = std::make_shared<Int8Workspace>();
+  return int8_workspace_;
+}
 
 memory WeightCache::get(Runtime& rt, const void* key, Role role, const Tensor& w, const memory::desc& user,
                         const memory::desc& want) {
@@ -100,7 +117,16 @@ void run_conv(Runtime& rt, const ConvPlan& p, const float* src, float* dst) {
   p.prim.execute(rt.stream(), args);
 }
 
-LinearPlan make_linear_plan(Runtime& rt, WeightCache& wc, const ConvW& lw, int64_t m, PostOp post) {
+LinearPlan make_linear_plan(Runtime& rt, WeightCache& wc, const ConvW& lw, int64_t m, PostOp post,
+                            VisionPrecision precision) {
+  if (precision == VisionPrecision::kInt8) {
+    LinearPlan p;
+    const std::shared_ptr<const Int8Weights> w8 = wc.int8(key_of(lw), lw);
+    if (!w8) return p;   // missing (wc.take_missing()): the caller re-binds and plans again
+    p.int8 = std::make_shared<const Int8LinearPlan>(make_int8_linear_plan(
+        rt, w8, wc.int8_workspace(), m, post == PostOp::kGelu, post == PostOp::kAccumulate));
+    return p;
+  }
   const int64_t n = lw.w.dim(0), k = lw.w.numel() / n;
   const memory::desc src({m, k}, dt::f32, tag::ab);
   const memory::desc dst({m, n}, dt::f32, tag::ab);
@@ -121,6 +147,7 @@ LinearPlan make_linear_plan(Runtime& rt, WeightCache& wc, const ConvW& lw, int64
 }
 
 void run_linear(Runtime& rt, const LinearPlan& p, const float* src, float* dst) {
+  if (p.int8) return run_int8_linear(rt, *p.int8, src, dst);
   std::unordered_map<int, memory> args{
       {DNNL_ARG_SRC, wrap(rt, p.src, src)}, {DNNL_ARG_WEIGHTS, p.w}, {DNNL_ARG_DST, wrap(rt, p.dst, dst)}};
   if (p.b) args[DNNL_ARG_BIAS] = p.b;

@@ -4,14 +4,20 @@
 #pragma once
 #include <map>
 #include <utility>
+#include <memory>
 #include <vector>
 
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "core/runtime.h"
 #include "encoder/fastvithd_weights.h"
+#include "encoder/vision_precision.h"
 
 namespace fvlm::enc {
+
+struct Int8LinearPlan;
+struct Int8Weights;
+struct Int8Workspace;
 
 enum class PostOp {
   kNone,
@@ -28,11 +34,18 @@ class WeightCache {
   enum class Role { kWeight, kBias };
   dnnl::memory get(Runtime& rt, const void* key, Role role, const Tensor& w, const dnnl::memory::desc& user,
                    const dnnl::memory::desc& want);
+  // The weight (and bias) quantised to 7-bit s8 once, found by the same stable key; null (and
+  // remembered as missing) when not quantised yet and the F32 source is gone.
+  std::shared_ptr<const Int8Weights> int8(const void* key, const ConvW& lw);
+  // The chunk scratch all INT8 Linears share.
+  std::shared_ptr<Int8Workspace> int8_workspace();
   bool take_missing() { return std::exchange(missing_, false); }   // some source was needed but dropped
   int64_t packed_bytes() const;
 
  private:
   std::map<std::pair<const void*, Role>, std::vector<dnnl::memory>> packed_;
+  std::map<const void*, std::shared_ptr<const Int8Weights>> int8_;
+  std::shared_ptr<Int8Workspace> int8_workspace_;
   bool missing_ = false;
 };
 
@@ -52,13 +65,16 @@ ConvPlan make_conv_plan(Runtime& rt, WeightCache& wc, const ConvW& cw, const Con
 void run_conv(Runtime& rt, const ConvPlan& p, const float* src, float* dst);
 
 // y[M, N] = x[M, K] W^T + b for a Linear weight W [N, K] (or a 1x1 conv [N, K, 1, 1]).
+// With kInt8 only `int8` is set and run_linear takes the INT8 path.
 struct LinearPlan {
   dnnl::matmul prim;
   dnnl::memory::desc src, dst;
   dnnl::memory w, b;
   size_t scratchpad_bytes = 0;
+  std::shared_ptr<const Int8LinearPlan> int8;
 };
-LinearPlan make_linear_plan(Runtime& rt, WeightCache& wc, const ConvW& lw, int64_t m, PostOp post);
+LinearPlan make_linear_plan(Runtime& rt, WeightCache& wc, const ConvW& lw, int64_t m, PostOp post,
+                            VisionPrecision precision = VisionPrecision::kF32);
 void run_linear(Runtime& rt, const LinearPlan& p, const float* src, float* dst);
 
 // Multi-head self-attention core for one image and `heads` heads at a time, reading q, k, v from

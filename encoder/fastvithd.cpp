@@ -14,6 +14,7 @@ namespace {
 // Shape bookkeeping while plans are built: current map size and the largest buffers needed.
 struct Sizer {
   int64_t batch, h, w, c;
+  VisionPrecision precision;
   int64_t max_x = 0, max_t = 0, max_hidden = 0, max_qkv = 0, max_scores = 0;
   int64_t pixels() const { return batch * h * w; }
   void note_x() { max_x = std::max(max_x, pixels() * c); }
@@ -44,8 +45,8 @@ ConvFfnPlan make_conv_ffn_plan(Runtime& rt, WeightCache& wc, const ConvFfnW& f, 
   const int64_t hidden = f.fc1.w.dim(0);
   ConvFfnPlan p;
   p.dw7x7 = make_conv_plan(rt, wc, f.dw7x7, geom(s, s.c, s.c, f.dw7x7.w.dim(-1), 1), PostOp::kNone);
-  p.fc1 = make_linear_plan(rt, wc, f.fc1, s.pixels(), PostOp::kGelu);
-  p.fc2 = make_linear_plan(rt, wc, f.fc2, s.pixels(), PostOp::kAccumulate);
+  p.fc1 = make_linear_plan(rt, wc, f.fc1, s.pixels(), PostOp::kGelu, s.precision);
+  p.fc2 = make_linear_plan(rt, wc, f.fc2, s.pixels(), PostOp::kAccumulate, s.precision);
   s.max_t = std::max(s.max_t, s.pixels() * s.c);
   s.max_hidden = std::max(s.max_hidden, s.pixels() * hidden);
   return p;
@@ -60,7 +61,7 @@ StagePlan make_stage_plan(Runtime& rt, WeightCache& wc, const StageW& sw, const 
       s.h = (s.h + 2 * (sw.down.lk.w.dim(-1) / 2) - sw.down.lk.w.dim(-1)) / cfg.down_stride + 1;
       s.w = (s.w + 2 * (sw.down.lk.w.dim(-1) / 2) - sw.down.lk.w.dim(-1)) / cfg.down_stride + 1;
       s.c = out;
-      p.down_pw = make_linear_plan(rt, wc, sw.down.pw, s.pixels(), PostOp::kGelu);
+      p.down_pw = make_linear_plan(rt, wc, sw.down.pw, s.pixels(), PostOp::kGelu, s.precision);
       break;
     }
     case StageW::Kind::kRepCpe:
@@ -77,9 +78,9 @@ StagePlan make_stage_plan(Runtime& rt, WeightCache& wc, const StageW& sw, const 
     case StageW::Kind::kAttentionStage:
       for (const AttentionBlockW& b : sw.attention) {
         AttentionBlockPlan bp;
-        bp.qkv = make_linear_plan(rt, wc, b.qkv, s.pixels(), PostOp::kNone);
+        bp.qkv = make_linear_plan(rt, wc, b.qkv, s.pixels(), PostOp::kNone, s.precision);
         bp.mhsa = make_attention_plan(rt, s.h * s.w, s.c, cfg.attention_head_dim);
-        bp.proj = make_linear_plan(rt, wc, b.proj, s.pixels(), PostOp::kAccumulate);
+        bp.proj = make_linear_plan(rt, wc, b.proj, s.pixels(), PostOp::kAccumulate, s.precision);
         bp.ffn = make_conv_ffn_plan(rt, wc, b.ffn, s);
         s.max_qkv = std::max(s.max_qkv, s.pixels() * 3 * s.c);
         s.max_scores = std::max(s.max_scores, attention_scratch_floats(bp.mhsa));
@@ -99,14 +100,14 @@ Tensor f32_buffer(int64_t n) { return Tensor::zeros(DType::F32, {std::max<int64_
 }  // namespace
 
 FastVitHdPlan make_fastvithd_plan(Runtime& rt, WeightCache& wc, const FastVitHdWeights& w, int64_t resolution,
-                                  int64_t batch) {
+                                  int64_t batch, VisionPrecision precision) {
   const int64_t stride = w.cfg.output_stride;
   if (resolution <= 0 || resolution % stride != 0)
     throw Error(Errc::kBadArgs, fmt::format("resolution {} is not a positive multiple of {}", resolution, stride));
   FastVitHdPlan p;
   p.resolution = resolution;
   p.batch = batch;
-  Sizer s{batch, resolution, resolution, 3};
+  Sizer s{batch, resolution, resolution, 3, precision};
   const int64_t d0 = w.stem[0].w.dim(0);
   const ConvGeom g0 = geom(s, d0, 1, w.stem[0].w.dim(-1), 2);
   p.stem[0] = make_conv_plan(rt, wc, w.stem[0], g0, PostOp::kGelu);   // MobileOneBlock 3x3 s2
@@ -115,7 +116,7 @@ FastVitHdPlan make_fastvithd_plan(Runtime& rt, WeightCache& wc, const FastVitHdW
   const ConvGeom g1 = geom(s, d0, d0, w.stem[1].w.dim(-1), 2);
   p.stem[1] = make_conv_plan(rt, wc, w.stem[1], g1, PostOp::kGelu);   // 3x3 s2 depthwise
   s.h = g1.oh(), s.w = g1.ow();
-  p.stem_pw = make_linear_plan(rt, wc, w.stem[2], s.pixels(), PostOp::kGelu);   // 1x1
+  p.stem_pw = make_linear_plan(rt, wc, w.stem[2], s.pixels(), PostOp::kGelu, s.precision);   // 1x1
   s.note_x();
   for (const StageW& sw : w.network) p.network.push_back(make_stage_plan(rt, wc, sw, w.cfg, s));
   const ConvW& ce = w.conv_exp.conv;

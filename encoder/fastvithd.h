@@ -69,8 +69,9 @@ struct EncoderScratch {
 };
 
 // Throws Error{kBadArgs} unless resolution is a positive multiple of the output stride (64).
+// kInt8: every Linear / 1x1 (stem, PatchEmbed pointwise, ConvFFN fc1/fc2, attention qkv/proj) runs INT8.
 FastVitHdPlan make_fastvithd_plan(Runtime& rt, WeightCache& wc, const FastVitHdWeights& w, int64_t resolution,
-                                  int64_t batch);
+                                  int64_t batch, VisionPrecision precision = VisionPrecision::kF32);
 
 // pixels [B, 3, R, R] (NCHW, as preprocessed) -> out [B * out_hw^2, out_c].
 void fastvithd_forward(Runtime& rt, const FastVitHdWeights& w, const FastVitHdPlan& p, EncoderScratch& scratch,

@@ -10,8 +10,13 @@
 
 namespace fvlm::enc {
 
-CpuVisionBackend::CpuVisionBackend(Runtime& rt, const ModelConfig& c, const TensorMap& tensors)
-    : rt_(rt), config_(c), projector_(bind_projector(c, tensors)), mm_hidden_(c.mm_hidden_size) {
+CpuVisionBackend::CpuVisionBackend(Runtime& rt, const ModelConfig& c, const TensorMap& tensors,
+                                   VisionPrecision precision)
+    : rt_(rt),
+      config_(c),
+      projector_(bind_projector(c, tensors)),
+      mm_hidden_(c.mm_hidden_size),
+      precision_(precision) {
   for (const auto& [name, t] : tensors)
     if (name.starts_with(kVisionPrefix)) vision_tensors_.emplace(name, t);
   validate_tensors(vision_tensor_table(c), vision_tensors_);
@@ -32,10 +37,10 @@ FastVitHdPlan& CpuVisionBackend::plan(int64_t resolution, int64_t batch) {
   const auto t0 = std::chrono::steady_clock::now();
   if (!vision_bound_) bind_vision();
   const auto t_bound = std::chrono::steady_clock::now();
-  FastVitHdPlan p = make_fastvithd_plan(rt_, cache_, vision_, resolution, batch);
+  FastVitHdPlan p = make_fastvithd_plan(rt_, cache_, vision_, resolution, batch, precision_);
   if (cache_.take_missing()) {   // a layout not packed yet, and its F32 source already dropped
     bind_vision();
-    p = make_fastvithd_plan(rt_, cache_, vision_, resolution, batch);
+    p = make_fastvithd_plan(rt_, cache_, vision_, resolution, batch, precision_);
     FVLM_CHECK(!cache_.take_missing(), "packed weight missing right after binding");
   }
   drop_packed_sources(vision_);   // oneDNN holds every matrix packed now

@@ -35,7 +35,9 @@ class CpuVisionBackend : public VisionBackend {
  public:
   // Validates the vision and projector tensors of a checkpoint and binds the projector; keeps
   // views of `tensors` (no copy) for binding the vision weights when a plan needs them.
-  CpuVisionBackend(Runtime& rt, const ModelConfig& c, const TensorMap& tensors);
+  // `precision` applies to the encoder's Linear / 1x1 layers (the projector stays FP32).
+  CpuVisionBackend(Runtime& rt, const ModelConfig& c, const TensorMap& tensors,
+                   VisionPrecision precision = VisionPrecision::kF32);
   Tensor encode(const Tensor& pixels) override;
   Tensor project(const Tensor& feats) override;
   void set_tap(TapFn tap) override { tap_ = std::move(tap); }
@@ -60,6 +62,7 @@ class CpuVisionBackend : public VisionBackend {
   int binds_ = 0;
   ProjectorW projector_;
   int64_t mm_hidden_;
+  VisionPrecision precision_;
   WeightCache cache_;
   EncoderScratch scratch_;
   std::map<std::pair<int64_t, int64_t>, std::unique_ptr<FastVitHdPlan>> plans_;

@@ -59,7 +59,8 @@ class FastVlmPipeline final : public Pipeline {
     const auto t0 = Clock::now();
     source_ = open_model_source(path);
     tokenizer_ = std::make_unique<Tokenizer>(open_tokenizer(source_));
-    vision_ = std::make_unique<enc::CpuVisionBackend>(runtime_, source_.config, source_.tensors);
+    vision_ = std::make_unique<enc::CpuVisionBackend>(runtime_, source_.config, source_.tensors,
+                                                      opts.vision_precision);
     llm_ = std::make_unique<dec::Qwen2Weights>(dec::bind_qwen2(source_.config, source_.tensors));
     for (const char* s : {"<|im_end|>", "<|endoftext|>"})
       if (auto id = tokenizer_->token_id(s)) stop_ids_.push_back(*id);

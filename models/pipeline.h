@@ -10,6 +10,7 @@
 
 #include "core/image.h"
 #include "core/image_prep.h"
+#include "encoder/vision_precision.h"
 #include "models/config.h"
 
 namespace fvlm {
@@ -55,6 +56,7 @@ struct PipelineOptions {
   // Keep the encoder's activation scratch (~200 MB at 1024 px) between images: saves its page
   // faults on every later image (batch, bench); off, the answer's peak RSS is that much lower.
   bool keep_encoder_scratch = false;
+  enc::VisionPrecision vision_precision = enc::VisionPrecision::kF32;
 };
 
 class Pipeline {
