@@ -10,6 +10,8 @@
 namespace fvlm::cli {
 namespace {
 
+constexpr char kLayerPrefix[] = "model.layers.";
+
 nlohmann::ordered_json inspect(const std::string& path) {
   ModelSource src = open_model_source(path, /*validate=*/false);
   const ModelConfig& c = src.config;
@@ -24,6 +26,16 @@ nlohmann::ordered_json inspect(const std::string& path) {
     params[role_names[int(s.role)]] += it->second.numel();
   }
   for (const auto& [name, t] : src.tensors) dtypes[std::string(dtype_name(t.dtype()))]++;
+  // Storage per LLM tensor kind (layer index dropped), as a mixed q4_0 file needs to be read:
+  // {"self_attn.q_proj.weight": {"Q8_0": 24}, "mlp.up_proj.weight": {"Q4_0": 24}, ...}.
+  std::map<std::string, std::map<std::string, int64_t>> llm_dtypes;
+  for (const TensorSpec& s : table) {
+    auto it = src.tensors.find(s.name);
+    if (it == src.tensors.end() || s.role != TensorRole::kLlm) continue;
+    std::string kind = s.name;
+    if (kind.rfind(kLayerPrefix, 0) == 0) kind = kind.substr(kind.find('.', sizeof(kLayerPrefix) - 1) + 1);
+    llm_dtypes[kind][std::string(dtype_name(it->second.dtype()))]++;
+  }
   nlohmann::ordered_json problem_list = nlohmann::ordered_json::array();
   for (const auto& p : problems) problem_list.push_back({{"tensor", p.name}, {"problem", p.what}});
   const FastVitHdConfig& v = c.vision;
@@ -46,6 +58,7 @@ nlohmann::ordered_json inspect(const std::string& path) {
       {"image_aspect_ratio", c.image_aspect_ratio},
       {"n_tensors", src.tensors.size()},
       {"dtypes", dtypes},
+      {"llm_dtypes", llm_dtypes},
       {"parameters", {{"vision", params["vision"]}, {"projector", params["projector"]}, {"llm", params["llm"]},
                       {"total", params["vision"] + params["projector"] + params["llm"]}}},
       {"validation", {{"ok", problems.empty()}, {"problems", problem_list}}},

@@ -32,10 +32,11 @@ DType convert_storage_dtype(const TensorSpec& spec, DType requested, bool is_out
   switch (spec.quant) {
     case QuantPolicy::kKeepF32: return DType::F32;
     case QuantPolicy::kFloat16: return block_type ? DType::F16 : requested;
+    case QuantPolicy::kUpToInt8:
     case QuantPolicy::kUpToInt4:
       if (!block_type) return requested;
       if (spec.shape.empty() || spec.shape.back() % 32 != 0) return DType::F16;
-      if (requested == DType::Q4_0 && is_output_matrix) return DType::Q8_0;
+      if (requested == DType::Q4_0 && (is_output_matrix || spec.quant == QuantPolicy::kUpToInt8)) return DType::Q8_0;
       return requested;
   }
   return DType::F32;

@@ -1,6 +1,9 @@
 // The CLI contract (shared/design.md): JSON on stdout, documented error codes and exit statuses.
 #include <doctest/doctest.h>
 
+#include <filesystem>
+#include <map>
+
 #include "tests/e2e/cli_runner.h"
 #include "tests/test_util.h"
 
@@ -43,4 +46,26 @@ TEST_CASE("cli: bad arguments and missing files give the documented codes") {
   check_error(run_cli("inspect"), "bad_args", 2);
   check_error(run_cli("inspect /nonexistent/model"), "not_found", 3);
   check_error(run_cli("inspect '" + golden_dir() + "/images'"), "bad_model", 4);
+}
+
+TEST_CASE("cli: a q4_0 conversion is a mixed file; inspect reports each LLM tensor kind's storage") {
+  const std::string out = (std::filesystem::temp_directory_path() / "fvlm_cli_q4_0").string();
+  std::filesystem::remove_all(out);
+  const CliRun c = run_cli("convert '" + tiny_model() + "' -o '" + out + "' --type q4_0");
+  CHECK(c.exit_code == 0);
+  const CliRun r = run_cli("inspect '" + out + "'");
+  CHECK(r.exit_code == 0);
+  REQUIRE(r.lines.size() == 1);
+  const auto& j = r.lines[0];
+  CHECK(j["format"] == "gguf");
+  const long layers = j["llm"]["num_hidden_layers"].get<long>();
+  const auto& kinds = j["llm_dtypes"];
+  using Counts = std::map<std::string, long>;
+  for (const char* attn : {"self_attn.q_proj.weight", "self_attn.k_proj.weight", "self_attn.v_proj.weight",
+                           "self_attn.o_proj.weight"})
+    CHECK(kinds[attn].get<Counts>() == Counts{{"Q8_0", layers}});
+  for (const char* ffn : {"mlp.gate_proj.weight", "mlp.up_proj.weight", "mlp.down_proj.weight"})
+    CHECK(kinds[ffn].get<Counts>() == Counts{{"Q4_0", layers}});
+  CHECK(kinds["model.embed_tokens.weight"].get<Counts>() == Counts{{"Q8_0", 1}});   // tied: the output matrix
+  CHECK(kinds["self_attn.q_proj.bias"].get<Counts>() == Counts{{"F32", layers}});
 }

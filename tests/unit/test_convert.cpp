@@ -38,6 +38,34 @@ double max_abs_diff(const Tensor& a, const Tensor& b) {
 
 }  // namespace
 
+TEST_CASE("convert: per-tensor storage policy at each asked type") {
+  const TensorSpec attn{"a", {64, 64}, TensorRole::kLlm, QuantPolicy::kUpToInt8};
+  const TensorSpec ffn{"f", {128, 64}, TensorRole::kLlm, QuantPolicy::kUpToInt4};
+  const TensorSpec odd{"o", {64, 48}, TensorRole::kLlm, QuantPolicy::kUpToInt8};   // 48: no whole blocks
+  const TensorSpec norm{"n", {64}, TensorRole::kLlm, QuantPolicy::kKeepF32};
+  const TensorSpec conv{"c", {64, 64, 1, 1}, TensorRole::kVision, QuantPolicy::kFloat16};
+  CHECK(convert_storage_dtype(attn, DType::Q4_0, false) == DType::Q8_0);
+  CHECK(convert_storage_dtype(attn, DType::Q8_0, false) == DType::Q8_0);
+  CHECK(convert_storage_dtype(attn, DType::BF16, false) == DType::BF16);
+  CHECK(convert_storage_dtype(ffn, DType::Q4_0, false) == DType::Q4_0);
+  CHECK(convert_storage_dtype(ffn, DType::Q4_0, true) == DType::Q8_0);    // the output matrix
+  CHECK(convert_storage_dtype(ffn, DType::Q8_0, true) == DType::Q8_0);
+  CHECK(convert_storage_dtype(ffn, DType::F32, true) == DType::F32);
+  CHECK(convert_storage_dtype(odd, DType::Q4_0, false) == DType::F16);
+  CHECK(convert_storage_dtype(norm, DType::Q4_0, false) == DType::F32);
+  CHECK(convert_storage_dtype(conv, DType::Q4_0, false) == DType::F16);
+  CHECK(convert_storage_dtype(conv, DType::BF16, false) == DType::BF16);
+  // The table marks exactly the attention projections kUpToInt8.
+  const ModelSource src = open_model_source(test::golden("tiny/model"));
+  int int8_specs = 0;
+  for (const TensorSpec& s : llm_tensor_table(src.config)) {
+    const bool attn_proj = s.name.find("self_attn.") != std::string::npos && s.name.find(".weight") != std::string::npos;
+    CHECK((s.quant == QuantPolicy::kUpToInt8) == attn_proj);
+    int8_specs += s.quant == QuantPolicy::kUpToInt8;
+  }
+  CHECK(int8_specs == 4 * src.config.llm.num_hidden_layers);
+}
+
 TEST_CASE("convert: --type names") {
   CHECK(parse_convert_type("q4_0") == DType::Q4_0);
   CHECK(parse_convert_type("Q8_0") == DType::Q8_0);
@@ -108,11 +136,18 @@ TEST_CASE("convert: q8_0 and q4_0 quantise the LLM matrices, keep norms and bias
     CAPTURE(dtype_name(t));
     const GgufFile f = GgufFile::open((fs::path(convert_tiny(t)) / kGgufLlmFile).string());
     CHECK(f.get("general.file_type").as_int() == (t == DType::Q8_0 ? 7 : 2));
-    const Tensor q = f.tensor("blk.0.attn_q.weight");
-    CHECK(q.dtype() == t);
-    const Tensor ref = quant::quantize(src.tensors.at("model.layers.0.self_attn.q_proj.weight"), t);
-    CHECK(std::memcmp(q.data(), ref.data(), size_t(ref.nbytes())) == 0);   // the reference quantiser's bytes
+    const Tensor gate = f.tensor("blk.0.ffn_gate.weight");
+    CHECK(gate.dtype() == t);
+    const Tensor ref = quant::quantize(src.tensors.at("model.layers.0.mlp.gate_proj.weight"), t);
+    CHECK(std::memcmp(gate.data(), ref.data(), size_t(ref.nbytes())) == 0);   // the reference quantiser's bytes
     CHECK(f.tensor("blk.1.ffn_down.weight").dtype() == t);
+    CHECK(f.tensor("blk.1.ffn_up.weight").dtype() == t);
+    // Attention projections never go below 8 bits: Q8_0 at q8_0 and at q4_0 (mixed file).
+    for (const char* name : {"attn_q", "attn_k", "attn_v", "attn_output"})
+      for (int layer : {0, 1}) CHECK(f.tensor(fmt::format("blk.{}.{}.weight", layer, name)).dtype() == DType::Q8_0);
+    const Tensor q = f.tensor("blk.0.attn_q.weight");
+    const Tensor q_ref = quant::quantize(src.tensors.at("model.layers.0.self_attn.q_proj.weight"), DType::Q8_0);
+    CHECK(std::memcmp(q.data(), q_ref.data(), size_t(q_ref.nbytes())) == 0);
     CHECK(f.tensor("blk.0.attn_q.bias").dtype() == DType::F32);
     CHECK(f.tensor("blk.0.attn_norm.weight").dtype() == DType::F32);
     CHECK(f.tensor("output_norm.weight").dtype() == DType::F32);
