@@ -3,7 +3,9 @@
 // INT8 arithmetic is sound, not what accuracy real checkpoints get.
 #include <doctest/doctest.h>
 
+#include <random>
 #include <string>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -36,5 +38,26 @@ TEST_CASE("encoder int8: features and projection stay close to the FP32 path on 
     CHECK(df.max_abs / df.max_ref <= 0.15);
     CHECK(dp.cosine >= 0.995);
     CHECK(dp.max_abs / dp.max_ref <= 0.2);
+  }
+}
+
+// The INT8 weights are quantised once, when the first plan is built, and kept (by the weight's
+// stable key) after the F32 sources are dropped: later plans at another resolution and batch give
+// exactly what a backend that never dropped anything gives.
+TEST_CASE("encoder int8: plans built after the F32 sources are dropped match a fresh backend") {
+  test::TinyEncoder m;
+  enc::CpuVisionBackend used(m.rt, m.cfg, m.tensors, enc::VisionPrecision::kInt8);
+  (void)used.encode(test::golden_pixels("square"));   // first plan: binds, quantises, drops F32
+  for (const auto& [r, batch] : {std::pair<int64_t, int64_t>{320, 1}, {192, 2}}) {
+    CAPTURE(r);
+    Tensor px = Tensor::zeros(DType::F32, {batch, 3, r, r});
+    std::mt19937 rng{static_cast<uint32_t>(r)};
+    std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+    for (int64_t i = 0; i < px.numel(); ++i) px.f32()[i] = u(rng);
+    const Tensor got = used.encode(px);
+    enc::CpuVisionBackend fresh(m.rt, m.cfg, m.tensors, enc::VisionPrecision::kInt8);
+    const Tensor want = fresh.encode(px);
+    REQUIRE(got.shape() == want.shape());
+    CHECK(test::compare(got, want).max_abs == 0.0);
   }
 }
