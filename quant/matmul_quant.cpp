@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "core/half.h"
 #include "core/parallel.h"
+#include "quant/dequantize.h"
 
 namespace fvlm::quant {
 namespace {
@@ -35,8 +36,6 @@ const MatmulVariant& pick(std::span<const MatmulVariant> table, DType t) {
   spdlog::info("matmul_{}: using variant '{}' (cpu: {})", dtype_name(t), best->name, cpu_features_summary());
   return *best;
 }
-
-int64_t block_bytes(DType t) { return t == DType::Q8_0 ? sizeof(BlockQ8_0) : sizeof(BlockQ4_0); }
 
 }  // namespace
 
@@ -128,8 +127,8 @@ void dequantize_row(const Tensor& w, int64_t row, float* out) {
   const uint8_t* p = static_cast<const uint8_t*>(w.data()) + row * dtype_bytes(w.dtype(), k);
   switch (w.dtype()) {
     case DType::F32: std::memcpy(out, p, size_t(k) * 4); break;
-    case DType::Q8_0: dequantize_row_q8_0(reinterpret_cast<const BlockQ8_0*>(p), out, k); break;
-    case DType::Q4_0: dequantize_row_q4_0(reinterpret_cast<const BlockQ4_0*>(p), out, k); break;
+    case DType::Q8_0:
+    case DType::Q4_0: dequantize_rows(w, row, row + 1, out); break;
     case DType::F16:
     case DType::BF16:
       for (int64_t j = 0; j < k; ++j) {
@@ -144,16 +143,8 @@ void dequantize_row(const Tensor& w, int64_t row, float* out) {
 
 Tensor dequantize(const Tensor& w) {
   if (w.dtype() != DType::Q8_0 && w.dtype() != DType::Q4_0) return to_f32(w);
-  const int64_t cols = w.dim(-1), rows = w.numel() / cols;
   Tensor out = Tensor::zeros(DType::F32, w.shape());
-  const uint8_t* in = static_cast<const uint8_t*>(w.data());
-  const int64_t in_row = cols / kBlock * block_bytes(w.dtype());
-  for (int64_t r = 0; r < rows; ++r) {
-    if (w.dtype() == DType::Q8_0)
-      dequantize_row_q8_0(reinterpret_cast<const BlockQ8_0*>(in + r * in_row), out.f32() + r * cols, cols);
-    else
-      dequantize_row_q4_0(reinterpret_cast<const BlockQ4_0*>(in + r * in_row), out.f32() + r * cols, cols);
-  }
+  dequantize_rows(w, 0, w.numel() / w.dim(-1), out.f32());
   return out;
 }
 
