@@ -26,6 +26,10 @@ Diff compare(const Tensor& a, const Tensor& b);  // F32 tensors of equal numel
 // The golden tolerance for fp32 vision outputs: max|diff| <= 1e-4 * max(1, max|ref|).
 bool within_vision_tol(const Diff& d);
 
+// A path under the temp directory that no other test process uses: "fvlm_<pid>_<name>" (ctest runs
+// test cases as parallel processes, so fixed names race).
+std::string temp_path(const std::string& name);
+
 // Runs a shell command, returns its exit status; stdout captured into `out`.
 int run_command(const std::string& cmd, std::string& out);
 

@@ -37,7 +37,7 @@ std::vector<Case> golden_cases() {
 }
 
 std::string converted(const std::string& type) {
-  const std::string dir = (std::filesystem::temp_directory_path() / ("fvlm_acc_" + type)).string();
+  const std::string dir = test::temp_path("acc_" + type);
   ConvertOptions o;
   o.src = test::golden("tiny/model");
   o.out_dir = dir;

@@ -49,7 +49,7 @@ TEST_CASE("cli: bad arguments and missing files give the documented codes") {
 }
 
 TEST_CASE("cli: a q4_0 conversion is a mixed file; inspect reports each LLM tensor kind's storage") {
-  const std::string out = (std::filesystem::temp_directory_path() / "fvlm_cli_q4_0").string();
+  const std::string out = fvlm::test::temp_path("cli_q4_0");
   std::filesystem::remove_all(out);
   const CliRun c = run_cli("convert '" + tiny_model() + "' -o '" + out + "' --type q4_0");
   CHECK(c.exit_code == 0);

@@ -13,7 +13,7 @@ using namespace fvlm;
 using namespace fvlm::test;
 
 namespace {
-std::string tmp(const std::string& name) { return (std::filesystem::temp_directory_path() / name).string(); }
+std::string tmp(const std::string& name) { return fvlm::test::temp_path(name); }
 
 void check_result_schema(const nlohmann::json& j, const std::string& task) {
   CHECK(j["ok"] == true);

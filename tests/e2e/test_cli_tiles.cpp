@@ -30,7 +30,7 @@ TEST_CASE("cli tiles: a forced grid encodes the global view + CxR tiles, tokens 
 }
 
 TEST_CASE("cli tiles: automatic grid from the pinpoints; embed writes every view's rows") {
-  const std::string out = (std::filesystem::temp_directory_path() / "fvlm_tiles.npy").string();
+  const std::string out = fvlm::test::temp_path("tiles.npy");
   const CliRun r = run_cli("embed -m '" + tiny_model() + "' '" + golden_image("tall.png") + "' -o '" + out +
                            "' --image-mode tiles --projected");
   CHECK(r.exit_code == 0);
@@ -47,7 +47,7 @@ TEST_CASE("cli tiles: automatic grid from the pinpoints; embed writes every view
 }
 
 TEST_CASE("cli --stream: the answer appears on stderr as it is generated, JSON stays on stdout") {
-  const std::string err = (std::filesystem::temp_directory_path() / "fvlm_stream.txt").string();
+  const std::string err = fvlm::test::temp_path("stream.txt");
   const CliRun r = run_cli("ask -m '" + tiny_model() + "' '" + golden_image("wide.png") +
                                "' 'Describe the image.' --max-tokens 6 --ignore-eos --stream -q 2> '" + err + "'",
                            /*keep_stderr=*/true);

@@ -12,7 +12,7 @@ using namespace fvlm;
 using namespace fvlm::test;
 
 namespace {
-std::string tmp(const std::string& name) { return (std::filesystem::temp_directory_path() / name).string(); }
+std::string tmp(const std::string& name) { return fvlm::test::temp_path(name); }
 }  // namespace
 
 TEST_CASE("cli tokenize/detokenize: the golden chat prompt ids") {

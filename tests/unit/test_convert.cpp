@@ -23,7 +23,7 @@ namespace fs = std::filesystem;
 namespace {
 
 std::string convert_tiny(DType t) {
-  const std::string out = (fs::temp_directory_path() / fmt::format("fvlm_test_convert_{}", dtype_name(t))).string();
+  const std::string out = test::temp_path(fmt::format("convert_{}", dtype_name(t)));
   fs::remove_all(out);
   convert_model({test::golden("tiny/model"), out, t});
   return out;

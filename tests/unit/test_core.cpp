@@ -33,7 +33,7 @@ TEST_CASE("half: bf16 and f16 round trips and rounding") {
 TEST_CASE("npy: write then read preserves shape, dtype and bytes") {
   Tensor t = Tensor::zeros(DType::F32, {3, 5});
   for (int i = 0; i < 15; ++i) t.f32()[i] = float(i) * 0.25f - 1.0f;
-  const std::string path = (std::filesystem::temp_directory_path() / "fvlm_test_roundtrip.npy").string();
+  const std::string path = test::temp_path("roundtrip.npy");
   write_npy(path, t);
   Tensor r = read_npy(path);
   CHECK(r.dtype() == DType::F32);
@@ -54,7 +54,7 @@ TEST_CASE("npy: reads golden files") {
 
 namespace {
 std::string write_file(const std::string& name, const std::string& bytes) {
-  const std::string p = (std::filesystem::temp_directory_path() / name).string();
+  const std::string p = test::temp_path(name);
   std::ofstream(p, std::ios::binary).write(bytes.data(), std::streamsize(bytes.size()));
   return p;
 }

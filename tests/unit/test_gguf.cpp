@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/test_util.h"
 #include "core/error.h"
 #include "core/gguf.h"
 #include "core/half.h"
@@ -19,9 +20,7 @@ using namespace fvlm;
 
 namespace {
 
-std::string temp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("fvlm_test_" + name)).string();
-}
+std::string temp_path(const std::string& name) { return test::temp_path("gguf_" + name); }
 
 std::vector<uint8_t> read_bytes(const std::string& path) {
   std::ifstream f(path, std::ios::binary);

@@ -102,7 +102,7 @@ TEST_CASE("random weights: deterministic, complete, and a safetensors round trip
   CHECK(find_tensor_problems(table, a).empty());
   const Tensor& qa = a.at("model.layers.1.self_attn.q_proj.weight");
   CHECK(std::memcmp(qa.data(), b.at("model.layers.1.self_attn.q_proj.weight").data(), qa.nbytes()) == 0);
-  const std::string path = std::filesystem::temp_directory_path() / "fvlm_random.safetensors";
+  const std::string path = test::temp_path("random.safetensors");
   write_safetensors(path, a);
   TensorMap r;
   read_safetensors(path, r);

@@ -53,7 +53,7 @@ std::string hex(std::string_view s) {
 }
 
 fs::path temp_dir(const std::string& name) {
-  const fs::path d = fs::temp_directory_path() / fmt::format("fvlm_tok_{}_{}", name, ::getpid());
+  const fs::path d = fs::path(test::temp_path("tok_" + name));
   fs::remove_all(d);
   fs::create_directories(d);
   return d;
