@@ -68,6 +68,21 @@ inline void unroll(F&& f) {
   (std::make_integer_sequence<int, N>{});
 }
 
+// How far ahead of the weight block being multiplied to prefetch. A decode GEMV streams ~0.5 GB of
+// weights per token; the tile walks NR rows at once and the hardware prefetcher alone keeps only
+// ~15 of the machine's ~26 GB/s busy (Zen 3, 2 threads: Q8_0 decode 29 tok/s). Asking for the
+// bytes 4 KB ahead (a few tiles; the rows of a thread's range are contiguous) fills the bandwidth:
+// 51 tok/s. Measured 1/2/4/8 KB: 34/48/51/50 tok/s. Prefetching past the end of the range or the
+// mapping is harmless (prefetches never fault).
+constexpr int64_t kPrefetchBytes = 4096;
+
+// Prefetch hints for the kBytes bytes at p, one per 64-byte line. (A template, not a runtime
+// `if (bytes > 64)`: GCC 12 -O2 drops the conditional prefetches inside the loop, measured.)
+template <int64_t kBytes>
+inline void prefetch_span(const char* p) {
+  for (int64_t off = 0; off < kBytes; off += 64) _mm_prefetch(p + off, _MM_HINT_T0);
+}
+
 // MR rows of x [m0, m0+MR) times NR (<= 4) weight rows [n0, n0+NR).
 template <class W, class Dot, int MR, int NR>
 void tile(const QuantizedRows& x, int64_t m0, const QuantMatrix& w, int64_t n0, float* y, int64_t ldy) {
@@ -91,7 +106,11 @@ void tile(const QuantizedRows& x, int64_t m0, const QuantMatrix& w, int64_t n0, 
     unroll<NR>([&](auto c) { acc[r][c] = _mm256_setzero_ps(); });
   });
 
+  // Rows n0..n0+NR-1 are contiguous: each step consumes the next NR blocks' worth of that span.
+  constexpr int64_t kStepBytes = NR * int64_t(sizeof(Block));
+  const char* ahead = reinterpret_cast<const char*>(wrow[0]) + kPrefetchBytes;
   for (int64_t b = 0; b < nb; ++b) {
+    prefetch_span<kStepBytes>(ahead + b * kStepBytes);
     __m256i wv[NR], wa[NR];
     unroll<NR>([&](auto c) {
       wv[c] = W::load(wrow[c][b]);
