@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <vector>
 
 #include "core/error.h"
 #include "core/parallel.h"
@@ -78,14 +79,16 @@ void linear_multi(const float* x, int64_t M, std::span<const LinearOut> outs, Ge
     }
     return;
   }
-  if (quantised) {   // few tokens: int8 dot products; quant::matmul_quant splits rows over threads itself
+  if (quantised) {   // few tokens: int8 dot products, all quantised matrices in one pass
+    std::vector<quant::QuantOut> q;
     for (const LinearOut& o : outs) {
       if (o.W->dtype() == DType::Q8_0 || o.W->dtype() == DType::Q4_0)
-        quant::matmul_quant(x, M, o.W->dim(1), *o.W, o.y);
+        q.push_back({o.W, o.y});
       else
         linear(x, M, *o.W, nullptr, o.y, scratch);
-      add_bias(M, o.W->dim(0), o.bias, o.y);
     }
+    quant::matmul_quant_multi(x, M, outs[0].W->dim(1), q);
+    for (const LinearOut& o : outs) add_bias(M, o.W->dim(0), o.bias, o.y);
     return;
   }
   for (int64_t m = 0; m < M; ++m)

@@ -2,6 +2,7 @@
 // quantiser used by `convert`.
 #include "quant/matmul_quant.h"
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -50,26 +51,65 @@ const MatmulVariant& best_matmul(DType weight_type) {
   return weight_type == DType::Q8_0 ? q8 : q4;
 }
 
+namespace {
+void check_weight(const Tensor& w, int64_t K) {
+  FVLM_CHECK(w.dtype() == DType::Q8_0 || w.dtype() == DType::Q4_0, "matmul_quant: weight must be Q8_0/Q4_0");
+  FVLM_CHECK(w.rank() == 2 && w.dim(1) == K && K % kBlock == 0,
+             fmt::format("matmul_quant: weight {} vs K={}", shape_str(w.shape()), K));
+}
+
+// x [M, K] as int8 blocks, in buffers each thread keeps (decode calls this ~170 times a token).
+QuantizedRows quantize_x(const float* x, int64_t M, int64_t K) {
+  thread_local std::vector<int8_t> qs;
+  thread_local std::vector<float> d;
+  thread_local std::vector<int32_t> sum;
+  const int64_t nb = K / kBlock;
+  qs.resize(size_t(M * K));
+  d.resize(size_t(M * nb));
+  sum.resize(size_t(M * nb));
+  int8_t* q = qs.data();
+  float* dd = d.data();
+  int32_t* s = sum.data();
+  parallel_for(M, 8, [&](int64_t m0, int64_t m1) {
+    for (int64_t m = m0; m < m1; ++m) quantize_acts_row(x + m * K, K, q + m * K, dd + m * nb, s + m * nb);
+  });
+  return {M, K, q, dd, s};
+}
+}  // namespace
+
 void matmul_quant(const float* x, int64_t M, int64_t K, const Tensor& w, float* y) {
-  matmul_quant(x, M, K, w, y, best_matmul(w.dtype()));
+  const QuantOut one{&w, y};
+  matmul_quant_multi(x, M, K, {&one, 1});
 }
 
 void matmul_quant(const float* x, int64_t M, int64_t K, const Tensor& w, float* y,
                   const MatmulVariant& variant) {
-  FVLM_CHECK(w.dtype() == DType::Q8_0 || w.dtype() == DType::Q4_0, "matmul_quant: weight must be Q8_0/Q4_0");
-  FVLM_CHECK(w.rank() == 2 && w.dim(1) == K && K % kBlock == 0,
-             fmt::format("matmul_quant: weight {} vs K={}", shape_str(w.shape()), K));
-  const int64_t N = w.dim(0), nb = K / kBlock;
-  std::vector<int8_t> qs(size_t(M * K));
-  std::vector<float> d(size_t(M * nb));
-  std::vector<int32_t> sum(size_t(M * nb));
-  parallel_for(M, 8, [&](int64_t m0, int64_t m1) {
-    for (int64_t m = m0; m < m1; ++m)
-      quantize_acts_row(x + m * K, K, qs.data() + m * K, d.data() + m * nb, sum.data() + m * nb);
-  });
-  const QuantizedRows xq{M, K, qs.data(), d.data(), sum.data()};
+  check_weight(w, K);
+  const QuantizedRows xq = quantize_x(x, M, K);
+  const int64_t N = w.dim(0);
   const QuantMatrix wm{w.dtype(), N, K, static_cast<const uint8_t*>(w.data())};
   parallel_for(N, 16, [&](int64_t n0, int64_t n1) { variant.fn(xq, wm, n0, n1, y, N); });
+}
+
+void matmul_quant_multi(const float* x, int64_t M, int64_t K, std::span<const QuantOut> outs) {
+  int64_t total = 0;
+  for (const QuantOut& o : outs) {
+    check_weight(*o.w, K);
+    total += o.w->dim(0);
+  }
+  const QuantizedRows xq = quantize_x(x, M, K);
+  // Thread t takes rows [total*t/nt, total*(t+1)/nt) of the concatenation, clipped to each matrix.
+  parallel_for(total, 16, [&](int64_t b, int64_t e) {
+    int64_t first = 0;   // row of the concatenation where the current matrix starts
+    for (const QuantOut& o : outs) {
+      const int64_t N = o.w->dim(0), lo = std::max(b, first) - first, hi = std::min(e, first + N) - first;
+      if (lo < hi) {
+        const QuantMatrix wm{o.w->dtype(), N, K, static_cast<const uint8_t*>(o.w->data())};
+        best_matmul(o.w->dtype()).fn(xq, wm, lo, hi, o.y, N);
+      }
+      first += N;
+    }
+  });
 }
 
 Tensor quantize(const Tensor& w, DType target) {

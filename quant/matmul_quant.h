@@ -45,6 +45,15 @@ void matmul_quant(const float* x, int64_t M, int64_t K, const Tensor& w, float* 
 void matmul_quant(const float* x, int64_t M, int64_t K, const Tensor& w, float* y,
                   const MatmulVariant& variant);
 
+// Several projections of the same x (q/k/v; gate/up), each weight Q8_0 or Q4_0 with K columns:
+// x is quantised once and all weight rows, concatenated, are split over the threads in one pass
+// (one fork/join instead of one per matrix; decode spends ~10% of a token in joins otherwise).
+struct QuantOut {
+  const Tensor* w;   // [N_i, K], Q8_0 or Q4_0
+  float* y;          // [M, N_i]
+};
+void matmul_quant_multi(const float* x, int64_t M, int64_t K, std::span<const QuantOut> outs);
+
 // Converts a F32/F16/BF16 tensor (last dim % 32 == 0 for Q8_0/Q4_0) to `target` (F32/F16/BF16/
 // Q8_0/Q4_0) with the reference quantisers: the bytes `convert` writes. Same shape.
 Tensor quantize(const Tensor& w_f32_or_bf16, DType target);

@@ -174,3 +174,22 @@ TEST_CASE("quant: matmul_quant threads over N and equals the chosen variant") {
     CHECK(cpu_has(best.needs));
   }
 }
+
+TEST_CASE("quant: matmul_quant_multi equals one matmul_quant per matrix (mixed types, odd N)") {
+  // q/k/v-like and gate/up-like groups; Q8_0 next to Q4_0 as in a mixed-precision file; M = 1
+  // (decode) and M = 5 (a short prefill). Rows split across threads at arbitrary matrix offsets.
+  for (int64_t m : {1, 5}) {
+    Problem a = make_problem(DType::Q8_0, m, 901, 896, 11);
+    Problem b = make_problem(DType::Q4_0, m, 131, 896, 12);
+    Problem c = make_problem(DType::Q8_0, m, 7, 896, 13);
+    std::vector<float> ya(size_t(m * a.n)), yb(size_t(m * b.n)), yc(size_t(m * c.n));
+    const QuantOut outs[] = {{&a.w, ya.data()}, {&b.w, yb.data()}, {&c.w, yc.data()}};
+    matmul_quant_multi(a.x.data(), m, 896, outs);
+    for (Problem* p : {&a, &b, &c}) {
+      std::vector<float> want(size_t(m * p->n));
+      matmul_quant(a.x.data(), m, 896, p->w, want.data());
+      const std::vector<float>& got = p == &a ? ya : p == &b ? yb : yc;
+      CHECK(got == want);   // same kernels on the same quantised x: bit-identical
+    }
+  }
+}
