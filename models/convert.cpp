@@ -27,7 +27,7 @@ DType parse_convert_type(std::string_view name) {
   throw Error(Errc::kBadArgs, fmt::format("--type {}: expected f32, f16, bf16, q8_0 or q4_0", name));
 }
 
-DType convert_storage_dtype(const TensorSpec& spec, DType requested, bool is_output_matrix) {
+DType convert_storage_dtype(const TensorSpec& spec, DType requested, bool is_output_matrix, bool pure) {
   const bool block_type = requested == DType::Q8_0 || requested == DType::Q4_0;
   switch (spec.quant) {
     case QuantPolicy::kKeepF32: return DType::F32;
@@ -36,7 +36,8 @@ DType convert_storage_dtype(const TensorSpec& spec, DType requested, bool is_out
     case QuantPolicy::kUpToInt4:
       if (!block_type) return requested;
       if (spec.shape.empty() || spec.shape.back() % 32 != 0) return DType::F16;
-      if (requested == DType::Q4_0 && (is_output_matrix || spec.quant == QuantPolicy::kUpToInt8)) return DType::Q8_0;
+      if (!pure && requested == DType::Q4_0 && (is_output_matrix || spec.quant == QuantPolicy::kUpToInt8))
+        return DType::Q8_0;
       return requested;
   }
   return DType::F32;
@@ -82,7 +83,7 @@ ConvertResult convert_model(const ConvertOptions& opt) {
   ConvertResult r;
   r.llm.path = (fs::path(opt.out_dir) / kGgufLlmFile).string();
   r.vision.path = (fs::path(opt.out_dir) / kGgufVisionFile).string();
-  r.llm.tensors = write_llm_gguf(src, opt.type, r.llm.path);
+  r.llm.tensors = write_llm_gguf(src, opt.type, opt.pure, r.llm.path);
   r.vision.tensors = write_vision_gguf(src, opt.type, r.vision.path);
   r.llm.bytes = int64_t(fs::file_size(r.llm.path));
   r.vision.bytes = int64_t(fs::file_size(r.vision.path));

@@ -40,11 +40,17 @@
 //                lm_head) is stored Q8_0: llama.cpp's quantizer likewise keeps it at higher
 //                precision (Q6_K; we have no K-quants), and our Q4_0 accuracy budget is spent on
 //                the layers.
-//   kUpToInt8 -> as kUpToInt4, but Q8_0 when q4_0 is asked (the attention projections q, k, v, o).
+//   kUpToInt8 -> as kUpToInt4, but Q8_0 when q4_0 is asked (the attention projections q, k, v, o
+//                and ffn_down, as llama.cpp's Q4_K_M gives attn_v and ffn_down more bits).
 // A q4_0 file is thus mixed, as llama.cpp's are, and still says general.file_type = MOSTLY_Q4_0.
+// `--pure` (llama-quantize's flag) turns the mixture off: every LLM matrix, the output included,
+// at the asked type.
 // Golden tiny model, min over the e2e cases of the last-position logit cosine vs FP32 (each class
 // Q4_0 alone, the rest F32: embed 0.9905, o 0.9914, v 0.9954, down/up/gate ~0.9977, q/k ~0.9987):
-// all Q4_0 but the output 0.9826; + attention Q8_0 0.9935 (+22 MB on the 0.5B's 352 MB LLM file).
+// all Q4_0 but the output 0.9826; + attention Q8_0 0.9935 and the first-step top-1 flips on one
+// case of four (margin 1.17); + ffn_down Q8_0 0.9962, top-1 identical on all four.
+// 0.5B LLM file: 352 MB all-Q4_0-but-output, 374 MB + attention, 426 MB + ffn_down (Q8_0: 531 MB);
+// decode 2 threads 52 -> 45-47 tok/s for the last step.
 // Shapes are row-major here; the GGUF files store ggml's reversed ne (core/gguf.h).
 #pragma once
 #include <cstdint>
@@ -65,6 +71,7 @@ struct ConvertOptions {
   std::string src;        // HF FastVLM directory
   std::string out_dir;    // created if missing
   DType type = DType::F16;
+  bool pure = false;      // no mixture: every LLM matrix at `type` (llama-quantize --pure)
 };
 
 struct ConvertedFile {
@@ -83,7 +90,8 @@ DType parse_convert_type(std::string_view name);
 ConvertResult convert_model(const ConvertOptions& opt);
 
 // The storage dtype of one tensor (policy above). `is_output_matrix`: lm_head, or the tied embedding.
-DType convert_storage_dtype(const TensorSpec& spec, DType requested, bool is_output_matrix);
+// `pure`: ignore kUpToInt8 and the output-matrix rule (LLM matrices all at `requested`).
+DType convert_storage_dtype(const TensorSpec& spec, DType requested, bool is_output_matrix, bool pure = false);
 
 // llama.cpp name of an LLM checkpoint tensor ("model.layers.3.mlp.up_proj.weight" ->
 // "blk.3.ffn_up.weight"); Error{kInternal} for a name outside the Qwen2 table.

@@ -91,7 +91,7 @@ uint32_t llama_file_type(DType type) {   // llama.h enum llama_ftype
   }
 }
 
-int write_llm_gguf(const ModelSource& src, DType type, const std::string& path) {
+int write_llm_gguf(const ModelSource& src, DType type, bool pure, const std::string& path) {
   const ModelConfig& mc = src.config;
   const Qwen2Config& c = mc.llm;
   GgufWriter w;
@@ -116,7 +116,7 @@ int write_llm_gguf(const ModelSource& src, DType type, const std::string& path) 
     if (spec.name == "lm_head.weight" && c.tie_word_embeddings) continue;   // llama.cpp reuses token_embd
     const bool output_matrix =
         spec.name == "lm_head.weight" || (spec.name == "model.embed_tokens.weight" && c.tie_word_embeddings);
-    const DType dt = convert_storage_dtype(spec, type, output_matrix);
+    const DType dt = convert_storage_dtype(spec, type, output_matrix, pure);
     const Tensor t = it->second;
     w.add_tensor(gguf_llm_tensor_name(spec.name), dt, spec.shape, [t, dt] { return quant::quantize(t, dt); });
     ++count;

@@ -137,7 +137,7 @@ std::vector<TensorSpec> llm_tensor_table(const ModelConfig& c) {
     b.add(p + "post_attention_layernorm.weight", {h}, QuantPolicy::kKeepF32);
     b.add(p + "mlp.gate_proj.weight", {ff, h}, QuantPolicy::kUpToInt4);
     b.add(p + "mlp.up_proj.weight", {ff, h}, QuantPolicy::kUpToInt4);
-    b.add(p + "mlp.down_proj.weight", {h, ff}, QuantPolicy::kUpToInt4);
+    b.add(p + "mlp.down_proj.weight", {h, ff}, QuantPolicy::kUpToInt8);
   }
   b.add("model.norm.weight", {h}, QuantPolicy::kKeepF32);
   // Tied models may still store lm_head.weight (the 0.5B release does): use it when present.

@@ -17,7 +17,8 @@ enum class TensorRole { kVision, kProjector, kLlm };
 enum class QuantPolicy {
   kKeepF32,     // norms, biases, layer scales, BatchNorm statistics, SE: tiny and precision-critical
   kFloat16,     // vision convolutions and the projector: F16/BF16 at most
-  kUpToInt8,    // LLM attention projections: any type asked, but not below 8 bits (q4_0 -> Q8_0)
+  kUpToInt8,    // LLM attention projections and ffn_down: any type asked, but not below 8 bits
+                //   (q4_0 -> Q8_0, unless `convert --pure`)
   kUpToInt4,    // the other LLM matrices and embeddings: any type the user asks for
 };
 

@@ -55,15 +55,22 @@ TEST_CASE("convert: per-tensor storage policy at each asked type") {
   CHECK(convert_storage_dtype(norm, DType::Q4_0, false) == DType::F32);
   CHECK(convert_storage_dtype(conv, DType::Q4_0, false) == DType::F16);
   CHECK(convert_storage_dtype(conv, DType::BF16, false) == DType::BF16);
-  // The table marks exactly the attention projections kUpToInt8.
+  // --pure: no mixture for the LLM matrices; vision convs and norms keep their policy.
+  CHECK(convert_storage_dtype(attn, DType::Q4_0, false, true) == DType::Q4_0);
+  CHECK(convert_storage_dtype(ffn, DType::Q4_0, true, true) == DType::Q4_0);
+  CHECK(convert_storage_dtype(odd, DType::Q4_0, false, true) == DType::F16);
+  CHECK(convert_storage_dtype(norm, DType::Q4_0, false, true) == DType::F32);
+  CHECK(convert_storage_dtype(conv, DType::Q4_0, false, true) == DType::F16);
+  // The table marks exactly the attention projections and ffn_down kUpToInt8.
   const ModelSource src = open_model_source(test::golden("tiny/model"));
   int int8_specs = 0;
   for (const TensorSpec& s : llm_tensor_table(src.config)) {
     const bool attn_proj = s.name.find("self_attn.") != std::string::npos && s.name.find(".weight") != std::string::npos;
-    CHECK((s.quant == QuantPolicy::kUpToInt8) == attn_proj);
+    const bool down = s.name.find("mlp.down_proj.weight") != std::string::npos;
+    CHECK((s.quant == QuantPolicy::kUpToInt8) == (attn_proj || down));
     int8_specs += s.quant == QuantPolicy::kUpToInt8;
   }
-  CHECK(int8_specs == 4 * src.config.llm.num_hidden_layers);
+  CHECK(int8_specs == 5 * src.config.llm.num_hidden_layers);
 }
 
 TEST_CASE("convert: --type names") {
@@ -140,7 +147,7 @@ TEST_CASE("convert: q8_0 and q4_0 quantise the LLM matrices, keep norms and bias
     CHECK(gate.dtype() == t);
     const Tensor ref = quant::quantize(src.tensors.at("model.layers.0.mlp.gate_proj.weight"), t);
     CHECK(std::memcmp(gate.data(), ref.data(), size_t(ref.nbytes())) == 0);   // the reference quantiser's bytes
-    CHECK(f.tensor("blk.1.ffn_down.weight").dtype() == t);
+    CHECK(f.tensor("blk.1.ffn_down.weight").dtype() == DType::Q8_0);   // never below 8 bits (mixed q4_0)
     CHECK(f.tensor("blk.1.ffn_up.weight").dtype() == t);
     // Attention projections never go below 8 bits: Q8_0 at q8_0 and at q4_0 (mixed file).
     for (const char* name : {"attn_q", "attn_k", "attn_v", "attn_output"})
@@ -160,6 +167,22 @@ TEST_CASE("convert: q8_0 and q4_0 quantise the LLM matrices, keep norms and bias
     for (int64_t i = 0; i < upf.numel(); ++i) amax = std::max(amax, double(std::fabs(upf.f32()[i])));
     CHECK(err <= amax * (t == DType::Q8_0 ? 1.0 / 127 : 1.0 / 8) * 1.01);
   }
+}
+
+TEST_CASE("convert --pure: every LLM matrix at q4_0, output included, vision and norms unchanged") {
+  const std::string out = test::temp_path("convert_pure");
+  fs::remove_all(out);
+  ConvertOptions o{test::golden("tiny/model"), out, DType::Q4_0};
+  o.pure = true;
+  convert_model(o);
+  const GgufFile f = GgufFile::open((fs::path(out) / kGgufLlmFile).string());
+  for (const char* name : {"attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down"})
+    CHECK(f.tensor(fmt::format("blk.1.{}.weight", name)).dtype() == DType::Q4_0);
+  CHECK(f.tensor("token_embd.weight").dtype() == DType::Q4_0);
+  CHECK(f.tensor("blk.0.attn_norm.weight").dtype() == DType::F32);
+  const GgufFile v = GgufFile::open((fs::path(out) / kGgufVisionFile).string());
+  CHECK(v.tensor("mm.0.weight").dtype() == DType::F16);
+  fs::remove_all(out);
 }
 
 TEST_CASE("convert: vision file has fastvlm.* keys, F16 convs at q8_0 and folded BatchNorm") {
