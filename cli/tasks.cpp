@@ -17,7 +17,7 @@ namespace fvlm::cli {
 std::unique_ptr<Pipeline> load_pipeline(const ModelOptions& o, bool many_images) {
   PipelineOptions po;
   po.threads = o.threads;
-  po.keep_encoder_scratch = many_images;
+  po.keep_encoder = many_images;
   po.vision_precision = enc::parse_vision_precision(o.vision_precision);
   return Pipeline::load(o.model, po);
 }

@@ -45,14 +45,9 @@ void add_scratchpad(Runtime& rt, size_t bytes, std::unordered_map<int, memory>& 
 
 }  // namespace
 
-std::shared_ptr<const Int8Weights> WeightCache::int8(const void* key, const ConvW& lw) {
-  auto& slot = int8_[key];
-  if (slot) return slot;
-  if (lw.w.empty()) {   // the F32 source was dropped before this layer was quantised
-    missing_ = true;
-    return nullptr;
-  }
-  slot = std::make_shared<const Int8Weights>(quantize_linear_weights(lw.w, lw.b));
+std::shared_ptr<const Int8Weights> WeightCache::int8(const ConvW& c) {
+  auto& slot = int8_[key_of(c)];
+  if (!slot) slot = std::make_shared<const Int8Weights>(quantize_linear_weights(dense_weight(c, staging_), c.b));
   return slot;
 }
 
@@ -61,21 +56,29 @@ std::shared_ptr<Int8Workspace> WeightCache::int8_workspace() {
   return int8_workspace_;
 }
 
+memory WeightCache::find(const void* key, Role role, const memory::desc& want) const {
+  const auto it = packed_.find({key, role});
+  if (it != packed_.end())
+    for (const memory& m : it->second)
+      if (m.get_desc() == want) return m;
+  return memory();
+}
+
 memory WeightCache::get(Runtime& rt, const void* key, Role role, const Tensor& w, const memory::desc& user,
                         const memory::desc& want) {
-  auto& packs = packed_[{key, role}];
-  for (const memory& m : packs)
-    if (m.get_desc() == want) return m;
-  if (w.empty()) {   // the F32 source was dropped after packing other layouts
-    missing_ = true;
-    return memory();
-  }
+  if (memory m = find(key, role, want)) return m;
+  FVLM_CHECK(w.data() != nullptr, "WeightCache: no F32 values to pack");
   memory dst(want, rt.engine());
   memory src = wrap(rt, user, w.data());
   dnnl::reorder(src, dst).execute(rt.stream(), src, dst);
   rt.stream().wait();
-  packs.push_back(dst);
+  packed_[{key, role}].push_back(dst);
   return dst;
+}
+
+memory WeightCache::weight(Runtime& rt, const ConvW& c, const memory::desc& user, const memory::desc& want) {
+  if (memory m = find(key_of(c), Role::kWeight, want)) return m;
+  return get(rt, key_of(c), Role::kWeight, dense_weight(c, staging_), user, want);
 }
 
 int64_t WeightCache::packed_bytes() const {
@@ -102,7 +105,7 @@ ConvPlan make_conv_plan(Runtime& rt, WeightCache& wc, const ConvW& cw, const Con
   p.prim = dnnl::convolution_forward(pd);
   p.src = src;
   p.dst = dst;
-  p.w = wc.get(rt, key_of(cw), WeightCache::Role::kWeight, cw.w, w_user, pd.weights_desc());
+  p.w = wc.weight(rt, cw, w_user, pd.weights_desc());
   p.b = bias_memory(rt, wc, cw, {g.oc});
   p.scratchpad_bytes = pd.scratchpad_desc().get_size();
   return p;
@@ -121,8 +124,7 @@ LinearPlan make_linear_plan(Runtime& rt, WeightCache& wc, const ConvW& lw, int64
                             VisionPrecision precision) {
   if (precision == VisionPrecision::kInt8) {
     LinearPlan p;
-    const std::shared_ptr<const Int8Weights> w8 = wc.int8(key_of(lw), lw);
-    if (!w8) return p;   // missing (wc.take_missing()): the caller re-binds and plans again
+    const std::shared_ptr<const Int8Weights> w8 = wc.int8(lw);
     p.int8 = std::make_shared<const Int8LinearPlan>(make_int8_linear_plan(
         rt, w8, wc.int8_workspace(), m, post == PostOp::kGelu, post == PostOp::kAccumulate));
     return p;
@@ -140,7 +142,7 @@ LinearPlan make_linear_plan(Runtime& rt, WeightCache& wc, const ConvW& lw, int64
   p.prim = dnnl::matmul(pd);
   p.src = src;
   p.dst = dst;
-  p.w = wc.get(rt, key_of(lw), WeightCache::Role::kWeight, lw.w, w_user, pd.weights_desc());
+  p.w = wc.weight(rt, lw, w_user, pd.weights_desc());
   p.b = lw.b.empty() ? memory() : bias_memory(rt, wc, lw, {1, n});
   p.scratchpad_bytes = pd.scratchpad_desc().get_size();
   return p;

@@ -25,28 +25,32 @@ enum class PostOp {
   kAccumulate,   // dst = dst + op(src) + b         (residual add; layer scale folded into the weights)
 };
 
-// Each weight packed once per oneDNN layout asked for (plans of other resolutions usually share it),
-// found by a stable key (ConvW::id and which tensor), so that the F32 source may be dropped after
-// packing. Asked for a layout it does not hold while the source is gone (w.empty()), it returns an
-// empty memory and remembers it: the caller re-binds the weights and builds the plan again.
+// Each weight packed once per oneDNN layout asked for (plans of other resolutions usually share
+// it), found by a stable key (ConvW::id and which tensor). A deferred weight (fastvithd_weights.h)
+// is made F32 in one staging buffer just for its reorder, so packing the whole encoder costs the
+// packed copy alone, and a layout asked for later is packed again from the checkpoint.
 class WeightCache {
  public:
   enum class Role { kWeight, kBias };
+  // `w` (F32 with data) in layout `want`.
   dnnl::memory get(Runtime& rt, const void* key, Role role, const Tensor& w, const dnnl::memory::desc& user,
                    const dnnl::memory::desc& want);
-  // The weight (and bias) quantised to 7-bit s8 once, found by the same stable key; null (and
-  // remembered as missing) when not quantised yet and the F32 source is gone.
-  std::shared_ptr<const Int8Weights> int8(const void* key, const ConvW& lw);
+  // The weight matrix of `c` in layout `want` (user: its plain layout).
+  dnnl::memory weight(Runtime& rt, const ConvW& c, const dnnl::memory::desc& user, const dnnl::memory::desc& want);
+  // The weight (and bias) of `c` quantised to 7-bit s8 once, found by the same stable key.
+  std::shared_ptr<const Int8Weights> int8(const ConvW& c);
   // The chunk scratch all INT8 Linears share.
   std::shared_ptr<Int8Workspace> int8_workspace();
-  bool take_missing() { return std::exchange(missing_, false); }   // some source was needed but dropped
   int64_t packed_bytes() const;
+  void release_staging() { staging_ = {}; }   // once a plan is built (up to the largest matrix, F32)
 
  private:
+  dnnl::memory find(const void* key, Role role, const dnnl::memory::desc& want) const;
+
   std::map<std::pair<const void*, Role>, std::vector<dnnl::memory>> packed_;
   std::map<const void*, std::shared_ptr<const Int8Weights>> int8_;
   std::shared_ptr<Int8Workspace> int8_workspace_;
-  bool missing_ = false;
+  std::vector<float> staging_;   // the F32 values of one deferred weight while it is packed
 };
 
 struct ConvGeom {

@@ -22,35 +22,69 @@ TensorMap with_prefix(const TensorMap& all, std::string_view prefix) {
   return out;
 }
 
+// t as F32 [rows, cols] into dst: widened with F16C/AVX2 where the CPU has it, rows split over the
+// threads (the encoder has ~125M weights, all widened on the first image of a process).
+void widen_into(const Tensor& t, float* dst) {
+  const int64_t rows = t.rank() >= 2 ? t.dim(0) : 1, cols = t.numel() / rows;   // per output channel
+  const Tensor src = t.reshaped({rows, cols});
+  parallel_for(rows, std::max<int64_t>(1, 65536 / cols), [&](int64_t r0, int64_t r1) {
+    dec::widen_rows(src, r0, r1, dst + r0 * cols);
+  });
+}
+
 struct Binder {
   const TensorMap& m;
   std::string prefix;
-  // An F32 copy of a checkpoint tensor: widened with F16C/AVX2 where the CPU has it, rows split
-  // over the threads (binding widens ~125M values on the first image of a process).
+  Binding mode = Binding::kEager;
+  // An F32 copy of a checkpoint tensor.
   Tensor get(const std::string& name) const {
     const Tensor& t = m.at(prefix + name);
-    const int64_t rows = t.rank() >= 2 ? t.dim(0) : 1, cols = t.numel() / rows;   // per output channel
-    const Tensor src = t.reshaped({rows, cols});
     Tensor out = Tensor::zeros(DType::F32, t.shape());
-    parallel_for(rows, std::max<int64_t>(1, 65536 / cols), [&](int64_t r0, int64_t r1) {
-      dec::widen_rows(src, r0, r1, out.f32() + r0 * cols);
-    });
+    widen_into(t, out.f32());
     return out;
   }
   const void* id(const std::string& name) const { return m.at(prefix + name).data(); }
+  // A matrix oneDNN packs: F32 now, or (deferred) a view for dense_weight. No bias.
+  ConvW matrix(const std::string& weight_name, int groups = 1) const {
+    ConvW c;
+    c.groups = groups;
+    c.id = id(weight_name);
+    if (mode == Binding::kEager) {
+      c.w = get(weight_name);
+    } else {
+      c.src = m.at(prefix + weight_name);
+      c.w = Tensor::view(DType::F32, c.src.shape(), nullptr, nullptr);
+    }
+    return c;
+  }
   ConvW conv(const std::string& name, int groups = 1) const {
-    return {get(name + ".weight"), get(name + ".bias"), groups, id(name + ".weight")};
+    ConvW c = matrix(name + ".weight", groups);
+    c.b = get(name + ".bias");
+    return c;
+  }
+  ConvW conv_f32(const std::string& name) const {   // read by the forward itself: always F32
+    ConvW c;
+    c.w = get(name + ".weight");
+    c.b = get(name + ".bias");
+    c.id = id(name + ".weight");
+    return c;
   }
 };
 
-// Multiplies output channel o (weight row o and bias o) by s[o]: y' = s * (W x + b).
+// Multiplies output channel o (weight row o and bias o) by s[o]: y' = s * (W x + b). A deferred
+// weight keeps the factor for dense_weight.
 void scale_rows(ConvW& c, const Tensor& s, int64_t rows) {
   const int64_t per_row = c.w.numel() / c.w.dim(0);
-  float* w = c.w.f32();
   float* b = c.b.empty() ? nullptr : c.b.f32();
+  if (c.w.data() == nullptr) c.row_scale.resize(size_t(c.w.dim(0)), 1.0f);
   for (int64_t o = 0; o < rows; ++o) {
     const float k = s.f32()[o];
-    for (int64_t i = 0; i < per_row; ++i) w[o * per_row + i] *= k;
+    if (c.w.data() == nullptr) {
+      c.row_scale[size_t(o)] *= k;
+    } else {
+      float* w = c.w.f32() + o * per_row;
+      for (int64_t i = 0; i < per_row; ++i) w[i] *= k;
+    }
     if (b) b[o] *= k;
   }
 }
@@ -58,9 +92,7 @@ void scale_rows(ConvW& c, const Tensor& s, int64_t rows) {
 // convffn.conv = Conv2d(dw 7x7, no bias) -> BatchNorm2d(eps); fc1; GELU; fc2 (x layer_scale).
 ConvFfnW bind_conv_ffn(const Binder& b, const std::string& p, int dim, float eps, const Tensor& layer_scale) {
   ConvFfnW f;
-  f.dw7x7.w = b.get(p + "convffn.conv.conv.weight");
-  f.dw7x7.groups = dim;
-  f.dw7x7.id = b.id(p + "convffn.conv.conv.weight");
+  f.dw7x7 = b.matrix(p + "convffn.conv.conv.weight", dim);
   const Tensor gamma = b.get(p + "convffn.conv.bn.weight"), beta = b.get(p + "convffn.conv.bn.bias");
   const Tensor mean = b.get(p + "convffn.conv.bn.running_mean"), var = b.get(p + "convffn.conv.bn.running_var");
   Tensor inv_std = Tensor::zeros(DType::F32, {dim});
@@ -77,11 +109,26 @@ ConvFfnW bind_conv_ffn(const Binder& b, const std::string& p, int dim, float eps
 
 }  // namespace
 
-FastVitHdWeights bind_fastvithd(const ModelConfig& c, const TensorMap& tensors) {
+Tensor dense_weight(const ConvW& c, std::vector<float>& staging) {
+  if (c.w.data() != nullptr) return c.w;
+  FVLM_CHECK(!c.src.empty(), "dense_weight: neither F32 weights nor a source to make them from");
+  staging.resize(size_t(c.src.numel()));
+  widen_into(c.src, staging.data());
+  if (!c.row_scale.empty()) {   // the same products as the eager scale_rows: w * s, once
+    const int64_t rows = c.src.dim(0), per_row = c.src.numel() / rows;
+    parallel_for(rows, std::max<int64_t>(1, 65536 / per_row), [&](int64_t r0, int64_t r1) {
+      for (int64_t o = r0; o < r1; ++o)
+        for (int64_t i = 0; i < per_row; ++i) staging[size_t(o * per_row + i)] *= c.row_scale[size_t(o)];
+    });
+  }
+  return Tensor::view(DType::F32, c.src.shape(), staging.data(), nullptr);
+}
+
+FastVitHdWeights bind_fastvithd(const ModelConfig& c, const TensorMap& tensors, Binding mode) {
   const TensorMap vt = with_prefix(tensors, kVisionPrefix);
   validate_tensors(vision_tensor_table(c), vt);
   const FastVitHdConfig& v = c.vision;
-  const Binder b{vt, kVisionPrefix};
+  const Binder b{vt, kVisionPrefix, mode};
   FastVitHdWeights w;
   w.cfg = v;
   const int d0 = v.embed_dims[0];
@@ -112,8 +159,7 @@ FastVitHdWeights bind_fastvithd(const ModelConfig& c, const TensorMap& tensors) 
             AttentionBlockW a;
             a.norm_w = b.get(bp + "norm.weight");
             a.norm_b = b.get(bp + "norm.bias");
-            a.qkv.w = b.get(bp + "token_mixer.qkv.weight");
-            a.qkv.id = b.id(bp + "token_mixer.qkv.weight");
+            a.qkv = b.matrix(bp + "token_mixer.qkv.weight");
             Tensor qscale = Tensor::zeros(DType::F32, {3 * s.dim});
             for (int o = 0; o < 3 * s.dim; ++o)   // q = q * head_dim^-0.5 (Q rows only)
               qscale.f32()[o] = o < s.dim ? 1.0f / std::sqrt(float(v.attention_head_dim)) : 1.0f;
@@ -134,8 +180,8 @@ FastVitHdWeights bind_fastvithd(const ModelConfig& c, const TensorMap& tensors) 
     w.network.push_back(std::move(s));
   }
   w.conv_exp.conv = b.conv("conv_exp.reparam_conv", v.embed_dims.back());
-  w.conv_exp.se_reduce = b.conv("conv_exp.se.reduce");
-  w.conv_exp.se_expand = b.conv("conv_exp.se.expand");
+  w.conv_exp.se_reduce = b.conv_f32("conv_exp.se.reduce");
+  w.conv_exp.se_expand = b.conv_f32("conv_exp.se.expand");
   return w;
 }
 
@@ -148,33 +194,6 @@ ProjectorW bind_projector(const ModelConfig& c, const TensorMap& tensors) {
   ProjectorW p;
   for (int i = 0; i < c.projector_depth; ++i) p.linears.push_back(b.conv(std::to_string(2 * i)));
   return p;
-}
-
-void drop_packed_sources(FastVitHdWeights& w) {
-  const auto drop = [](ConvW& c) { c.w = Tensor::view(c.w.dtype(), c.w.shape(), nullptr, nullptr); };
-  const auto drop_ffn = [&](ConvFfnW& f) {
-    drop(f.dw7x7);
-    drop(f.fc1);
-    drop(f.fc2);
-  };
-  for (ConvW& c : w.stem) drop(c);
-  for (StageW& s : w.network) {
-    for (RepMixerBlockW& r : s.repmixer) {
-      drop(r.mixer);
-      drop_ffn(r.ffn);
-    }
-    for (AttentionBlockW& a : s.attention) {
-      drop(a.qkv);
-      drop(a.proj);
-      drop_ffn(a.ffn);
-    }
-    if (s.kind == StageW::Kind::kPatchEmbed) {
-      drop(s.down.lk);
-      drop(s.down.pw);
-    }
-    if (s.kind == StageW::Kind::kRepCpe) drop(s.cpe);
-  }
-  drop(w.conv_exp.conv);   // se_reduce / se_expand are read by the forward itself
 }
 
 }  // namespace fvlm::enc

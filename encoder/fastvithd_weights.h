@@ -3,7 +3,9 @@
 //   * ConvFFN BatchNorm (eps from config) folded into the depthwise 7x7 (which gains a bias);
 //   * layer scales folded into the conv/linear that feeds the residual add (fc2, proj);
 //   * the attention scale head_dim^-0.5 folded into the Q rows of qkv.
-// A future GGUF loader may store tensors already folded and fill these structs directly.
+// Deferred binding (what the backend uses) keeps each matrix as a view of the checkpoint plus its
+// pending row scales, and makes the F32 values only when oneDNN packs them (dense_weight): the
+// encoder never holds a second F32 copy of itself (~500 MB at 0.5B shapes).
 #pragma once
 #include <vector>
 
@@ -14,10 +16,16 @@
 namespace fvlm::enc {
 
 struct ConvW {                     // w [O, I/groups, kh, kw] (Linear: [O, I]), b [O]
-  Tensor w, b;
+  Tensor w, b;                     // w: F32 when bound eagerly; shape only (no data) when deferred
   int groups = 1;
   const void* id = nullptr;        // identity for the packed-weight cache: the checkpoint bytes of w
-};                                 // (stable while the checkpoint is open, unlike w after a re-bind)
+  Tensor src;                      // deferred: the checkpoint tensor w is made from (F32/F16/BF16)
+  std::vector<float> row_scale;    // deferred folds: w[o, :] = src[o, :] * row_scale[o] (empty: 1)
+};
+
+// The F32 weight of `c`: c.w when it holds data, else src widened with its rows scaled, written
+// into `staging` (the returned tensor views it: valid until staging is reused).
+Tensor dense_weight(const ConvW& c, std::vector<float>& staging);
 
 struct ConvFfnW {                  // ConvFFN(dim, hidden)
   ConvW dw7x7;                     // convffn.conv.{conv,bn} folded: [d,1,7,7] + bias
@@ -70,12 +78,10 @@ struct ProjectorW {                // mm_projector: Linear, GELU, Linear, ...
 };
 
 // Validates the vision tensors against the table (all problems at once, Error{kBadModel}) and binds.
-FastVitHdWeights bind_fastvithd(const ModelConfig& c, const TensorMap& tensors);
+// kDeferred: every matrix oneDNN packs is left to dense_weight (views of `tensors`, which must stay
+// mapped); norms, biases and the SE weights that the forward reads itself are F32 either way.
+enum class Binding { kEager, kDeferred };
+FastVitHdWeights bind_fastvithd(const ModelConfig& c, const TensorMap& tensors, Binding mode = Binding::kEager);
 ProjectorW bind_projector(const ModelConfig& c, const TensorMap& tensors);
-
-// Replaces every weight matrix that plans pack (convs, linears) by a shape-only tensor (no data),
-// freeing the F32 copies once oneDNN holds them packed. Norms, biases and the SE weights that the
-// forward reads directly stay. Plans for new shapes then need a fresh bind (or packs already made).
-void drop_packed_sources(FastVitHdWeights& w);
 
 }  // namespace fvlm::enc

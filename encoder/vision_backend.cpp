@@ -17,37 +17,21 @@ CpuVisionBackend::CpuVisionBackend(Runtime& rt, const ModelConfig& c, const Tens
       projector_(bind_projector(c, tensors)),
       mm_hidden_(c.mm_hidden_size),
       precision_(precision) {
-  for (const auto& [name, t] : tensors)
-    if (name.starts_with(kVisionPrefix)) vision_tensors_.emplace(name, t);
-  validate_tensors(vision_tensor_table(c), vision_tensors_);
-  const Tensor& exp = vision_tensors_.at(std::string(kVisionPrefix) + "conv_exp.reparam_conv.weight");
-  if (exp.dim(0) != mm_hidden_)
-    throw Error(Errc::kBadModel, fmt::format("conv_exp width {} != mm_hidden_size {}", exp.dim(0), mm_hidden_));
-}
-
-void CpuVisionBackend::bind_vision() {
-  vision_ = bind_fastvithd(config_, vision_tensors_);
-  vision_bound_ = true;
-  ++binds_;
+  vision_ = bind_fastvithd(c, tensors, Binding::kDeferred);   // validates the vision tensors
+  const int64_t exp = vision_.conv_exp.conv.w.dim(0);
+  if (exp != mm_hidden_)
+    throw Error(Errc::kBadModel, fmt::format("conv_exp width {} != mm_hidden_size {}", exp, mm_hidden_));
 }
 
 FastVitHdPlan& CpuVisionBackend::plan(int64_t resolution, int64_t batch) {
   auto& slot = plans_[{resolution, batch}];
   if (slot) return *slot;
   const auto t0 = std::chrono::steady_clock::now();
-  if (!vision_bound_) bind_vision();
-  const auto t_bound = std::chrono::steady_clock::now();
   FastVitHdPlan p = make_fastvithd_plan(rt_, cache_, vision_, resolution, batch, precision_);
-  if (cache_.take_missing()) {   // a layout not packed yet, and its F32 source already dropped
-    bind_vision();
-    p = make_fastvithd_plan(rt_, cache_, vision_, resolution, batch, precision_);
-    FVLM_CHECK(!cache_.take_missing(), "packed weight missing right after binding");
-  }
-  drop_packed_sources(vision_);   // oneDNN holds every matrix packed now
-  using ms = std::chrono::duration<double, std::milli>;
-  spdlog::debug("encoder plan {} px x {}: bind {:.0f} ms, plan {:.0f} ms, {:.1f} MB of packed weights, {} binds",
-                resolution, batch, ms(t_bound - t0).count(), ms(std::chrono::steady_clock::now() - t_bound).count(),
-                cache_.packed_bytes() / 1048576.0, binds_);
+  cache_.release_staging();
+  spdlog::debug("encoder plan {} px x {}: {:.0f} ms (widen + pack + primitives), {:.1f} MB of packed weights",
+                resolution, batch, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count(),
+                cache_.packed_bytes() / 1048576.0);
   slot = std::make_unique<FastVitHdPlan>(std::move(p));
   return *slot;
 }

@@ -24,17 +24,22 @@ class VisionBackend {
   virtual Tensor project(const Tensor& feats) = 0;
   // Intermediate activations of later encode() calls go to `tap` (empty: none).
   virtual void set_tap(TapFn tap) = 0;
+  // Builds what encode() of [batch, 3, resolution, resolution] needs (plans, packed weights) now,
+  // so that the caller may drop the checkpoint's pages before the activations come in.
+  virtual void prepare(int64_t resolution, int64_t batch) { (void)resolution, (void)batch; }
   // Frees the activation scratch of encode() and oneDNN's scratchpad (reallocated by the next call).
   virtual void release_scratch() {}
+  // Frees the encoder's plans and packed weights (a one-image process is done with them once its
+  // image is encoded); the next encode() builds and packs them again from the checkpoint.
+  virtual void release_weights() {}
 };
 
-// Memory: the vision weights live once, packed by oneDNN. Binding (upcast to F32 + folds) happens
-// when the first plan is built, and those F32 copies are dropped as soon as the plan has packed
-// them; a plan needing a layout not yet packed binds again from the (mmapped) checkpoint.
+// Memory: the vision weights live once, packed by oneDNN. They are bound deferred (views of the
+// mmapped checkpoint + pending folds) and made F32 one at a time as a plan packs them.
 class CpuVisionBackend : public VisionBackend {
  public:
-  // Validates the vision and projector tensors of a checkpoint and binds the projector; keeps
-  // views of `tensors` (no copy) for binding the vision weights when a plan needs them.
+  // Validates the vision and projector tensors of a checkpoint and binds them (the vision matrices
+  // deferred: views of `tensors`, which must stay mapped while the backend lives).
   // `precision` applies to the encoder's Linear / 1x1 layers (the projector stays FP32).
   CpuVisionBackend(Runtime& rt, const ModelConfig& c, const TensorMap& tensors,
                    VisionPrecision precision = VisionPrecision::kF32);
@@ -45,21 +50,20 @@ class CpuVisionBackend : public VisionBackend {
     scratch_ = {};
     rt_.release_scratchpad();
   }
+  void prepare(int64_t resolution, int64_t batch) override { plan(resolution, batch); }
+  void release_weights() override {
+    plans_.clear();
+    cache_ = WeightCache();
+  }
   // Builds (or finds) the plan of one (resolution, batch) ahead of time.
   FastVitHdPlan& plan(int64_t resolution, int64_t batch);
-  // Bytes of weights held packed for oneDNN, and how many times the vision weights were bound.
+  // Bytes of weights held packed for oneDNN.
   int64_t packed_weight_bytes() const { return cache_.packed_bytes(); }
-  int binds() const { return binds_; }
 
  private:
-  void bind_vision();
-
   Runtime& rt_;
   ModelConfig config_;
-  TensorMap vision_tensors_;       // views of the checkpoint's vision tensors
-  FastVitHdWeights vision_;        // matrices dropped once packed (drop_packed_sources)
-  bool vision_bound_ = false;
-  int binds_ = 0;
+  FastVitHdWeights vision_;        // deferred: the matrices are made F32 only while being packed
   ProjectorW projector_;
   int64_t mm_hidden_;
   VisionPrecision precision_;

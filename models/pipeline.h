@@ -53,9 +53,10 @@ struct GenerateResult {
 
 struct PipelineOptions {
   int threads = 0;                   // 0 = all cores
-  // Keep the encoder's activation scratch (~200 MB at 1024 px) between images: saves its page
-  // faults on every later image (batch, bench); off, the answer's peak RSS is that much lower.
-  bool keep_encoder_scratch = false;
+  // Keep the encoder's plans, packed weights (~460 MB F32 at 0.5B shapes) and activation scratch
+  // (~200 MB at 1024 px) between images (batch, bench). Off (one image per process), they are freed
+  // once the image is encoded, before the LLM runs: a lower peak RSS, and a later image re-packs.
+  bool keep_encoder = false;
   enc::VisionPrecision vision_precision = enc::VisionPrecision::kF32;
 };
 

@@ -20,6 +20,13 @@ struct Chw {
 inline float naive_gelu(float x) { return float(0.5 * x * (1 + std::erf(x / std::sqrt(2.0)))); }
 
 // nn.Conv2d(groups, stride, padding = k // 2) with bias; optional GELU.
+inline enc::ConvW plain_conv(Tensor w, Tensor b) {
+  enc::ConvW c;
+  c.w = std::move(w);
+  c.b = std::move(b);
+  return c;
+}
+
 inline Chw naive_conv(const Chw& x, const enc::ConvW& cw, int64_t stride, bool gelu) {
   const int64_t o_n = cw.w.dim(0), k = cw.w.rank() == 4 ? cw.w.dim(-1) : 1, pad = k / 2;
   const int64_t g = cw.groups, icg = x.c / g, ocg = o_n / g;
@@ -64,7 +71,7 @@ inline Chw naive_attention(const Chw& x, const enc::AttentionBlockW& a, int64_t 
     for (int64_t k = 0; k < c; ++k)
       t.v[k * n + p] = float((x.v[k * n + p] - mean) * inv * a.norm_w.f32()[k] + a.norm_b.f32()[k]);
   }
-  const Chw qkv = naive_conv(t, {a.qkv.w.reshaped({3 * c, c, 1, 1}), {}, 1}, 1, false);   // [3C, n]
+  const Chw qkv = naive_conv(t, plain_conv(a.qkv.w.reshaped({3 * c, c, 1, 1}), {}), 1, false);   // [3C, n]
   Chw o{c, x.h, x.w, std::vector<float>(size_t(c * n))};
   std::vector<double> s(static_cast<size_t>(n));
   for (int64_t h = 0; h < heads; ++h)
@@ -84,7 +91,7 @@ inline Chw naive_attention(const Chw& x, const enc::AttentionBlockW& a, int64_t 
         o.v[(h * head_dim + e) * n + i] = float(acc);
       }
     }
-  return naive_conv(o, {a.proj.w.reshaped({c, c, 1, 1}), a.proj.b, 1}, 1, false);
+  return naive_conv(o, plain_conv(a.proj.w.reshaped({c, c, 1, 1}), a.proj.b), 1, false);
 }
 
 // pixels [3, R, R] -> conv_exp output [C_exp, R/64, R/64].

@@ -5,6 +5,8 @@
 #include <random>
 #include <vector>
 
+#include "core/error.h"
+#include "core/half.h"
 #include "core/runtime.h"
 #include "encoder/dnnl_plans.h"
 #include "encoder/vision_kernels.h"
@@ -126,7 +128,7 @@ TEST_CASE("attention plan: softmax(q k^T) v per head from the [N, 3C] qkv matrix
     }
 }
 
-TEST_CASE("weight cache: packs once per layout, found by key after the source is dropped, flags a missing layout") {
+TEST_CASE("weight cache: packs once per layout and key; a deferred weight is widened and row-scaled to be packed") {
   using dnnl::memory;
   Runtime rt(1);
   enc::WeightCache wc;
@@ -142,13 +144,31 @@ TEST_CASE("weight cache: packs once per layout, found by key after the source is
   for (int i = 0; i < 6; ++i)
     for (int j = 0; j < 5; ++j) CHECK(t[j * 6 + i] == src[size_t(i * 5 + j)]);   // reordered into ba
   CHECK(wc.packed_bytes() == 6 * 5 * 4);
-  const Tensor dropped = Tensor::view(DType::F32, w.shape(), nullptr, nullptr);
-  const memory again = wc.get(rt, &key, enc::WeightCache::Role::kWeight, dropped, plain, transposed);
-  CHECK(again.get_data_handle() == a.get_data_handle());   // same pack, source not needed
-  CHECK_FALSE(wc.take_missing());
-  // The same key as a bias is another entry; a layout never packed, source gone: empty + flagged once.
-  CHECK_FALSE(wc.get(rt, &key, enc::WeightCache::Role::kBias, dropped, plain, plain));
-  CHECK(wc.take_missing());
-  CHECK_FALSE(wc.take_missing());
+  const Tensor no_data = Tensor::view(DType::F32, w.shape(), nullptr, nullptr);
+  const memory again = wc.get(rt, &key, enc::WeightCache::Role::kWeight, no_data, plain, transposed);
+  CHECK(again.get_data_handle() == a.get_data_handle());   // same pack, values not needed
+  // The same key as a bias is another entry, and packing it needs values.
+  CHECK_THROWS_AS(wc.get(rt, &key, enc::WeightCache::Role::kBias, no_data, plain, plain), Error);
   CHECK(wc.packed_bytes() == 6 * 5 * 4);
+
+  // Deferred: a BF16 checkpoint view plus row scales; every layout asked for is made from it.
+  Tensor bf = Tensor::zeros(DType::BF16, {6, 5});
+  for (int i = 0; i < 30; ++i) reinterpret_cast<uint16_t*>(bf.mutable_data())[i] = f32_to_bf16(src[size_t(i)]);
+  enc::ConvW c;
+  c.id = &bf;
+  c.src = bf;
+  c.w = Tensor::view(DType::F32, bf.shape(), nullptr, nullptr);
+  c.row_scale = {1, 2, 3, 4, 5, 0.5f};
+  const float* want_values = nullptr;
+  for (const memory::desc& layout : {transposed, plain, transposed}) {
+    const memory m = wc.weight(rt, c, plain, layout);
+    const float* v = static_cast<const float*>(m.get_data_handle());
+    const bool ba = layout == transposed;
+    for (int i = 0; i < 6; ++i)
+      for (int j = 0; j < 5; ++j)
+        CHECK(v[ba ? j * 6 + i : i * 5 + j] == bf16_to_f32(f32_to_bf16(src[size_t(i * 5 + j)])) * c.row_scale[size_t(i)]);
+    if (ba && want_values) CHECK(v == want_values);   // the second ba request is the first pack
+    if (ba) want_values = v;
+  }
+  CHECK(wc.packed_bytes() == 3 * 6 * 5 * 4);
 }
