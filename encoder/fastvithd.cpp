@@ -15,6 +15,7 @@ namespace {
 struct Sizer {
   int64_t batch, h, w, c;
   VisionPrecision precision;
+  int64_t ffn_chunk_rows = 0;   // 0: conv_ffn_chunk_rows decides
   int64_t max_x = 0, max_t = 0, max_hidden = 0, max_qkv = 0, max_scores = 0;
   int64_t pixels() const { return batch * h * w; }
   void note_x() { max_x = std::max(max_x, pixels() * c); }
@@ -41,14 +42,30 @@ void run_expand_conv(Runtime& rt, const ExpandConvPlan& p, const float* x, float
   run_conv(rt, p.dw, scratch, dst);
 }
 
+// Rows per ConvFFN chunk: a hidden chunk of ~16 MB, but at least 1024 rows (GEMM efficiency), in
+// equal chunks. At 1024 px stage 0 (65536 rows, hidden 384) that is 8 chunks of 8192 rows.
+int64_t conv_ffn_chunk_rows(int64_t rows, int64_t hidden) {
+  constexpr int64_t kHiddenChunkFloats = int64_t(4) << 20;
+  const int64_t target = std::max<int64_t>(1024, kHiddenChunkFloats / hidden);
+  const int64_t chunks = (rows + target - 1) / target;
+  return (rows + chunks - 1) / chunks;
+}
+
 ConvFfnPlan make_conv_ffn_plan(Runtime& rt, WeightCache& wc, const ConvFfnW& f, Sizer& s) {
   const int64_t hidden = f.fc1.w.dim(0);
   ConvFfnPlan p;
   p.dw7x7 = make_conv_plan(rt, wc, f.dw7x7, geom(s, s.c, s.c, f.dw7x7.w.dim(-1), 1), PostOp::kNone);
-  p.fc1 = make_linear_plan(rt, wc, f.fc1, s.pixels(), PostOp::kGelu, s.precision);
-  p.fc2 = make_linear_plan(rt, wc, f.fc2, s.pixels(), PostOp::kAccumulate, s.precision);
+  p.rows = s.pixels();
+  p.c = s.c;
+  p.chunk_rows = s.ffn_chunk_rows > 0 ? std::min(s.ffn_chunk_rows, p.rows) : conv_ffn_chunk_rows(p.rows, hidden);
+  p.fc1 = make_linear_plan(rt, wc, f.fc1, p.chunk_rows, PostOp::kGelu, s.precision);
+  p.fc2 = make_linear_plan(rt, wc, f.fc2, p.chunk_rows, PostOp::kAccumulate, s.precision);
+  if (const int64_t tail = p.rows % p.chunk_rows) {
+    p.fc1_tail = make_linear_plan(rt, wc, f.fc1, tail, PostOp::kGelu, s.precision);
+    p.fc2_tail = make_linear_plan(rt, wc, f.fc2, tail, PostOp::kAccumulate, s.precision);
+  }
   s.max_t = std::max(s.max_t, s.pixels() * s.c);
-  s.max_hidden = std::max(s.max_hidden, s.pixels() * hidden);
+  s.max_hidden = std::max(s.max_hidden, p.chunk_rows * hidden);
   return p;
 }
 
@@ -100,14 +117,14 @@ Tensor f32_buffer(int64_t n) { return Tensor::zeros(DType::F32, {std::max<int64_
 }  // namespace
 
 FastVitHdPlan make_fastvithd_plan(Runtime& rt, WeightCache& wc, const FastVitHdWeights& w, int64_t resolution,
-                                  int64_t batch, VisionPrecision precision) {
+                                  int64_t batch, VisionPrecision precision, int64_t ffn_chunk_rows) {
   const int64_t stride = w.cfg.output_stride;
   if (resolution <= 0 || resolution % stride != 0)
     throw Error(Errc::kBadArgs, fmt::format("resolution {} is not a positive multiple of {}", resolution, stride));
   FastVitHdPlan p;
   p.resolution = resolution;
   p.batch = batch;
-  Sizer s{batch, resolution, resolution, 3, precision};
+  Sizer s{batch, resolution, resolution, 3, precision, ffn_chunk_rows};
   const int64_t d0 = w.stem[0].w.dim(0);
   const ConvGeom g0 = geom(s, d0, 1, w.stem[0].w.dim(-1), 2);
   p.stem[0] = make_conv_plan(rt, wc, w.stem[0], g0, PostOp::kGelu);   // MobileOneBlock 3x3 s2
@@ -155,8 +172,11 @@ struct Acts {
 // ConvFFN.forward with the residual of its block: x = x + layer_scale * fc2(gelu(fc1(bn(conv(x))))).
 void conv_ffn(Runtime& rt, const ConvFfnPlan& p, Acts& a) {
   run_conv(rt, p.dw7x7, a.x, a.t);        // x = self.conv(x)      depthwise 7x7, BatchNorm folded
-  run_linear(rt, p.fc1, a.t, a.hidden);     // x = self.act(self.fc1(x))
-  run_linear(rt, p.fc2, a.hidden, a.x);     // x = x + layer_scale * self.fc2(x)   (scale folded, sum post-op)
+  for (int64_t r0 = 0; r0 < p.rows; r0 += p.chunk_rows) {   // fc1 and fc2 are per token: chunks are exact
+    const bool full = p.rows - r0 >= p.chunk_rows;
+    run_linear(rt, full ? p.fc1 : p.fc1_tail, a.t + r0 * p.c, a.hidden);   // x = self.act(self.fc1(x))
+    run_linear(rt, full ? p.fc2 : p.fc2_tail, a.hidden, a.x + r0 * p.c);   // x = x + layer_scale * self.fc2(x)
+  }                                                                        //   (scale folded, sum post-op)
 }
 
 // RepMixerBlock.forward (inference form).

@@ -19,9 +19,13 @@ namespace fvlm::enc {
 using TapFn = std::function<void(std::string_view name, const Tensor& bhwc)>;
 
 // 1x1 convolutions run as matmuls over the NHWC token matrix (oneDNN's sgemm beats its 1x1 conv here).
+// ConvFFN's fc1 -> GELU -> fc2 runs over row chunks of the token matrix, so its 4C-wide hidden
+// activation is one chunk (~16 MB), not the whole map (100 MB at 1024 px in stage 0).
 struct ConvFfnPlan {
   ConvPlan dw7x7;
-  LinearPlan fc1, fc2;
+  int64_t rows = 0, chunk_rows = 0, c = 0;
+  LinearPlan fc1, fc2;               // chunk_rows rows
+  LinearPlan fc1_tail, fc2_tail;     // rows % chunk_rows rows (when not 0)
 };
 struct RepMixerBlockPlan {
   ConvPlan mixer;
@@ -70,8 +74,10 @@ struct EncoderScratch {
 
 // Throws Error{kBadArgs} unless resolution is a positive multiple of the output stride (64).
 // kInt8: every Linear / 1x1 (stem, PatchEmbed pointwise, ConvFFN fc1/fc2, attention qkv/proj) runs INT8.
+// ffn_chunk_rows: ConvFFN row chunk (0: automatic, ~16 MB hidden; tests force small ones).
 FastVitHdPlan make_fastvithd_plan(Runtime& rt, WeightCache& wc, const FastVitHdWeights& w, int64_t resolution,
-                                  int64_t batch, VisionPrecision precision = VisionPrecision::kF32);
+                                  int64_t batch, VisionPrecision precision = VisionPrecision::kF32,
+                                  int64_t ffn_chunk_rows = 0);
 
 // pixels [B, 3, R, R] (NCHW, as preprocessed) -> out [B * out_hw^2, out_c].
 void fastvithd_forward(Runtime& rt, const FastVitHdWeights& w, const FastVitHdPlan& p, EncoderScratch& scratch,

@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "encoder/fastvithd.h"
+#include "encoder/vision_precision.h"
 #include "models/tensor_table.h"
 #include "tests/blocks/encoder_fixture.h"
 
@@ -63,4 +65,37 @@ TEST_CASE("encoder: every intermediate tap of square matches, first divergence n
     if (!test::within_vision_tol(d) && first_bad.empty()) first_bad = name;
   }
   CHECK_MESSAGE(first_bad.empty(), "first tap outside tolerance: ", first_bad);
+}
+
+TEST_CASE("encoder: ConvFFN in row chunks (with a tail) matches the goldens, F32 and INT8 plans") {
+  // The production chunk (~16 MB of hidden) covers the tiny model's whole map; force 100-row
+  // chunks so that every ConvFFN runs several chunks and a shorter tail.
+  test::TinyEncoder m;
+  const enc::FastVitHdWeights w = enc::bind_fastvithd(m.cfg, m.tensors);
+  const int64_t r = m.cfg.vision.image_size;
+  const Tensor px = test::golden_pixels("square");
+  const Tensor ref = read_npy(test::golden("tiny/encoder/square.image_features.npy"));
+  for (const enc::VisionPrecision precision : {enc::VisionPrecision::kF32, enc::VisionPrecision::kInt8}) {
+    enc::WeightCache wc;
+    enc::EncoderScratch scratch;
+    const enc::FastVitHdPlan whole = enc::make_fastvithd_plan(m.rt, wc, w, r, 1, precision);
+    const enc::FastVitHdPlan chunked = enc::make_fastvithd_plan(m.rt, wc, w, r, 1, precision, 100);
+    int64_t stage0_rows = 0;   // rows of the first ConvFFN: more than one chunk, with a tail
+    for (const enc::StagePlan& st : chunked.network)
+      if (!st.repmixer.empty() && stage0_rows == 0) stage0_rows = st.repmixer.front().ffn.rows;
+    REQUIRE(stage0_rows > 100);
+    REQUIRE(stage0_rows % 100 != 0);
+    CHECK(chunked.scratch.hidden < whole.scratch.hidden);
+    Tensor a = Tensor::zeros(DType::F32, ref.shape()), b = Tensor::zeros(DType::F32, ref.shape());
+    enc::fastvithd_forward(m.rt, w, whole, scratch, px.f32(), a.f32());
+    enc::fastvithd_forward(m.rt, w, chunked, scratch, px.f32(), b.f32());
+    const test::Diff d = test::compare(b, a);
+    MESSAGE(enc::vision_precision_name(precision), " chunked vs whole: ", describe(d));
+    if (precision == enc::VisionPrecision::kF32) {
+      CHECK(test::within_vision_tol(test::compare(b, ref)));
+      CHECK(test::within_vision_tol(d));
+    } else {
+      CHECK(d.max_abs == 0.0);   // INT8: per-token quantisation and exact int32 sums, chunked or not
+    }
+  }
 }
