@@ -45,7 +45,6 @@ double weight_file_bytes(const std::string& dir) {
   return total;
 }
 
-
 double peak_rss_mb() {
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
