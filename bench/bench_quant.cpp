@@ -1,7 +1,7 @@
 // Quantised matmul throughput per variant on the real Qwen2-0.5B shapes (random weights):
 //   decode: one token through 24 layers (q,k,v,o,gate,up,down) + lm_head, M = 1 -> tokens/s and
-//           weight GB/s (memory bandwidth of this machine ~43 GB/s; llama.cpp 2 threads: Q4_0
-//           95 tok/s, Q8_0 58 tok/s);
+//           weight GB/s (this 2-core VM reads ~26 GB/s with 2 threads; llama.cpp on the same
+//           GGUF files here, whole model: Q8_0 31 tok/s, Q4_0 38 tok/s);
 //   prefill: one layer's matrices at M = 280 (image tokens + prompt) -> GOP/s (2*M*N*K per second);
 //   crossover: int8 kernel vs dequantise + f32 sgemm (the decoder's prefill path) at growing M,
 //           which sets decoder/linear.cpp's kDequantGemmMinRows.
