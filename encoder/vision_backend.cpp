@@ -6,14 +6,12 @@
 #include <spdlog/spdlog.h>
 
 #include "core/error.h"
-#include "models/tensor_table.h"
 
 namespace fvlm::enc {
 
 CpuVisionBackend::CpuVisionBackend(Runtime& rt, const ModelConfig& c, const TensorMap& tensors,
                                    VisionPrecision precision)
     : rt_(rt),
-      config_(c),
       projector_(bind_projector(c, tensors)),
       mm_hidden_(c.mm_hidden_size),
       precision_(precision) {

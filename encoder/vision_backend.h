@@ -62,7 +62,6 @@ class CpuVisionBackend : public VisionBackend {
 
  private:
   Runtime& rt_;
-  ModelConfig config_;
   FastVitHdWeights vision_;        // deferred: the matrices are made F32 only while being packed
   ProjectorW projector_;
   int64_t mm_hidden_;
