@@ -20,7 +20,7 @@ using TapFn = std::function<void(std::string_view name, const Tensor& bhwc)>;
 
 // 1x1 convolutions run as matmuls over the NHWC token matrix (oneDNN's sgemm beats its 1x1 conv here).
 // ConvFFN's fc1 -> GELU -> fc2 runs over row chunks of the token matrix, so its 4C-wide hidden
-// activation is one chunk (~16 MB), not the whole map (100 MB at 1024 px in stage 0).
+// activation is one chunk (~4 MB), not the whole map (100 MB at 1024 px in stage 0).
 struct ConvFfnPlan {
   ConvPlan dw7x7;
   int64_t rows = 0, chunk_rows = 0, c = 0;
@@ -74,7 +74,7 @@ struct EncoderScratch {
 
 // Throws Error{kBadArgs} unless resolution is a positive multiple of the output stride (64).
 // kInt8: every Linear / 1x1 (stem, PatchEmbed pointwise, ConvFFN fc1/fc2, attention qkv/proj) runs INT8.
-// ffn_chunk_rows: ConvFFN row chunk (0: automatic, ~16 MB hidden; tests force small ones).
+// ffn_chunk_rows: ConvFFN row chunk (0: automatic, ~4 MB hidden; tests force small ones).
 FastVitHdPlan make_fastvithd_plan(Runtime& rt, WeightCache& wc, const FastVitHdWeights& w, int64_t resolution,
                                   int64_t batch, VisionPrecision precision = VisionPrecision::kF32,
                                   int64_t ffn_chunk_rows = 0);
