@@ -33,4 +33,21 @@ void parallel_for(int64_t n, int64_t grain, Fn&& fn) {
   }
 }
 
+// parallel_for over the rows of several matrices taken as one concatenation (q/k/v, gate/up):
+// one fork/join for all of them. Calls fn(part, lo, hi) for the rows [lo, hi) of `part` that a
+// thread's chunk covers; rows_of(part) is its row count.
+template <class Parts, class RowsOf, class Fn>
+void parallel_for_parts(const Parts& parts, RowsOf&& rows_of, int64_t grain, Fn&& fn) {
+  int64_t total = 0;
+  for (const auto& p : parts) total += rows_of(p);
+  parallel_for(total, grain, [&](int64_t b, int64_t e) {
+    int64_t first = 0;   // row of the concatenation where the current part starts
+    for (const auto& p : parts) {
+      const int64_t n = rows_of(p), lo = std::max(b, first) - first, hi = std::min(e, first + n) - first;
+      if (lo < hi) fn(p, lo, hi);
+      first += n;
+    }
+  });
+}
+
 }  // namespace fvlm

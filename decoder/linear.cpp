@@ -64,11 +64,9 @@ void linear(const float* x, int64_t M, const Tensor& W, const float* bias, float
 }
 
 void linear_multi(const float* x, int64_t M, std::span<const LinearOut> outs, GemmScratch& scratch) {
-  int64_t total = 0;
   bool quantised = false;
   for (const LinearOut& o : outs) {
     check_supported(*o.W);
-    total += o.W->dim(0);
     quantised |= o.W->dtype() == DType::Q8_0 || o.W->dtype() == DType::Q4_0;
   }
   // Enough tokens share each weight matrix: widen (dequantise) it to f32 once and run sgemm.
@@ -92,15 +90,11 @@ void linear_multi(const float* x, int64_t M, std::span<const LinearOut> outs, Ge
     return;
   }
   for (int64_t m = 0; m < M; ++m)
-    parallel_for(total, kGemvGrain, [&](int64_t b, int64_t e) {
-      int64_t first = 0;  // row index of the current matrix's row 0 in the concatenation
-      for (const LinearOut& o : outs) {
-        const int64_t N = o.W->dim(0), K = o.W->dim(1);
-        const int64_t lo = std::max(b, first) - first, hi = std::min(e, first + N) - first;
-        if (lo < hi) best_gemv(o.W->dtype()).fn(o.W->data(), K, x + m * K, lo, hi, o.y + m * N);
-        first += N;
-      }
-    });
+    parallel_for_parts(outs, [](const LinearOut& o) { return o.W->dim(0); }, kGemvGrain,
+                       [&](const LinearOut& o, int64_t lo, int64_t hi) {
+                         const int64_t N = o.W->dim(0), K = o.W->dim(1);
+                         best_gemv(o.W->dtype()).fn(o.W->data(), K, x + m * K, lo, hi, o.y + m * N);
+                       });
   for (const LinearOut& o : outs) add_bias(M, o.W->dim(0), o.bias, o.y);
 }
 

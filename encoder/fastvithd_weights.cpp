@@ -63,11 +63,7 @@ struct Binder {
     return c;
   }
   ConvW conv_f32(const std::string& name) const {   // read by the forward itself: always F32
-    ConvW c;
-    c.w = get(name + ".weight");
-    c.b = get(name + ".bias");
-    c.id = id(name + ".weight");
-    return c;
+    return Binder{m, prefix, Binding::kEager}.conv(name);
   }
 };
 

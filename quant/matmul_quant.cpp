@@ -92,24 +92,13 @@ void matmul_quant(const float* x, int64_t M, int64_t K, const Tensor& w, float* 
 }
 
 void matmul_quant_multi(const float* x, int64_t M, int64_t K, std::span<const QuantOut> outs) {
-  int64_t total = 0;
-  for (const QuantOut& o : outs) {
-    check_weight(*o.w, K);
-    total += o.w->dim(0);
-  }
+  for (const QuantOut& o : outs) check_weight(*o.w, K);
   const QuantizedRows xq = quantize_x(x, M, K);
-  // Thread t takes rows [total*t/nt, total*(t+1)/nt) of the concatenation, clipped to each matrix.
-  parallel_for(total, 16, [&](int64_t b, int64_t e) {
-    int64_t first = 0;   // row of the concatenation where the current matrix starts
-    for (const QuantOut& o : outs) {
-      const int64_t N = o.w->dim(0), lo = std::max(b, first) - first, hi = std::min(e, first + N) - first;
-      if (lo < hi) {
-        const QuantMatrix wm{o.w->dtype(), N, K, static_cast<const uint8_t*>(o.w->data())};
-        best_matmul(o.w->dtype()).fn(xq, wm, lo, hi, o.y, N);
-      }
-      first += N;
-    }
-  });
+  parallel_for_parts(outs, [](const QuantOut& o) { return o.w->dim(0); }, 16,
+                     [&](const QuantOut& o, int64_t lo, int64_t hi) {
+                       const QuantMatrix wm{o.w->dtype(), o.w->dim(0), K, static_cast<const uint8_t*>(o.w->data())};
+                       best_matmul(o.w->dtype()).fn(xq, wm, lo, hi, o.y, o.w->dim(0));
+                     });
 }
 
 Tensor quantize(const Tensor& w, DType target) {
