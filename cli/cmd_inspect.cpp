@@ -12,8 +12,29 @@ namespace {
 
 constexpr char kLayerPrefix[] = "model.layers.";
 
+// A model whose config.json (or converted metadata) fails its bounds: nothing derived from the
+// config can be built safely, so the report is the checks and the error.
+nlohmann::ordered_json failed_config_report(const std::string& path, const Error& e) {
+  nlohmann::ordered_json problems = nlohmann::ordered_json::array();
+  for (const auto& p : e.detail()["config_problems"])
+    problems.push_back({{"key", p["key"]}, {"value", p["value"]}, {"expected", p["expected"]}});
+  return {
+      {"ok", false},
+      {"model", path},
+      {"config_checks", {{"ok", false}, {"problems", problems}}},
+      {"validation", {{"ok", false}, {"skipped", "the tensors are not checked against a config that fails its bounds"}}},
+      {"error", {{"code", errc_name(e.code())}, {"message", e.what()}}},
+  };
+}
+
 nlohmann::ordered_json inspect(const std::string& path) {
-  ModelSource src = open_model_source(path, /*validate=*/false);
+  ModelSource src;
+  try {
+    src = open_model_source(path, /*validate=*/false);
+  } catch (const Error& e) {
+    if (e.code() != Errc::kBadModel || !e.detail().contains("config_problems")) throw;
+    return failed_config_report(path, e);
+  }
   const ModelConfig& c = src.config;
   const auto table = model_tensor_table(c);
   const auto problems = find_tensor_problems(table, src.tensors);
@@ -61,6 +82,7 @@ nlohmann::ordered_json inspect(const std::string& path) {
       {"llm_dtypes", llm_dtypes},
       {"parameters", {{"vision", params["vision"]}, {"projector", params["projector"]}, {"llm", params["llm"]},
                       {"total", params["vision"] + params["projector"] + params["llm"]}}},
+      {"config_checks", {{"ok", true}, {"checked", c.checks_passed}, {"problems", nlohmann::ordered_json::array()}}},
       {"validation", {{"ok", problems.empty()}, {"problems", problem_list}}},
   };
 }
