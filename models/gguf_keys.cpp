@@ -1,6 +1,7 @@
 #include "models/gguf_keys.h"
 
 #include <fmt/format.h>
+
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
@@ -18,7 +19,7 @@ std::string list_text(const std::vector<T>& xs, F one) {
 }
 
 std::string quoted(const std::string& s) { return nlohmann::json(s).dump(); }
-std::string float_text(double x) { return fmt::format("{}", float(x)); }   // shortest form of the f32
+std::string float_text(double x) { return fmt::format("{}", float(x)); }  // shortest form of the f32
 
 // A value as a short text; Error{kBadModel} from the accessors when the payload is unreadable.
 std::string value_text(const GgufValue& v) {
@@ -40,10 +41,12 @@ std::string value_text(const GgufValue& v) {
 bool same_value(const GgufValue& want, const GgufValue& got) {
   if (want.is_array() != got.is_array()) return false;
   const GgufType t = want.is_array() ? want.elem_type() : want.type();
-  if (t == GgufType::kString) return want.is_array() ? want.as_strings() == got.as_strings()
-                                                     : got.type() == GgufType::kString && want.as_string() == got.as_string();
-  if (t == GgufType::kBool) return want.is_array() ? want.as_ints() == got.as_ints()
-                                                   : got.type() == GgufType::kBool && want.as_bool() == got.as_bool();
+  if (t == GgufType::kString)
+    return want.is_array() ? want.as_strings() == got.as_strings()
+                           : got.type() == GgufType::kString && want.as_string() == got.as_string();
+  if (t == GgufType::kBool)
+    return want.is_array() ? want.as_ints() == got.as_ints()
+                           : got.type() == GgufType::kBool && want.as_bool() == got.as_bool();
   if (is_float_type(t)) {
     if (!want.is_array()) return float(want.as_float()) == float(got.as_float());
     const std::vector<double> a = want.as_floats(), b = got.as_floats();
@@ -57,7 +60,9 @@ bool same_value(const GgufValue& want, const GgufValue& got) {
 
 GgufValue u32(int v) { return GgufValue::u32(uint32_t(v)); }
 template <class C>
-GgufValue i32s(const C& xs) { return GgufValue::ints(GgufType::kI32, std::vector<int64_t>(xs.begin(), xs.end())); }
+GgufValue i32s(const C& xs) {
+  return GgufValue::ints(GgufType::kI32, std::vector<int64_t>(xs.begin(), xs.end()));
+}
 
 }  // namespace
 
@@ -126,11 +131,11 @@ std::vector<ConfigProblem> check_gguf_config_keys(const GgufFile& f, const std::
     }
     try {
       if (!same_value(k.value, *got)) problems.push_back({k.key, value_text(*got), expected});
-    } catch (const Error&) {   // another type than the converter writes
+    } catch (const Error&) {  // another type than the converter writes
       const GgufType t = got->is_array() ? got->elem_type() : got->type();
-      problems.push_back({k.key, fmt::format("a value of type {}{}", got->is_array() ? "array of " : "",
-                                             gguf_type_name(t)),
-                          expected});
+      problems.push_back(
+          {k.key, fmt::format("a value of type {}{}", got->is_array() ? "array of " : "", gguf_type_name(t)),
+           expected});
     }
   }
   return problems;

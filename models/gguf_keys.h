@@ -12,9 +12,9 @@
 namespace fvlm {
 
 struct GgufConfigKey {
-  std::string key;      // "qwen2.block_count"
-  std::string source;   // what it restates: "num_hidden_layers"
-  GgufValue value;      // the value, typed as `convert` writes it
+  std::string key;     // "qwen2.block_count"
+  std::string source;  // what it restates: "num_hidden_layers"
+  GgufValue value;     // the value, typed as `convert` writes it
 };
 
 // Keys of fastvlm-llm.gguf / fastvlm-vision.gguf that restate `c` (models/convert.h lists them).

@@ -34,9 +34,9 @@ std::string special_token_files(const fs::path& dir) {
   for (const char* name : {"added_tokens.json", "tokenizer_config.json", "tokenizer.json"})
     (fs::exists(dir / name) ? present : absent).push_back(name);
   std::string s;
-  if (!absent.empty()) s = fmt::format("{} {} missing", fmt::join(absent, " and "), absent.size() > 1 ? "are" : "is");
+  if (!absent.empty()) s = fmt::format("{} {} missing", fmt::join(absent, ", "), absent.size() > 1 ? "are" : "is");
   if (!present.empty())
-    s += fmt::format("{}{} {} not define them", s.empty() ? "" : "; ", fmt::join(present, " and "),
+    s += fmt::format("{}{} {} not define them", s.empty() ? "" : "; ", fmt::join(present, ", "),
                      present.size() > 1 ? "do" : "does");
   return s;
 }
