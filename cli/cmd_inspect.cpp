@@ -6,6 +6,7 @@
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "models/model_source.h"
+#include "models/model_tokenizer.h"
 
 namespace fvlm::cli {
 namespace {
@@ -38,6 +39,14 @@ nlohmann::ordered_json inspect(const std::string& path) {
   const ModelConfig& c = src.config;
   const auto table = model_tensor_table(c);
   const auto problems = find_tensor_problems(table, src.tensors);
+  std::string tokenizer_problem;   // the chat template's special tokens must be defined
+  try {
+    check_chat_tokens(src);
+  } catch (const Error& e) {
+    if (e.code() != Errc::kBadModel) throw;
+    tokenizer_problem = e.what();
+  }
+  const bool valid = problems.empty() && tokenizer_problem.empty();
   std::map<std::string, int64_t> params;
   std::map<std::string, int64_t> dtypes;
   const char* role_names[] = {"vision", "projector", "llm"};
@@ -61,7 +70,7 @@ nlohmann::ordered_json inspect(const std::string& path) {
   for (const auto& p : problems) problem_list.push_back({{"tensor", p.name}, {"problem", p.what}});
   const FastVitHdConfig& v = c.vision;
   return {
-      {"ok", problems.empty()},
+      {"ok", valid},
       {"model", src.path},
       {"format", src.format == ModelFormat::kHuggingFace ? "huggingface" : "gguf"},
       {"name", c.name},
@@ -83,7 +92,8 @@ nlohmann::ordered_json inspect(const std::string& path) {
       {"parameters", {{"vision", params["vision"]}, {"projector", params["projector"]}, {"llm", params["llm"]},
                       {"total", params["vision"] + params["projector"] + params["llm"]}}},
       {"config_checks", {{"ok", true}, {"checked", c.checks_passed}, {"problems", nlohmann::ordered_json::array()}}},
-      {"validation", {{"ok", problems.empty()}, {"problems", problem_list}}},
+      {"validation", {{"ok", valid}, {"problems", problem_list},
+                      {"tokenizer", {{"ok", tokenizer_problem.empty()}, {"problem", tokenizer_problem}}}}},
   };
 }
 

@@ -197,6 +197,14 @@ void read_tokenizer_json(const fs::path& p, TokenizerFiles& out) {
 
 }  // namespace
 
+std::vector<AddedToken> read_added_tokens(const std::string& model_dir) {
+  const fs::path dir(model_dir), tj = dir / "tokenizer.json";
+  TokenizerFiles out;
+  read_added_tokens(dir, out);
+  if (out.added.empty() && fs::exists(tj)) read_added_tokens_of_tokenizer_json(tj, parse_json(tj), out);
+  return std::move(out.added);
+}
+
 TokenizerFiles read_tokenizer_files(const std::string& model_dir) {
   const fs::path dir(model_dir);
   if (!fs::is_directory(dir))

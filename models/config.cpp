@@ -391,6 +391,11 @@ CheckedConfig check_model_config(const json& j) {
                 fmt::format("config.json: model_type '{}' is not a FastVLM checkpoint (llava_qwen2)", model_type));
   if (j.contains("rope_scaling") && !j["rope_scaling"].is_null())
     throw Error(Errc::kUnsupported, "config.json: rope_scaling is not supported");
+  // The decoder implements Qwen2 as FastVLM uses it: SiLU MLP, full attention in every layer.
+  if (const auto it = j.find("hidden_act"); it != j.end() && !it->is_null() && *it != "silu")
+    throw Error(Errc::kUnsupported, fmt::format("config.json: hidden_act {} is not supported (silu)", shown(*it)));
+  if (const auto it = j.find("use_sliding_window"); it != j.end() && *it == true)
+    throw Error(Errc::kUnsupported, "config.json: use_sliding_window true is not supported");
   std::string tower;
   r.read_string(j, "", "mm_vision_tower", true, tower);
   if (r.ok({"mm_vision_tower"})) c.vision.image_size = tower_image_size(r, tower);

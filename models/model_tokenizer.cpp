@@ -20,10 +20,10 @@ namespace {
 // prompt it was never trained on and still answer, silently wrong.
 constexpr std::string_view kChatTokens[] = {"<|im_start|>", "<|im_end|>", "<|endoftext|>"};
 
-std::vector<std::string> missing_chat_tokens(const TokenizerFiles& f) {
+std::vector<std::string> missing_chat_tokens(const std::vector<AddedToken>& added) {
   std::vector<std::string> missing;
   for (std::string_view t : kChatTokens)
-    if (std::none_of(f.added.begin(), f.added.end(), [&](const AddedToken& a) { return a.content == t; }))
+    if (std::none_of(added.begin(), added.end(), [&](const AddedToken& a) { return a.content == t; }))
       missing.emplace_back(t);
   return missing;
 }
@@ -41,19 +41,23 @@ std::string special_token_files(const fs::path& dir) {
   return s;
 }
 
-TokenizerFiles hf_tokenizer_files(const std::string& dir) {
-  TokenizerFiles f = read_tokenizer_files(dir);
-  const std::vector<std::string> missing = missing_chat_tokens(f);
+void check_hf_chat_tokens(const std::string& dir, const std::vector<AddedToken>& added) {
+  const std::vector<std::string> missing = missing_chat_tokens(added);
   if (!missing.empty())
     throw Error(Errc::kBadModel,
                 fmt::format("tokenizer: {} defines no special token {} (the chat template's): {}", dir,
                             fmt::join(missing, ", "), special_token_files(dir)));
+}
+
+TokenizerFiles hf_tokenizer_files(const std::string& dir) {
+  TokenizerFiles f = read_tokenizer_files(dir);
+  check_hf_chat_tokens(dir, f.added);
   return f;
 }
 
 TokenizerFiles gguf_files_with_chat_tokens(const std::string& path) {
   TokenizerFiles f = gguf_tokenizer_files(path);
-  const std::vector<std::string> missing = missing_chat_tokens(f);
+  const std::vector<std::string> missing = missing_chat_tokens(f.added);
   if (!missing.empty())
     throw Error(Errc::kBadModel, fmt::format("tokenizer: {} has no control token {} (the chat template's) in "
                                              "tokenizer.ggml.tokens", f.vocab_source, fmt::join(missing, ", ")));
@@ -65,6 +69,11 @@ std::string model_dir(const std::string& path) {
 }
 
 }  // namespace
+
+void check_chat_tokens(const ModelSource& src) {
+  if (src.format == ModelFormat::kGguf) gguf_files_with_chat_tokens(src.path);
+  else check_hf_chat_tokens(src.dir, read_added_tokens(src.dir));
+}
 
 Tokenizer open_tokenizer(const ModelSource& src) {
   Tokenizer tok = Tokenizer::from_files(src.format == ModelFormat::kGguf ? gguf_files_with_chat_tokens(src.path)

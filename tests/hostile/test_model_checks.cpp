@@ -148,6 +148,24 @@ std::vector<ConfigCase> config_cases() {
 
 }  // namespace
 
+TEST_CASE("hostile config.json: a Qwen2 variant the decoder does not implement is unsupported") {
+  const std::string dir = model_copy("unsup");
+  const json golden = read_json(fs::path(tiny_model()) / "config.json");
+  for (const auto& [key, value] : {std::pair{"hidden_act", json("gelu")},
+                                   {"use_sliding_window", json(true)},
+                                   {"rope_scaling", json::parse(R"({"type": "yarn", "factor": 4})")}}) {
+    CAPTURE(key);
+    json cfg = golden;
+    cfg[key] = value;
+    write_json(fs::path(dir) / "config.json", cfg);
+    const CliRun r = run_limited("inspect " + q(dir));
+    CHECK(r.exit_code == 5);
+    REQUIRE(r.lines.size() == 1);
+    CHECK(r.lines[0]["error"]["code"] == "unsupported");
+    CHECK(r.lines[0]["error"]["message"].get<std::string>().find(key) != std::string::npos);
+  }
+}
+
 TEST_CASE("hostile config.json: every out-of-bounds value is bad_model naming the key, from inspect too") {
   const std::string dir = model_copy("cfg");
   const json golden = read_json(fs::path(tiny_model()) / "config.json");
@@ -335,6 +353,17 @@ TEST_CASE(
     check_bad_model(r, "tokenizer_config.json");
     check_bad_model(r, "<|im_start|>");
   }
+  // inspect says why the model is not valid; convert refuses to write a GGUF without them.
+  const CliRun inspect = run_limited("inspect " + q(dir));
+  CHECK(inspect.exit_code == 4);
+  REQUIRE(inspect.lines.size() == 1);
+  CHECK(inspect.lines[0]["ok"] == false);
+  CHECK(inspect.lines[0]["validation"]["tokenizer"]["ok"] == false);
+  CHECK(inspect.lines[0]["validation"]["tokenizer"]["problem"].get<std::string>().find("added_tokens.json") !=
+        std::string::npos);
+  const std::string out = temp_path("gguf_no_chat_tokens");
+  check_bad_model(run_limited("convert " + q(dir) + " -o " + q(out) + " --type q8_0"), "<|im_start|>");
+  CHECK(!fs::exists(fs::path(out) / "fastvlm-llm.gguf"));
   // A tokenizer.json whose added_tokens lack <|im_start|> does not count either.
   const json partial =
       json::parse(R"({"added_tokens": [{"id": 151643, "content": "<|endoftext|>", "special": true},
