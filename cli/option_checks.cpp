@@ -1,7 +1,9 @@
 #include "cli/option_checks.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sched.h>
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,9 +15,6 @@
 #include <filesystem>
 #include <fstream>
 #include <thread>
-
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include "core/error.h"
 
@@ -66,7 +65,7 @@ std::optional<int64_t> parse_int64(std::string_view s) {
 std::optional<uint64_t> parse_uint64(std::string_view s) {
   if (!s.empty() && s[0] == '+') s.remove_prefix(1);
   uint64_t v = 0;
-  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);   // no sign: "-1" fails
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);  // no sign: "-1" fails
   if (s.empty() || ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
   return v;
 }
@@ -75,7 +74,7 @@ CLI::Validator whole_number(int64_t lo, int64_t hi, std::string expect) {
   return CLI::Validator(
       [lo, hi, expect](std::string& s) {
         auto v = parse_int64(s);
-        if (!v) {   // "100e6" (as --help writes it): a whole number in exponent form, rewritten for CLI11
+        if (!v) {  // "100e6" (as --help writes it): a whole number in exponent form, rewritten for CLI11
           double d = 0;
           const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), d);
           if (ec == std::errc() && end == s.data() + s.size() && std::isfinite(d) && d == std::floor(d) &&
@@ -90,7 +89,8 @@ CLI::Validator whole_number(int64_t lo, int64_t hi, std::string expect) {
 }
 
 CLI::Validator unsigned_64bit(std::string expect) {
-  return CLI::Validator([expect](std::string& s) { return parse_uint64(s) ? std::string() : got(expect, s); }, "");
+  return CLI::Validator([expect](std::string& s) { return parse_uint64(s) ? std::string() : got(expect, s); },
+                        "");
 }
 
 CLI::Validator real_number(double lo, double hi, bool lo_open, std::string expect) {
@@ -111,14 +111,16 @@ CLI::Validator image_side() {
         const auto v = parse_int64(s);
         const bool ok = v && *v >= 64 && *v <= kMaxResolution && *v % 64 == 0;
         return ok ? std::string()
-                  : got(fmt::format("a multiple of 64 from 64 to {} pixels (e.g. 512, 1024)", kMaxResolution), s);
+                  : got(fmt::format("a multiple of 64 from 64 to {} pixels (e.g. 512, 1024)", kMaxResolution),
+                        s);
       },
       "");
 }
 
 void check_output_file(const std::string& path, std::string_view option) {
   auto fail = [&](const std::string& why) {
-    return Error(Errc::kBadArgs, fmt::format("{} {}: {}", option, path, why), {{"option", option}, {"path", path}});
+    return Error(Errc::kBadArgs, fmt::format("{} {}: {}", option, path, why),
+                 {{"option", option}, {"path", path}});
   };
   if (path.empty()) throw fail("an empty path");
   if (const auto st = stat_of(path)) {
@@ -139,7 +141,8 @@ void check_output_file(const std::string& path, std::string_view option) {
 
 void check_output_dir(const std::string& path, std::string_view option) {
   auto fail = [&](const std::string& why) {
-    return Error(Errc::kBadArgs, fmt::format("{} {}: {}", option, path, why), {{"option", option}, {"path", path}});
+    return Error(Errc::kBadArgs, fmt::format("{} {}: {}", option, path, why),
+                 {{"option", option}, {"path", path}});
   };
   if (path.empty()) throw fail("an empty path");
   // The nearest part of the path that exists must be a folder that takes new entries; the writer
@@ -155,23 +158,50 @@ void check_output_dir(const std::string& path, std::string_view option) {
     throw fail(fmt::format("cannot create files in {} ({})", existing, err));
 }
 
+namespace {
+
+// CPUs a cgroup CPU quota allows (rounded up), or 0 when there is none. v2: "<quota> <period>"
+// in cpu.max ("max ..." = none); v1: cpu.cfs_quota_us (-1 = none) over cpu.cfs_period_us. The
+// group's own folder is tried first, then the mount root (inside a container the root is the group).
+int cgroup_cpu_limit() {
+  std::ifstream cg("/proc/self/cgroup");
+  std::string line, v2_group, v1_group;
+  while (std::getline(cg, line)) {
+    const size_t a = line.find(':'), b = line.find(':', a + 1);
+    if (a == std::string::npos || b == std::string::npos) continue;
+    const std::string controllers = "," + line.substr(a + 1, b - a - 1) + ",";
+    if (controllers == ",,")
+      v2_group = line.substr(b + 1);
+    else if (controllers.find(",cpu,") != std::string::npos)
+      v1_group = line.substr(b + 1);
+  }
+  auto cpus = [](int64_t quota, int64_t period) {
+    return quota > 0 && period > 0 ? int(std::max<int64_t>(1, (quota + period - 1) / period)) : 0;
+  };
+  for (const std::string& dir : {"/sys/fs/cgroup" + v2_group, std::string("/sys/fs/cgroup")}) {
+    std::ifstream f(dir + "/cpu.max");
+    std::string quota;
+    int64_t period = 0;
+    if (f >> quota >> period) return quota == "max" ? 0 : cpus(parse_int64(quota).value_or(0), period);
+  }
+  for (const std::string root : {"/sys/fs/cgroup/cpu", "/sys/fs/cgroup/cpu,cpuacct"})
+    for (const std::string& dir : {root + v1_group, root}) {
+      std::ifstream q(dir + "/cpu.cfs_quota_us"), p(dir + "/cpu.cfs_period_us");
+      int64_t quota = 0, period = 0;
+      if (q >> quota && p >> period) return cpus(quota, period);
+    }
+  return 0;
+}
+
+}  // namespace
+
 int usable_threads() {
   int n = int(std::thread::hardware_concurrency());
   cpu_set_t set;
   CPU_ZERO(&set);
-  if (::sched_getaffinity(0, sizeof set, &set) == 0) n = n > 0 ? std::min(n, CPU_COUNT(&set)) : CPU_COUNT(&set);
-  // cgroup v2 CPU quota ("max 100000" = none, "150000 100000" = 1.5 CPUs) of this process's group.
-  std::ifstream cg("/proc/self/cgroup");
-  std::string line, group;
-  while (std::getline(cg, line))
-    if (line.rfind("0::", 0) == 0) group = line.substr(3);
-  std::ifstream q("/sys/fs/cgroup" + group + "/cpu.max");
-  std::string quota;
-  int64_t period = 0;
-  if (q >> quota >> period && quota != "max" && period > 0) {
-    if (const auto us = parse_int64(quota); us && *us > 0)
-      n = std::min<int64_t>(n, std::max<int64_t>(1, (*us + period - 1) / period));
-  }
+  if (::sched_getaffinity(0, sizeof set, &set) == 0)
+    n = n > 0 ? std::min(n, CPU_COUNT(&set)) : CPU_COUNT(&set);
+  if (const int quota = cgroup_cpu_limit(); quota > 0) n = n > 0 ? std::min(n, quota) : quota;
   return std::max(1, n);
 }
 

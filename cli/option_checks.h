@@ -2,12 +2,11 @@
 // range (no NaN, no overflow, no silent wrap), output paths that can be written, a thread count
 // the machine can run. CLI11's own range checks print "Value 0 not in range 0.000000 to 1797693…".
 #pragma once
+#include <CLI/CLI.hpp>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <CLI/CLI.hpp>
 
 namespace fvlm::cli {
 
@@ -16,7 +15,7 @@ namespace fvlm::cli {
 // whole_number rewrites "100e6" to "100000000", so attach it with ->transform(), not ->check()
 // (CLI11 hands check() validators a copy).
 CLI::Validator whole_number(int64_t lo, int64_t hi, std::string expect);
-CLI::Validator unsigned_64bit(std::string expect);   // 0 .. 2^64-1
+CLI::Validator unsigned_64bit(std::string expect);  // 0 .. 2^64-1
 // A finite number in [lo, hi]; lo_open excludes lo itself (top-p 0 keeps no token).
 CLI::Validator real_number(double lo, double hi, bool lo_open, std::string expect);
 // An image side: a multiple of 64 in [64, 4096].

@@ -150,7 +150,8 @@ Image read_image_stream(int fd, const std::string& name, int64_t max_pixels) {
       bytes.resize(old);
       continue;
     }
-    if (n < 0) throw Error(Errc::kBadImage, fmt::format("{}: read error: {}", name, std::strerror(errno)), {{"image", name}});
+    if (n < 0)
+      throw Error(Errc::kBadImage, fmt::format("{}: read error: {}", name, std::strerror(errno)), {{"image", name}});
     bytes.resize(old + size_t(n));
     if (n == 0) break;
     if (bytes.size() > cap)
@@ -178,8 +179,7 @@ Image load_image(const std::string& path, int64_t max_pixels) {
     throw Error(Errc::kBadArgs, fmt::format("{}: not a regular file", path), {{"image", path}});
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0)
-    throw Error(errno == ENOENT ? Errc::kNotFound : Errc::kBadArgs,
-                fmt::format("{}: cannot open: {}", path, std::strerror(errno)), {{"image", path}});
+    throw Error(Errc::kNotFound, fmt::format("{}: cannot open: {}", path, std::strerror(errno)), {{"image", path}});
   struct FdCloser {
     int fd;
     ~FdCloser() { ::close(fd); }
@@ -197,7 +197,8 @@ Image load_image(const std::string& path, int64_t max_pixels) {
   while (done < size) {
     const ssize_t n = ::read(fd, bytes.data() + done, size - done);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw Error(Errc::kBadImage, fmt::format("{}: read error: {}", path, std::strerror(errno)), {{"image", path}});
+    if (n < 0)
+      throw Error(Errc::kBadImage, fmt::format("{}: read error: {}", path, std::strerror(errno)), {{"image", path}});
     if (n == 0) break;   // shrank while we read: decode what is there (a truncated image says so)
     done += size_t(n);
   }

@@ -7,10 +7,9 @@
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
-
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
+#include <sstream>
 
 #include "core/error.h"
 #include "core/image.h"
@@ -24,7 +23,7 @@ namespace {
 
 const std::string kNoModel = "/nonexistent/fastvlm-model";
 
-std::string q(const std::string& s) { return "'" + s + "'"; }   // shell-quoted (paths have no ')
+std::string q(const std::string& s) { return "'" + s + "'"; }  // shell-quoted (paths have no ')
 
 std::string image() { return golden_image("wide.png"); }
 
@@ -34,7 +33,8 @@ std::string error_message(const CliRun& r) {
 
 // One error object on stdout with `code` and `exit_code`, a message containing every `wants`,
 // and none of CLI11's machine range wording.
-void check_error(const CliRun& r, const std::string& code, int exit_code, const std::vector<std::string>& wants) {
+void check_error(const CliRun& r, const std::string& code, int exit_code,
+                 const std::vector<std::string>& wants) {
   CHECK(r.exit_code == exit_code);
   REQUIRE(r.lines.size() == 1);
   CHECK(r.lines[0]["ok"] == false);
@@ -77,10 +77,11 @@ CliRun run_shell(const std::string& command) {
 int tiny_context() {
   std::ifstream f(tiny_model() + "/config.json");
   const auto c = nlohmann::json::parse(f);
-  return std::min(c.value("tokenizer_model_max_length", 1 << 30), c.value("max_position_embeddings", 1 << 30));
+  return std::min(c.value("tokenizer_model_max_length", 1 << 30),
+                  c.value("max_position_embeddings", 1 << 30));
 }
 
-std::string words(int n) {   // "a a a ...": one token per word after the first
+std::string words(int n) {  // "a a a ...": one token per word after the first
   std::string s = "a";
   for (int i = 1; i < n; ++i) s += " a";
   return s;
@@ -89,11 +90,11 @@ std::string words(int n) {   // "a a a ...": one token per word after the first
 // A minimal valid GIF89a: 1x1 pixel, a 2-colour global table, one LZW-coded image, the trailer.
 std::string tiny_gif() {
   static const unsigned char kGif[] = {
-      'G', 'I', 'F', '8', '9', 'a', 0x01, 0x00, 0x01, 0x00, 0x80, 0x00, 0x00,   // screen 1x1, GCT of 2
-      0x00, 0x00, 0x00, 0xFF, 0xFF, 0xFF,                                       // black, white
-      0x2C, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00,               // image descriptor
-      0x02, 0x02, 0x44, 0x01, 0x00,                                             // LZW min 2, 2 bytes, end
-      0x3B};                                                                    // trailer
+      'G',  'I',  'F',  '8',  '9',  'a',  0x01, 0x00, 0x01, 0x00, 0x80, 0x00, 0x00,  // screen 1x1, GCT of 2
+      0x00, 0x00, 0x00, 0xFF, 0xFF, 0xFF,                                            // black, white
+      0x2C, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00,                    // image descriptor
+      0x02, 0x02, 0x44, 0x01, 0x00,  // LZW min 2, 2 bytes, end
+      0x3B};                         // trailer
   return std::string(reinterpret_cast<const char*>(kGif), sizeof kGif);
 }
 
@@ -175,7 +176,8 @@ TEST_CASE("hostile args: output paths are checked before the model loads, nothin
         {ask + "-m " + q(model) + " --logits-out " + q(dir), {"--logits-out", "is a directory"}},
         {ask + "-m " + q(model) + " --logits-out /nonexistent-dir/l.npy", {"--logits-out", "does not exist"}},
         {ask + "-m " + q(model) + " --logits-out " + q(keep + "/l.npy"), {"--logits-out", "is not a folder"}},
-        {ask + "-m " + q(model) + " --logits-out /proc/l.npy", {"--logits-out", "cannot create files in /proc"}},
+        {ask + "-m " + q(model) + " --logits-out /proc/l.npy",
+         {"--logits-out", "cannot create files in /proc"}},
         {"bench -m " + q(model) + " --plot /proc/version", {"--plot", ".png"}},
         {"bench -m " + q(model) + " --plot /proc/fastvlm.png", {"--plot", "/proc"}},
         {"bench -m " + q(model) + " --plot /nonexistent-dir/p.png", {"--plot", "does not exist"}},
@@ -190,12 +192,13 @@ TEST_CASE("hostile args: output paths are checked before the model loads, nothin
   }
   // bench /proc/version used to print its results and then fail: now nothing but the error.
   CHECK(run_cli("bench -m " + q(tiny_model()) + " --plot /proc/version").lines.size() == 1);
-  fs::create_directories(dir + ".png");   // a directory named like a plot
-  check_error(run_cli("bench -m " + q(kNoModel) + " --plot " + q(dir + ".png")), "bad_args", 2, {"is a directory"});
+  fs::create_directories(dir + ".png");  // a directory named like a plot
+  check_error(run_cli("bench -m " + q(kNoModel) + " --plot " + q(dir + ".png")), "bad_args", 2,
+              {"is a directory"});
   fs::remove(dir + ".png");
-  CHECK_FALSE(fs::exists(dir + ".tmp"));                      // write_npy's temporary never started
-  CHECK(fs::is_empty(dir));                                   // no probe file left behind
-  CHECK(read_file(keep) == "keep me");                        // an existing output is not truncated
+  CHECK_FALSE(fs::exists(dir + ".tmp"));  // write_npy's temporary never started
+  CHECK(fs::is_empty(dir));               // no probe file left behind
+  CHECK(read_file(keep) == "keep me");    // an existing output is not truncated
   // A valid existing output path passes the check untouched; the missing model is what fails.
   check_error(run_cli(ask + "-m " + kNoModel + " --logits-out " + q(keep)), "not_found", 3, {});
   CHECK(read_file(keep) == "keep me");
@@ -203,10 +206,12 @@ TEST_CASE("hostile args: output paths are checked before the model loads, nothin
   fs::remove(keep);
 }
 
-TEST_CASE("hostile args: bench with --warmup 0 --repeats 1 and a plot works (the warmup -1 crash is refused)") {
+TEST_CASE(
+    "hostile args: bench with --warmup 0 --repeats 1 and a plot works (the warmup -1 crash is refused)") {
   const std::string plot = temp_path("args_bench.png");
   fs::remove(plot);
-  const CliRun r = run_cli("bench -m " + q(tiny_model()) + " --resolutions 64 --warmup 0 --repeats 1 --plot " + q(plot));
+  const CliRun r =
+      run_cli("bench -m " + q(tiny_model()) + " --resolutions 64 --warmup 0 --repeats 1 --plot " + q(plot));
   CHECK(r.exit_code == 0);
   REQUIRE(r.lines.size() == 1);
   CHECK(r.lines[0]["ok"] == true);
@@ -219,8 +224,8 @@ TEST_CASE("hostile args: --threads beyond the hardware threads is capped with a 
   const std::string err = temp_path("args_threads.txt");
   // Under a 4 GB address-space limit 1000 threads (8 MB stacks) cannot start: libgomp would abort
   // without JSON. The capped run fits.
-  const CliRun r = run_shell("ulimit -v 4000000; " + quoted_cli() + " ask -m " + q(tiny_model()) + " " + q(image()) +
-                             " hi --max-tokens 2 --threads 1000 2> " + q(err));
+  const CliRun r = run_shell("ulimit -v 4000000; " + quoted_cli() + " ask -m " + q(tiny_model()) + " " +
+                             q(image()) + " hi --max-tokens 2 --threads 1000 2> " + q(err));
   CHECK(r.exit_code == 0);
   REQUIRE(r.lines.size() == 1);
   CHECK(r.lines[0]["ok"] == true);
@@ -280,7 +285,7 @@ TEST_CASE("hostile images: a valid GIF or float TIFF is unsupported (exit 5), ga
   const std::string gif = temp_path("args_tiny.gif");
   write_file(gif, tiny_gif());
   const std::string tif = float_tiff(temp_path("args_float.tiff"));
-  CHECK(cv::imread(tif, cv::IMREAD_UNCHANGED).depth() == CV_32F);   // the file really holds float samples
+  CHECK(cv::imread(tif, cv::IMREAD_UNCHANGED).depth() == CV_32F);  // the file really holds float samples
   const std::string junk = temp_path("args_junk.png");
   write_file(junk, "this is not an image at all, just text with a .png name");
 
@@ -291,7 +296,8 @@ TEST_CASE("hostile images: a valid GIF or float TIFF is unsupported (exit 5), ga
   // The library says the same, so batch lines carry the same code.
   const std::string gif_bytes = tiny_gif();
   try {
-    fvlm::decode_image(std::span(reinterpret_cast<const uint8_t*>(gif_bytes.data()), gif_bytes.size()), "g", 0);
+    fvlm::decode_image(std::span(reinterpret_cast<const uint8_t*>(gif_bytes.data()), gif_bytes.size()), "g",
+                       0);
     FAIL("a GIF decoded");
   } catch (const fvlm::Error& e) {
     CHECK(e.code() == fvlm::Errc::kUnsupported);
@@ -325,15 +331,16 @@ TEST_CASE("hostile images: a FIFO or a process substitution as IMAGE is read as 
   CHECK(f.lines[0]["token_ids"] == ref.lines[0]["token_ids"]);
   fs::remove(fifo);
 
-  const CliRun p = run_shell("bash -c \"" + quoted_cli() + " ask -m " + q(tiny_model()) + " <(cat " + q(image()) +
-                             ")" + ask_args + "\" 2>/dev/null");
+  const CliRun p = run_shell("bash -c \"" + quoted_cli() + " ask -m " + q(tiny_model()) + " <(cat " +
+                             q(image()) + ")" + ask_args + "\" 2>/dev/null");
   CHECK(p.exit_code == 0);
   REQUIRE(p.lines.size() == 1);
   CHECK(p.lines[0]["ok"] == true);
   CHECK(p.lines[0]["token_ids"] == ref.lines[0]["token_ids"]);
 
   // An endless stream that is not an image is refused from its first block, not read to the cap.
-  check_error(run_cli("ask -m " + q(tiny_model()) + " /dev/zero hi --max-tokens 2"), "bad_image", 3, {"/dev/zero"});
+  check_error(run_cli("ask -m " + q(tiny_model()) + " /dev/zero hi --max-tokens 2"), "bad_image", 3,
+              {"/dev/zero"});
   // A directory is an argument error.
   check_error(run_cli("ask -m " + q(tiny_model()) + " " + q(golden_dir()) + " hi"), "bad_args", 2,
               {"is a directory"});
