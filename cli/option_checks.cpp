@@ -96,8 +96,10 @@ CLI::Validator unsigned_64bit(std::string expect) {
 CLI::Validator real_number(double lo, double hi, bool lo_open, std::string expect) {
   return CLI::Validator(
       [lo, hi, lo_open, expect](std::string& s) {
-        double v = 0;
-        const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+        double d = 0;
+        const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), d);
+        // Checked as the float the option is stored in: --top-p 1e-50 is 0 there.
+        const float v = float(d);
         const bool ok = !s.empty() && ec == std::errc() && end == s.data() + s.size() && std::isfinite(v) &&
                         (lo_open ? v > lo : v >= lo) && v <= hi;
         return ok ? std::string() : got(expect, s);

@@ -16,7 +16,7 @@ namespace fvlm::cli {
 // (CLI11 hands check() validators a copy).
 CLI::Validator whole_number(int64_t lo, int64_t hi, std::string expect);
 CLI::Validator unsigned_64bit(std::string expect);  // 0 .. 2^64-1
-// A finite number in [lo, hi]; lo_open excludes lo itself (top-p 0 keeps no token).
+// A finite float in [lo, hi]; lo_open excludes lo itself (top-p 0 keeps no token).
 CLI::Validator real_number(double lo, double hi, bool lo_open, std::string expect);
 // An image side: a multiple of 64 in [64, 4096].
 CLI::Validator image_side();

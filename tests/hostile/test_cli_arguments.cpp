@@ -119,6 +119,7 @@ TEST_CASE("hostile args: out-of-range numbers are bad_args in human words, befor
       {ask + "--top-p 0", {"--top-p", "above 0", "got '0'"}},
       {ask + "--top-p 1.5", {"--top-p", "at most 1"}},
       {ask + "--top-p inf", {"--top-p"}},
+      {ask + "--top-p 1e-50", {"--top-p", "got '1e-50'"}},   // 0 as the float it is stored in
       {ask + "--top-k -1", {"--top-k", "got '-1'"}},
       {ask + "--repetition-penalty 0", {"--repetition-penalty", "0.01"}},
       {ask + "--seed 99999999999999999999", {"--seed", "18446744073709551615", "got '99999999999999999999'"}},
@@ -154,6 +155,9 @@ TEST_CASE("hostile args: out-of-range numbers are bad_args in human words, befor
     const CliRun r = run_cli(c.args);
     check_error(r, "bad_args", 2, c.wants);
   }
+  // bench reads its --image before loading the model: the missing image is what is reported.
+  check_error(run_cli("bench -m " + kNoModel + " --image /nonexistent/card.png"), "not_found", 3,
+              {"/nonexistent/card.png"});
   // Control: valid arguments with the same missing model do reach the model, as not_found.
   check_error(run_cli(ask + "--temperature 0.5 --top-p 0.9 --seed 18446744073709551615 --max-tokens -1"),
               "not_found", 3, {});
