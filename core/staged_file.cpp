@@ -58,12 +58,13 @@ void StagedFile::write(const void* data, size_t n) {
   }
 }
 
-void StagedFile::commit() {
+void StagedFile::finish() {
+  if (fd_ < 0) return;   // finished already
   try {
     if (::fdatasync(fd_) != 0) io_error("write", path_, errno);
     if (temp_name_.empty()) {
-      // An unnamed inode gets a name by linkat through /proc (no CAP_DAC_READ_SEARCH needed), then
-      // the rename replaces the old file in one step.
+      // An unnamed inode gets a name by linkat through /proc (no CAP_DAC_READ_SEARCH needed), so
+      // that one rename can then replace the old file.
       temp_name_ = fmt::format("{}.tmp{}", path_, ::getpid());
       ::unlink(temp_name_.c_str());   // a leftover of an earlier killed run with our pid
       const std::string proc = fmt::format("/proc/self/fd/{}", fd_);
@@ -73,17 +74,24 @@ void StagedFile::commit() {
         io_error("name", path_, err);
       }
     }
-    if (::close(fd_) != 0) {
-      fd_ = -1;
-      io_error("write", path_, errno);
-    }
+    const int fd = fd_;
     fd_ = -1;
-    if (::rename(temp_name_.c_str(), path_.c_str()) != 0) io_error("replace", path_, errno);
-    temp_name_.clear();
+    if (::close(fd) != 0) io_error("write", path_, errno);
   } catch (...) {
     discard();
     throw;
   }
+}
+
+void StagedFile::commit() {
+  finish();
+  if (temp_name_.empty()) throw Error(Errc::kIoError, fmt::format("cannot replace {}: already committed", path_));
+  if (::rename(temp_name_.c_str(), path_.c_str()) != 0) {
+    const int err = errno;
+    discard();
+    io_error("replace", path_, err);
+  }
+  temp_name_.clear();
 }
 
 }  // namespace fvlm

@@ -3,7 +3,8 @@
 // complete file stays untouched until the new one replaces it (rename(2) is atomic).
 //
 // The temporary is an unnamed O_TMPFILE inode in the destination directory, so a writer killed by
-// any signal leaves nothing behind; on filesystems without O_TMPFILE it is "<path>.tmp<pid>",
+// any signal while writing leaves nothing behind (it is named "<path>.tmp<pid>" only between
+// finish() and the rename); on filesystems without O_TMPFILE it is "<path>.tmp<pid>" throughout,
 // removed on failure (only a SIGKILL can then leave it). Data goes out with write(2): no mapping of
 // the output, so written pages are page cache, never the writer's RSS.
 #pragma once
@@ -26,8 +27,11 @@ class StagedFile {
   uint64_t size() const { return size_; }
   const std::string& path() const { return path_; }
 
-  // Flushes the data to disk, then gives the file its name, replacing any file there.
+  // Flushes the data to disk and closes the file: every step that can fail but the rename.
   // Error{kIoError} on failure (the temporary is then discarded, the old file kept).
+  void finish();
+  // finish() if not yet done, then gives the file its name, replacing any file there (one
+  // rename(2)). Finishing every file of a set first makes its renames all but certain to succeed.
   void commit();
 
  private:

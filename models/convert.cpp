@@ -95,6 +95,8 @@ ConvertResult convert_model(const ConvertOptions& opt) {
   r.vision.tensors = write_vision_gguf(src, opt.type, pages, vision);
   r.llm.bytes = int64_t(llm.size());
   r.vision.bytes = int64_t(vision.size());
+  llm.finish();   // everything that can fail (flush to disk) happens before the first rename
+  vision.finish();
   vision.commit();
   llm.commit();
   spdlog::info("convert: wrote {} ({} tensors, {:.1f} MB) and {} ({} tensors, {:.1f} MB)", r.llm.path, r.llm.tensors,
