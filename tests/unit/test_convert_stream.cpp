@@ -148,7 +148,7 @@ TEST_CASE("gguf writer: a tensor filled in row chunks equals the tensor written 
   fs::remove(b);
 }
 
-TEST_CASE("convert_rows: chunks of a mapped BF16 matrix give quantize()'s bytes; released pages read back the same") {
+TEST_CASE("convert_rows: chunks of a mapped BF16 matrix give quantize()'s bytes - released pages read back the same") {
   const int64_t rows = 3000, cols = 1536;   // Q4_0 output 2.6 MB, Q8_0 4.9 MB, F32 18 MB: 1..3 chunks
   Tensor w = Tensor::zeros(DType::F32, {rows, cols});
   for (int64_t i = 0; i < w.numel(); ++i) w.f32()[i] = 0.02f * std::sin(0.37f * float(i)) + 1e-4f * float(i % 13);
