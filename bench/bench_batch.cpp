@@ -98,11 +98,12 @@ struct Split {  // milliseconds summed over images
   int images = 0, tokens = 0;
 };
 
+// wall_ms: the whole run's wall time for the images/s column (0: not measured per kind, images interleave).
 void print_row(const char* name, const Split& s, double wall_ms) {
   const double n = std::max(1, s.images);
-  std::printf("%-11s %4d %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %8.3f\n", name, s.images, s.read_decode / n,
-              s.wait / n, s.preprocess / n, s.encode / n, s.prefill / n, s.decode / n,
-              wall_ms > 0 ? s.images / wall_ms * 1000 : 0);
+  const std::string rate = wall_ms > 0 ? std::to_string(s.images / wall_ms * 1000).substr(0, 6) : "-";
+  std::printf("%-11s %4d %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %8s\n", name, s.images, s.read_decode / n,
+              s.wait / n, s.preprocess / n, s.encode / n, s.prefill / n, s.decode / n, rate.c_str());
 }
 
 }  // namespace
@@ -177,11 +178,11 @@ int main(int argc, char** argv) {
   }
   const double wall = ms_since(start);
   std::printf(
-      "\nper image, ms (decode = file read + codec, on the prefetch thread; wait = the part of it the\n"
-      "model waited for; preprocess = resize/pad/normalize; tokens = %d per image)\n",
+      "\nper image, ms (img-dec = file read + codec, on the prefetch thread; wait = the part of it the\n"
+      "model waited for; preproc = resize/pad/normalize; tok-dec = decoding %d tokens)\n",
       max_tokens);
-  std::printf("%-11s %4s %9s %9s %9s %9s %9s %9s %8s\n", "kind", "n", "decode", "wait", "preproc", "encode",
-              "prefill", "tokens", "img/s");
+  std::printf("%-11s %4s %9s %9s %9s %9s %9s %9s %8s\n", "kind", "n", "img-dec", "wait", "preproc", "encode",
+              "prefill", "tok-dec", "img/s");
   for (const auto& [kind, s] : by_kind) print_row(kind.c_str(), s, 0);
   print_row("all", total, wall);
   std::printf("\n%d images in %.2f s: %.3f images/s, %.1f generated tokens/s\n", total.images, wall / 1000,

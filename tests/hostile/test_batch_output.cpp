@@ -242,3 +242,28 @@ TEST_CASE("hostile batch: a list with NUL bytes or invalid UTF-8 is bad_args (ex
   CHECK(ok.run.lines.size() == 1);
   fs::remove(list);
 }
+
+TEST_CASE("hostile batch: a result line over 8 KB goes to the file in one write(2), newline included") {
+  std::string ignored;
+  REQUIRE_MESSAGE(run_command("strace -V >/dev/null 2>&1", ignored) == 0,
+                  "strace(1) is needed for this test");
+  const fs::path out = temp_path("long.jsonl"), trace = temp_path("long.trace");
+  fs::remove(out);
+  // 1200 generated ids make a ~14 KB line; one thread keeps strace's overhead small.
+  const std::string cmd = "strace -f -y -s 0 -e trace=write -o " + q(trace) + " " + quoted_cli() +
+                          " batch '" + golden_image("wide.png") + "' -m '" + tiny_model() +
+                          "' --max-tokens 1200 --ignore-eos -t 1 -o " + q(out) + " >/dev/null 2>&1";
+  REQUIRE(run_command(cmd, ignored) == 0);
+  const std::string text = read_text(out);
+  REQUIRE(text.size() > 8192);
+  CHECK(text.back() == '\n');
+  std::vector<std::string> writes;  // the write calls on the output file
+  std::istringstream in(read_text(trace));
+  for (std::string line; std::getline(in, line);)
+    if (line.find("write(") != std::string::npos && line.find(out.string() + ">") != std::string::npos)
+      writes.push_back(line);
+  REQUIRE(writes.size() == 1);
+  CHECK(writes[0].find(") = " + std::to_string(text.size())) != std::string::npos);
+  fs::remove(out);
+  fs::remove(trace);
+}
