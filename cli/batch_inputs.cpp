@@ -52,7 +52,7 @@ BatchItem item_for(const fs::path& path, const std::string& rel) {
 BatchItem unreadable_item(const fs::path& path, const fs::path& root, const std::error_code& ec) {
   BatchItem it;
   it.path = path.string();
-  it.rel = path.lexically_relative(root).generic_string();
+  it.rel = path.lexically_normal().lexically_relative(root).generic_string();
   it.identity = "unresolved:" + fs::absolute(path).lexically_normal().string();
   it.unreadable = true;
   it.error_code = Errc::kNotFound;
@@ -82,7 +82,8 @@ void walk(const fs::path& dir, const fs::path& root, bool recursive, std::vector
       continue;
     }
     if (fs::is_regular_file(st) && is_image_name(e.path()))
-      out.push_back(item_for(e.path(), e.path().lexically_relative(root).generic_string()));
+      out.push_back(
+          item_for(e.path(), e.path().lexically_normal().lexically_relative(root).generic_string()));
   }
   if (ec) out.push_back(unreadable_item(dir, root, ec));  // reading the folder failed midway
 }
@@ -172,7 +173,8 @@ std::vector<BatchItem> list_batch_inputs(const std::string& input, bool recursiv
     throw Error(Errc::kNotFound, fmt::format("batch input {}: {}", input, ec ? ec.message() : "not found"));
   if (fs::is_directory(st)) {
     std::vector<BatchItem> out;
-    walk(input, input, recursive, out);
+    // The shard hash sees paths relative to INPUT, normalised: "dir", "./dir/" give the same shards.
+    walk(input, fs::path(input).lexically_normal(), recursive, out);
     std::sort(out.begin(), out.end(), [](const BatchItem& a, const BatchItem& b) { return a.path < b.path; });
     return out;
   }

@@ -13,6 +13,7 @@ struct BatchItem {
   std::string path;      // as listed ("image" of its result line)
   std::string rel;       // relative to INPUT, '/'-separated: what --shard hashes
   std::string identity;  // canonical path + size + mtime; the lexical absolute path if it cannot be read
+  std::string key;       // the resume key (batch_key.h), set once the run's settings are known
   // An entry of a folder that cannot be read (symlink loop, permission denied): it gets one
   // ok:false line of its own instead of stopping the batch.
   bool unreadable = false;

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <future>
 #include <memory>
+#include <optional>
 #include <set>
 
 #include "cli/batch_inputs.h"
@@ -83,7 +84,7 @@ void record(BatchRun& r, const nlohmann::ordered_json& result) {
 }
 
 // Answers the items in order; the next image is decoded while the model works on this one.
-void answer_items(BatchRun& r, const std::vector<BatchItem>& items, const std::vector<std::string>& keys) {
+void answer_items(BatchRun& r, const std::vector<BatchItem>& items) {
   const int64_t max_pixels = r.run.image.max_pixels;
   auto start_decode = [&](size_t i) {
     if (i >= items.size() || items[i].unreadable) return std::future<Image>();
@@ -103,7 +104,7 @@ void answer_items(BatchRun& r, const std::vector<BatchItem>& items, const std::v
       if (!next.valid()) next = start_decode(i + 1);
       result = error_json(e.code(), e.what(), e.detail(), items[i].path);
     }
-    result["key"] = keys[i];
+    result["key"] = items[i].key;
     record(r, result);
     spdlog::info("[{}/{}] {} {}", r.stats.done(), r.stats.to_do(), items[i].path,
                  result["ok"].get<bool>() ? "ok" : std::string(result["error"]["code"]));
@@ -114,6 +115,51 @@ void write_summary(const BatchCommand& b, const BatchStats& stats, int exit_code
   const nlohmann::ordered_json j = summary_json(stats, exit_code);
   if (!quiet) std::fprintf(stderr, "%s\n", j.dump().c_str());
   if (!b.summary.empty()) write_summary_file(expand_shard(b.summary, stats.shard), j);
+}
+
+// The items this process answers: INPUT's listing, this shard's slice, less what --resume finds done.
+std::vector<BatchItem> items_to_answer(const BatchCommand& b, const TaskSpec& t, const ResultFile* out,
+                                       BatchStats& stats) {
+  std::vector<BatchItem> items = list_batch_inputs(b.input, b.recursive);
+  stats.listed = int64_t(items.size());
+  std::erase_if(items, [&](const BatchItem& it) { return !in_shard(stats.shard, it.rel); });
+  stats.total = int64_t(items.size());
+  const std::string fingerprint = settings_fingerprint(t, b.run);
+  for (BatchItem& it : items) it.key = result_key(fingerprint, it.identity);
+  if (b.resume) {
+    const std::set<std::string> done = out->done_keys();
+    std::erase_if(items, [&](const BatchItem& it) { return done.count(it.key) > 0; });
+    stats.skipped = stats.total - int64_t(items.size());
+  }
+  return items;
+}
+
+// Loads the model and answers the items under a progress line. An I/O error on the results is
+// returned rather than thrown, to be reported once the progress line is gone.
+std::optional<Error> answer_with_progress(const BatchCommand& b, const TaskSpec& t,
+                                          const std::vector<BatchItem>& items, ResultFile* out,
+                                          BatchStats& stats, const StopSignals& stop, bool quiet) {
+  Progress progress(b.run.stream ? Progress::Mode::kOff : Progress::mode_for_stderr(quiet));
+  if (stats.shard.n > 1)
+    note(progress, quiet,
+         fmt::format("shard {} (from {}): {} of {} images", shard_name(stats.shard), stats.shard.source,
+                     stats.total, stats.listed));
+  if (b.resume)
+    note(progress, quiet,
+         fmt::format("resume: {} of {} images already answered with these settings in {}", stats.skipped,
+                     stats.total, stats.output));
+  progress.update(stats);
+  try {
+    std::unique_ptr<Pipeline> p = load_pipeline(b.run.model, /*many_images=*/true);
+    stats.first_image = BatchStats::Clock::now();
+    BatchRun r{*p, t, b.run, out, stats, progress, stop};
+    answer_items(r, items);
+    if (out) out->close();
+  } catch (const Error& e) {
+    if (e.code() != Errc::kIoError) throw;
+    return e;
+  }
+  return std::nullopt;
 }
 
 int run_batch(BatchCommand& b) {
@@ -127,63 +173,25 @@ int run_batch(BatchCommand& b) {
   if (stats.shard.n > 1 && !b.output.empty() && b.output.find("{shard}") == std::string::npos)
     spdlog::warn("-o {} has no {{shard}}: on a shared file system the shards would lock each other out",
                  b.output);
-
-  std::vector<BatchItem> items = list_batch_inputs(b.input, b.recursive);
-  stats.listed = int64_t(items.size());
-  std::erase_if(items, [&](const BatchItem& it) { return !in_shard(stats.shard, it.rel); });
-  stats.total = int64_t(items.size());
-  const std::string fingerprint = settings_fingerprint(t, b.run);
-  std::vector<std::string> keys;
-  for (const BatchItem& it : items) keys.push_back(result_key(fingerprint, it.identity));
-
-  std::unique_ptr<ResultFile> out;
+  std::unique_ptr<ResultFile> out;  // opened (and locked) before the model loads: a conflict fails fast
   if (!stats.output.empty()) out = std::make_unique<ResultFile>(stats.output);
-  if (b.resume) {
-    const std::set<std::string> done = out->done_keys();
-    std::vector<BatchItem> todo;
-    std::vector<std::string> todo_keys;
-    for (size_t i = 0; i < items.size(); ++i)
-      if (!done.count(keys[i])) todo.push_back(std::move(items[i])), todo_keys.push_back(keys[i]);
-    stats.skipped = int64_t(items.size() - todo.size());
-    items = std::move(todo);
-    keys = std::move(todo_keys);
-  }
+  const std::vector<BatchItem> items = items_to_answer(b, t, out.get(), stats);
 
-  int exit_code = kExitOk;
-  {
-    Progress progress(b.run.stream ? Progress::Mode::kOff : Progress::mode_for_stderr(quiet));
-    if (stats.shard.n > 1)
-      note(progress, quiet,
-           fmt::format("shard {} (from {}): {} of {} images", shard_name(stats.shard), stats.shard.source,
-                       stats.total, stats.listed));
-    if (b.resume)
-      note(progress, quiet,
-           fmt::format("resume: {} of {} images already answered with these settings in {}", stats.skipped,
-                       stats.total, stats.output));
-    progress.update(stats);
-    try {
-      std::unique_ptr<Pipeline> p = load_pipeline(b.run.model, /*many_images=*/true);
-      stats.first_image = BatchStats::Clock::now();
-      BatchRun r{*p, t, b.run, out.get(), stats, progress, stop};
-      answer_items(r, items, keys);
-      if (out) out->close();
-    } catch (const Error& e) {
-      if (e.code() != Errc::kIoError) throw;
-      // Results are being lost: stop, and say exactly what is safe on disk.
-      const std::string saved = out ? fmt::format(
-                                          "{} results of this run are saved in {} (whole lines; --resume "
-                                          "continues from there)",
-                                          out->lines_appended(), out->path())
-                                    : fmt::format("{} results were written", stats.done());
-      progress.print_above([&] { spdlog::error("batch stopped: {}; {}", e.what(), saved); });
-      stats.stop_signal = stop.received();
-      exit_code = errc_exit_code(Errc::kIoError);
-      write_summary(b, stats, exit_code, quiet);
-      throw Error(Errc::kIoError, fmt::format("{}; {}", e.what(), saved),
-                  {{"saved", out ? out->lines_appended() : stats.done()}});
-    }
-  }
+  const std::optional<Error> io_failure = answer_with_progress(b, t, items, out.get(), stats, stop, quiet);
   stats.stop_signal = stop.received();
+  if (io_failure) {
+    // Results are being lost: stop, and say exactly what is safe on disk.
+    const int64_t saved = out ? out->lines_appended() : stats.done();
+    const std::string where = out ? fmt::format(
+                                        "{} results of this run are saved in {} (whole lines; --resume "
+                                        "continues from there)",
+                                        saved, out->path())
+                                  : fmt::format("{} results were written", saved);
+    spdlog::error("batch stopped: {}; {}", io_failure->what(), where);
+    write_summary(b, stats, errc_exit_code(Errc::kIoError), quiet);
+    throw Error(Errc::kIoError, fmt::format("{}; {}", io_failure->what(), where), {{"saved", saved}});
+  }
+  int exit_code = kExitOk;
   if (stats.stop_signal) {
     exit_code = 128 + stats.stop_signal;
     spdlog::warn("interrupted by {}: {} images answered, {} left; run again with --resume to finish",

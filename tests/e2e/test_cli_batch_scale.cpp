@@ -108,6 +108,13 @@ TEST_CASE("cli batch shards: K/N from Slurm array and Kubernetes Indexed Job var
   // Kubernetes Indexed Job: the index, and the completions passed as --shards.
   CHECK(images_for("JOB_COMPLETION_INDEX=1", "--shards 3") == shard1);
   CHECK(images_for("JOB_COMPLETION_INDEX=2", "--shards 3") != shard1);
+  // The shard of an image does not depend on how INPUT is spelled.
+  const auto spelled = run_cli_env("cd " + q(dir.parent_path()) + " &&",
+                                   "batch ./" + dir.filename().string() + "/ " + model_arg(1) + " --shard 1/3");
+  std::set<std::string> names, names1;
+  for (const auto& image : images_of(spelled.run.lines)) names.insert(fs::path(image).filename().string());
+  for (const auto& image : shard1) names1.insert(fs::path(image).filename().string());
+  CHECK(names == names1);
   // --shard wins over the environment.
   CHECK(images_for("SLURM_ARRAY_TASK_ID=0 SLURM_ARRAY_TASK_COUNT=3", "--shard 1/3") == shard1);
   // {shard} in -o and --summary become K, and the summary names the shard.
