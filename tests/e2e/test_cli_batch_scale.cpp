@@ -145,7 +145,7 @@ TEST_CASE("cli batch shards: K/N from Slurm array and Kubernetes Indexed Job var
   fs::remove_all(dir);
 }
 
-TEST_CASE("cli batch: summary object on stderr and in --summary; -q keeps stderr quiet") {
+TEST_CASE("cli batch: summary object on stderr and in --summary, and -q keeps stderr quiet") {
   const fs::path dir = make_image_folder("summary", 3);
   std::ofstream(dir / "zz_broken.png") << "not a png";
   const auto r = run_cli_env("", "batch " + q(dir) + " " + model_arg() + " --summary " + q(dir / "s.json"));
@@ -193,7 +193,7 @@ TEST_CASE("cli batch: on a terminal the progress line is redrawn in place and cl
   fs::remove_all(dir);
 }
 
-TEST_CASE("cli batch: SIGTERM finishes the image in flight, exits 143 with whole lines; --resume finishes") {
+TEST_CASE("cli batch: SIGTERM finishes the image in flight, exits 143 with whole lines, and --resume finishes") {
   const fs::path dir = make_image_folder("sigterm", 40);
   const fs::path out = dir / "out.jsonl";
   const std::string args =
