@@ -21,6 +21,14 @@ namespace {
 
 std::set<std::string> set_of(const std::multiset<std::string>& m) { return {m.begin(), m.end()}; }
 
+// FNV-1a 64 as published (offset basis 14695981039346656037, prime 1099511628211): the shard of a
+// path must be this on every machine, so it is written out here independently of the CLI's code.
+uint64_t fnv1a64_reference(const std::string& s) {
+  uint64_t h = 14695981039346656037ull;
+  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+  return h;
+}
+
 // The summary object among the stderr lines.
 nlohmann::json summary_in(const std::string& err) {
   std::istringstream in(err);
@@ -76,7 +84,11 @@ TEST_CASE("cli batch shards: 3 shard processes answer every image exactly once, 
     const JsonLines f = read_jsonl(dir / ("res-" + std::to_string(k) + ".jsonl"));
     CHECK(f.whole);
     CHECK(f.lines.size() == r.run.lines.size());
-    for (const auto& j : f.lines) shard_union.insert(j["image"].get<std::string>());
+    for (const auto& j : f.lines) {
+      const std::string image = j["image"];
+      shard_union.insert(image);
+      CHECK(fnv1a64_reference(fs::path(image).filename().string()) % 3 == uint64_t(k));   // stable hash
+    }
     nonempty += !f.lines.empty();
     const auto s = summary_in(r.err);
     REQUIRE(s.is_object());
