@@ -75,6 +75,9 @@ FastVitHdConfig parse_fastvithd(const nlohmann::json& j, const std::string& towe
   if (n == 0 || v.embed_dims.size() != n || v.mlp_ratios.size() != n || v.downsamples.size() != n ||
       v.attention.size() != n || v.rep_cpe.size() != n)
     bad_key("fastvithd_config", "has per-stage lists of different lengths");
+  // Both are divisors below: a 0 would be an integer division by zero (SIGFPE), not an error.
+  require_positive(v.attention_head_dim, "fastvithd_config.attention_head_dim");
+  require_positive(v.output_stride, "fastvithd_config.output_stride");
   for (size_t i = 0; i < n; ++i) {
     require_positive(v.embed_dims[i], "fastvithd_config.embed_dims");
     if (v.attention[i] && v.embed_dims[i] % v.attention_head_dim != 0)

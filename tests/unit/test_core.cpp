@@ -115,6 +115,23 @@ TEST_CASE("config: the golden tiny config parses with its fastvithd_config") {
   CHECK(c.projector_depth == 2);
 }
 
+TEST_CASE("config: a zero attention_head_dim or output_stride is bad_model, not a division by zero") {
+  std::ifstream in(test::golden("tiny/model/config.json"));
+  const nlohmann::json tiny = nlohmann::json::parse(in);
+  for (const char* key : {"attention_head_dim", "output_stride"}) {
+    CAPTURE(key);
+    nlohmann::json j = tiny;
+    j["fastvithd_config"][key] = 0;
+    Errc code = Errc::kInternal;
+    try {
+      parse_model_config(j);
+    } catch (const Error& e) {
+      code = e.code();
+    }
+    CHECK(code == Errc::kBadModel);
+  }
+}
+
 TEST_CASE("config: released configs and bad configs") {
   ModelConfig c = released_config(ReleasedModel::k0_5B);
   CHECK(c.vision.image_size == 1024);
