@@ -22,9 +22,11 @@ cmake --build build-asan -j"$(nproc)" --target sanitized_tests >&2
 logs="$PWD/build-asan/sanitizer-logs"
 rm -rf "$logs" && mkdir -p "$logs"
 # detect_leaks: LeakSanitizer is on (ASan's default on Linux, said here so that it stays on).
+# allocator_may_return_null: a malloc too large for ASan fails as in production (Tensor::zeros
+# then throws out_of_memory) instead of killing the process with an ASan report.
 # oneDNN's JIT kernels and libgomp are not instrumented: ASan cannot see their accesses, which
 # gives missed findings there, not false ones, so nothing else is needed for them.
-export ASAN_OPTIONS="halt_on_error=1:exitcode=86:detect_leaks=1:strict_init_order=1:check_initialization_order=1:log_path=$logs/asan"
+export ASAN_OPTIONS="halt_on_error=1:exitcode=86:detect_leaks=1:allocator_may_return_null=1:strict_init_order=1:check_initialization_order=1:log_path=$logs/asan"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:exitcode=86"
 export LSAN_OPTIONS="exitcode=86"
 
