@@ -1,6 +1,8 @@
 #include "core/safetensors.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <vector>
@@ -77,6 +79,15 @@ void read_safetensors(const std::string& path, TensorMap& out) {
                             shape_str(shape), dtype_bytes(dt, n), e - b));
     if (out.count(name)) bad(path, fmt::format("tensor '{}' appears twice", name));
     spans.push_back({b, e, name});
+    // The format does not align tensor data (HF's writer does; a hand-made file need not), and the
+    // kernels read typed pointers (a misaligned uint16_t/float load is UB): such a tensor is copied
+    // to an aligned buffer instead of being used in place.
+    if (reinterpret_cast<uintptr_t>(data + b) % uintptr_t(dtype_bytes(dt, 1)) != 0) {
+      Tensor copy = Tensor::zeros(dt, shape);
+      if (e > b) std::memcpy(copy.mutable_data(), data + b, e - b);
+      out.emplace(name, std::move(copy));
+      continue;
+    }
     out.emplace(name, Tensor::view(dt, shape, data + b, file));
   }
   std::sort(spans.begin(), spans.end(), [](const Span& a, const Span& b) { return a.begin < b.begin; });

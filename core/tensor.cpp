@@ -14,6 +14,14 @@
 namespace fvlm {
 namespace {
 constexpr size_t kMapThresholdBytes = size_t(1) << 20;
+// Under AddressSanitizer every tensor is a heap block of exactly its size: a kernel that runs past
+// the end then hits ASan's redzone, where in an anonymous mapping or the 64-byte rounding it would
+// go unseen.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kExactHeapTensors = true;
+#else
+constexpr bool kExactHeapTensors = false;
+#endif
 }  // namespace
 
 std::string_view dtype_name(DType t) {
@@ -65,7 +73,13 @@ Tensor Tensor::zeros(DType t, Shape shape) {
   const size_t bytes = size_t(r.nbytes());
   const size_t rounded = (bytes + 63) / 64 * 64;
   void* p = nullptr;
-  if (rounded >= kMapThresholdBytes) {
+  if (kExactHeapTensors) {
+    // posix_memalign: ASan's aligned_alloc refuses a size that is not a multiple of the alignment.
+    if (posix_memalign(&p, 64, bytes ? bytes : 1) != 0)
+      throw Error(Errc::kOutOfMemory, fmt::format("cannot allocate {} bytes", bytes));
+    std::memset(p, 0, bytes);
+    r.owner_ = std::shared_ptr<const void>(p, [](const void* q) { std::free(const_cast<void*>(q)); });
+  } else if (rounded >= kMapThresholdBytes) {
     // Large buffers (weights, activations) are their own anonymous mapping: zero pages from the
     // kernel, touched only when used (no memset pass), and given back to the OS when freed rather
     // than left in malloc's heap (whose mmap threshold grows after the first big free).

@@ -87,6 +87,28 @@ TEST_CASE("safetensors: a well-formed file loads as views") {
   CHECK(m["b"].dtype() == DType::BF16);
 }
 
+TEST_CASE("safetensors: tensors at misaligned offsets are copied to aligned memory, values intact") {
+  // F32 at data offset 1 and BF16 at 13: legal in the format, UB to read in place (UBSan finding).
+  std::string h = R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[1,13]},)"
+                  R"("b":{"dtype":"BF16","shape":[2],"data_offsets":[13,17]}})";
+  h.append((8 - h.size() % 8) % 8, ' ');  // the data itself starts 8-aligned in the file
+  std::string bytes = safetensors_bytes(h, 1);
+  const float a[3] = {1.5f, -2.0f, 3.25f};
+  const uint16_t b[2] = {f32_to_bf16(0.5f), f32_to_bf16(-4.0f)};
+  bytes.append(reinterpret_cast<const char*>(a), sizeof a).append(reinterpret_cast<const char*>(b), sizeof b);
+  TensorMap m;
+  read_safetensors(write_file("fvlm_test_misaligned.safetensors", bytes), m);
+  REQUIRE(m.size() == 2);
+  CHECK(reinterpret_cast<uintptr_t>(m["a"].data()) % alignof(float) == 0);
+  CHECK(reinterpret_cast<uintptr_t>(m["b"].data()) % alignof(uint16_t) == 0);
+  const Tensor fa = to_f32(m["a"]), fb = to_f32(m["b"]);
+  CHECK(fa.f32()[0] == 1.5f);
+  CHECK(fa.f32()[1] == -2.0f);
+  CHECK(fa.f32()[2] == 3.25f);
+  CHECK(fb.f32()[0] == 0.5f);
+  CHECK(fb.f32()[1] == -4.0f);
+}
+
 TEST_CASE("safetensors: corrupt files are bad_model, never a crash") {
   const std::string ok = R"({"a":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]}})";
   CHECK(load_error(safetensors_bytes(ok, 16).substr(0, 5)) == Errc::kBadModel);        // shorter than 8 bytes
@@ -113,6 +135,23 @@ TEST_CASE("config: the golden tiny config parses with its fastvithd_config") {
   CHECK(c.vision.image_size == 256);
   CHECK(c.vision.embed_dims.back() * 2 == c.mm_hidden_size);
   CHECK(c.projector_depth == 2);
+}
+
+TEST_CASE("config: a zero attention_head_dim or output_stride is bad_model, not a division by zero") {
+  std::ifstream in(test::golden("tiny/model/config.json"));
+  const nlohmann::json tiny = nlohmann::json::parse(in);
+  for (const char* key : {"attention_head_dim", "output_stride"}) {
+    CAPTURE(key);
+    nlohmann::json j = tiny;
+    j["fastvithd_config"][key] = 0;
+    Errc code = Errc::kInternal;
+    try {
+      parse_model_config(j);
+    } catch (const Error& e) {
+      code = e.code();
+    }
+    CHECK(code == Errc::kBadModel);
+  }
 }
 
 TEST_CASE("config: released configs and bad configs") {
