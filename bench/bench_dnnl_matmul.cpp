@@ -6,16 +6,16 @@
 // per-head q k^T / attn v batches the encoder runs. Weights are packed once (format any) as the encoder
 // does; the figure is the best of repeats (2 OP per MAC). Prints, never asserts.
 // Usage: bench_dnnl_matmul [threads=2] [min_seconds_per_case=0.3]
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <oneapi/dnnl/dnnl.hpp>
 #include <string>
 #include <unordered_map>
 #include <vector>
-
-#include <fmt/format.h>
-#include <oneapi/dnnl/dnnl.hpp>
 
 #include "core/cpu_features.h"
 #include "core/runtime.h"
@@ -38,7 +38,7 @@ struct MatmulShape {
 struct Types {
   const char* name;
   dt src, wei, dst;
-  bool channel_scales;   // int8 -> f32: per-output-channel output scales (dequantisation)
+  bool channel_scales;  // int8 -> f32: per-output-channel output scales (dequantisation)
 };
 
 const Types kTypes[] = {{"f32", dt::f32, dt::f32, dt::f32, false},
@@ -58,7 +58,7 @@ int64_t heads_per_call(int64_t tokens, int64_t heads) {
 
 std::vector<MatmulShape> fastvithd_shapes(const FastVitHdConfig& v) {
   std::vector<MatmulShape> out;
-  int64_t side = v.image_size / 4;   // the stem has stride 4; each later stage halves the map
+  int64_t side = v.image_size / 4;  // the stem has stride 4; each later stage halves the map
   for (int s = 0; s < v.num_stages(); ++s, side /= v.down_stride) {
     const int64_t m = side * side, c = v.embed_dims[size_t(s)], hidden = int64_t(c * v.mlp_ratios[size_t(s)]);
     if (m > 16384 || m < 256) continue;
@@ -84,9 +84,12 @@ struct Result {
 void fill_half(memory& m, dt type) {
   const size_t bytes = m.get_desc().get_size();
   void* p = m.get_data_handle();
-  if (type == dt::f32) std::fill_n(static_cast<float*>(p), bytes / 4, 0.5f);
-  else if (type == dt::bf16) std::fill_n(static_cast<uint16_t*>(p), bytes / 2, uint16_t(0x3f00));
-  else std::fill_n(static_cast<uint8_t*>(p), bytes, uint8_t(1));
+  if (type == dt::f32)
+    std::fill_n(static_cast<float*>(p), bytes / 4, 0.5f);
+  else if (type == dt::bf16)
+    std::fill_n(static_cast<uint16_t*>(p), bytes / 2, uint16_t(0x3f00));
+  else
+    std::fill_n(static_cast<uint8_t*>(p), bytes, uint8_t(1));
 }
 
 Result run_case(Runtime& rt, const MatmulShape& s, const Types& t, double min_seconds) {
@@ -102,12 +105,14 @@ Result run_case(Runtime& rt, const MatmulShape& s, const Types& t, double min_se
     return {0, "no implementation"};
   }
   // Contents do not change the speed of these kernels, but denormals would: every value is 0.5 (or 1).
-  memory src_m(pd.src_desc(), rt.engine()), wei_m(pd.weights_desc(), rt.engine()), dst_m(pd.dst_desc(), rt.engine());
+  memory src_m(pd.src_desc(), rt.engine()), wei_m(pd.weights_desc(), rt.engine()),
+      dst_m(pd.dst_desc(), rt.engine());
   fill_half(src_m, t.src);
   fill_half(wei_m, t.wei);
   const dnnl::matmul prim(pd);
-  const std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src_m}, {DNNL_ARG_WEIGHTS, wei_m}, {DNNL_ARG_DST, dst_m}};
-  prim.execute(rt.stream(), args);   // warm-up
+  const std::unordered_map<int, memory> args{
+      {DNNL_ARG_SRC, src_m}, {DNNL_ARG_WEIGHTS, wei_m}, {DNNL_ARG_DST, dst_m}};
+  prim.execute(rt.stream(), args);  // warm-up
   rt.stream().wait();
   double best = 1e30, total = 0;
   for (int r = 0; r < 3 || total < min_seconds; ++r) {
@@ -134,7 +139,8 @@ int main(int argc, char** argv) {
               std::string(enc::bf16_support_name(enc::bf16_support())).c_str());
   std::printf("FastViTHD 0.5B at %d px; GOP/s = best of >= %.1f s, 2 OP per MAC\n", cfg.vision.image_size,
               min_seconds);
-  std::printf("%-12s %5s %6s %6s %6s  %-8s %8s  %s\n", "layer", "batch", "M", "K", "N", "type", "GOP/s", "oneDNN impl");
+  std::printf("%-12s %5s %6s %6s %6s  %-8s %8s  %s\n", "layer", "batch", "M", "K", "N", "type", "GOP/s",
+              "oneDNN impl");
   for (const MatmulShape& s : fastvithd_shapes(cfg.vision))
     for (const Types& t : kTypes) {
       const Result r = run_case(rt, s, t, min_seconds);

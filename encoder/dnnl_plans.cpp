@@ -199,7 +199,8 @@ AttentionPlan make_attention_plan(Runtime& rt, int64_t tokens, int64_t dim, int6
   p.v_md = memory::desc({hc, n, hd}, act, memory::dims{hd, row, 1});
   p.o_md = memory::desc({hc, n, hd}, act, memory::dims{hd, dim, 1});
   const dnnl::matmul::primitive_desc qk(dnnl::matmul::desc(p.q_md, p.kt_md, p.s_md), user_scratchpad(), rt.engine());
-  const dnnl::matmul::primitive_desc av(dnnl::matmul::desc(p.p_md, p.v_md, p.o_md), user_scratchpad(), rt.engine());
+  const dnnl::matmul::primitive_desc av(dnnl::matmul::desc(p.p_md, p.v_md, p.o_md), user_scratchpad(),
+                                        rt.engine());
   size_t softmax_pad = 0;
   if (bf16) {   // softmax in F32, its probabilities written as bf16 for attn @ v
     const dnnl::softmax_v2_forward::primitive_desc sm(
@@ -210,13 +211,15 @@ AttentionPlan make_attention_plan(Runtime& rt, int64_t tokens, int64_t dim, int6
     softmax_pad = sm.scratchpad_desc().get_size();
   } else {
     const dnnl::softmax_forward::primitive_desc sm(
-        dnnl::softmax_forward::desc(dnnl::prop_kind::forward_inference, p.s_md, 2), user_scratchpad(), rt.engine());
+        dnnl::softmax_forward::desc(dnnl::prop_kind::forward_inference, p.s_md, 2), user_scratchpad(),
+        rt.engine());
     p.softmax = dnnl::softmax_forward(sm);
     softmax_pad = sm.scratchpad_desc().get_size();
   }
   p.qk = dnnl::matmul(qk);
   p.av = dnnl::matmul(av);
-  p.scratchpad_bytes = std::max({qk.scratchpad_desc().get_size(), av.scratchpad_desc().get_size(), softmax_pad});
+  p.scratchpad_bytes =
+      std::max({qk.scratchpad_desc().get_size(), av.scratchpad_desc().get_size(), softmax_pad});
   return p;
 }
 
@@ -242,7 +245,8 @@ void run_attention(Runtime& rt, const AttentionPlan& p, const void* qkv, void* o
     p.qk.execute(rt.stream(), with_pad({{DNNL_ARG_SRC, wrap(rt, p.q_md, q)},
                                         {DNNL_ARG_WEIGHTS, wrap(rt, p.kt_md, q + p.dim * elem)},
                                         {DNNL_ARG_DST, s}}));
-    p.softmax.execute(rt.stream(), with_pad({{DNNL_ARG_SRC, s}, {DNNL_ARG_DST, probs}}));   // attn.softmax(dim=-1)
+    // attn.softmax(dim=-1)
+    p.softmax.execute(rt.stream(), with_pad({{DNNL_ARG_SRC, s}, {DNNL_ARG_DST, probs}}));
     p.av.execute(rt.stream(), with_pad({{DNNL_ARG_SRC, probs},                             // x = attn @ v
                                         {DNNL_ARG_WEIGHTS, wrap(rt, p.v_md, q + 2 * p.dim * elem)},
                                         {DNNL_ARG_DST, wrap(rt, p.o_md, o + h0 * p.head_dim * elem)}}));

@@ -111,7 +111,8 @@ struct AttentionPlan {
   dnnl::memory::desc q_md, kt_md, s_md, p_md, v_md, o_md;
   size_t scratchpad_bytes = 0;
 };
-AttentionPlan make_attention_plan(Runtime& rt, int64_t tokens, int64_t dim, int64_t head_dim, bool bf16 = false);
+AttentionPlan make_attention_plan(Runtime& rt, int64_t tokens, int64_t dim, int64_t head_dim,
+                                  bool bf16 = false);
 // scores: scratch of attention_scratch_floats(p) floats.
 int64_t attention_scratch_floats(const AttentionPlan& p);
 void run_attention(Runtime& rt, const AttentionPlan& p, const void* qkv, void* out, float* scores);

@@ -105,7 +105,9 @@ StagePlan make_stage_plan(Runtime& rt, WeightCache& wc, const StageW& sw, const 
         const bool bf16 = s.precision == VisionPrecision::kBf16;
         bp.qkv = make_linear_plan(rt, wc, b.qkv, s.pixels(), PostOp::kNone, s.precision, {.dst_bf16 = true});
         bp.mhsa = make_attention_plan(rt, s.h * s.w, s.c, cfg.attention_head_dim, bf16);
-        bp.proj = make_linear_plan(rt, wc, b.proj, s.pixels(), PostOp::kAccumulate, s.precision, {.src_bf16 = true});
+        const LinearIo from_attention{.src_bf16 = true};
+        bp.proj =
+            make_linear_plan(rt, wc, b.proj, s.pixels(), PostOp::kAccumulate, s.precision, from_attention);
         bp.ffn = make_conv_ffn_plan(rt, wc, b.ffn, s);
         s.max_qkv = std::max(s.max_qkv, s.pixels() * 3 * s.c);
         s.max_scores = std::max(s.max_scores, attention_scratch_floats(bp.mhsa));

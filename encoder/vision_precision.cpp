@@ -40,7 +40,8 @@ std::vector<std::string> vision_precision_names() {
 VisionPrecision parse_vision_precision(std::string_view s) {
   for (const Named& n : kNames)
     if (n.name == s) return n.p;
-  throw Error(Errc::kBadArgs, "vision precision must be auto, f32, bf16 or int8, got '" + std::string(s) + "'");
+  throw Error(Errc::kBadArgs,
+              "vision precision must be auto, f32, bf16 or int8, got '" + std::string(s) + "'");
 }
 
 Bf16Support bf16_support() {
@@ -52,10 +53,14 @@ Bf16Support bf16_support() {
 
 std::string_view bf16_support_name(Bf16Support s) {
   switch (s) {
-    case Bf16Support::kNone: return "none";
-    case Bf16Support::kEmulated: return "emulated (avx512_core)";
-    case Bf16Support::kNative: return "native (avx512_core_bf16)";
-    case Bf16Support::kAmx: return "amx (avx512_core_amx)";
+    case Bf16Support::kNone:
+      return "none";
+    case Bf16Support::kEmulated:
+      return "emulated (avx512_core)";
+    case Bf16Support::kNative:
+      return "native (avx512_core_bf16)";
+    case Bf16Support::kAmx:
+      return "amx (avx512_core_amx)";
   }
   return "?";
 }

@@ -13,15 +13,15 @@ namespace fvlm::enc {
 enum class VisionPrecision { kAuto, kF32, kBf16, kInt8 };
 
 std::string_view vision_precision_name(VisionPrecision p);   // "auto", "f32", "bf16", "int8"
-std::vector<std::string> vision_precision_names();          // every name parse accepts (CLI checks)
+std::vector<std::string> vision_precision_names();           // every name parse accepts (CLI checks)
 VisionPrecision parse_vision_precision(std::string_view s);  // throws Error{kBadArgs}
 
 // What oneDNN can do with bf16 on this CPU (honours ONEDNN_MAX_CPU_ISA).
 enum class Bf16Support {
-  kNone,       // no bf16 matmul at all (oneDNN 2.6 below AVX-512)
-  kEmulated,   // AVX-512 without AVX512_BF16: converted in software, slower than f32
-  kNative,     // AVX512_BF16 dot products
-  kAmx,        // AMX-BF16 tiles
+  kNone,      // no bf16 matmul at all (oneDNN 2.6 below AVX-512)
+  kEmulated,  // AVX-512 without AVX512_BF16: converted in software, slower than f32
+  kNative,    // AVX512_BF16 dot products
+  kAmx,       // AMX-BF16 tiles
 };
 Bf16Support bf16_support();
 std::string_view bf16_support_name(Bf16Support s);

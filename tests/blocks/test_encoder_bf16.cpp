@@ -3,10 +3,9 @@
 // Where oneDNN 2.6 has no bf16 matmul (below AVX-512) the test reports "SKIPPED:" and ctest marks it
 // skipped (tests/CMakeLists.txt), never a silent pass.
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include <string>
-
-#include <fmt/format.h>
 
 #include "core/error.h"
 #include "encoder/vision_precision.h"
@@ -36,12 +35,13 @@ TEST_CASE("encoder bf16: features and projection stay close to the FP32 path on 
     const test::Diff df = test::compare(b, f32);
     const Tensor pf32 = m.backend->project(f32), pb = bf16.project(b);
     const test::Diff dp = test::compare(pb, pf32);
-    MESSAGE(fmt::format("{:6s} features cosine {:.7f} max rel {:.5f} | projected cosine {:.7f} max rel {:.5f}", img,
-                        df.cosine, df.max_abs / df.max_ref, dp.cosine, dp.max_abs / dp.max_ref));
-    CHECK(df.max_abs > 0.0);   // bf16 really ran (an F32 fallback would match exactly)
+    MESSAGE(
+        fmt::format("{:6s} features cosine {:.7f} max rel {:.5f} | projected cosine {:.7f} max rel {:.5f}",
+                    img, df.cosine, df.max_abs / df.max_ref, dp.cosine, dp.max_abs / dp.max_ref));
+    CHECK(df.max_abs > 0.0);  // bf16 really ran (an F32 fallback would match exactly)
     CHECK(df.cosine >= 0.9999);
     CHECK(dp.cosine >= 0.9999);
-    CHECK(df.max_abs / df.max_ref <= 0.03);   // measured 0.003-0.004 (features), 0.006-0.008 (projected)
+    CHECK(df.max_abs / df.max_ref <= 0.03);  // measured 0.003-0.004 (features), 0.006-0.008 (projected)
     CHECK(dp.max_abs / dp.max_ref <= 0.03);
   }
 }
@@ -62,7 +62,7 @@ TEST_CASE("encoder bf16: ConvFFN in row chunks (with a tail) matches the whole-m
   const auto bf16 = enc::VisionPrecision::kBf16;
   const enc::FastVitHdPlan whole = enc::make_fastvithd_plan(m.rt, wc, w, r, 1, bf16);
   const enc::FastVitHdPlan chunked = enc::make_fastvithd_plan(m.rt, wc, w, r, 1, bf16, 100);
-  int64_t stage0_rows = 0;   // rows of the first ConvFFN: more than one chunk, with a tail
+  int64_t stage0_rows = 0;  // rows of the first ConvFFN: more than one chunk, with a tail
   for (const enc::StagePlan& st : chunked.network)
     if (!st.repmixer.empty() && stage0_rows == 0) stage0_rows = st.repmixer.front().ffn.rows;
   REQUIRE(stage0_rows > 100);
@@ -72,7 +72,8 @@ TEST_CASE("encoder bf16: ConvFFN in row chunks (with a tail) matches the whole-m
   enc::fastvithd_forward(m.rt, w, whole, scratch, px.f32(), a.f32());
   enc::fastvithd_forward(m.rt, w, chunked, scratch, px.f32(), b.f32());
   const test::Diff d = test::compare(b, a);
-  MESSAGE(fmt::format("bf16 chunked vs whole: cosine {:.8f} max rel {:.6f}", d.cosine, d.max_abs / d.max_ref));
+  MESSAGE(
+      fmt::format("bf16 chunked vs whole: cosine {:.8f} max rel {:.6f}", d.cosine, d.max_abs / d.max_ref));
   CHECK(d.cosine >= 0.99999);
   CHECK(d.max_abs / d.max_ref <= 0.01);
 }

@@ -4,9 +4,8 @@
 #include <doctest/doctest.h>
 
 #include <fstream>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "encoder/vision_precision.h"
 #include "tests/e2e/cli_runner.h"
@@ -27,8 +26,8 @@ TEST_CASE("cli ask --vision-precision bf16: every golden e2e case keeps its gree
     const std::string tag = c["tag"];
     CAPTURE(tag);
     const std::string q = c["question"];
-    const CliRun r = run_cli("ask --vision-precision bf16 -m '" + tiny_model() + "' '" + golden_image(c["image"]) +
-                             "' \"" + q + "\" --max-tokens 12 --ignore-eos");
+    const CliRun r = run_cli("ask --vision-precision bf16 -m '" + tiny_model() + "' '" +
+                             golden_image(c["image"]) + "' \"" + q + "\" --max-tokens 12 --ignore-eos");
     CHECK(r.exit_code == 0);
     REQUIRE(r.lines.size() == 1);
     CHECK(r.lines[0]["token_ids"] == c["greedy_ids"]);
