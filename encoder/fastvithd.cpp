@@ -204,8 +204,11 @@ void attention_block(Runtime& rt, const AttentionBlockW& w, const AttentionBlock
   const int64_t n = p.mhsa.tokens, c = p.mhsa.dim;
   layer_norm_rows(a.x, a.t, batch * n, c, w.norm_w.f32(), w.norm_b.f32(), eps);   // self.norm(x)
   run_linear(rt, p.qkv, a.t, a.qkv);      // qkv = self.qkv(x)   q rows pre-scaled
+  const int64_t elem = p.mhsa.bf16 ? 2 : 4;   // qkv and the heads' output are bf16 or F32
+  const auto* qkv = reinterpret_cast<const char*>(a.qkv);
+  auto* heads = reinterpret_cast<char*>(a.t);
   for (int64_t b = 0; b < batch; ++b)     // x = (softmax(q k^T) v).transpose(1, 2).reshape(B, N, C)
-    run_attention(rt, p.mhsa, a.qkv + b * n * 3 * c, a.t + b * n * c, a.scores);
+    run_attention(rt, p.mhsa, qkv + b * n * 3 * c * elem, heads + b * n * c * elem, a.scores);
   run_linear(rt, p.proj, a.t, a.x);       // x = x + layer_scale_1 * self.proj(x)   (sum post-op)
   conv_ffn(rt, p.ffn, a);                 // x = x + layer_scale_2 * self.convffn(x)
 }

@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <string>
 
 #include "core/error.h"
@@ -44,6 +45,32 @@ TEST_CASE("encoder bf16: features and projection stay close to the FP32 path on 
     CHECK(df.max_abs / df.max_ref <= 0.03);  // measured 0.003-0.004 (features), 0.006-0.008 (projected)
     CHECK(dp.max_abs / dp.max_ref <= 0.03);
   }
+}
+
+// A batch of two images (anyres tiles run so) gives each image what it gets alone: the per-image
+// offsets into the bf16 qkv / attention buffers are in bf16 elements.
+TEST_CASE("encoder bf16: a batch of two images matches each image encoded alone") {
+  if (enc::bf16_support() == enc::Bf16Support::kNone) {
+    MESSAGE("SKIPPED: oneDNN has no bf16 matmul on this CPU (needs AVX-512)");
+    return;
+  }
+  test::TinyEncoder m;
+  enc::CpuVisionBackend bf16(m.rt, m.cfg, m.tensors, enc::VisionPrecision::kBf16);
+  const Tensor p0 = test::golden_pixels("square"), p1 = test::golden_pixels("wide");
+  Shape s2 = p0.shape();
+  s2[0] = 2;
+  Tensor both = Tensor::zeros(DType::F32, s2);
+  std::copy_n(p0.f32(), p0.numel(), both.f32());
+  std::copy_n(p1.f32(), p1.numel(), both.f32() + p0.numel());
+  const Tensor f = bf16.encode(both), f0 = bf16.encode(p0), f1 = bf16.encode(p1);
+  REQUIRE(f.numel() == f0.numel() + f1.numel());
+  const test::Diff d0 = test::compare(f.f32(), f0.f32(), long(f0.numel()));
+  const test::Diff d1 = test::compare(f.f32() + f0.numel(), f1.f32(), long(f1.numel()));
+  MESSAGE(fmt::format("batch vs alone: cosine {:.8f} / {:.8f}", d0.cosine, d1.cosine));
+  CHECK(d0.cosine >= 0.99999);
+  CHECK(d1.cosine >= 0.99999);
+  CHECK(d0.max_abs / d0.max_ref <= 0.01);
+  CHECK(d1.max_abs / d1.max_ref <= 0.01);
 }
 
 // The bf16 hand-over between fc1 and fc2 (the hidden chunk is bf16) must hold for chunks with a tail:
