@@ -1,7 +1,8 @@
 // FastViTHD encoder latency at the real FastVLM shapes (random weights): per resolution, min and
 // median of repeats after a warm-up, achieved GFLOP/s (2 FLOP per MAC), and a per-stage breakdown.
 // Usage: bench_encoder [threads=2] [repeats=5] [resolutions=256,512,768,1024,1536] [breakdown_res=1024]
-//                      [precision=f32|int8]   (int8: the opt-in INT8 Linear / 1x1 path)
+//                      [precision=f32|bf16|int8|auto]
+//   (bf16: oneDNN bf16 Linear / 1x1 / attention matmuls; int8: the opt-in INT8 Linear / 1x1 path)
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -59,8 +60,10 @@ int main(int argc, char** argv) {
   TensorMap weights = random_weights(vision_tensor_table(cfg), 1, DType::BF16);
   weights.merge(random_weights(projector_tensor_table(cfg), 2, DType::BF16));
   enc::CpuVisionBackend backend(rt, cfg, weights, precision);
-  std::printf("FastViTHD (0.5B shapes, random weights), %s, %d threads, %d repeats after 1 warm-up\n",
-              std::string(enc::vision_precision_name(precision)).c_str(), rt.threads(), repeats);
+  std::printf("FastViTHD (0.5B shapes, random weights), %s (bf16 in oneDNN: %s), %d threads, "
+              "%d repeats after 1 warm-up\n",
+              std::string(enc::vision_precision_name(backend.precision())).c_str(),
+              std::string(enc::bf16_support_name(enc::bf16_support())).c_str(), rt.threads(), repeats);
   std::printf("%6s %8s %9s %9s %9s %8s %7s %11s\n", "res", "GMAC", "plan_s", "min_s", "median_s", "GFLOP/s", "%peak",
               "cpu/thr_s");
   for (const int res : resolutions) {

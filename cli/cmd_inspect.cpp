@@ -5,6 +5,7 @@
 
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "encoder/vision_precision.h"
 #include "models/model_source.h"
 #include "models/model_tokenizer.h"
 
@@ -77,7 +78,11 @@ nlohmann::ordered_json inspect(const std::string& path) {
       {"file_bytes", src.file_bytes},
       {"vision", {{"tower", c.raw.value("mm_vision_tower", "")}, {"image_size", v.image_size},
                   {"image_tokens", v.tokens_for(v.image_size)}, {"layers", v.layers},
-                  {"embed_dims", v.embed_dims}, {"mm_hidden_size", c.mm_hidden_size}}},
+                  {"embed_dims", v.embed_dims}, {"mm_hidden_size", c.mm_hidden_size},
+                  // what --vision-precision auto runs on this CPU, and how oneDNN would run bf16 here
+                  {"auto_precision",
+                   enc::vision_precision_name(enc::resolve_vision_precision(enc::VisionPrecision::kAuto))},
+                  {"bf16", enc::bf16_support_name(enc::bf16_support())}}},
       {"projector", {{"type", c.mm_projector_type}, {"depth", c.projector_depth}}},
       {"llm", {{"hidden_size", c.llm.hidden_size}, {"num_hidden_layers", c.llm.num_hidden_layers},
                {"num_attention_heads", c.llm.num_attention_heads},

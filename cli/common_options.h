@@ -12,7 +12,7 @@ namespace fvlm::cli {
 struct ModelOptions {
   std::string model;                 // -m/--model, else $FASTVLM_MODEL
   int threads = 0;
-  std::string vision_precision = "f32";   // --vision-precision f32|int8 (commands that encode)
+  std::string vision_precision = "auto";   // --vision-precision auto|f32|bf16|int8 (commands that encode)
 };
 
 struct RunOptions {

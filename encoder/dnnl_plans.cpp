@@ -51,6 +51,12 @@ std::shared_ptr<const Int8Weights> WeightCache::int8(const ConvW& c) {
   return slot;
 }
 
+std::shared_ptr<std::vector<uint16_t>> WeightCache::bf16_source(int64_t elements) {
+  if (!bf16_source_) bf16_source_ = std::make_shared<std::vector<uint16_t>>();
+  if (int64_t(bf16_source_->size()) < elements) bf16_source_->resize(size_t(elements));
+  return bf16_source_;
+}
+
 std::shared_ptr<Int8Workspace> WeightCache::int8_workspace() {
   if (!int8_workspace_) int8_workspace_ = std::make_shared<Int8Workspace>();
   return int8_workspace_;
@@ -121,7 +127,8 @@ void run_conv(Runtime& rt, const ConvPlan& p, const float* src, float* dst) {
 }
 
 LinearPlan make_linear_plan(Runtime& rt, WeightCache& wc, const ConvW& lw, int64_t m, PostOp post,
-                            VisionPrecision precision) {
+                            VisionPrecision precision, LinearIo io) {
+  FVLM_CHECK(precision != VisionPrecision::kAuto, "make_linear_plan: resolve the vision precision first");
   if (precision == VisionPrecision::kInt8) {
     LinearPlan p;
     const std::shared_ptr<const Int8Weights> w8 = wc.int8(lw);
@@ -129,11 +136,13 @@ LinearPlan make_linear_plan(Runtime& rt, WeightCache& wc, const ConvW& lw, int64
         rt, w8, wc.int8_workspace(), m, post == PostOp::kGelu, post == PostOp::kAccumulate));
     return p;
   }
+  const bool bf16 = precision == VisionPrecision::kBf16;
+  const dt act = bf16 ? dt::bf16 : dt::f32;
   const int64_t n = lw.w.dim(0), k = lw.w.numel() / n;
-  const memory::desc src({m, k}, dt::f32, tag::ab);
-  const memory::desc dst({m, n}, dt::f32, tag::ab);
+  const memory::desc src({m, k}, act, tag::ab);
+  const memory::desc dst({m, n}, bf16 && io.dst_bf16 ? dt::bf16 : dt::f32, tag::ab);
   const memory::desc w_user({k, n}, dt::f32, tag::ba);   // W [N, K] row-major = W^T [K, N] column-major
-  const memory::desc w_any({k, n}, dt::f32, tag::any);
+  const memory::desc w_any({k, n}, act, tag::any);
   const memory::desc b_md({1, n}, dt::f32, tag::ab);
   const dnnl::matmul::desc d = lw.b.empty() ? dnnl::matmul::desc(src, w_any, dst)
                                             : dnnl::matmul::desc(src, w_any, b_md, dst);
@@ -145,65 +154,102 @@ LinearPlan make_linear_plan(Runtime& rt, WeightCache& wc, const ConvW& lw, int64
   p.w = wc.weight(rt, lw, w_user, pd.weights_desc());
   p.b = lw.b.empty() ? memory() : bias_memory(rt, wc, lw, {1, n});
   p.scratchpad_bytes = pd.scratchpad_desc().get_size();
+  p.impl = pd.impl_info_str();
+  if (bf16 && !io.src_bf16) {   // the F32 activations are converted once per call, into shared scratch
+    p.src_f32 = memory::desc({m, k}, dt::f32, tag::ab);
+    p.to_bf16 = dnnl::reorder(dnnl::reorder::primitive_desc(rt.engine(), p.src_f32, rt.engine(), src));
+    p.bf16_src = wc.bf16_source(m * k);
+  }
   return p;
 }
 
-void run_linear(Runtime& rt, const LinearPlan& p, const float* src, float* dst) {
-  if (p.int8) return run_int8_linear(rt, *p.int8, src, dst);
+void run_linear(Runtime& rt, const LinearPlan& p, const void* src, void* dst) {
+  if (p.int8) return run_int8_linear(rt, *p.int8, static_cast<const float*>(src), static_cast<float*>(dst));
+  memory src_mem = wrap(rt, p.src, src);
+  if (p.bf16_src) {
+    src_mem = wrap(rt, p.src, p.bf16_src->data());
+    memory f32 = wrap(rt, p.src_f32, src);
+    p.to_bf16.execute(rt.stream(), f32, src_mem);
+  }
   std::unordered_map<int, memory> args{
-      {DNNL_ARG_SRC, wrap(rt, p.src, src)}, {DNNL_ARG_WEIGHTS, p.w}, {DNNL_ARG_DST, wrap(rt, p.dst, dst)}};
+      {DNNL_ARG_SRC, src_mem}, {DNNL_ARG_WEIGHTS, p.w}, {DNNL_ARG_DST, wrap(rt, p.dst, dst)}};
   if (p.b) args[DNNL_ARG_BIAS] = p.b;
   add_scratchpad(rt, p.scratchpad_bytes, args);
   p.prim.execute(rt.stream(), args);
 }
 
-AttentionPlan make_attention_plan(Runtime& rt, int64_t tokens, int64_t dim, int64_t head_dim) {
+AttentionPlan make_attention_plan(Runtime& rt, int64_t tokens, int64_t dim, int64_t head_dim, bool bf16) {
   AttentionPlan p;
   p.tokens = tokens;
   p.dim = dim;
   p.head_dim = head_dim;
   p.heads = dim / head_dim;
+  p.bf16 = bf16;
   // Heads per call: the largest divisor of `heads` whose score block stays within ~8 MB.
   const int64_t budget = std::max<int64_t>(1, (int64_t(8) << 20) / 4 / (tokens * tokens));
   p.heads_per_call = 1;
   for (int64_t h = 1; h <= p.heads; ++h)
     if (p.heads % h == 0 && h <= budget) p.heads_per_call = h;
   const int64_t hc = p.heads_per_call, n = tokens, hd = head_dim, row = 3 * dim;
-  p.q_md = memory::desc({hc, n, hd}, dt::f32, memory::dims{hd, row, 1});
-  p.kt_md = memory::desc({hc, hd, n}, dt::f32, memory::dims{hd, 1, row});
+  const dt act = bf16 ? dt::bf16 : dt::f32;
+  p.q_md = memory::desc({hc, n, hd}, act, memory::dims{hd, row, 1});
+  p.kt_md = memory::desc({hc, hd, n}, act, memory::dims{hd, 1, row});
   p.s_md = memory::desc({hc, n, n}, dt::f32, tag::abc);
-  p.v_md = memory::desc({hc, n, hd}, dt::f32, memory::dims{hd, row, 1});
-  p.o_md = memory::desc({hc, n, hd}, dt::f32, memory::dims{hd, dim, 1});
+  p.p_md = memory::desc({hc, n, n}, act, tag::abc);
+  p.v_md = memory::desc({hc, n, hd}, act, memory::dims{hd, row, 1});
+  p.o_md = memory::desc({hc, n, hd}, act, memory::dims{hd, dim, 1});
   const dnnl::matmul::primitive_desc qk(dnnl::matmul::desc(p.q_md, p.kt_md, p.s_md), user_scratchpad(), rt.engine());
-  const dnnl::matmul::primitive_desc av(dnnl::matmul::desc(p.s_md, p.v_md, p.o_md), user_scratchpad(), rt.engine());
-  const dnnl::softmax_forward::primitive_desc sm(
-      dnnl::softmax_forward::desc(dnnl::prop_kind::forward_inference, p.s_md, 2), user_scratchpad(), rt.engine());
+  const dnnl::matmul::primitive_desc av(dnnl::matmul::desc(p.p_md, p.v_md, p.o_md), user_scratchpad(),
+                                        rt.engine());
+  size_t softmax_pad = 0;
+  if (bf16) {   // softmax in F32, its probabilities written as bf16 for attn @ v
+    const dnnl::softmax_v2_forward::primitive_desc sm(
+        dnnl::softmax_v2_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::softmax_accurate,
+                                       p.s_md, p.p_md, 2),
+        user_scratchpad(), rt.engine());
+    p.softmax = dnnl::softmax_v2_forward(sm);
+    softmax_pad = sm.scratchpad_desc().get_size();
+  } else {
+    const dnnl::softmax_forward::primitive_desc sm(
+        dnnl::softmax_forward::desc(dnnl::prop_kind::forward_inference, p.s_md, 2), user_scratchpad(),
+        rt.engine());
+    p.softmax = dnnl::softmax_forward(sm);
+    softmax_pad = sm.scratchpad_desc().get_size();
+  }
   p.qk = dnnl::matmul(qk);
   p.av = dnnl::matmul(av);
-  p.softmax = dnnl::softmax_forward(sm);
-  p.scratchpad_bytes = std::max({qk.scratchpad_desc().get_size(), av.scratchpad_desc().get_size(),
-                                 sm.scratchpad_desc().get_size()});
+  p.scratchpad_bytes =
+      std::max({qk.scratchpad_desc().get_size(), av.scratchpad_desc().get_size(), softmax_pad});
   return p;
 }
 
-int64_t attention_scratch_floats(const AttentionPlan& p) { return p.heads_per_call * p.tokens * p.tokens; }
+// F32 scores, then (bf16) the bf16 probabilities behind them: half a float each.
+int64_t attention_scratch_floats(const AttentionPlan& p) {
+  const int64_t scores = p.heads_per_call * p.tokens * p.tokens;
+  return p.bf16 ? scores + (scores + 1) / 2 : scores;
+}
 
-void run_attention(Runtime& rt, const AttentionPlan& p, const float* qkv, float* out, float* scores) {
+void run_attention(Runtime& rt, const AttentionPlan& p, const void* qkv, void* out, float* scores) {
+  const int64_t elem = p.bf16 ? 2 : 4;
+  const auto* in = static_cast<const char*>(qkv);
+  auto* o = static_cast<char*>(out);
   const memory s = wrap(rt, p.s_md, scores);
+  const memory probs = p.bf16 ? wrap(rt, p.p_md, scores + p.heads_per_call * p.tokens * p.tokens) : s;
   const memory pad = p.scratchpad_bytes ? rt.scratchpad(p.scratchpad_bytes) : memory();
   const auto with_pad = [&](std::unordered_map<int, memory> args) {
     if (pad) args[DNNL_ARG_SCRATCHPAD] = pad;
     return args;
   };
   for (int64_t h0 = 0; h0 < p.heads; h0 += p.heads_per_call) {
-    const float* q = qkv + h0 * p.head_dim;   // attn = q @ k^T  (q pre-scaled)
+    const char* q = in + h0 * p.head_dim * elem;   // attn = q @ k^T  (q pre-scaled)
     p.qk.execute(rt.stream(), with_pad({{DNNL_ARG_SRC, wrap(rt, p.q_md, q)},
-                                        {DNNL_ARG_WEIGHTS, wrap(rt, p.kt_md, q + p.dim)},
+                                        {DNNL_ARG_WEIGHTS, wrap(rt, p.kt_md, q + p.dim * elem)},
                                         {DNNL_ARG_DST, s}}));
-    p.softmax.execute(rt.stream(), with_pad({{DNNL_ARG_SRC, s}, {DNNL_ARG_DST, s}}));   // attn.softmax(dim=-1)
-    p.av.execute(rt.stream(), with_pad({{DNNL_ARG_SRC, s},                             // x = attn @ v
-                                        {DNNL_ARG_WEIGHTS, wrap(rt, p.v_md, q + 2 * p.dim)},
-                                        {DNNL_ARG_DST, wrap(rt, p.o_md, out + h0 * p.head_dim)}}));
+    // attn.softmax(dim=-1)
+    p.softmax.execute(rt.stream(), with_pad({{DNNL_ARG_SRC, s}, {DNNL_ARG_DST, probs}}));
+    p.av.execute(rt.stream(), with_pad({{DNNL_ARG_SRC, probs},                             // x = attn @ v
+                                        {DNNL_ARG_WEIGHTS, wrap(rt, p.v_md, q + 2 * p.dim * elem)},
+                                        {DNNL_ARG_DST, wrap(rt, p.o_md, o + h0 * p.head_dim * elem)}}));
   }
 }
 

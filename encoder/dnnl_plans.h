@@ -5,6 +5,7 @@
 #include <map>
 #include <utility>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include <oneapi/dnnl/dnnl.hpp>
@@ -41,6 +42,8 @@ class WeightCache {
   std::shared_ptr<const Int8Weights> int8(const ConvW& c);
   // The chunk scratch all INT8 Linears share.
   std::shared_ptr<Int8Workspace> int8_workspace();
+  // The bf16 copy of a Linear's F32 source that every bf16 Linear shares (grown to the largest).
+  std::shared_ptr<std::vector<uint16_t>> bf16_source(int64_t elements);
   int64_t packed_bytes() const;
   void release_staging() { staging_ = {}; }   // once a plan is built (up to the largest matrix, F32)
 
@@ -50,6 +53,7 @@ class WeightCache {
   std::map<std::pair<const void*, Role>, std::vector<dnnl::memory>> packed_;
   std::map<const void*, std::shared_ptr<const Int8Weights>> int8_;
   std::shared_ptr<Int8Workspace> int8_workspace_;
+  std::shared_ptr<std::vector<uint16_t>> bf16_source_;
   std::vector<float> staging_;   // the F32 values of one deferred weight while it is packed
 };
 
@@ -68,32 +72,49 @@ struct ConvPlan {
 ConvPlan make_conv_plan(Runtime& rt, WeightCache& wc, const ConvW& cw, const ConvGeom& g, PostOp post);
 void run_conv(Runtime& rt, const ConvPlan& p, const float* src, float* dst);
 
+// Under kBf16: whether the Linear's source already is bf16 (the previous op wrote it so) and whether
+// its result may be written as bf16 (its only reader is a bf16 matmul). Ignored by kF32 / kInt8.
+struct LinearIo {
+  bool src_bf16 = false;
+  bool dst_bf16 = false;
+};
+
 // y[M, N] = x[M, K] W^T + b for a Linear weight W [N, K] (or a 1x1 conv [N, K, 1, 1]).
-// With kInt8 only `int8` is set and run_linear takes the INT8 path.
+// With kInt8 only `int8` is set and run_linear takes the INT8 path. With kBf16 the weights are packed
+// as bf16, and an F32 source is first converted by `to_bf16` into the shared `bf16_src`.
 struct LinearPlan {
   dnnl::matmul prim;
   dnnl::memory::desc src, dst;
   dnnl::memory w, b;
   size_t scratchpad_bytes = 0;
   std::shared_ptr<const Int8LinearPlan> int8;
+  dnnl::reorder to_bf16;                               // F32 -> bf16 source (kBf16 with an F32 source)
+  dnnl::memory::desc src_f32;
+  std::shared_ptr<std::vector<uint16_t>> bf16_src;
+  std::string impl;                                    // oneDNN's implementation name (for logs)
 };
 LinearPlan make_linear_plan(Runtime& rt, WeightCache& wc, const ConvW& lw, int64_t m, PostOp post,
-                            VisionPrecision precision = VisionPrecision::kF32);
-void run_linear(Runtime& rt, const LinearPlan& p, const float* src, float* dst);
+                            VisionPrecision precision = VisionPrecision::kF32, LinearIo io = {});
+// src / dst are F32, or bf16 where the plan's LinearIo says so.
+void run_linear(Runtime& rt, const LinearPlan& p, const void* src, void* dst);
 
 // Multi-head self-attention core for one image and `heads` heads at a time, reading q, k, v from
 // the qkv matrix [N, 3C] (row = [Q heads | K heads | V heads], 32 wide each; q pre-scaled) and
 // writing the concatenated heads into out [N, C]:  out_h = softmax(q_h k_h^T) v_h.
+// bf16: qkv and out are bf16; the scores stay F32 through the softmax, whose result is written as
+// bf16 (softmax_v2) for the second matmul.
 struct AttentionPlan {
   int64_t tokens = 0, dim = 0, head_dim = 0, heads = 0, heads_per_call = 0;
+  bool bf16 = false;
   dnnl::matmul qk, av;
-  dnnl::softmax_forward softmax;
-  dnnl::memory::desc q_md, kt_md, s_md, v_md, o_md;
+  dnnl::primitive softmax;   // softmax_forward (F32), softmax_v2_forward (F32 -> bf16)
+  dnnl::memory::desc q_md, kt_md, s_md, p_md, v_md, o_md;
   size_t scratchpad_bytes = 0;
 };
-AttentionPlan make_attention_plan(Runtime& rt, int64_t tokens, int64_t dim, int64_t head_dim);
+AttentionPlan make_attention_plan(Runtime& rt, int64_t tokens, int64_t dim, int64_t head_dim,
+                                  bool bf16 = false);
 // scores: scratch of attention_scratch_floats(p) floats.
 int64_t attention_scratch_floats(const AttentionPlan& p);
-void run_attention(Runtime& rt, const AttentionPlan& p, const float* qkv, float* out, float* scores);
+void run_attention(Runtime& rt, const AttentionPlan& p, const void* qkv, void* out, float* scores);
 
 }  // namespace fvlm::enc

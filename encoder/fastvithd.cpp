@@ -1,6 +1,7 @@
 #include "encoder/fastvithd.h"
 
 #include <algorithm>
+#include <string>
 
 #include <fmt/format.h>
 
@@ -16,6 +17,7 @@ struct Sizer {
   int64_t batch, h, w, c;
   VisionPrecision precision;
   int64_t ffn_chunk_rows = 0;   // 0: conv_ffn_chunk_rows decides
+  std::string first_ffn_impl = {};
   int64_t max_x = 0, max_t = 0, max_hidden = 0, max_qkv = 0, max_scores = 0;
   int64_t pixels() const { return batch * h * w; }
   void note_x() { max_x = std::max(max_x, pixels() * c); }
@@ -60,12 +62,14 @@ ConvFfnPlan make_conv_ffn_plan(Runtime& rt, WeightCache& wc, const ConvFfnW& f, 
   p.rows = s.pixels();
   p.c = s.c;
   p.chunk_rows = s.ffn_chunk_rows > 0 ? std::min(s.ffn_chunk_rows, p.rows) : conv_ffn_chunk_rows(p.rows, hidden);
-  p.fc1 = make_linear_plan(rt, wc, f.fc1, p.chunk_rows, PostOp::kGelu, s.precision);
-  p.fc2 = make_linear_plan(rt, wc, f.fc2, p.chunk_rows, PostOp::kAccumulate, s.precision);
+  const LinearIo to_hidden{.dst_bf16 = true}, from_hidden{.src_bf16 = true};   // the hidden chunk may be bf16
+  p.fc1 = make_linear_plan(rt, wc, f.fc1, p.chunk_rows, PostOp::kGelu, s.precision, to_hidden);
+  p.fc2 = make_linear_plan(rt, wc, f.fc2, p.chunk_rows, PostOp::kAccumulate, s.precision, from_hidden);
   if (const int64_t tail = p.rows % p.chunk_rows) {
-    p.fc1_tail = make_linear_plan(rt, wc, f.fc1, tail, PostOp::kGelu, s.precision);
-    p.fc2_tail = make_linear_plan(rt, wc, f.fc2, tail, PostOp::kAccumulate, s.precision);
+    p.fc1_tail = make_linear_plan(rt, wc, f.fc1, tail, PostOp::kGelu, s.precision, to_hidden);
+    p.fc2_tail = make_linear_plan(rt, wc, f.fc2, tail, PostOp::kAccumulate, s.precision, from_hidden);
   }
+  if (s.first_ffn_impl.empty()) s.first_ffn_impl = p.fc1.impl;
   s.max_t = std::max(s.max_t, s.pixels() * s.c);
   s.max_hidden = std::max(s.max_hidden, p.chunk_rows * hidden);
   return p;
@@ -97,9 +101,13 @@ StagePlan make_stage_plan(Runtime& rt, WeightCache& wc, const StageW& sw, const 
     case StageW::Kind::kAttentionStage:
       for (const AttentionBlockW& b : sw.attention) {
         AttentionBlockPlan bp;
-        bp.qkv = make_linear_plan(rt, wc, b.qkv, s.pixels(), PostOp::kNone, s.precision);
-        bp.mhsa = make_attention_plan(rt, s.h * s.w, s.c, cfg.attention_head_dim);
-        bp.proj = make_linear_plan(rt, wc, b.proj, s.pixels(), PostOp::kAccumulate, s.precision);
+        // bf16: qkv -> attention -> proj stay bf16 in between (the int8 path keeps F32 attention)
+        const bool bf16 = s.precision == VisionPrecision::kBf16;
+        bp.qkv = make_linear_plan(rt, wc, b.qkv, s.pixels(), PostOp::kNone, s.precision, {.dst_bf16 = true});
+        bp.mhsa = make_attention_plan(rt, s.h * s.w, s.c, cfg.attention_head_dim, bf16);
+        const LinearIo from_attention{.src_bf16 = true};
+        bp.proj =
+            make_linear_plan(rt, wc, b.proj, s.pixels(), PostOp::kAccumulate, s.precision, from_attention);
         bp.ffn = make_conv_ffn_plan(rt, wc, b.ffn, s);
         s.max_qkv = std::max(s.max_qkv, s.pixels() * 3 * s.c);
         s.max_scores = std::max(s.max_scores, attention_scratch_floats(bp.mhsa));
@@ -126,7 +134,7 @@ FastVitHdPlan make_fastvithd_plan(Runtime& rt, WeightCache& wc, const FastVitHdW
   FastVitHdPlan p;
   p.resolution = resolution;
   p.batch = batch;
-  Sizer s{batch, resolution, resolution, 3, precision, ffn_chunk_rows};
+  Sizer s{batch, resolution, resolution, 3, resolve_vision_precision(precision), ffn_chunk_rows};
   const int64_t d0 = w.stem[0].w.dim(0);
   const ConvGeom g0 = geom(s, d0, 1, w.stem[0].w.dim(-1), 2);
   p.stem[0] = make_conv_plan(rt, wc, w.stem[0], g0, PostOp::kGelu);   // MobileOneBlock 3x3 s2
@@ -144,6 +152,8 @@ FastVitHdPlan make_fastvithd_plan(Runtime& rt, WeightCache& wc, const FastVitHdW
   p.out_hw = s.h;
   p.out_c = ce.w.dim(0);
   p.scratch = {s.max_x, std::max(s.max_t, s.max_x), s.max_hidden, s.max_qkv, s.max_scores};
+  p.precision = s.precision;
+  p.ffn_impl = s.first_ffn_impl;
   return p;
 }
 
@@ -194,8 +204,11 @@ void attention_block(Runtime& rt, const AttentionBlockW& w, const AttentionBlock
   const int64_t n = p.mhsa.tokens, c = p.mhsa.dim;
   layer_norm_rows(a.x, a.t, batch * n, c, w.norm_w.f32(), w.norm_b.f32(), eps);   // self.norm(x)
   run_linear(rt, p.qkv, a.t, a.qkv);      // qkv = self.qkv(x)   q rows pre-scaled
+  const int64_t elem = p.mhsa.bf16 ? 2 : 4;   // qkv and the heads' output are bf16 or F32
+  const auto* qkv = reinterpret_cast<const char*>(a.qkv);
+  auto* heads = reinterpret_cast<char*>(a.t);
   for (int64_t b = 0; b < batch; ++b)     // x = (softmax(q k^T) v).transpose(1, 2).reshape(B, N, C)
-    run_attention(rt, p.mhsa, a.qkv + b * n * 3 * c, a.t + b * n * c, a.scores);
+    run_attention(rt, p.mhsa, qkv + b * n * 3 * c * elem, heads + b * n * c * elem, a.scores);
   run_linear(rt, p.proj, a.t, a.x);       // x = x + layer_scale_1 * self.proj(x)   (sum post-op)
   conv_ffn(rt, p.ffn, a);                 // x = x + layer_scale_2 * self.convffn(x)
 }

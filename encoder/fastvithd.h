@@ -64,6 +64,8 @@ struct FastVitHdPlan {
   LinearPlan stem_pw;                    // 1x1
   std::vector<StagePlan> network;
   ExpandConvPlan conv_exp;
+  VisionPrecision precision = VisionPrecision::kF32;   // resolved (never kAuto)
+  std::string ffn_impl;                  // oneDNN's kernel of the first ConvFFN fc1 (for logs)
 };
 
 // Scratch activations, shared by all plans of a backend and grown to the largest plan run so far.
@@ -74,6 +76,8 @@ struct EncoderScratch {
 
 // Throws Error{kBadArgs} unless resolution is a positive multiple of the output stride (64).
 // kInt8: every Linear / 1x1 (stem, PatchEmbed pointwise, ConvFFN fc1/fc2, attention qkv/proj) runs INT8.
+// kBf16: those and the attention matmuls run bf16 x bf16 -> F32 (fc1 -> fc2 and qkv -> attention ->
+// proj hand bf16 over directly); convs stay F32. kAuto is resolved here (resolve_vision_precision).
 // ffn_chunk_rows: ConvFFN row chunk (0: automatic, ~4 MB hidden; tests force small ones).
 FastVitHdPlan make_fastvithd_plan(Runtime& rt, WeightCache& wc, const FastVitHdWeights& w, int64_t resolution,
                                   int64_t batch, VisionPrecision precision = VisionPrecision::kF32,

@@ -14,7 +14,16 @@ CpuVisionBackend::CpuVisionBackend(Runtime& rt, const ModelConfig& c, const Tens
     : rt_(rt),
       projector_(bind_projector(c, tensors)),
       mm_hidden_(c.mm_hidden_size),
-      precision_(precision) {
+      precision_(resolve_vision_precision(precision)) {
+  const Bf16Support bf16 = bf16_support();
+  if (precision == VisionPrecision::kAuto)
+    spdlog::info("vision precision auto -> {} (bf16 in oneDNN: {}; bf16 is chosen only with AMX)",
+                 vision_precision_name(precision_), bf16_support_name(bf16));
+  if (precision_ == VisionPrecision::kBf16 && bf16 == Bf16Support::kNone)
+    throw Error(Errc::kUnsupported,
+                "--vision-precision bf16 needs AVX-512 (oneDNN 2.6 has no bf16 matmul below it)");
+  if (precision_ == VisionPrecision::kBf16 && bf16 == Bf16Support::kEmulated)
+    spdlog::warn("vision precision bf16: no AVX512_BF16/AMX here, oneDNN emulates bf16 (slower than f32)");
   vision_ = bind_fastvithd(c, tensors, Binding::kDeferred);   // validates the vision tensors
   const int64_t exp = vision_.conv_exp.conv.w.dim(0);
   if (exp != mm_hidden_)
@@ -30,6 +39,8 @@ FastVitHdPlan& CpuVisionBackend::plan(int64_t resolution, int64_t batch) {
   spdlog::debug("encoder plan {} px x {}: {:.0f} ms (widen + pack + primitives), {:.1f} MB of packed weights",
                 resolution, batch, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count(),
                 cache_.packed_bytes() / 1048576.0);
+  spdlog::info("encoder plan {} px: vision precision {}, ConvFFN fc1 kernel {}", resolution,
+               vision_precision_name(p.precision), p.ffn_impl);
   slot = std::make_unique<FastVitHdPlan>(std::move(p));
   return *slot;
 }

@@ -40,7 +40,8 @@ class CpuVisionBackend : public VisionBackend {
  public:
   // Validates the vision and projector tensors of a checkpoint and binds them (the vision matrices
   // deferred: views of `tensors`, which must stay mapped while the backend lives).
-  // `precision` applies to the encoder's Linear / 1x1 layers (the projector stays FP32).
+  // `precision` applies to the encoder's Linear / 1x1 layers and attention (the projector stays FP32);
+  // kAuto is resolved and logged here, bf16 without AVX-512 throws Error{kUnsupported}.
   CpuVisionBackend(Runtime& rt, const ModelConfig& c, const TensorMap& tensors,
                    VisionPrecision precision = VisionPrecision::kF32);
   Tensor encode(const Tensor& pixels) override;
@@ -57,6 +58,8 @@ class CpuVisionBackend : public VisionBackend {
   }
   // Builds (or finds) the plan of one (resolution, batch) ahead of time.
   FastVitHdPlan& plan(int64_t resolution, int64_t batch);
+  // The precision the encoder runs in (kAuto resolved).
+  VisionPrecision precision() const { return precision_; }
   // Bytes of weights held packed for oneDNN.
   int64_t packed_weight_bytes() const { return cache_.packed_bytes(); }
 

@@ -1,17 +1,73 @@
 #include "encoder/vision_precision.h"
 
-#include <string>
+#include <oneapi/dnnl/dnnl.hpp>
 
 #include "core/error.h"
 
 namespace fvlm::enc {
+namespace {
 
-std::string_view vision_precision_name(VisionPrecision p) { return p == VisionPrecision::kInt8 ? "int8" : "f32"; }
+struct Named {
+  VisionPrecision p;
+  std::string_view name;
+};
+constexpr Named kNames[] = {{VisionPrecision::kAuto, "auto"},
+                            {VisionPrecision::kF32, "f32"},
+                            {VisionPrecision::kBf16, "bf16"},
+                            {VisionPrecision::kInt8, "int8"}};
+
+// Whether oneDNN's effective ISA includes every bit of `isa` (the cpu_isa values are nested bit masks).
+bool isa_at_least(dnnl::cpu_isa isa) {
+  const auto have = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
+  const auto want = static_cast<unsigned>(isa);
+  return (have & want) == want;
+}
+
+}  // namespace
+
+std::string_view vision_precision_name(VisionPrecision p) {
+  for (const Named& n : kNames)
+    if (n.p == p) return n.name;
+  return "?";
+}
+
+std::vector<std::string> vision_precision_names() {
+  std::vector<std::string> v;
+  for (const Named& n : kNames) v.emplace_back(n.name);
+  return v;
+}
 
 VisionPrecision parse_vision_precision(std::string_view s) {
-  if (s == "f32") return VisionPrecision::kF32;
-  if (s == "int8") return VisionPrecision::kInt8;
-  throw Error(Errc::kBadArgs, "vision precision must be f32 or int8, got '" + std::string(s) + "'");
+  for (const Named& n : kNames)
+    if (n.name == s) return n.p;
+  throw Error(Errc::kBadArgs,
+              "vision precision must be auto, f32, bf16 or int8, got '" + std::string(s) + "'");
+}
+
+Bf16Support bf16_support() {
+  if (isa_at_least(dnnl::cpu_isa::avx512_core_amx)) return Bf16Support::kAmx;
+  if (isa_at_least(dnnl::cpu_isa::avx512_core_bf16)) return Bf16Support::kNative;
+  if (isa_at_least(dnnl::cpu_isa::avx512_core)) return Bf16Support::kEmulated;
+  return Bf16Support::kNone;
+}
+
+std::string_view bf16_support_name(Bf16Support s) {
+  switch (s) {
+    case Bf16Support::kNone:
+      return "none";
+    case Bf16Support::kEmulated:
+      return "emulated (avx512_core)";
+    case Bf16Support::kNative:
+      return "native (avx512_core_bf16)";
+    case Bf16Support::kAmx:
+      return "amx (avx512_core_amx)";
+  }
+  return "?";
+}
+
+VisionPrecision resolve_vision_precision(VisionPrecision p) {
+  if (p != VisionPrecision::kAuto) return p;
+  return bf16_support() == Bf16Support::kAmx ? VisionPrecision::kBf16 : VisionPrecision::kF32;
 }
 
 }  // namespace fvlm::enc

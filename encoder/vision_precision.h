@@ -1,14 +1,33 @@
 // Arithmetic of the vision encoder's Linear / 1x1 layers. kF32 is the reference path (golden tests);
-// kInt8 (opt-in, `--vision-precision int8`) runs them as 7-bit-weight x u8 integer GEMMs
-// (encoder/int8_linear.h). Depthwise convs, attention and the projector stay FP32 either way.
+// kBf16 runs them and the attention matmuls as oneDNN bf16 x bf16 -> f32 primitives (weights packed
+// to bf16 once, activations converted on the way in); kInt8 (opt-in) runs the Linears as 7-bit-weight
+// x u8 integer GEMMs (encoder/int8_linear.h). kAuto picks per CPU (resolve_vision_precision).
+// Depthwise / dense convs, the norms and the projector stay FP32 in every mode.
 #pragma once
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace fvlm::enc {
 
-enum class VisionPrecision { kF32, kInt8 };
+enum class VisionPrecision { kAuto, kF32, kBf16, kInt8 };
 
-std::string_view vision_precision_name(VisionPrecision p);   // "f32", "int8"
+std::string_view vision_precision_name(VisionPrecision p);   // "auto", "f32", "bf16", "int8"
+std::vector<std::string> vision_precision_names();           // every name parse accepts (CLI checks)
 VisionPrecision parse_vision_precision(std::string_view s);  // throws Error{kBadArgs}
+
+// What oneDNN can do with bf16 on this CPU (honours ONEDNN_MAX_CPU_ISA).
+enum class Bf16Support {
+  kNone,      // no bf16 matmul at all (oneDNN 2.6 below AVX-512)
+  kEmulated,  // AVX-512 without AVX512_BF16: converted in software, slower than f32
+  kNative,    // AVX512_BF16 dot products
+  kAmx,       // AMX-BF16 tiles
+};
+Bf16Support bf16_support();
+std::string_view bf16_support_name(Bf16Support s);
+
+// kAuto -> kBf16 where the CPU has AMX-BF16, else kF32 (on AVX512_BF16 alone oneDNN 2.6's bf16 matmul
+// measured barely faster than f32: issue 12). Concrete precisions are returned unchanged.
+VisionPrecision resolve_vision_precision(VisionPrecision p);
 
 }  // namespace fvlm::enc
