@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cli/stable_hash.h"
+#include "encoder/vision_precision.h"
 #include "models/model_source.h"
 
 namespace fvlm::cli {
@@ -43,6 +44,10 @@ std::string model_identity(const std::string& model_arg) {
   return id;
 }
 
+std::string resolved_precision(const std::string& asked) {
+  return std::string(enc::vision_precision_name(enc::resolve_vision_precision(enc::parse_vision_precision(asked))));
+}
+
 }  // namespace
 
 std::string settings_fingerprint(const TaskSpec& t, const RunOptions& o) {
@@ -52,7 +57,9 @@ std::string settings_fingerprint(const TaskSpec& t, const RunOptions& o) {
       {"task", task_name(t.task)},
       {"prompt", task_prompt(t)},
       {"model", model_identity(o.model.model)},
-      {"vision_precision", o.model.vision_precision},
+      // The precision that will run, not the name asked for: "auto" means bf16 on one machine of a
+      // sharded job and f32 on another, and their answers differ.
+      {"vision_precision", resolved_precision(o.model.vision_precision)},
       {"image_mode", im.mode_from_config ? std::string("config") : std::to_string(int(im.mode))},
       {"resolution", im.resolution},
       {"grid", {im.grid_cols, im.grid_rows}},

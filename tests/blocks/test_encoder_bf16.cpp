@@ -105,14 +105,15 @@ TEST_CASE("encoder bf16: ConvFFN in row chunks (with a tail) matches the whole-m
   CHECK(d.max_abs / d.max_ref <= 0.01);
 }
 
-// auto picks bf16 exactly where oneDNN reports AMX, f32 elsewhere; concrete choices pass through.
+// auto picks bf16 exactly where oneDNN runs it natively (AMX or AVX512_BF16), f32 elsewhere; concrete
+// choices pass through.
 TEST_CASE("vision precision: names round-trip, auto resolves by the CPU's bf16 tier") {
   for (const std::string& name : enc::vision_precision_names())
     CHECK(enc::vision_precision_name(enc::parse_vision_precision(name)) == name);
   CHECK_THROWS_AS(enc::parse_vision_precision("fp16"), Error);
-  const bool amx = enc::bf16_support() == enc::Bf16Support::kAmx;
+  const bool native = enc::bf16_support() == enc::Bf16Support::kAmx || enc::bf16_support() == enc::Bf16Support::kNative;
   CHECK(enc::resolve_vision_precision(enc::VisionPrecision::kAuto) ==
-        (amx ? enc::VisionPrecision::kBf16 : enc::VisionPrecision::kF32));
+        (native ? enc::VisionPrecision::kBf16 : enc::VisionPrecision::kF32));
   CHECK(enc::resolve_vision_precision(enc::VisionPrecision::kInt8) == enc::VisionPrecision::kInt8);
   CHECK(enc::resolve_vision_precision(enc::VisionPrecision::kBf16) == enc::VisionPrecision::kBf16);
 }

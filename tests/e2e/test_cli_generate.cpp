@@ -44,7 +44,7 @@ TEST_CASE("cli ask: every golden e2e case (length, logits, greedy ids)") {
     CAPTURE(tag);
     const std::string logits = tmp("fvlm_logits_" + tag + ".npy");
     const std::string q = c["question"];
-    const CliRun r = run_cli("ask -m '" + tiny_model() + "' '" + golden_image(c["image"]) + "' \"" + q +
+    const CliRun r = run_cli("ask --vision-precision f32 -m '" + tiny_model() + "' '" + golden_image(c["image"]) + "' \"" + q +
                              "\" --max-tokens 12 --ignore-eos --logits-out '" + logits + "'");
     CHECK(r.exit_code == 0);
     REQUIRE(r.lines.size() == 1);

@@ -44,11 +44,11 @@ TEST_CASE("cli preprocess: bit-exact golden pixel values for a PNG") {
 
 TEST_CASE("cli embed: golden features and projection within tolerance - bad inputs") {
   const std::string out = tmp("fvlm_feats.npy");
-  CliRun r = run_cli("embed -m '" + tiny_model() + "' '" + golden_image("gray.png") + "' -o '" + out + "'");
+  CliRun r = run_cli("embed --vision-precision f32 -m '" + tiny_model() + "' '" + golden_image("gray.png") + "' -o '" + out + "'");
   CHECK(r.exit_code == 0);
   Diff d = compare(read_npy(out), read_npy(golden("tiny/encoder/gray.image_features.npy")));
   CHECK(within_vision_tol(d));
-  r = run_cli("embed --projected -m '" + tiny_model() + "' - -o '" + out + "' < '" + golden_image("rgba.png") + "'");
+  r = run_cli("embed --projected --vision-precision f32 -m '" + tiny_model() + "' - -o '" + out + "' < '" + golden_image("rgba.png") + "'");
   CHECK(r.exit_code == 0);
   d = compare(read_npy(out), read_npy(golden("tiny/encoder/rgba.projected.npy")));
   CHECK(within_vision_tol(d));
