@@ -147,9 +147,9 @@ void bench_type(Rng& rng, DType t, int reps) {
   const auto table = t == DType::Q8_0 ? matmul_q8_0_variants() : matmul_q4_0_variants();
   double ref_tok = 0, ref_gops = 0;
   for (const MatmulVariant& v : table) {
-    if (!cpu_has(v.needs)) {
+    if (!cpu_has(v.feature)) {
       std::printf("%-11s skipped (cpu lacks %s)\n", std::string(v.name).c_str(),
-                  std::string(cpu_feature_name(v.needs)).c_str());
+                  std::string(cpu_feature_name(v.feature)).c_str());
       continue;
     }
     const bool is_ref = v.name == "ref";

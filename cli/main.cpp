@@ -8,6 +8,7 @@
 
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "core/dispatch.h"
 #include "core/error.h"
 
 namespace {
@@ -34,6 +35,7 @@ int run(int argc, char** argv) {
     spdlog::set_level(quiet ? spdlog::level::err
                             : verbosity >= 2 ? spdlog::level::debug
                                              : verbosity == 1 ? spdlog::level::info : spdlog::level::warn);
+    fvlm::isa_ceiling();   // a bad FVLM_MAX_ISA is a bad_args error before any work
   });
   try {
     app.parse(argc, argv);

@@ -48,26 +48,44 @@ void check_axes(const Image& src, const ResampleAxis& h, const ResampleAxis& v) 
   FVLM_CHECK(src.rgb.size() == size_t(src.width) * size_t(src.height) * 3, "image buffer size");
 }
 
-// Chosen once: AVX2 when the CPU has it (the variants are bit-identical).
+// Picked once (the variants are bit-identical).
 struct PassKernels {
   resize_kernels::HorizontalFn horizontal;
   resize_kernels::VerticalFn vertical;
 };
 const PassKernels& pass_kernels() {
-  static const PassKernels k = __builtin_cpu_supports("avx2")
-                                   ? PassKernels{resize_kernels::horizontal_rows_avx2, resize_kernels::vertical_rows_avx2}
-                                   : PassKernels{resize_kernels::horizontal_rows_ref, resize_kernels::vertical_rows_ref};
+  static const PassKernels k{pick("resize_horizontal", resize_kernels::horizontal_variants()).fn,
+                             pick("resize_vertical", resize_kernels::vertical_variants()).fn};
   return k;
 }
 
 }  // namespace
 
 namespace resize_kernels {
+namespace {
+constexpr Variant<HorizontalFn> kHorizontal[] = {
+    {"ref", CpuFeature::kNone, horizontal_rows_ref},
+    {"avx2", CpuFeature::kAvx2, horizontal_rows_avx2},
+};
+constexpr Variant<VerticalFn> kVertical[] = {
+    {"ref", CpuFeature::kNone, vertical_rows_ref},
+    {"avx2", CpuFeature::kAvx2, vertical_rows_avx2},
+};
+}  // namespace
 
-void horizontal_rows_ref(const Image& src, const ResampleAxis& h, int row_offset, Image& tmp, int y0, int y1) {
+std::span<const Variant<HorizontalFn>> horizontal_variants() { return kHorizontal; }
+std::span<const Variant<VerticalFn>> vertical_variants() { return kVertical; }
+
+PixelsView view(const Image& im) { return {im.rgb.data(), im.width, im.height}; }
+MutablePixelsView mutable_view(Image& im) { return {im.rgb.data(), im.width, im.height}; }
+AxisView view(const ResampleAxis& a) {
+  return {a.in_size, a.out_size, a.taps, a.first.data(), a.count.data(), a.weights.data()};
+}
+
+void horizontal_rows_ref(PixelsView src, const AxisView& h, int row_offset, MutablePixelsView tmp, int y0, int y1) {
   for (int y = y0; y < y1; ++y) {
-    const uint8_t* in = src.row(y + row_offset);
-    uint8_t* out = tmp.row(y);
+    const uint8_t* in = src.data + size_t(y + row_offset) * size_t(src.width) * 3;
+    uint8_t* out = tmp.data + size_t(y) * size_t(tmp.width) * 3;
     for (int xx = 0; xx < h.out_size; ++xx) {
       const uint8_t* p = in + size_t(h.first[xx]) * 3;
       const int32_t* k = &h.weights[size_t(xx) * h.taps];
@@ -85,18 +103,18 @@ void horizontal_rows_ref(const Image& src, const ResampleAxis& h, int row_offset
 }
 
 // Accumulates whole rows so that the inner loop runs over contiguous bytes.
-void vertical_rows_ref(const Image& tmp, const ResampleAxis& v, int row_offset, Image& out, int y0, int y1) {
-  const size_t n = size_t(out.width) * 3;
+void vertical_rows_ref(PixelsView tmp, const AxisView& v, int row_offset, MutablePixelsView out, int y0, int y1) {
+  const size_t n = size_t(out.width) * 3, tmp_stride = size_t(tmp.width) * 3;
   std::vector<int32_t> acc(n);
   for (int yy = y0; yy < y1; ++yy) {
     std::fill(acc.begin(), acc.end(), kHalf);
     const int32_t* k = &v.weights[size_t(yy) * v.taps];
     for (int t = 0; t < v.count[yy]; ++t) {             // ss0 += in[y + ymin][xx * 4 + c] * k[y]
-      const uint8_t* in = tmp.row(v.first[yy] - row_offset + t);
+      const uint8_t* in = tmp.data + size_t(v.first[yy] - row_offset + t) * tmp_stride;
       const int32_t w = k[t];
       for (size_t i = 0; i < n; ++i) acc[i] += int32_t(in[i]) * w;
     }
-    uint8_t* o = out.row(yy);
+    uint8_t* o = out.data + size_t(yy) * n;
     for (size_t i = 0; i < n; ++i) o[i] = clip8(acc[i]);
   }
 }
@@ -186,21 +204,26 @@ ResampleAxis slice_axis(const ResampleAxis& a, int begin, int end) {
 Image resample_separable_ref(const Image& src, const ResampleAxis& h, const ResampleAxis& v) {
   check_axes(src, h, v);
   const auto [lo, hi] = rows_used(v);
+  using namespace resize_kernels;
   Image tmp = Image::black(h.out_size, hi - lo);
-  resize_kernels::horizontal_rows_ref(src, h, lo, tmp, 0, tmp.height);
+  horizontal_rows_ref(view(src), view(h), lo, mutable_view(tmp), 0, tmp.height);
   Image out = Image::black(h.out_size, v.out_size);
-  resize_kernels::vertical_rows_ref(tmp, v, lo, out, 0, out.height);
+  vertical_rows_ref(view(tmp), view(v), lo, mutable_view(out), 0, out.height);
   return out;
 }
 
 Image resample_separable(const Image& src, const ResampleAxis& h, const ResampleAxis& v) {
   check_axes(src, h, v);
   const auto [lo, hi] = rows_used(v);
+  using namespace resize_kernels;
   Image tmp = Image::black(h.out_size, hi - lo);
   const PassKernels& k = pass_kernels();
-  parallel_for(tmp.height, 16, [&](int64_t b, int64_t e) { k.horizontal(src, h, lo, tmp, int(b), int(e)); });
+  const AxisView hv = view(h), vv = view(v);
+  parallel_for(tmp.height, 16,
+               [&](int64_t b, int64_t e) { k.horizontal(view(src), hv, lo, mutable_view(tmp), int(b), int(e)); });
   Image out = Image::black(h.out_size, v.out_size);
-  parallel_for(out.height, 16, [&](int64_t b, int64_t e) { k.vertical(tmp, v, lo, out, int(b), int(e)); });
+  parallel_for(out.height, 16,
+               [&](int64_t b, int64_t e) { k.vertical(view(tmp), vv, lo, mutable_view(out), int(b), int(e)); });
   return out;
 }
 

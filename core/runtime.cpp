@@ -2,11 +2,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/dispatch.h"
 #include "core/parallel.h"
 
 namespace fvlm {
 
 Runtime::Runtime(int threads) {
+  isa_ceiling();   // FVLM_MAX_ISA: validated, and oneDNN capped, before its first primitive
   if (threads > 0) set_num_threads(threads);
   threads_ = num_threads();
   engine_ = dnnl::engine(dnnl::engine::kind::cpu, 0);

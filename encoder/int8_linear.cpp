@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include "core/cpu_features.h"
 #include "core/error.h"
 #include "core/parallel.h"
 #include "encoder/int8_rows.h"
@@ -70,9 +69,8 @@ Int8LinearPlan make_int8_linear_plan(Runtime& rt, std::shared_ptr<const Int8Weig
 }
 
 void run_int8_linear(Runtime& rt, const Int8LinearPlan& p, const float* src, float* dst) {
-  static const bool avx2 = cpu_has(CpuFeature::kAvx2);
-  const auto quantize = avx2 ? quantize_rows_u8_avx2 : quantize_rows_u8;
-  const auto dequantize = avx2 ? dequantize_rows_s32_avx2 : dequantize_rows_s32;
+  static const QuantizeRowsU8Fn quantize = pick("quantize_rows_u8", quantize_rows_u8_variants()).fn;
+  static const DequantizeRowsS32Fn dequantize = pick("dequantize_rows_s32", dequantize_rows_s32_variants()).fn;
   const Int8Weights& w = *p.w;
   Int8Workspace& ws = *p.ws;
   const int64_t n = w.n, k = w.k;

@@ -4,6 +4,19 @@
 #include <cmath>
 
 namespace fvlm::enc {
+namespace {
+constexpr Variant<QuantizeRowsU8Fn> kQuantizeRows[] = {
+    {"ref", CpuFeature::kNone, quantize_rows_u8},
+    {"avx2", CpuFeature::kAvx2, quantize_rows_u8_avx2},
+};
+constexpr Variant<DequantizeRowsS32Fn> kDequantizeRows[] = {
+    {"ref", CpuFeature::kNone, dequantize_rows_s32},
+    {"avx2", CpuFeature::kAvx2, dequantize_rows_s32_avx2},
+};
+}  // namespace
+
+std::span<const Variant<QuantizeRowsU8Fn>> quantize_rows_u8_variants() { return kQuantizeRows; }
+std::span<const Variant<DequantizeRowsS32Fn>> dequantize_rows_s32_variants() { return kDequantizeRows; }
 
 void quantize_weights_s7(const float* w, int64_t n, int64_t k, int8_t* q, float* scale, int32_t* sum) {
   for (int64_t j = 0; j < n; ++j) {

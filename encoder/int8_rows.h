@@ -5,6 +5,9 @@
 // The scalar functions are the specification; the *_avx2 variants are bit-identical to them.
 #pragma once
 #include <cstdint>
+#include <span>
+
+#include "core/dispatch.h"
 
 namespace fvlm::enc {
 
@@ -17,6 +20,8 @@ void quantize_weights_s7(const float* w, int64_t n, int64_t k, int8_t* q, float*
 // x [rows, k] -> q [rows, k] u8 with, per row, lo = min(0, min x), hi = max(0, max x),
 // scale = (hi - lo) / 255 (1 if hi == lo), zero = nearbyint(-lo / scale) in [0, 255] and
 // q = clamp(nearbyint(x * (1 / scale)) + zero, 0, 255). Zero is exactly representable.
+using QuantizeRowsU8Fn = void (*)(const float* x, int64_t rows, int64_t k, uint8_t* q, float* scale,
+                                  int32_t* zero);
 void quantize_rows_u8(const float* x, int64_t rows, int64_t k, uint8_t* q, float* scale, int32_t* zero);
 void quantize_rows_u8_avx2(const float* x, int64_t rows, int64_t k, uint8_t* q, float* scale, int32_t* zero);
 
@@ -30,7 +35,13 @@ struct DequantArgs {
   const float* bias;          // b [n] or null
   bool accumulate;
 };
+using DequantizeRowsS32Fn = void (*)(const int32_t* acc, int64_t rows, int64_t n, const DequantArgs& a,
+                                     float* dst);
 void dequantize_rows_s32(const int32_t* acc, int64_t rows, int64_t n, const DequantArgs& a, float* dst);
 void dequantize_rows_s32_avx2(const int32_t* acc, int64_t rows, int64_t n, const DequantArgs& a, float* dst);
+
+// "ref" (the scalar functions above) first, then "avx2" (core/dispatch.h).
+std::span<const Variant<QuantizeRowsU8Fn>> quantize_rows_u8_variants();
+std::span<const Variant<DequantizeRowsS32Fn>> dequantize_rows_s32_variants();
 
 }  // namespace fvlm::enc

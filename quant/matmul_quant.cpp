@@ -7,7 +7,6 @@
 #include <vector>
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include "core/error.h"
 #include "core/half.h"
@@ -30,14 +29,6 @@ constexpr MatmulVariant kQ4_0Variants[] = {
     {"avx512vnni", CpuFeature::kAvx512Vnni, matmul_q4_0_avx512},
 };
 
-const MatmulVariant& pick(std::span<const MatmulVariant> table, DType t) {
-  const MatmulVariant* best = &table[0];
-  for (const MatmulVariant& v : table)
-    if (cpu_has(v.needs)) best = &v;
-  spdlog::info("matmul_{}: using variant '{}' (cpu: {})", dtype_name(t), best->name, cpu_features_summary());
-  return *best;
-}
-
 }  // namespace
 
 std::span<const MatmulVariant> matmul_q8_0_variants() { return kQ8_0Variants; }
@@ -45,8 +36,8 @@ std::span<const MatmulVariant> matmul_q4_0_variants() { return kQ4_0Variants; }
 
 const MatmulVariant& best_matmul(DType weight_type) {
   // Resolved once (thread-safe static init): the CPU does not change while we run.
-  static const MatmulVariant& q8 = pick(kQ8_0Variants, DType::Q8_0);
-  static const MatmulVariant& q4 = pick(kQ4_0Variants, DType::Q4_0);
+  static const MatmulVariant& q8 = pick("matmul_q8_0", kQ8_0Variants);
+  static const MatmulVariant& q4 = pick("matmul_q4_0", kQ4_0Variants);
   FVLM_CHECK(weight_type == DType::Q8_0 || weight_type == DType::Q4_0, "matmul_quant: weight must be Q8_0/Q4_0");
   return weight_type == DType::Q8_0 ? q8 : q4;
 }

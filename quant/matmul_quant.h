@@ -3,15 +3,15 @@
 // block) pair is an int8 dot product scaled by d_x * d_w, summed in f32 — as ggml's
 // vec_dot_q8_0_q8_0 / vec_dot_q4_0_q8_0.
 //
-// One variant table per weight type: {name, cpu feature, kernel}. The best supported variant is
-// chosen once (first use) and logged. Kernels never start threads: matmul_quant hands them
+// One variant table per weight type: {name, cpu feature, kernel} (core/dispatch.h). The best
+// allowed variant is picked once (first use) and logged. Kernels never start threads: matmul_quant hands them
 // ranges of weight rows [n_begin, n_end) through core/parallel.h.
 #pragma once
 #include <cstdint>
 #include <span>
 #include <string_view>
 
-#include "core/cpu_features.h"
+#include "core/dispatch.h"
 #include "core/tensor.h"
 #include "quant/blocks.h"
 
@@ -28,16 +28,12 @@ struct QuantMatrix {
 using MatmulQuantFn = void (*)(const QuantizedRows& x, const QuantMatrix& w, int64_t n_begin,
                                int64_t n_end, float* y, int64_t ldy);
 
-struct MatmulVariant {
-  std::string_view name;
-  CpuFeature needs;
-  MatmulQuantFn fn;
-};
+using MatmulVariant = Variant<MatmulQuantFn>;
 
-// Best first is NOT implied: tables list "ref" first; best_matmul() picks the last supported one.
+// Tables list "ref" first; best_matmul() is pick()'s choice (the last one allowed).
 std::span<const MatmulVariant> matmul_q8_0_variants();
 std::span<const MatmulVariant> matmul_q4_0_variants();
-const MatmulVariant& best_matmul(DType weight_type);   // resolved once, logged (spdlog info)
+const MatmulVariant& best_matmul(DType weight_type);   // resolved once, logged
 
 // y[M,N] = x[M,K] . W^T where W is Tensor [N,K] of dtype Q8_0 or Q4_0. Threads via parallel_for
 // over N inside. `variant` overrides the dispatcher (tests, benchmarks).
@@ -62,7 +58,7 @@ Tensor dequantize(const Tensor& w);
 // Row `row` of a 2-D F32/F16/BF16/Q8_0/Q4_0 tensor [N, K] as K floats (embedding lookup).
 void dequantize_row(const Tensor& w, int64_t row, float* out);
 
-// Kernels (defined in matmul_quant_{ref,avx2,avxvnni,avx512}.cpp; call only if cpu_has(needs)).
+// Kernels (defined in matmul_quant_{ref,avx2,avxvnni,avx512}.cpp; call only if cpu_has(feature)).
 void matmul_q8_0_ref(const QuantizedRows&, const QuantMatrix&, int64_t, int64_t, float*, int64_t);
 void matmul_q4_0_ref(const QuantizedRows&, const QuantMatrix&, int64_t, int64_t, float*, int64_t);
 void matmul_q8_0_avx2(const QuantizedRows&, const QuantMatrix&, int64_t, int64_t, float*, int64_t);

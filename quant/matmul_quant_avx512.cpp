@@ -3,6 +3,7 @@
 #include "quant/matmul_quant_x86.h"
 
 namespace fvlm::quant {
+namespace avx512 {
 namespace {
 
 struct DotAvx512Vnni {
@@ -12,15 +13,16 @@ struct DotAvx512Vnni {
 };
 
 }  // namespace
+}  // namespace avx512
 
 void matmul_q8_0_avx512(const QuantizedRows& x, const QuantMatrix& w, int64_t n_begin, int64_t n_end,
                         float* y, int64_t ldy) {
-  matmul_x86<WeightsQ8_0, DotAvx512Vnni, 4, 4>(x, w, n_begin, n_end, y, ldy);
+  avx512::matmul_x86<avx512::WeightsQ8_0, avx512::DotAvx512Vnni, 4, 4>(x, w, n_begin, n_end, y, ldy);
 }
 
 void matmul_q4_0_avx512(const QuantizedRows& x, const QuantMatrix& w, int64_t n_begin, int64_t n_end,
                         float* y, int64_t ldy) {
-  matmul_x86<WeightsQ4_0, DotAvx512Vnni, 4, 4>(x, w, n_begin, n_end, y, ldy);
+  avx512::matmul_x86<avx512::WeightsQ4_0, avx512::DotAvx512Vnni, 4, 4>(x, w, n_begin, n_end, y, ldy);
 }
 
 }  // namespace fvlm::quant

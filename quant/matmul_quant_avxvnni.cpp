@@ -2,6 +2,7 @@
 #include "quant/matmul_quant_x86.h"
 
 namespace fvlm::quant {
+namespace avxvnni {
 namespace {
 
 struct DotAvxVnni {
@@ -12,15 +13,16 @@ struct DotAvxVnni {
 };
 
 }  // namespace
+}  // namespace avxvnni
 
 void matmul_q8_0_avxvnni(const QuantizedRows& x, const QuantMatrix& w, int64_t n_begin, int64_t n_end,
                          float* y, int64_t ldy) {
-  matmul_x86<WeightsQ8_0, DotAvxVnni, 4, 2>(x, w, n_begin, n_end, y, ldy);
+  avxvnni::matmul_x86<avxvnni::WeightsQ8_0, avxvnni::DotAvxVnni, 4, 2>(x, w, n_begin, n_end, y, ldy);
 }
 
 void matmul_q4_0_avxvnni(const QuantizedRows& x, const QuantMatrix& w, int64_t n_begin, int64_t n_end,
                          float* y, int64_t ldy) {
-  matmul_x86<WeightsQ4_0, DotAvxVnni, 4, 2>(x, w, n_begin, n_end, y, ldy);
+  avxvnni::matmul_x86<avxvnni::WeightsQ4_0, avxvnni::DotAvxVnni, 4, 2>(x, w, n_begin, n_end, y, ldy);
 }
 
 }  // namespace fvlm::quant

@@ -2,8 +2,9 @@
 // (matmul_quant_avx2.cpp, _avxvnni.cpp, _avx512.cpp) with a `Dot` policy for the u8 x s8 product:
 //   AVX2:  madd(maddubs(u, s), 1)     (pairs fit int16: u <= 128, |s| <= 127)
 //   VNNI:  dpbusd(0, u, s)            (4 products straight into int32)
-// Include ONLY from those files. Everything here has internal linkage, so the copies compiled with
-// different ISA flags never merge at link time.
+// Include ONLY from those files (FVLM_ISA, set by CMakeLists.txt, names the ISA). Everything here
+// lives in fvlm::quant::<isa> with internal linkage, and calls no inline function or template of a
+// shared header, so the copies compiled with different ISA flags never merge at link time.
 //
 // Layout: one 32-byte vector holds one block (32 int8) of x or of unpacked weights. A tile of
 // MR rows of x times NR weight rows keeps MR*NR f32 accumulators; per block, each weight block is
@@ -11,17 +12,17 @@
 //   acc[r][c] += float(dot(x[r] block b, w[c] block b)) * (d_x[r,b] * d_w[c,b])
 // Prefill (M > 1) walks weight rows in chunks that stay in cache while all row tiles pass.
 #pragma once
+#ifndef FVLM_ISA
+#error "quant/matmul_quant_x86.h is for the matmul_quant ISA files only"
+#endif
 #include <immintrin.h>
 
-#include "core/simd_avx2.h"
-
-#include <algorithm>
-#include <type_traits>
 #include <utility>
 
+#include "core/simd_avx2.h"
 #include "quant/matmul_quant.h"
 
-namespace fvlm::quant {
+namespace fvlm::quant::FVLM_ISA {
 namespace {
 
 // Weight block loaders. Q8_0 gives signed bytes (the product uses |w| * (x * sign(w)), as the
@@ -60,11 +61,18 @@ __m128 load_scales(const Block* const* wrow, int64_t b) {
 template <int C>
 __m256 broadcast_lane(__m256 v) { return _mm256_permute_ps(v, C * 0x55); }
 
-// f(integral_constant<0>) ... f(integral_constant<N-1>): fully unrolled with constant indices,
-// so the compiler keeps every accumulator of the tile in a register.
+// A compile-time index (std::integral_constant's job, minus its shared conversion operator).
+template <int I>
+struct Index {
+  static constexpr int value = I;
+  constexpr operator int() const { return I; }
+};
+
+// f(Index<0>) ... f(Index<N-1>): fully unrolled with constant indices, so the compiler keeps every
+// accumulator of the tile in a register.
 template <int N, class F>
 inline void unroll(F&& f) {
-  [&]<int... I>(std::integer_sequence<int, I...>) { (f(std::integral_constant<int, I>{}), ...); }
+  [&]<int... I>(std::integer_sequence<int, I...>) { (f(Index<I>{}), ...); }
   (std::make_integer_sequence<int, N>{});
 }
 
@@ -135,8 +143,8 @@ void tile(const QuantizedRows& x, int64_t m0, const QuantMatrix& w, int64_t n0, 
   }
   unroll<MR>([&](auto r) {
     unroll<NR>([&](auto c) {
-      const float cr = _mm_cvtss_f32(_mm_permute_ps(corr[r], c * 0x55));
-      y[(m0 + r) * ldy + n0 + c] = hsum_avx2(acc[r][c]) - cr;
+      const float cr = _mm_cvtss_f32(_mm_permute_ps(corr[r], decltype(c)::value * 0x55));   // a literal even at -O0
+      y[(m0 + r) * ldy + n0 + c] = fvlm::FVLM_ISA::hsum_avx2(acc[r][c]) - cr;
     });
   });
 }
@@ -159,9 +167,10 @@ void matmul_x86(const QuantizedRows& x, const QuantMatrix& w, int64_t n_begin, i
   }
   // Prefill: ~64 KB of weights per chunk stays in L2 while every row tile passes over it.
   const int64_t row_bytes = w.k / kBlock * int64_t(sizeof(typename W::Block));
-  const int64_t chunk = std::max<int64_t>(NR, (65536 / row_bytes) / NR * NR);
+  const int64_t whole_tiles = (65536 / row_bytes) / NR * NR;
+  const int64_t chunk = whole_tiles > NR ? whole_tiles : NR;
   for (int64_t c0 = n_begin; c0 < n_end; c0 += chunk) {
-    const int64_t c1 = std::min(n_end, c0 + chunk);
+    const int64_t c1 = c0 + chunk < n_end ? c0 + chunk : n_end;
     int64_t m = 0;
     for (; m + MR <= x.rows; m += MR) row_tile_over_n<W, Dot, MR, NR>(x, m, w, c0, c1, y, ldy);
     switch (x.rows - m) {   // MR <= 4
@@ -174,4 +183,4 @@ void matmul_x86(const QuantizedRows& x, const QuantMatrix& w, int64_t n_begin, i
 }
 
 }  // namespace
-}  // namespace fvlm::quant
+}  // namespace fvlm::quant::FVLM_ISA

@@ -16,6 +16,8 @@ struct CliRun {
 // `args` is appended to the binary path as is (shell syntax). stderr goes to /dev/null unless
 // keep_stderr. Every stdout line must be JSON (CHECKed by the caller via lines.size()).
 CliRun run_cli(const std::string& args, bool keep_stderr = false);
+// The same with environment assignments for the binary only, e.g. "FVLM_MAX_ISA=scalar".
+CliRun run_cli_env(const std::string& env, const std::string& args, bool keep_stderr = false);
 
 std::string quoted_cli();           // the binary's path, shell-quoted
 std::string tiny_model();            // the golden tiny checkpoint directory

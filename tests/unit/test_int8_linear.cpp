@@ -68,38 +68,49 @@ TEST_CASE("int8 rows: quantize_weights_s7 stays within [-63, 63] and sums its ro
   }
 }
 
-TEST_CASE("int8 rows: AVX2 quantise and dequantise are bit-identical to the scalar reference") {
-  if (!cpu_has(CpuFeature::kAvx2)) return;
-  for (int64_t k : {1, 7, 8, 9, 31, 96, 301}) {
-    CAPTURE(k);
-    const int64_t rows = 5;
-    const std::vector<float> x = randu(size_t(rows * k), uint32_t(k), -3, 7);
-    std::vector<uint8_t> qa(x.size()), qb(x.size());
-    std::vector<float> sa(rows), sb(rows);
-    std::vector<int32_t> za(rows), zb(rows);
-    enc::quantize_rows_u8(x.data(), rows, k, qa.data(), sa.data(), za.data());
-    enc::quantize_rows_u8_avx2(x.data(), rows, k, qb.data(), sb.data(), zb.data());
-    CHECK(qa == qb);
-    CHECK(std::memcmp(sa.data(), sb.data(), sa.size() * sizeof(float)) == 0);
-    CHECK(za == zb);
+TEST_CASE("int8 rows: every quantise and dequantise variant is bit-identical to the scalar reference") {
+  for (const Variant<enc::QuantizeRowsU8Fn>& v : enc::quantize_rows_u8_variants()) {
+    if (!cpu_has(v.feature)) {
+      MESSAGE("skip variant '", v.name, "': this CPU lacks ", cpu_feature_name(v.feature));
+      continue;
+    }
+    for (int64_t k : {1, 7, 8, 9, 31, 96, 301}) {
+      CAPTURE(v.name);
+      CAPTURE(k);
+      const int64_t rows = 5;
+      const std::vector<float> x = randu(size_t(rows * k), uint32_t(k), -3, 7);
+      std::vector<uint8_t> qa(x.size()), qb(x.size());
+      std::vector<float> sa(rows), sb(rows);
+      std::vector<int32_t> za(rows), zb(rows);
+      enc::quantize_rows_u8(x.data(), rows, k, qa.data(), sa.data(), za.data());
+      v.fn(x.data(), rows, k, qb.data(), sb.data(), zb.data());
+      CHECK(qa == qb);
+      CHECK(std::memcmp(sa.data(), sb.data(), sa.size() * sizeof(float)) == 0);
+      CHECK(za == zb);
+    }
   }
-  for (int64_t n : {1, 7, 8, 13, 300})
-    for (const bool bias : {false, true})
-      for (const bool accumulate : {false, true}) {
-        CAPTURE(n);
-        const int64_t rows = 3;
-        std::vector<int32_t> acc(static_cast<size_t>(rows * n)), colsum(static_cast<size_t>(n)), rz{0, 17, 255};
-        std::mt19937 g{static_cast<uint32_t>(n)};
-        for (int32_t& v : acc) v = int32_t(g() % 2000001) - 1000000;
-        for (int32_t& v : colsum) v = int32_t(g() % 4001) - 2000;
-        const std::vector<float> rs = randu(3, 5, 0.001f, 0.1f), cs = randu(size_t(n), 6, 0.001f, 0.05f),
-                                 b = randu(size_t(n), 7, -1, 1), base = randu(size_t(rows * n), 8, -1, 1);
-        const enc::DequantArgs a{rs.data(), rz.data(), cs.data(), colsum.data(), bias ? b.data() : nullptr, accumulate};
-        std::vector<float> ya = base, yb = base;
-        enc::dequantize_rows_s32(acc.data(), rows, n, a, ya.data());
-        enc::dequantize_rows_s32_avx2(acc.data(), rows, n, a, yb.data());
-        CHECK(std::memcmp(ya.data(), yb.data(), ya.size() * sizeof(float)) == 0);
-      }
+  for (const Variant<enc::DequantizeRowsS32Fn>& v : enc::dequantize_rows_s32_variants()) {
+    if (!cpu_has(v.feature)) continue;   // reported above (same features)
+    for (int64_t n : {1, 7, 8, 13, 300})
+      for (const bool bias : {false, true})
+        for (const bool accumulate : {false, true}) {
+          CAPTURE(v.name);
+          CAPTURE(n);
+          const int64_t rows = 3;
+          std::vector<int32_t> acc(static_cast<size_t>(rows * n)), colsum(static_cast<size_t>(n)), rz{0, 17, 255};
+          std::mt19937 g{static_cast<uint32_t>(n)};
+          for (int32_t& a : acc) a = int32_t(g() % 2000001) - 1000000;
+          for (int32_t& c : colsum) c = int32_t(g() % 4001) - 2000;
+          const std::vector<float> rs = randu(3, 5, 0.001f, 0.1f), cs = randu(size_t(n), 6, 0.001f, 0.05f),
+                                   b = randu(size_t(n), 7, -1, 1), base = randu(size_t(rows * n), 8, -1, 1);
+          const enc::DequantArgs a{rs.data(), rz.data(), cs.data(), colsum.data(), bias ? b.data() : nullptr,
+                                   accumulate};
+          std::vector<float> ya = base, yb = base;
+          enc::dequantize_rows_s32(acc.data(), rows, n, a, ya.data());
+          v.fn(acc.data(), rows, n, a, yb.data());
+          CHECK(std::memcmp(ya.data(), yb.data(), ya.size() * sizeof(float)) == 0);
+        }
+  }
 }
 
 // Whole INT8 Linear vs float64 math on the very operands it quantised (scalar reference quantisers):

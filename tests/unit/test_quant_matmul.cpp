@@ -99,7 +99,7 @@ void every_variant_matches_ref(DType t, int64_t m, int64_t n, int64_t k) {
   Problem p = make_problem(t, m, n, k, uint32_t(1000003 * m + 1009 * n + k));
   const std::vector<float> ref = run(variants(t)[0], p);
   for (const MatmulVariant& v : variants(t).subspan(1)) {
-    if (!cpu_has(v.needs)) continue;   // reported once per test case below
+    if (!cpu_has(v.feature)) continue;   // reported once per test case below
     CAPTURE(v.name);
     CAPTURE(dtype_name(t));
     CAPTURE(m);
@@ -111,8 +111,8 @@ void every_variant_matches_ref(DType t, int64_t m, int64_t n, int64_t k) {
 
 void report_skipped(DType t) {
   for (const MatmulVariant& v : variants(t))
-    if (!cpu_has(v.needs))
-      MESSAGE("matmul_", dtype_name(t), " variant '", v.name, "' skipped: this CPU lacks ", cpu_feature_name(v.needs));
+    if (!cpu_has(v.feature))
+      MESSAGE("matmul_", dtype_name(t), " variant '", v.name, "' skipped: this CPU lacks ", cpu_feature_name(v.feature));
 }
 
 }  // namespace
@@ -171,7 +171,7 @@ TEST_CASE("quant: matmul_quant threads over N and equals the chosen variant") {
     std::vector<float> y(single.size());
     matmul_quant(p.x.data(), p.m, p.k, p.w, y.data());
     CHECK(y == single);   // same kernel, same integers, same per-row order: bit-identical
-    CHECK(cpu_has(best.needs));
+    CHECK(cpu_has(best.feature));
   }
 }
 
