@@ -58,7 +58,7 @@ void softmax_avx2(float* x, int64_t n) {
   __m256 vmx = _mm256_set1_ps(-INFINITY);
   for (; i + 8 <= n; i += 8) vmx = _mm256_max_ps(vmx, _mm256_loadu_ps(x + i));
   float mx = hmax(vmx);
-  for (; i < n; ++i) mx = mx < x[i] ? x[i] : mx;   // = std::max(mx, x[i])
+  for (; i < n; ++i) mx = mx < x[i] ? x[i] : mx;  // = std::max(mx, x[i])
   const __m256 m8 = _mm256_set1_ps(mx);
   __m256 vsum = _mm256_setzero_ps();
   for (i = 0; i + 8 <= n; i += 8) {

@@ -60,7 +60,7 @@ void attn_weighted_sum_avx2(const float* p, const float* v, int64_t ldv, int64_t
     }
     for (int i = 0; i < nv; ++i) _mm256_storeu_ps(out + d0 + 8 * i, acc[i]);
   }
-  for (int d = hd & ~7; d < hd; ++d) {   // tail dims, in the reference's order
+  for (int d = hd & ~7; d < hd; ++d) {  // tail dims, in the reference's order
     float acc = 0.f;
     for (int64_t j = 0; j < n_keys; ++j) acc += p[j] * v[j * ldv + d];
     out[d] = acc;

@@ -1,9 +1,8 @@
 // AVX2/FMA/F16C GEMV kernels (spec: gemv.cpp *_ref). Four weight rows per pass share each load of x;
 // each row keeps two accumulators so FMA latency never limits the memory stream. The BF16 kernel
 // prefetches its weight stream linearly, kPrefetchBytes ahead: the 4 rows of a pass are one
-// contiguous span, and short rows (K = 896) are too short for the HW prefetcher to ramp up on.
-// Measured on Zen 3, 2 threads, the 0.5B decode matrices: no prefetch 18-21 GB/s, 4-rows-after-
-// next per row 20-22, linear 8/16/32 KB ahead 21-24/22-25/23 GB/s (read bandwidth ~26 GB/s).
+// contiguous span, and short rows (K = 896) are too short for the HW prefetcher to ramp up on
+// (bench/README.md has the prefetch schemes and distances measured).
 //
 // BF16 trick: 16 bf16 weights are one 256-bit load; as 8 u32 lanes, lane j holds elements 2j (low
 // half) and 2j+1 (high half). `lane << 16` is element 2j as f32 and `lane & 0xffff0000` is element
@@ -102,7 +101,7 @@ void gemv_bf16_avx2(const void* w, int64_t K, const float* x, int64_t n_begin, i
     __m256 e0 = _mm256_setzero_ps(), e1 = e0, e2 = e0, e3 = e0, o0 = e0, o1 = e0, o2 = e0, o3 = e0;
     for (int64_t k = 0; k < k16; k += 16) {
       const __m256 xe = _mm256_loadu_ps(&xp[k]), xo = _mm256_loadu_ps(&xp[k + 8]);
-      _mm_prefetch(ahead + k * 8, _MM_HINT_T0);   // the 4 rows consume 128 contiguous bytes a step
+      _mm_prefetch(ahead + k * 8, _MM_HINT_T0);  // the 4 rows consume 128 contiguous bytes a step
       _mm_prefetch(ahead + k * 8 + 64, _MM_HINT_T0);
       const __m256i v0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r0 + k));
       const __m256i v1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r1 + k));
@@ -140,7 +139,6 @@ void gemv_bf16_avx2(const void* w, int64_t K, const float* x, int64_t n_begin, i
     y[n] = s;
   }
 }
-
 
 void gemv_f32_avx2(const void* w, int64_t K, const float* x, int64_t n_begin, int64_t n_end, float* y) {
   gemv_wide<F32Weights>(static_cast<const float*>(w), K, x, n_begin, n_end, y);

@@ -1,6 +1,6 @@
 // Qwen2 decoder weights as plain structs, bound (no copies of matrices) from a checkpoint's tensors.
 // Mirrors transformers Qwen2ForCausalLM / Qwen2DecoderLayer parameter names. Matrices keep their stored
-// dtype (BF16/F16/F32, later Q8_0/Q4_0): linear() dispatches on it. Norm weights and biases, tiny and
+// dtype (BF16/F16/F32/Q8_0/Q4_0): linear() dispatches on it. Norm weights and biases, tiny and
 // added in f32 anyway, are converted to F32 copies at bind time.
 #pragma once
 #include <vector>

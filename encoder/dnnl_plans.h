@@ -3,8 +3,8 @@
 // bias and GELU / residual-accumulate fused as post-ops. Activations are plain NHWC ([pixels, C]).
 #pragma once
 #include <map>
-#include <utility>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include <oneapi/dnnl/dnnl.hpp>
@@ -21,8 +21,8 @@ struct Int8Workspace;
 
 enum class PostOp {
   kNone,
-  kGelu,         // dst = gelu_erf(op(src) + b)
-  kAccumulate,   // dst = dst + op(src) + b         (residual add; layer scale folded into the weights)
+  kGelu,        // dst = gelu_erf(op(src) + b)
+  kAccumulate,  // dst = dst + op(src) + b         (residual add; layer scale folded into the weights)
 };
 
 // Each weight packed once per oneDNN layout asked for (plans of other resolutions usually share
@@ -36,13 +36,14 @@ class WeightCache {
   dnnl::memory get(Runtime& rt, const void* key, Role role, const Tensor& w, const dnnl::memory::desc& user,
                    const dnnl::memory::desc& want);
   // The weight matrix of `c` in layout `want` (user: its plain layout).
-  dnnl::memory weight(Runtime& rt, const ConvW& c, const dnnl::memory::desc& user, const dnnl::memory::desc& want);
+  dnnl::memory weight(Runtime& rt, const ConvW& c, const dnnl::memory::desc& user,
+                      const dnnl::memory::desc& want);
   // The weight (and bias) of `c` quantised to 7-bit s8 once, found by the same stable key.
   std::shared_ptr<const Int8Weights> int8(const ConvW& c);
   // The chunk scratch all INT8 Linears share.
   std::shared_ptr<Int8Workspace> int8_workspace();
   int64_t packed_bytes() const;
-  void release_staging() { staging_ = {}; }   // once a plan is built (up to the largest matrix, F32)
+  void release_staging() { staging_ = {}; }  // once a plan is built (up to the largest matrix, F32)
 
  private:
   dnnl::memory find(const void* key, Role role, const dnnl::memory::desc& want) const;
@@ -50,7 +51,7 @@ class WeightCache {
   std::map<std::pair<const void*, Role>, std::vector<dnnl::memory>> packed_;
   std::map<const void*, std::shared_ptr<const Int8Weights>> int8_;
   std::shared_ptr<Int8Workspace> int8_workspace_;
-  std::vector<float> staging_;   // the F32 values of one deferred weight while it is packed
+  std::vector<float> staging_;  // the F32 values of one deferred weight while it is packed
 };
 
 struct ConvGeom {
@@ -63,7 +64,7 @@ struct ConvPlan {
   dnnl::convolution_forward prim;
   dnnl::memory::desc src, dst;
   dnnl::memory w, b;
-  size_t scratchpad_bytes = 0;   // taken from Runtime::scratchpad at run time
+  size_t scratchpad_bytes = 0;  // taken from Runtime::scratchpad at run time
 };
 ConvPlan make_conv_plan(Runtime& rt, WeightCache& wc, const ConvW& cw, const ConvGeom& g, PostOp post);
 void run_conv(Runtime& rt, const ConvPlan& p, const float* src, float* dst);

@@ -46,7 +46,8 @@ void quantize_rows_u8(const float* x, int64_t rows, int64_t k, uint8_t* q, float
     scale[m] = s;
     zero[m] = z;
     for (int64_t i = 0; i < k; ++i)
-      q[m * k + i] = static_cast<uint8_t>(std::clamp(static_cast<int32_t>(std::nearbyint(row[i] * inv)) + z, 0, 255));
+      q[m * k + i] =
+          static_cast<uint8_t>(std::clamp(static_cast<int32_t>(std::nearbyint(row[i] * inv)) + z, 0, 255));
   }
 }
 
@@ -55,7 +56,8 @@ void dequantize_rows_s32(const int32_t* acc, int64_t rows, int64_t n, const Dequ
     const float sa = a.row_scale[m];
     const int32_t za = a.row_zero[m];
     for (int64_t j = 0; j < n; ++j) {
-      const float y = std::fma(float(acc[m * n + j] - za * a.col_sum[j]), sa * a.col_scale[j], a.bias ? a.bias[j] : 0.0f);
+      const float y =
+          std::fma(float(acc[m * n + j] - za * a.col_sum[j]), sa * a.col_scale[j], a.bias ? a.bias[j] : 0.0f);
       dst[m * n + j] = a.accumulate ? dst[m * n + j] + y : y;
     }
   }

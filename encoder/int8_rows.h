@@ -11,7 +11,7 @@
 
 namespace fvlm::enc {
 
-inline constexpr int kInt8WeightMax = 63;   // 7-bit symmetric weights (see above)
+inline constexpr int kInt8WeightMax = 63;  // 7-bit symmetric weights (see above)
 
 // w [n, k] row-major -> q [n, k] in [-63, 63], scale[n] = max|w[n,:]| / 63 (1 for an all-zero row),
 // sum[n] = sum_k q[n, k] (the zero-point compensation term). Run once per weight.
@@ -28,11 +28,11 @@ void quantize_rows_u8_avx2(const float* x, int64_t rows, int64_t k, uint8_t* q, 
 // acc [rows, n] = sum_k qa[m, k] qw[j, k] -> y[m, j] = fma(float(acc - za[m] wsum[j]), sa[m] sw[j], b[j])
 // (b null: 0), stored to dst, or added to dst when accumulate (dst = dst + y).
 struct DequantArgs {
-  const float* row_scale;     // sa [rows]
-  const int32_t* row_zero;    // za [rows]
-  const float* col_scale;     // sw [n]
-  const int32_t* col_sum;     // wsum [n]
-  const float* bias;          // b [n] or null
+  const float* row_scale;   // sa [rows]
+  const int32_t* row_zero;  // za [rows]
+  const float* col_scale;   // sw [n]
+  const int32_t* col_sum;   // wsum [n]
+  const float* bias;        // b [n] or null
   bool accumulate;
 };
 using DequantizeRowsS32Fn = void (*)(const int32_t* acc, int64_t rows, int64_t n, const DequantArgs& a,

@@ -10,9 +10,9 @@
 namespace fvlm::avx2 {
 namespace {
 
-inline float min_f(float a, float b) { return b < a ? b : a; }   // std::min(a, b)
-inline float max_f(float a, float b) { return a < b ? b : a; }   // std::max(a, b)
-inline int32_t clamp_u8(int32_t v) { return v < 0 ? 0 : (255 < v ? 255 : v); }   // std::clamp(v, 0, 255)
+inline float min_f(float a, float b) { return b < a ? b : a; }                  // std::min(a, b)
+inline float max_f(float a, float b) { return a < b ? b : a; }                  // std::max(a, b)
+inline int32_t clamp_u8(int32_t v) { return v < 0 ? 0 : (255 < v ? 255 : v); }  // std::clamp(v, 0, 255)
 
 float hmin(__m256 v) {
   __m128 m = _mm_min_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -53,7 +53,8 @@ void quantize_rows_u8_avx2(const float* x, int64_t rows, int64_t k, uint8_t* q, 
     const __m256 vinv = _mm256_set1_ps(inv);
     const __m256i vz = _mm256_set1_epi32(z);
     for (int64_t i = 0; i < k8; i += 8) {
-      const __m256i qi = _mm256_add_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(row + i), vinv)), vz);
+      const __m256i qi =
+          _mm256_add_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(row + i), vinv)), vz);
       // int32 -> int16 -> u8 with saturation (= clamp to [0, 255]); packs work per 128-bit lane.
       const __m128i w16 = _mm_packs_epi32(_mm256_castsi256_si128(qi), _mm256_extracti128_si256(qi, 1));
       _mm_storel_epi64(reinterpret_cast<__m128i*>(out + i), _mm_packus_epi16(w16, w16));
@@ -73,7 +74,8 @@ void dequantize_rows_s32_avx2(const int32_t* acc, int64_t rows, int64_t n, const
     const int32_t* in = acc + m * n;
     float* out = dst + m * n;
     for (int64_t j = 0; j < n8; j += 8) {
-      const __m256i corr = _mm256_mullo_epi32(vza, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.col_sum + j)));
+      const __m256i corr =
+          _mm256_mullo_epi32(vza, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.col_sum + j)));
       const __m256 v = _mm256_cvtepi32_ps(
           _mm256_sub_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(in + j)), corr));
       const __m256 b = a.bias ? _mm256_loadu_ps(a.bias + j) : _mm256_setzero_ps();

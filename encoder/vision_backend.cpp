@@ -11,11 +11,8 @@ namespace fvlm::enc {
 
 CpuVisionBackend::CpuVisionBackend(Runtime& rt, const ModelConfig& c, const TensorMap& tensors,
                                    VisionPrecision precision)
-    : rt_(rt),
-      projector_(bind_projector(c, tensors)),
-      mm_hidden_(c.mm_hidden_size),
-      precision_(precision) {
-  vision_ = bind_fastvithd(c, tensors, Binding::kDeferred);   // validates the vision tensors
+    : rt_(rt), projector_(bind_projector(c, tensors)), mm_hidden_(c.mm_hidden_size), precision_(precision) {
+  vision_ = bind_fastvithd(c, tensors, Binding::kDeferred);  // validates the vision tensors
   const int64_t exp = vision_.conv_exp.conv.w.dim(0);
   if (exp != mm_hidden_)
     throw Error(Errc::kBadModel, fmt::format("conv_exp width {} != mm_hidden_size {}", exp, mm_hidden_));
@@ -28,7 +25,8 @@ FastVitHdPlan& CpuVisionBackend::plan(int64_t resolution, int64_t batch) {
   FastVitHdPlan p = make_fastvithd_plan(rt_, cache_, vision_, resolution, batch, precision_);
   cache_.release_staging();
   spdlog::debug("encoder plan {} px x {}: {:.0f} ms (widen + pack + primitives), {:.1f} MB of packed weights",
-                resolution, batch, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count(),
+                resolution, batch,
+                std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count(),
                 cache_.packed_bytes() / 1048576.0);
   slot = std::make_unique<FastVitHdPlan>(std::move(p));
   return *slot;
@@ -46,8 +44,8 @@ Tensor CpuVisionBackend::encode(const Tensor& pixels) {
 
 Tensor CpuVisionBackend::project(const Tensor& feats) {
   if (feats.dtype() != DType::F32 || feats.rank() != 2 || feats.dim(1) != mm_hidden_)
-    throw Error(Errc::kBadArgs, fmt::format("project expects F32 [n, {}], got {}", mm_hidden_,
-                                            shape_str(feats.shape())));
+    throw Error(Errc::kBadArgs,
+                fmt::format("project expects F32 [n, {}], got {}", mm_hidden_, shape_str(feats.shape())));
   const int64_t n = feats.dim(0);
   auto& slot = projector_plans_[n];
   if (!slot) slot = std::make_unique<ProjectorPlan>(make_projector_plan(rt_, cache_, projector_, n));

@@ -1,5 +1,6 @@
 // The seam between the pipeline and whatever computes the image half: pixels -> image features ->
-// projected LLM embeddings. CpuVisionBackend runs FastViTHD + projector on oneDNN (FP32); an NPU or
+// projected LLM embeddings. CpuVisionBackend runs FastViTHD + projector on oneDNN (F32, or INT8
+// Linear layers with --vision-precision int8: encoder/vision_precision.h); an NPU or
 // GPU backend implements the same two calls.
 #pragma once
 #include <map>
@@ -62,7 +63,7 @@ class CpuVisionBackend : public VisionBackend {
 
  private:
   Runtime& rt_;
-  FastVitHdWeights vision_;        // deferred: the matrices are made F32 only while being packed
+  FastVitHdWeights vision_;  // deferred: the matrices are made F32 only while being packed
   ProjectorW projector_;
   int64_t mm_hidden_;
   VisionPrecision precision_;

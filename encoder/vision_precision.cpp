@@ -6,7 +6,9 @@
 
 namespace fvlm::enc {
 
-std::string_view vision_precision_name(VisionPrecision p) { return p == VisionPrecision::kInt8 ? "int8" : "f32"; }
+std::string_view vision_precision_name(VisionPrecision p) {
+  return p == VisionPrecision::kInt8 ? "int8" : "f32";
+}
 
 VisionPrecision parse_vision_precision(std::string_view s) {
   if (s == "f32") return VisionPrecision::kF32;

@@ -31,7 +31,8 @@ void dequantize_rows(const Tensor& m, int64_t row_begin, int64_t row_end, float*
     const BlockQ4_0* blocks = static_cast<const BlockQ4_0*>(m.data()) + first_block;
     q4_0(blocks, dst, n);
   } else {
-    throw Error(Errc::kUnsupported, fmt::format("dequantize_rows: {} is not a quantised type", dtype_name(m.dtype())));
+    throw Error(Errc::kUnsupported,
+                fmt::format("dequantize_rows: {} is not a quantised type", dtype_name(m.dtype())));
   }
 }
 

@@ -7,9 +7,7 @@ namespace avx512 {
 namespace {
 
 struct DotAvx512Vnni {
-  static __m256i dot(__m256i u, __m256i s) {
-    return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s);
-  }
+  static __m256i dot(__m256i u, __m256i s) { return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s); }
 };
 
 }  // namespace

@@ -7,9 +7,7 @@ namespace {
 
 struct DotAvxVnni {
   // u8 x s8, four adjacent products summed straight into int32: no int16 intermediate.
-  static __m256i dot(__m256i u, __m256i s) {
-    return _mm256_dpbusd_avx_epi32(_mm256_setzero_si256(), u, s);
-  }
+  static __m256i dot(__m256i u, __m256i s) { return _mm256_dpbusd_avx_epi32(_mm256_setzero_si256(), u, s); }
 };
 
 }  // namespace

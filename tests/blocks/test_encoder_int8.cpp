@@ -32,8 +32,9 @@ TEST_CASE("encoder int8: features and projection stay close to the FP32 path on 
     const test::Diff df = test::compare(q, f32);
     const Tensor pf32 = m.backend->project(f32), pq = int8.project(q);
     const test::Diff dp = test::compare(pq, pf32);
-    MESSAGE(fmt::format("{:6s} features cosine {:.6f} max rel {:.4f} | projected cosine {:.6f} max rel {:.4f}", img,
-                        df.cosine, df.max_abs / df.max_ref, dp.cosine, dp.max_abs / dp.max_ref));
+    MESSAGE(
+        fmt::format("{:6s} features cosine {:.6f} max rel {:.4f} | projected cosine {:.6f} max rel {:.4f}",
+                    img, df.cosine, df.max_abs / df.max_ref, dp.cosine, dp.max_abs / dp.max_ref));
     CHECK(df.cosine >= 0.996);
     CHECK(df.max_abs / df.max_ref <= 0.15);
     CHECK(dp.cosine >= 0.995);
@@ -47,7 +48,7 @@ TEST_CASE("encoder int8: features and projection stay close to the FP32 path on 
 TEST_CASE("encoder int8: plans built after the F32 sources are dropped match a fresh backend") {
   test::TinyEncoder m;
   enc::CpuVisionBackend used(m.rt, m.cfg, m.tensors, enc::VisionPrecision::kInt8);
-  (void)used.encode(test::golden_pixels("square"));   // first plan: binds, quantises, drops F32
+  (void)used.encode(test::golden_pixels("square"));  // first plan: binds, quantises, drops F32
   for (const auto& [r, batch] : {std::pair<int64_t, int64_t>{320, 1}, {192, 2}}) {
     CAPTURE(r);
     Tensor px = Tensor::zeros(DType::F32, {batch, 3, r, r});

@@ -26,13 +26,13 @@ namespace {
 
 struct Case {
   std::string tag, image, question;
-  std::vector<double> margins;   // FP32 top1 - top2 logit at each greedy step (cases.json)
+  std::vector<double> margins;  // FP32 top1 - top2 logit at each greedy step (cases.json)
 };
 
 std::vector<Case> golden_cases() {
   std::ifstream f(test::golden("tiny/e2e/cases.json"));
   std::vector<Case> out;
-  const nlohmann::json j = nlohmann::json::parse(f);   // named: a temporary's ["cases"] would dangle
+  const nlohmann::json j = nlohmann::json::parse(f);  // named: a temporary's ["cases"] would dangle
   for (const auto& c : j["cases"])
     out.push_back({c["tag"], c["image"], c["question"], c["greedy_margins"].get<std::vector<double>>()});
   return out;
@@ -60,7 +60,8 @@ std::map<std::string, Run> run_all(const std::string& model) {
   gen.ignore_eos = true;
   std::map<std::string, Run> out;
   for (const Case& c : golden_cases()) {
-    const GenerateResult r = p->generate(load_image(test::golden("images/" + c.image)), c.question, gen, {}, {}, true);
+    const GenerateResult r =
+        p->generate(load_image(test::golden("images/" + c.image)), c.question, gen, {}, {}, true);
     out[c.tag] = {r.token_ids, r.last_prompt_logits};
   }
   return out;

@@ -115,17 +115,19 @@ TEST_CASE("cli ask: every golden e2e case with FVLM_MAX_ISA=scalar, then avx2") 
 }
 
 TEST_CASE("cli: an unknown FVLM_MAX_ISA is a bad_args error, exit 2") {
-  const CliRun r = run_cli_env("FVLM_MAX_ISA=avx1024", "ask -m '" + tiny_model() + "' '" + golden_image("wide.png") + "' hi");
+  const CliRun r = run_cli_env("FVLM_MAX_ISA=avx1024",
+                               "ask -m '" + tiny_model() + "' '" + golden_image("wide.png") + "' hi");
   CHECK(r.exit_code == 2);
   REQUIRE(r.lines.size() == 1);
   CHECK(r.lines[0]["ok"] == false);
   CHECK(r.lines[0]["error"]["code"] == "bad_args");
-  CHECK(r.lines[0]["error"]["message"].get<std::string>().find("FVLM_MAX_ISA='avx1024'") != std::string::npos);
+  CHECK(r.lines[0]["error"]["message"].get<std::string>().find("FVLM_MAX_ISA='avx1024'") !=
+        std::string::npos);
 }
 
 TEST_CASE("cli describe/ocr/count: schema, several images, one JSON line each") {
-  CliRun r = run_cli("describe -m '" + tiny_model() + "' '" + golden_image("wide.png") + "' '" + golden_image("tall.png") +
-                     "' --max-tokens 4");
+  CliRun r = run_cli("describe -m '" + tiny_model() + "' '" + golden_image("wide.png") + "' '" +
+                     golden_image("tall.png") + "' --max-tokens 4");
   CHECK(r.exit_code == 0);
   REQUIRE(r.lines.size() == 2);
   for (const auto& j : r.lines) {
@@ -157,7 +159,8 @@ TEST_CASE("cli: a bad image among several is an error line; the rest go on; exit
   CHECK(one.exit_code == 3);
   const CliRun no_model = run_cli("ask -m /nonexistent/model '" + golden_image("wide.png") + "' hi");
   CHECK(no_model.exit_code == 3);
-  const CliRun bad_opt = run_cli("ask -m '" + tiny_model() + "' '" + golden_image("wide.png") + "' hi --top-p 7");
+  const CliRun bad_opt =
+      run_cli("ask -m '" + tiny_model() + "' '" + golden_image("wide.png") + "' hi --top-p 7");
   CHECK(bad_opt.exit_code == 2);
 }
 
@@ -180,7 +183,8 @@ TEST_CASE("cli batch: folder input, failures recorded, append + resume") {
   fs::copy_file(golden_image("gray.png"), dir / "b.png");
   std::ofstream(dir / "c.jpg") << "corrupt";
   const std::string out = (dir / "results.jsonl").string();
-  CliRun r = run_cli("batch '" + dir.string() + "' --task ocr --max-tokens 2 -m '" + tiny_model() + "' -o '" + out + "'");
+  CliRun r = run_cli("batch '" + dir.string() + "' --task ocr --max-tokens 2 -m '" + tiny_model() + "' -o '" +
+                     out + "'");
   CHECK(r.exit_code == 1);
   REQUIRE(r.lines.size() == 3);
   CHECK(r.lines[0]["ok"] == true);
@@ -195,7 +199,8 @@ TEST_CASE("cli batch: folder input, failures recorded, append + resume") {
   for (std::string l; std::getline(in, l);) ++lines;
   CHECK(lines == 4);
   // Paths on stdin.
-  r = run_cli("batch - --task count --what cats --max-tokens 2 -m '" + tiny_model() + "' < '" + write_list(dir) + "'");
+  r = run_cli("batch - --task count --what cats --max-tokens 2 -m '" + tiny_model() + "' < '" +
+              write_list(dir) + "'");
   CHECK(r.exit_code == 0);
   REQUIRE(r.lines.size() == 1);
   CHECK(r.lines[0]["task"] == "count");

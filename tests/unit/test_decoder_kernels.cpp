@@ -114,7 +114,7 @@ TEST_CASE("widen: every BF16/F16 variant is exact (tails included)") {
         CAPTURE(v.name);
         CAPTURE(n);
         CHECK(std::equal(ref.begin(), ref.begin() + n, got.begin()));
-        CHECK(std::isnan(got[size_t(n)]));   // nothing written past n
+        CHECK(std::isnan(got[size_t(n)]));  // nothing written past n
       }
     }
 }
@@ -154,7 +154,7 @@ TEST_CASE("linear: GEMV and GEMM paths agree, bias added, unknown weight types r
       CHECK(std::fabs(y1[size_t(n)] - y8[size_t(m * N + n)]) < 1e-4);
     }
   }
-  const Tensor q = Tensor::zeros(DType::I32, {4, 32});   // Q8_0/Q4_0 are covered by test_linear_quant.cpp
+  const Tensor q = Tensor::zeros(DType::I32, {4, 32});  // Q8_0/Q4_0 are covered by test_linear_quant.cpp
   std::vector<float> xq(32), yq(4);
   CHECK_THROWS_AS(linear(xq.data(), 1, q, nullptr, yq.data()), Error);
   try {
@@ -182,7 +182,8 @@ TEST_CASE("linear: GEMV and GEMM paths agree, bias added, unknown weight types r
 
 TEST_CASE("silu_mul and softmax: every variant matches the std::exp reference (tails included)") {
   for (int64_t n : {1, 7, 8, 9, 4864, 4867}) {
-    const std::vector<float> g = random_floats(n, uint32_t(n), -30.f, 30.f), u = random_floats(n, uint32_t(n + 1));
+    const std::vector<float> g = random_floats(n, uint32_t(n), -30.f, 30.f),
+                             u = random_floats(n, uint32_t(n + 1));
     std::vector<float> ref = g;
     silu_mul_ref(ref.data(), u.data(), n);
     for (const Variant<SiluMulFn>& v : silu_mul_variants()) {

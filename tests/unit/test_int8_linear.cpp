@@ -27,9 +27,9 @@ std::vector<float> randu(size_t n, uint32_t seed, float lo, float hi) {
 TEST_CASE("int8 rows: quantize_rows_u8 keeps zero exact and every value within half a step") {
   const int64_t rows = 4, k = 37;
   std::vector<float> x = randu(size_t(rows * k), 1, -2, 5);
-  for (int64_t i = 0; i < k; ++i) x[size_t(k + i)] = 0.5f + float(i);   // all positive: lo = 0
-  for (int64_t i = 0; i < k; ++i) x[size_t(2 * k + i)] = -0.25f * float(i + 1);   // all negative: hi = 0
-  for (int64_t i = 0; i < k; ++i) x[size_t(3 * k + i)] = 0.0f;          // all zero
+  for (int64_t i = 0; i < k; ++i) x[size_t(k + i)] = 0.5f + float(i);            // all positive: lo = 0
+  for (int64_t i = 0; i < k; ++i) x[size_t(2 * k + i)] = -0.25f * float(i + 1);  // all negative: hi = 0
+  for (int64_t i = 0; i < k; ++i) x[size_t(3 * k + i)] = 0.0f;                   // all zero
   std::vector<uint8_t> q(x.size());
   std::vector<float> s(rows);
   std::vector<int32_t> z(rows);
@@ -90,14 +90,15 @@ TEST_CASE("int8 rows: every quantise and dequantise variant is bit-identical to 
     }
   }
   for (const Variant<enc::DequantizeRowsS32Fn>& v : enc::dequantize_rows_s32_variants()) {
-    if (!cpu_has(v.feature)) continue;   // reported above (same features)
+    if (!cpu_has(v.feature)) continue;  // reported above (same features)
     for (int64_t n : {1, 7, 8, 13, 300})
       for (const bool bias : {false, true})
         for (const bool accumulate : {false, true}) {
           CAPTURE(v.name);
           CAPTURE(n);
           const int64_t rows = 3;
-          std::vector<int32_t> acc(static_cast<size_t>(rows * n)), colsum(static_cast<size_t>(n)), rz{0, 17, 255};
+          std::vector<int32_t> acc(static_cast<size_t>(rows * n)), colsum(static_cast<size_t>(n)),
+              rz{0, 17, 255};
           std::mt19937 g{static_cast<uint32_t>(n)};
           for (int32_t& a : acc) a = int32_t(g() % 2000001) - 1000000;
           for (int32_t& c : colsum) c = int32_t(g() % 4001) - 2000;
@@ -119,10 +120,10 @@ TEST_CASE("int8 rows: every quantise and dequantise variant is bit-identical to 
 // weights (127) the AVX2 int16 pair sums would saturate and this would fail.
 TEST_CASE("int8 linear: run_int8_linear equals float64 math on its quantised operands") {
   Runtime rt(2);
-  const int64_t m = 600, n = 4096, k = 33;   // chunks of 256 rows: 256 + 256 + 88
+  const int64_t m = 600, n = 4096, k = 33;  // chunks of 256 rows: 256 + 256 + 88
   std::vector<float> x = randu(size_t(m * k), 11, -1, 3), wv = randu(size_t(n * k), 12, -0.5f, 0.5f);
-  for (int64_t i = 0; i < k; ++i) x[size_t(i)] = 4.0f;                 // row 0: all q = 255
-  for (int64_t i = 0; i < k; ++i) wv[size_t(i)] = 0.5f;                // channel 0: all q = 63
+  for (int64_t i = 0; i < k; ++i) x[size_t(i)] = 4.0f;   // row 0: all q = 255
+  for (int64_t i = 0; i < k; ++i) wv[size_t(i)] = 0.5f;  // channel 0: all q = 63
   Tensor w = Tensor::zeros(DType::F32, {n, k}), b = Tensor::zeros(DType::F32, {n});
   std::memcpy(w.f32(), wv.data(), wv.size() * sizeof(float));
   const std::vector<float> bv = randu(size_t(n), 13, -1, 1);
@@ -133,7 +134,7 @@ TEST_CASE("int8 linear: run_int8_linear equals float64 math on its quantised ope
   std::vector<int32_t> za(m);
   enc::quantize_rows_u8(x.data(), m, k, qa.data(), sa.data(), za.data());
   auto ws = std::make_shared<enc::Int8Workspace>();
-  for (int mode = 0; mode < 3; ++mode) {   // 0 plain, 1 GELU, 2 accumulate
+  for (int mode = 0; mode < 3; ++mode) {  // 0 plain, 1 GELU, 2 accumulate
     CAPTURE(mode);
     const enc::Int8LinearPlan p = enc::make_int8_linear_plan(rt, qw, ws, m, mode == 1, mode == 2);
     REQUIRE(p.chunk_rows < m);

@@ -34,7 +34,7 @@ TEST_CASE("linear: Q8_0 and Q4_0 weights match F32 on the dequantised matrix (+b
     const Tensor Wf = quant::dequantize(W);
     std::vector<float> bias(N);
     for (int64_t i = 0; i < N; ++i) bias[i] = 0.01f * float(i);
-    for (int64_t M : {1, 5, 47, 48, 70}) {   // int8 kernels below 48 rows, dequantise + sgemm from 48
+    for (int64_t M : {1, 5, 47, 48, 70}) {  // int8 kernels below 48 rows, dequantise + sgemm from 48
       const Tensor x = random_matrix(M, K, 7);
       std::vector<float> yq(M * N), yf(M * N);
       dec::linear(x.f32(), M, W, bias.data(), yq.data());
@@ -67,7 +67,7 @@ TEST_CASE("Q4_0 least-squares quantiser: never worse than ggml's reference, same
   for (int trial = 0; trial < 200; ++trial) {
     float x[32];
     for (float& v : x) v = g(rng) * (trial % 7 == 0 ? 10.0f : 1.0f);
-    if (trial % 5 == 0) x[trial % 32] *= 8.0f;   // an outlier
+    if (trial % 5 == 0) x[trial % 32] *= 8.0f;  // an outlier
     quant::BlockQ4_0 ref, mine;
     quant::quantize_row_q4_0(x, &ref, 32);
     quant::quantize_row_q4_0_min_error(x, &mine, 32);
