@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "cli/common_options.h"
 #include "cli/image_input.h"
+#include "cli/option_checks.h"
 #include "cli/output.h"
 #include "cli/tasks.h"
 #include "core/error.h"
@@ -17,6 +18,8 @@
 
 namespace fvlm::cli {
 namespace {
+
+constexpr int kMaxRuns = 1000;   // per resolution: beyond that a typo, not a measurement
 
 struct BenchCommand {
   RunOptions run;
@@ -54,8 +57,16 @@ Image test_card() {
 }
 
 int run_bench(BenchCommand& b) {
+  // Everything the user gave is checked before the model loads: options, the image, the plot path.
   finish_run_options(b.run);
-  if (b.repeats < 1) throw Error(Errc::kBadArgs, "--repeats must be at least 1");
+  if (!b.run.logits_out.empty()) throw Error(Errc::kBadArgs, "--logits-out is not available in bench");
+  if (b.resolutions.empty() && b.run.image.resolution != 0) b.resolutions.push_back(b.run.image.resolution);
+  if (!b.plot.empty()) {
+    if (!b.plot.ends_with(".png") && !b.plot.ends_with(".PNG"))
+      throw Error(Errc::kBadArgs, fmt::format("--plot {}: the plot is a PNG file, name it *.png", b.plot));
+    check_output_file(b.plot, "--plot");
+  }
+  const Image img = b.image.empty() ? test_card() : read_image_arg(b.image, b.run.image.max_pixels);
   std::unique_ptr<Pipeline> p = load_pipeline(b.run.model, /*many_images=*/true);
   if (b.resolutions.empty()) {
     const int native = p->config().vision.image_size;
@@ -63,7 +74,6 @@ int run_bench(BenchCommand& b) {
     if (std::find(b.resolutions.begin(), b.resolutions.end(), native) == b.resolutions.end())
       b.resolutions.push_back(native);
   }
-  const Image img = b.image.empty() ? test_card() : read_image_arg(b.image, b.run.image.max_pixels);
   GenerateOptions gen = b.run.gen;
   gen.max_tokens = 1;          // time to the first token only
   gen.ignore_eos = true;
@@ -71,7 +81,6 @@ int run_bench(BenchCommand& b) {
   for (int R : b.resolutions) {
     ImageOptions im = b.run.image;
     im.resolution = R;
-    if (R % 64 != 0 || R < 64) throw Error(Errc::kBadArgs, fmt::format("resolution {} is not a multiple of 64", R));
     std::vector<double> enc, pre, ttft;
     Row row;
     row.resolution = R;
@@ -136,10 +145,14 @@ int run_bench(BenchCommand& b) {
 void add_bench_command(CLI::App& app, int& exit_code) {
   auto b = std::make_shared<BenchCommand>();
   auto* cmd = app.add_subcommand("bench", "Time to first token against image resolution");
-  cmd->add_option("--resolutions", b->resolutions, "Resolutions to measure (default 256 512 768 1024)")
-      ->delimiter(',');
-  cmd->add_option("--repeats", b->repeats, "Timed runs per resolution (3)");
-  cmd->add_option("--warmup", b->warmup, "Untimed runs first (1)");
+  cmd->add_option("--resolutions", b->resolutions, "Resolutions to measure, multiples of 64 (default 256 512 768 "
+                                                   "1024 and the model's)")
+      ->delimiter(',')
+      ->check(image_side());
+  cmd->add_option("--repeats", b->repeats, "Timed runs per resolution (3)")
+      ->transform(whole_number(1, kMaxRuns, fmt::format("a whole number of runs from 1 to {}", kMaxRuns)));
+  cmd->add_option("--warmup", b->warmup, "Untimed runs first (1)")
+      ->transform(whole_number(0, kMaxRuns, fmt::format("a whole number of runs from 0 to {}", kMaxRuns)));
   cmd->add_option("--image", b->image, "Image to use (default: a synthetic test card)");
   cmd->add_option("--question", b->question, "Question to prefill");
   cmd->add_option("--format", b->format, "json (default) | table | csv")->check(CLI::IsMember({"json", "table", "csv"}));

@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "cli/commands.h"
+#include "cli/option_checks.h"
 #include "cli/output.h"
 #include "models/convert.h"
 
@@ -35,6 +36,7 @@ void add_convert_command(CLI::App& app, int& exit_code) {
     o.out_dir = c->out;
     o.type = parse_convert_type(c->type);
     o.pure = c->pure;
+    check_output_dir(c->out, "--output");
     const auto t0 = std::chrono::steady_clock::now();
     const ConvertResult r = convert_model(o);
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();

@@ -5,6 +5,7 @@
 #include "cli/commands.h"
 #include "cli/common_options.h"
 #include "cli/image_input.h"
+#include "cli/option_checks.h"
 #include "cli/output.h"
 #include "core/npy.h"
 #include "core/runtime.h"
@@ -38,6 +39,7 @@ void add_embed_command(CLI::App& app, int& exit_code) {
   add_image_options(cmd, c->run);
   cmd->callback([c, &exit_code] {
     finish_run_options(c->run);
+    check_output_file(c->output, "--output");
     auto t0 = std::chrono::steady_clock::now();
     ModelSource src = open_model_source(c->run.model.model);
     Runtime rt(c->run.model.threads);

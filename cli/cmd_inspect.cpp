@@ -6,17 +6,47 @@
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "models/model_source.h"
+#include "models/model_tokenizer.h"
 
 namespace fvlm::cli {
 namespace {
 
 constexpr char kLayerPrefix[] = "model.layers.";
 
+// A model whose config.json (or converted metadata) fails its bounds: nothing derived from the
+// config can be built safely, so the report is the checks and the error.
+nlohmann::ordered_json failed_config_report(const std::string& path, const Error& e) {
+  nlohmann::ordered_json problems = nlohmann::ordered_json::array();
+  for (const auto& p : e.detail()["config_problems"])
+    problems.push_back({{"key", p["key"]}, {"value", p["value"]}, {"expected", p["expected"]}});
+  return {
+      {"ok", false},
+      {"model", path},
+      {"config_checks", {{"ok", false}, {"problems", problems}}},
+      {"validation", {{"ok", false}, {"skipped", "the tensors are not checked against a config that fails its bounds"}}},
+      {"error", {{"code", errc_name(e.code())}, {"message", e.what()}}},
+  };
+}
+
 nlohmann::ordered_json inspect(const std::string& path) {
-  ModelSource src = open_model_source(path, /*validate=*/false);
+  ModelSource src;
+  try {
+    src = open_model_source(path, /*validate=*/false);
+  } catch (const Error& e) {
+    if (e.code() != Errc::kBadModel || !e.detail().contains("config_problems")) throw;
+    return failed_config_report(path, e);
+  }
   const ModelConfig& c = src.config;
   const auto table = model_tensor_table(c);
   const auto problems = find_tensor_problems(table, src.tensors);
+  std::string tokenizer_problem;   // the chat template's special tokens must be defined
+  try {
+    check_chat_tokens(src);
+  } catch (const Error& e) {
+    if (e.code() != Errc::kBadModel) throw;
+    tokenizer_problem = e.what();
+  }
+  const bool valid = problems.empty() && tokenizer_problem.empty();
   std::map<std::string, int64_t> params;
   std::map<std::string, int64_t> dtypes;
   const char* role_names[] = {"vision", "projector", "llm"};
@@ -40,7 +70,7 @@ nlohmann::ordered_json inspect(const std::string& path) {
   for (const auto& p : problems) problem_list.push_back({{"tensor", p.name}, {"problem", p.what}});
   const FastVitHdConfig& v = c.vision;
   return {
-      {"ok", problems.empty()},
+      {"ok", valid},
       {"model", src.path},
       {"format", src.format == ModelFormat::kHuggingFace ? "huggingface" : "gguf"},
       {"name", c.name},
@@ -61,7 +91,9 @@ nlohmann::ordered_json inspect(const std::string& path) {
       {"llm_dtypes", llm_dtypes},
       {"parameters", {{"vision", params["vision"]}, {"projector", params["projector"]}, {"llm", params["llm"]},
                       {"total", params["vision"] + params["projector"] + params["llm"]}}},
-      {"validation", {{"ok", problems.empty()}, {"problems", problem_list}}},
+      {"config_checks", {{"ok", true}, {"checked", c.checks_passed}, {"problems", nlohmann::ordered_json::array()}}},
+      {"validation", {{"ok", valid}, {"problems", problem_list},
+                      {"tokenizer", {{"ok", tokenizer_problem.empty()}, {"problem", tokenizer_problem}}}}},
   };
 }
 

@@ -4,6 +4,7 @@
 #include "cli/commands.h"
 #include "cli/common_options.h"
 #include "cli/image_input.h"
+#include "cli/option_checks.h"
 #include "cli/output.h"
 #include "core/error.h"
 #include "core/npy.h"
@@ -31,6 +32,7 @@ void add_preprocess_command(CLI::App& app, int& exit_code) {
   add_image_options(cmd, c->run);
   cmd->callback([c, &exit_code] {
     finish_run_options(c->run);
+    check_output_file(c->output, "--output");
     ImageOptions im = c->run.image;
     const auto t0 = std::chrono::steady_clock::now();
     std::optional<ModelConfig> config;

@@ -1,12 +1,13 @@
 // `tokenize TEXT` and `detokenize IDS`: the model's tokenizer, ids as JSON.
+#include <climits>
 #include <iostream>
 #include <iterator>
-#include <regex>
 
 #include <fmt/format.h>
 
 #include "cli/commands.h"
 #include "cli/common_options.h"
+#include "cli/option_checks.h"
 #include "cli/output.h"
 #include "core/error.h"
 #include "models/model_tokenizer.h"
@@ -26,17 +27,29 @@ std::string text_arg(const std::string& s) {
   return std::string(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
 }
 
-// "[1, 2, 3]", "1,2,3" or "1 2 3".
+// "[1, 2, 3]", "1,2,3" or "1 2 3". Checked before the tokenizer loads. A hand scanner, not
+// std::regex: libstdc++'s regex recurses per character and overflows the stack on long input.
 std::vector<int32_t> parse_ids(const std::string& s) {
-  static const std::regex ok_re(R"(^[\s\[\]]*(-?\d+[\s,]*)*[\s\]]*$)");
-  if (!std::regex_match(s, ok_re))
-    throw Error(Errc::kBadArgs, "IDS must be integers separated by commas or spaces, e.g. [151644, 872]");
+  const auto bad = [] {
+    return Error(Errc::kBadArgs, "IDS must be integers separated by commas or spaces, e.g. [151644, 872]");
+  };
+  const auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == ','; };
+  size_t i = 0, end = s.size();
+  while (i < end && (is_space(s[i]) || s[i] == '[')) ++i;
+  while (end > i && (is_space(s[end - 1]) || s[end - 1] == ']')) --end;
   std::vector<int32_t> ids;
-  static const std::regex num_re(R"(-?\d+)");
-  for (auto it = std::sregex_iterator(s.begin(), s.end(), num_re); it != std::sregex_iterator(); ++it) {
-    const long long v = std::stoll(it->str());
-    if (v < 0 || v > INT32_MAX) throw Error(Errc::kBadArgs, fmt::format("token id {} out of range", v));
-    ids.push_back(int32_t(v));
+  while (i < end) {
+    const size_t start = i;
+    if (s[i] == '-') ++i;
+    while (i < end && s[i] >= '0' && s[i] <= '9') ++i;
+    const std::string_view number(s.data() + start, i - start);
+    if (number.empty() || number == "-" || (i < end && !is_space(s[i]))) throw bad();
+    const auto v = parse_int64(number);   // nullopt past int64: still an out-of-range id, not a crash
+    if (!v || *v < 0 || *v > INT32_MAX)
+      throw Error(Errc::kBadArgs, fmt::format("token id {} is out of range: ids are whole numbers from 0 to {}",
+                                              number, INT32_MAX));
+    ids.push_back(int32_t(*v));
+    while (i < end && is_space(s[i])) ++i;
   }
   return ids;
 }
@@ -50,8 +63,9 @@ void add_tokenizer_commands(CLI::App& app, int& exit_code) {
   tok->add_flag("--tokens", t->show_tokens, "Also list each token's text");
   add_model_options(tok, t->model);
   tok->callback([t, &exit_code] {
+    const std::string text = text_arg(t->text);
     const Tokenizer tk = load_model_tokenizer(t->model.model);
-    const std::vector<int32_t> ids = tk.encode(text_arg(t->text));
+    const std::vector<int32_t> ids = tk.encode(text);
     nlohmann::ordered_json j = {{"ok", true}, {"ids", ids}, {"n_tokens", ids.size()}};
     if (t->show_tokens) {
       nlohmann::ordered_json pieces = nlohmann::ordered_json::array();
@@ -67,8 +81,8 @@ void add_tokenizer_commands(CLI::App& app, int& exit_code) {
   detok->add_flag("--skip-special", d->skip_special, "Leave out special tokens");
   add_model_options(detok, d->model);
   detok->callback([d, &exit_code] {
-    const Tokenizer tk = load_model_tokenizer(d->model.model);
     const std::vector<int32_t> ids = parse_ids(text_arg(d->text));
+    const Tokenizer tk = load_model_tokenizer(d->model.model);
     for (int32_t id : ids)
       if (id >= tk.size())
         throw Error(Errc::kBadArgs, fmt::format("token id {} is not in the vocabulary (size {})", id, tk.size()));

@@ -1,26 +1,55 @@
 #include "cli/common_options.h"
 
-#include <regex>
+#include <climits>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "cli/option_checks.h"
 #include "core/error.h"
 
 namespace fvlm::cli {
+namespace {
+
+// "COLSxROWS" with each side in 1..kMaxGridSide (core/anyres.cpp's bound) and at most 64 tiles.
+constexpr int kMaxGridSide = 16, kMaxGridTiles = 64;
+
+void parse_grid(const std::string& grid, ImageOptions& im) {
+  const size_t x = grid.find_first_of("xX");
+  const auto cols = x == std::string::npos ? std::nullopt : parse_int64(std::string_view(grid).substr(0, x));
+  const auto rows = x == std::string::npos ? std::nullopt : parse_int64(std::string_view(grid).substr(x + 1));
+  if (!cols || !rows || grid[0] == '+' || grid[x + 1] == '+')
+    throw Error(Errc::kBadArgs, fmt::format("--grid must be COLSxROWS, e.g. 2x2, got '{}'", grid));
+  if (*cols < 1 || *rows < 1 || *cols > kMaxGridSide || *rows > kMaxGridSide)
+    throw Error(Errc::kBadArgs, fmt::format("--grid {}: columns and rows must each be from 1 to {}, got {} column{} "
+                                            "and {} row{}",
+                                            grid, kMaxGridSide, *cols, *cols == 1 ? "" : "s", *rows,
+                                            *rows == 1 ? "" : "s"));
+  if (*cols * *rows > kMaxGridTiles)
+    throw Error(Errc::kBadArgs, fmt::format("--grid {}: {} tiles, at most {} are allowed", grid, *cols * *rows,
+                                            kMaxGridTiles));
+  im.grid_cols = int(*cols);
+  im.grid_rows = int(*rows);
+}
+
+}  // namespace
 
 void add_model_options(CLI::App* cmd, ModelOptions& o) {
   cmd->add_option("-m,--model", o.model, "Model: HF FastVLM directory, converted directory or GGUF file(s) "
                                          "(default: $FASTVLM_MODEL)");
-  cmd->add_option("-t,--threads", o.threads, "Threads (default: all cores)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("-t,--threads", o.threads, "Threads (default 0: all cores; more than the hardware threads are "
+                                             "capped to them)")
+      ->transform(whole_number(0, INT_MAX, "a whole number of threads, 0 for all cores"));
 }
 
 void add_image_options(CLI::App* cmd, RunOptions& o) {
   cmd->add_option("--image-mode", o.image_mode, "pad (default, as trained) | crop | tiles")
       ->check(CLI::IsMember({"pad", "crop", "tiles"}));
-  cmd->add_option("--resolution", o.image.resolution, "Encoder input size, a multiple of 64 (default: the model's)");
-  cmd->add_option("--grid", o.grid, "Force a tiles grid COLSxROWS (implies --image-mode tiles)");
-  cmd->add_option("--max-pixels", o.image.max_pixels, "Refuse images larger than this (default 100e6)");
+  cmd->add_option("--resolution", o.image.resolution, "Encoder input size, a multiple of 64 (default: the model's)")
+      ->check(image_side());
+  cmd->add_option("--grid", o.grid, "Force a tiles grid COLSxROWS, each 1..16 (implies --image-mode tiles)");
+  cmd->add_option("--max-pixels", o.image.max_pixels, "Refuse images larger than this (default 100e6)")
+      ->transform(whole_number(1, INT64_MAX, "a whole number of pixels, at least 1"));
   cmd->add_option("--vision-precision", o.model.vision_precision,
                   "Encoder Linear/1x1 arithmetic: f32 (default, reference) | int8 (faster, approximate)")
       ->check(CLI::IsMember({"f32", "int8"}));
@@ -30,44 +59,47 @@ void add_run_options(CLI::App* cmd, RunOptions& o) {
   add_model_options(cmd, o.model);
   add_image_options(cmd, o);
   GenerateOptions& g = o.gen;
-  cmd->add_option("--max-tokens", g.max_tokens, "Maximum new tokens (256)")->check(CLI::PositiveNumber);
+  cmd->add_option("--max-tokens", g.max_tokens,
+                  "Maximum new tokens (256); 0 or -1: generate until the model's context is full")
+      ->transform(whole_number(-1, INT_MAX, "a whole number of new tokens (0 or -1: until the context is full)"));
   cmd->add_option("--temperature", g.temperature, "Sampling temperature, 0 = greedy (default)")
-      ->check(CLI::Range(0.0, 100.0));
-  cmd->add_option("--top-k", g.top_k, "Keep the k most likely tokens (0 = off)")->check(CLI::NonNegativeNumber);
-  cmd->add_option("--top-p", g.top_p, "Nucleus sampling mass (1 = off)")->check(CLI::Range(0.0, 1.0));
+      ->check(real_number(0.0, 100.0, false, "a number from 0 (greedy) to 100"));
+  cmd->add_option("--top-k", g.top_k, "Keep the k most likely tokens (0 = off)")
+      ->transform(whole_number(0, INT_MAX, "a whole number, 0 for off"));
+  cmd->add_option("--top-p", g.top_p, "Nucleus sampling mass (1 = off)")
+      ->check(real_number(0.0, 1.0, true, "a number above 0 and at most 1 (1 = off; 0 would keep no token)"));
   cmd->add_option("--repetition-penalty", g.repetition_penalty, "HF-style repetition penalty (1 = off)")
-      ->check(CLI::Range(0.01, 100.0));
-  cmd->add_option("--seed", g.seed, "Random seed for sampling (same seed, same output)");
+      ->check(real_number(0.01, 100.0, false, "a number from 0.01 to 100 (1 = off)"));
+  cmd->add_option("--seed", g.seed, "Random seed for sampling (same seed, same output)")
+      ->check(unsigned_64bit("a whole number from 0 to 18446744073709551615"));
   cmd->add_option("--system", g.system, "System prompt (default: \"You are a helpful assistant.\")");
   cmd->add_flag("--ignore-eos", g.ignore_eos, "Do not stop at <|im_end|>/<|endoftext|>");
   cmd->add_flag("--stream", o.stream, "Write the answer to stderr as it is generated");
   cmd->add_option("--logits-out", o.logits_out, "Write float32 logits at the last prompt position to this .npy");
 }
 
+void finish_model_options(ModelOptions& o) { o.threads = cap_threads(o.threads); }
+
 void finish_run_options(RunOptions& o) {
+  finish_model_options(o.model);
   ImageOptions& im = o.image;
   if (!o.image_mode.empty()) {
     im.mode_from_config = false;
     im.mode = o.image_mode == "crop" ? ImageMode::kCrop : o.image_mode == "tiles" ? ImageMode::kTiles : ImageMode::kPad;
   }
   if (!o.grid.empty()) {
-    static const std::regex grid_re(R"(^(\d+)[xX](\d+)$)");
-    std::smatch m;
-    if (!std::regex_match(o.grid, m, grid_re))
-      throw Error(Errc::kBadArgs, fmt::format("--grid must look like 2x2, got '{}'", o.grid));
-    im.grid_cols = std::stoi(m[1]);
-    im.grid_rows = std::stoi(m[2]);
-    if (im.grid_cols < 1 || im.grid_rows < 1 || im.grid_cols * im.grid_rows > 64)
-      throw Error(Errc::kBadArgs, fmt::format("--grid {}: between 1 and 64 tiles", o.grid));
+    parse_grid(o.grid, im);
     if (!o.image_mode.empty() && im.mode != ImageMode::kTiles)
-      throw Error(Errc::kBadArgs, "--grid needs --image-mode tiles");
+      throw Error(Errc::kBadArgs, fmt::format("--grid needs --image-mode tiles, not {}", o.image_mode));
     im.mode = ImageMode::kTiles;
     im.mode_from_config = false;
   }
-  if (im.resolution != 0 && (im.resolution < 64 || im.resolution % 64 != 0 || im.resolution > 4096))
-    throw Error(Errc::kBadArgs, fmt::format("--resolution must be a multiple of 64 in [64, 4096], got {}",
-                                            im.resolution));
+  // The validators above cover the command line; these guard values set by code.
+  if (im.resolution != 0 && (im.resolution < 64 || im.resolution % 64 != 0 || im.resolution > kMaxResolution))
+    throw Error(Errc::kBadArgs, fmt::format("--resolution must be a multiple of 64 from 64 to {}, got {}",
+                                            kMaxResolution, im.resolution));
   if (im.max_pixels <= 0) throw Error(Errc::kBadArgs, "--max-pixels must be positive");
+  if (!o.logits_out.empty()) check_output_file(o.logits_out, "--logits-out");
 }
 
 }  // namespace fvlm::cli

@@ -28,7 +28,10 @@ struct RunOptions {
 void add_model_options(CLI::App* cmd, ModelOptions& o);
 void add_image_options(CLI::App* cmd, RunOptions& o);
 void add_run_options(CLI::App* cmd, RunOptions& o);   // model + image + generation options
-// Validates and folds the string options (image mode, grid) into o.image. Throws Error{kBadArgs}.
+// Checks what the parse-time validators cannot (cross-option rules, output paths) and folds the
+// string options (image mode, grid) into o.image; caps --threads. Call before the model loads.
+// Throws Error{kBadArgs}.
 void finish_run_options(RunOptions& o);
+void finish_model_options(ModelOptions& o);   // --threads only (commands without run options)
 
 }  // namespace fvlm::cli

@@ -1,7 +1,12 @@
 #include "core/image.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <mutex>
 #include <new>
 
@@ -54,6 +59,25 @@ void to_rgb8(const cv::Mat& m, int shift, Image& out) {
   }
 }
 
+std::string_view sample_type_name(int depth) {
+  switch (depth) {
+    case CV_8U: return "8-bit unsigned";
+    case CV_8S: return "8-bit signed";
+    case CV_16U: return "16-bit unsigned";
+    case CV_16S: return "16-bit signed";
+    case CV_32S: return "32-bit integer";
+    case CV_32F: return "32-bit float";
+    case CV_64F: return "64-bit float";
+    case CV_16F: return "16-bit float";
+  }
+  return "unknown";
+}
+
+// A compressed image is smaller than its pixels: more bytes than this are refused unread.
+uintmax_t max_file_bytes(int64_t max_pixels) {
+  return max_pixels > 0 ? uintmax_t(max_pixels) * 8 + (16u << 20) : uintmax_t(1) << 32;
+}
+
 std::string first_line(const std::string& s) {
   const size_t nl = s.find('\n');
   return nl == std::string::npos ? s : s.substr(0, nl);
@@ -67,6 +91,12 @@ Image decode_image(std::span<const uint8_t> bytes, const std::string& name, int6
   const std::string_view fmt_name = image_format_name(h.format);
   if (h.format == ImageFormat::kUnknown)
     throw Error(Errc::kBadImage, fmt::format("{}: not a JPEG, PNG, WebP, BMP or TIFF image", name), {{"image", name}});
+  if (!image_format_decoded(h.format))   // a valid file of a format we do not read: not corrupt data
+    throw Error(Errc::kUnsupported,
+                fmt::format("{}: {} images are not supported (JPEG, PNG, WebP, BMP or TIFF are); convert it to PNG "
+                            "first",
+                            name, fmt_name),
+                {{"image", name}, {"format", fmt_name}});
   if (h.width == 0)
     throw Error(Errc::kBadImage, fmt::format("{}: unreadable {} header", name, fmt_name), {{"image", name}});
   auto too_large = [&](int64_t w, int64_t hgt) {
@@ -94,11 +124,12 @@ Image decode_image(std::span<const uint8_t> bytes, const std::string& name, int6
   if (m.empty() || m.cols <= 0 || m.rows <= 0)
     throw Error(Errc::kBadImage, fmt::format("{}: corrupt {} data", name, fmt_name), {{"image", name}});
   if (max_pixels > 0 && int64_t(m.cols) * m.rows > max_pixels) throw too_large(m.cols, m.rows);
-  if (m.channels() > 4 || (m.depth() != CV_8U && m.depth() != CV_16U))
-    throw Error(Errc::kBadImage,
-                fmt::format("{}: unsupported {} sample format ({} channels, OpenCV depth {})", name, fmt_name,
-                            m.channels(), m.depth()),
-                {{"image", name}});
+  if (m.channels() > 4 || (m.depth() != CV_8U && m.depth() != CV_16U))   // e.g. float TIFF: valid, not ours
+    throw Error(Errc::kUnsupported,
+                fmt::format("{}: {} with {} samples ({} channel{}) is not supported: 8- or 16-bit integer samples "
+                            "with 1 to 4 channels are; convert it to 8-bit first",
+                            name, fmt_name, sample_type_name(m.depth()), m.channels(), m.channels() == 1 ? "" : "s"),
+                {{"image", name}, {"format", fmt_name}});
 
   m = apply_orientation(m, h.orientation);
   Image out = Image::black(m.cols, m.rows);
@@ -107,24 +138,71 @@ Image decode_image(std::span<const uint8_t> bytes, const std::string& name, int6
   return out;
 }
 
+Image read_image_stream(int fd, const std::string& name, int64_t max_pixels) {
+  const uintmax_t cap = max_file_bytes(max_pixels);
+  std::vector<uint8_t> bytes;
+  bool probed = false;
+  for (;;) {
+    const size_t old = bytes.size();
+    bytes.resize(old + (1 << 16));
+    const ssize_t n = ::read(fd, bytes.data() + old, 1 << 16);
+    if (n < 0 && errno == EINTR) {
+      bytes.resize(old);
+      continue;
+    }
+    if (n < 0)
+      throw Error(Errc::kBadImage, fmt::format("{}: read error: {}", name, std::strerror(errno)), {{"image", name}});
+    bytes.resize(old + size_t(n));
+    if (n == 0) break;
+    if (bytes.size() > cap)
+      throw Error(Errc::kTooLarge, fmt::format("{}: more than {} bytes, too large for an image", name, cap),
+                  {{"image", name}});
+    // The first block tells whether this is an image at all: an endless stream of something else
+    // (/dev/zero, a log) is refused at once rather than read up to the cap.
+    if (!probed && bytes.size() >= 4096) {
+      probed = true;
+      if (!image_format_decoded(probe_image(bytes).format)) break;   // decode_image says why
+    }
+  }
+  return decode_image(bytes, name, max_pixels);
+}
+
 Image load_image(const std::string& path, int64_t max_pixels) {
   namespace fs = std::filesystem;
   std::error_code ec;
   const fs::file_status st = fs::status(path, ec);
   if (ec || !fs::exists(st)) throw Error(Errc::kNotFound, fmt::format("{}: no such file", path), {{"image", path}});
-  if (!fs::is_regular_file(st))
+  if (fs::is_directory(st))
+    throw Error(Errc::kBadArgs, fmt::format("{}: is a directory, not an image file", path), {{"image", path}});
+  const bool stream = fs::is_fifo(st) || fs::is_character_file(st) || fs::is_socket(st);
+  if (!fs::is_regular_file(st) && !stream)
     throw Error(Errc::kBadArgs, fmt::format("{}: not a regular file", path), {{"image", path}});
-  const uintmax_t size = fs::file_size(path, ec);
-  // A compressed image is smaller than its pixels; refuse absurd files before reading them.
-  const uintmax_t cap = max_pixels > 0 ? uintmax_t(max_pixels) * 8 + (16u << 20) : uintmax_t(1) << 32;
-  if (!ec && size > cap)
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    throw Error(Errc::kNotFound, fmt::format("{}: cannot open: {}", path, std::strerror(errno)), {{"image", path}});
+  struct FdCloser {
+    int fd;
+    ~FdCloser() { ::close(fd); }
+  } closer{fd};
+  // A pipe, FIFO or process substitution (<(cat img), /dev/fd/N) has no size: read it as a stream.
+  if (stream) return read_image_stream(fd, path, max_pixels);
+  struct stat fst {};
+  if (::fstat(fd, &fst) != 0 || !S_ISREG(fst.st_mode)) return read_image_stream(fd, path, max_pixels);
+  const uintmax_t size = uintmax_t(fst.st_size);
+  if (size > max_file_bytes(max_pixels))
     throw Error(Errc::kTooLarge, fmt::format("{}: file of {} bytes is too large for an image", path, size),
                 {{"image", path}});
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw Error(Errc::kNotFound, fmt::format("{}: cannot open", path), {{"image", path}});
   std::vector<uint8_t> bytes(size);
-  if (!f.read(reinterpret_cast<char*>(bytes.data()), std::streamsize(size)))
-    throw Error(Errc::kBadImage, fmt::format("{}: read error", path), {{"image", path}});
+  size_t done = 0;
+  while (done < size) {
+    const ssize_t n = ::read(fd, bytes.data() + done, size - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0)
+      throw Error(Errc::kBadImage, fmt::format("{}: read error: {}", path, std::strerror(errno)), {{"image", path}});
+    if (n == 0) break;   // shrank while we read: decode what is there (a truncated image says so)
+    done += size_t(n);
+  }
+  bytes.resize(done);
   return decode_image(bytes, path, max_pixels);
 }
 

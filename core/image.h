@@ -26,6 +26,8 @@ struct Image {
 inline constexpr int64_t kDefaultMaxPixels = 100'000'000;   // 100 MP
 
 // Decodes JPEG, PNG, WebP, BMP or TIFF bytes. `name` only labels error messages.
+//  - A valid image of another format (GIF, HEIF, AVIF, JPEG XL, JPEG 2000), or samples other than
+//    8/16-bit integers (a float TIFF), throws Error{kUnsupported}.
 //  - Width and height are read from the container header first; more than `max_pixels`
 //    (<= 0: no limit) throws Error{kTooLarge} before any pixel memory is allocated.
 //  - Unrecognised, empty, truncated or corrupt data throws Error{kBadImage}.
@@ -38,7 +40,12 @@ inline constexpr int64_t kDefaultMaxPixels = 100'000'000;   // 100 MP
 Image decode_image(std::span<const uint8_t> bytes, const std::string& name, int64_t max_pixels);
 
 // Reads the file and decodes it (`-` for stdin is the CLI's business, not handled here).
-// Missing file -> Error{kNotFound}; not a regular file -> Error{kBadArgs}.
+// Missing file -> Error{kNotFound}; a directory or device -> Error{kBadArgs}. A FIFO, pipe or
+// process substitution (/dev/fd/N) is read as a stream, like stdin.
 Image load_image(const std::string& path, int64_t max_pixels = kDefaultMaxPixels);
+
+// Reads an open descriptor to its end (stdin, a pipe) and decodes the bytes; more bytes than an
+// image of max_pixels could need -> Error{kTooLarge}. `name` labels error messages.
+Image read_image_stream(int fd, const std::string& name, int64_t max_pixels = kDefaultMaxPixels);
 
 }  // namespace fvlm

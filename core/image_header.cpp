@@ -176,6 +176,25 @@ void probe_tiff(std::span<const uint8_t> b, ImageHeader& h) {
   h.orientation = ifd.orientation;
 }
 
+// Formats we do not decode, by signature. GIF's logical screen size is read too, for the message.
+ImageFormat unsupported_format(std::span<const uint8_t> b, ImageHeader& h) {
+  Reader r{b};
+  if (r.starts(0, "GIF87a") || r.starts(0, "GIF89a")) {
+    h.width = r.u16(6);
+    h.height = r.u16(8);
+    return ImageFormat::kGif;
+  }
+  // ISO base media (HEIF/AVIF): a leading 'ftyp' box whose major brand names the format.
+  if (r.starts(4, "ftyp")) {
+    if (r.starts(8, "avif") || r.starts(8, "avis")) return ImageFormat::kAvif;
+    for (std::string_view brand : {"heic"sv, "heix"sv, "hevc"sv, "heim"sv, "heis"sv, "mif1"sv, "msf1"sv})
+      if (r.starts(8, brand)) return ImageFormat::kHeif;
+  }
+  if (r.starts(0, "\xFF\x0A"sv) || r.starts(0, "\0\0\0\x0CJXL \r\n\x87\n"sv)) return ImageFormat::kJpegXl;
+  if (r.starts(0, "\0\0\0\x0CjP  \r\n\x87\n"sv) || r.starts(0, "\xFF\x4F\xFF\x51"sv)) return ImageFormat::kJpeg2000;
+  return ImageFormat::kUnknown;
+}
+
 }  // namespace
 
 std::string_view image_format_name(ImageFormat f) {
@@ -185,9 +204,19 @@ std::string_view image_format_name(ImageFormat f) {
     case ImageFormat::kWebp: return "WebP";
     case ImageFormat::kBmp: return "BMP";
     case ImageFormat::kTiff: return "TIFF";
+    case ImageFormat::kGif: return "GIF";
+    case ImageFormat::kHeif: return "HEIF";
+    case ImageFormat::kAvif: return "AVIF";
+    case ImageFormat::kJpegXl: return "JPEG XL";
+    case ImageFormat::kJpeg2000: return "JPEG 2000";
     case ImageFormat::kUnknown: break;
   }
   return "unknown";
+}
+
+bool image_format_decoded(ImageFormat f) {
+  return f == ImageFormat::kJpeg || f == ImageFormat::kPng || f == ImageFormat::kWebp || f == ImageFormat::kBmp ||
+         f == ImageFormat::kTiff;
 }
 
 int tiff_orientation(std::span<const uint8_t> tiff) {
@@ -203,6 +232,7 @@ ImageHeader probe_image(std::span<const uint8_t> b) {
   else if (r.starts(0, "RIFF") && r.starts(8, "WEBP")) h.format = ImageFormat::kWebp, probe_webp(b, h);
   else if (r.starts(0, "BM")) h.format = ImageFormat::kBmp, probe_bmp(b, h);
   else if (r.starts(0, "II*\0"sv) || r.starts(0, "MM\0*"sv)) h.format = ImageFormat::kTiff, probe_tiff(b, h);
+  else h.format = unsupported_format(b, h);
   if (h.width <= 0 || h.height <= 0) h.width = h.height = 0;
   return h;
 }

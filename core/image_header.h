@@ -9,8 +9,11 @@
 
 namespace fvlm {
 
-enum class ImageFormat { kUnknown, kJpeg, kPng, kWebp, kBmp, kTiff };
+// The decoded formats, then formats recognised by their signature only, to refuse them as
+// unsupported (exit 5) rather than as corrupt data (exit 3).
+enum class ImageFormat { kUnknown, kJpeg, kPng, kWebp, kBmp, kTiff, kGif, kHeif, kAvif, kJpegXl, kJpeg2000 };
 std::string_view image_format_name(ImageFormat f);   // "JPEG", "PNG", ...
+bool image_format_decoded(ImageFormat f);            // JPEG, PNG, WebP, BMP, TIFF
 
 struct ImageHeader {
   ImageFormat format = ImageFormat::kUnknown;

@@ -146,6 +146,22 @@ void read_added_tokens(const fs::path& dir, TokenizerFiles& out) {
   for (auto& [id, tok] : by_id) out.added.push_back(std::move(tok));
 }
 
+// tokenizer.json "added_tokens": [{id, content, special}, ...].
+void read_added_tokens_of_tokenizer_json(const fs::path& p, const json& j, TokenizerFiles& out) {
+  if (!j.contains("added_tokens")) return;
+  if (!j["added_tokens"].is_array()) bad(p, "added_tokens is not an array");
+  for (const json& t : j["added_tokens"]) {
+    if (!t.is_object() || !t.contains("id") || !t.contains("content") || !t["id"].is_number_integer() ||
+        !t["content"].is_string())
+      bad(p, "an added_tokens entry lacks an integer 'id' or a string 'content'");
+    const int64_t id = t["id"].get<int64_t>();
+    if (id < 0 || id > INT32_MAX) bad(p, fmt::format("added token id {} is out of range", id));
+    const bool special = !t.contains("special") || !t["special"].is_boolean() || t["special"].get<bool>();
+    out.added.push_back({int32_t(id), t["content"].get<std::string>(), special});
+  }
+  std::sort(out.added.begin(), out.added.end(), [](auto& a, auto& b) { return a.id < b.id; });
+}
+
 void read_tokenizer_json(const fs::path& p, TokenizerFiles& out) {
   const json j = parse_json(p);
   if (!j.is_object() || !j.contains("model") || !j["model"].is_object()) bad(p, "has no 'model' object");
@@ -175,20 +191,19 @@ void read_tokenizer_json(const fs::path& p, TokenizerFiles& out) {
     ++rank;
   }
   out.ignore_merges = model.value("ignore_merges", false);
-  if (j.contains("added_tokens")) {
-    if (!j["added_tokens"].is_array()) bad(p, "added_tokens is not an array");
-    for (const json& t : j["added_tokens"]) {
-      if (!t.is_object() || !t.contains("id") || !t.contains("content") || !t["id"].is_number_integer() ||
-          !t["content"].is_string())
-        bad(p, "an added_tokens entry lacks an integer 'id' or a string 'content'");
-      out.added.push_back({t["id"].get<int32_t>(), t["content"].get<std::string>(), t.value("special", true)});
-    }
-    std::sort(out.added.begin(), out.added.end(), [](auto& a, auto& b) { return a.id < b.id; });
-  }
+  read_added_tokens_of_tokenizer_json(p, j, out);
   if (out.vocab.empty()) bad(p, "model.vocab is empty");
 }
 
 }  // namespace
+
+std::vector<AddedToken> read_added_tokens(const std::string& model_dir) {
+  const fs::path dir(model_dir), tj = dir / "tokenizer.json";
+  TokenizerFiles out;
+  read_added_tokens(dir, out);
+  if (out.added.empty() && fs::exists(tj)) read_added_tokens_of_tokenizer_json(tj, parse_json(tj), out);
+  return std::move(out.added);
+}
 
 TokenizerFiles read_tokenizer_files(const std::string& model_dir) {
   const fs::path dir(model_dir);
@@ -202,6 +217,9 @@ TokenizerFiles read_tokenizer_files(const std::string& model_dir) {
     read_vocab_json(vocab, out);
     read_merges_txt(merges, out);
     read_added_tokens(dir, out);
+    // A layout with vocab.json + merges.txt beside a tokenizer.json (Qwen2 releases ship both)
+    // may define its added tokens only in the latter.
+    if (out.added.empty() && fs::exists(tj)) read_added_tokens_of_tokenizer_json(tj, parse_json(tj), out);
     out.vocab_source = vocab.string();
     out.merges_source = merges.string();
   } else if (fs::exists(tj)) {

@@ -30,4 +30,8 @@ struct TokenizerFiles {
 // or malformed.
 TokenizerFiles read_tokenizer_files(const std::string& model_dir);
 
+// Only the added tokens of model_dir (added_tokens.json + tokenizer_config.json, or tokenizer.json's
+// added_tokens when those define none): what a model-level check needs without the whole vocabulary.
+std::vector<AddedToken> read_added_tokens(const std::string& model_dir);
+
 }  // namespace fvlm

@@ -63,10 +63,34 @@ struct ModelConfig {
   int image_token_index = 151646;
   int tokenizer_model_max_length = 8192;
   nlohmann::json raw;                           // the whole config.json, for inspect
+  int checks_passed = 0;                        // bounds and relations verified at parse (for inspect)
 };
 
-// Parses and validates config.json. Throws Error{kBadModel} naming the offending key.
+// One value of config.json outside its bound (or of the wrong JSON type, or missing).
+struct ConfigProblem {
+  std::string key;        // as in config.json, nested keys dotted: "fastvithd_config.image_size"
+  std::string value;      // as written there ("0", "1000000000.0", "\"64\"", "missing")
+  std::string expected;   // "an integer in [64, 4096]", "a multiple of num_attention_heads (14)"
+};
+std::string to_string(const ConfigProblem& p);   // "'key' is value, expected ..."
+
+// Every value is checked against a bound generous for any FastVLM (0.5B..7B) and for reduced test
+// models, but small enough that no allocation derived from it can explode (kQwen2Bounds and
+// friends in config.cpp), then the relations between values (heads divide hidden_size, the
+// encoder's total stride divides image_size, ...). A relation is only checked when its inputs passed.
+struct CheckedConfig {
+  ModelConfig config;                   // problem values replaced by defaults: do not use if !problems.empty()
+  std::vector<ConfigProblem> problems;  // every problem at once
+};
+// Throws Error{kUnsupported} for a checkpoint of another kind (model_type, vision tower, projector
+// type, rope_scaling) and Error{kBadModel} only when `j` is not an object; everything else is a problem.
+CheckedConfig check_model_config(const nlohmann::json& j);
+
+// check_model_config, then one Error{kBadModel} listing every problem (message: count + first
+// few; detail {"config_problems": [{key, value, expected}, ...]}).
 ModelConfig parse_model_config(const nlohmann::json& j);
+// Error{kBadModel} for `problems` (what: "config.json", "fastvlm-llm.gguf", ...). Problems empty: no-op.
+void throw_config_problems(const std::string& what, const std::vector<ConfigProblem>& problems);
 ModelConfig load_model_config(const std::string& config_json_path);
 
 // Configs of the released checkpoints (for the random-weights generator and shape tests).

@@ -10,6 +10,7 @@
 #include "core/gguf.h"
 #include "core/mapped_file.h"
 #include "models/convert.h"
+#include "models/gguf_keys.h"
 
 namespace fvlm {
 namespace fs = std::filesystem;
@@ -59,6 +60,24 @@ void add_vision(const GgufFile& f, const ModelConfig& c, TensorMap& out) {
   }
 }
 
+// llama.cpp builds the model from the qwen2.* keys and tokenizer.ggml.tokens, we from the embedded
+// config.json: both must describe the same model (the tensors are checked against the config).
+void check_metadata(const GgufFile& llm, const GgufFile& vis, const ModelConfig& c) {
+  std::vector<ConfigProblem> problems = check_gguf_config_keys(llm, gguf_llm_config_keys(c));
+  for (ConfigProblem& p : check_gguf_config_keys(vis, gguf_vision_config_keys(c))) {
+    if (p.key == "general.architecture") p.key = std::string(kGgufVisionFile) + " " + p.key;
+    problems.push_back(std::move(p));
+  }
+  // llama.cpp takes n_vocab from the token list and needs one token per token_embd row.
+  if (const GgufValue* t = llm.find("tokenizer.ggml.tokens"); t && size_t(c.llm.vocab_size) != t->size())
+    problems.push_back({"tokenizer.ggml.tokens", fmt::format("a list of {} tokens", t->size()),
+                        fmt::format("{} tokens, one per token_embd row (vocab_size in fastvlm.config_json)",
+                                    c.llm.vocab_size)});
+  throw_config_problems(fmt::format("{} / {}: metadata disagrees with fastvlm.config_json", llm.path(),
+                                    kGgufVisionFile),
+                        problems);
+}
+
 }  // namespace
 
 bool is_gguf_model_path(const std::string& path) {
@@ -76,12 +95,11 @@ ModelSource open_gguf_model_source(const std::string& path, bool validate) {
   src.vision_file = MappedFile::open(need_file(src.dir, kGgufVisionFile));
   const GgufFile vis = GgufFile::parse(src.vision_file->data(), src.vision_file->size(), src.vision_file,
                                        src.vision_file->path());
-  if (llm.get("general.architecture").as_string("general.architecture") != "qwen2")
-    throw Error(Errc::kBadModel, fmt::format("{}: general.architecture is not qwen2", llm.path()));
   const nlohmann::json cfg = nlohmann::json::parse(vis.get("fastvlm.config_json").as_string("fastvlm.config_json"),
                                                    nullptr, /*allow_exceptions=*/false);
   if (cfg.is_discarded()) throw Error(Errc::kBadModel, fmt::format("{}: fastvlm.config_json is not JSON", vis.path()));
   src.config = parse_model_config(cfg);
+  check_metadata(llm, vis, src.config);
   const auto names = llm_names(src.config);
   for (auto& [name, t] : llm.tensors()) {
     auto it = names.find(name);

@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "models/gguf_source.h"
+#include "models/model_tokenizer.h"
 
 namespace fvlm {
 namespace fs = std::filesystem;
@@ -35,6 +36,8 @@ ModelSource open_model_source(const std::string& path_in, bool validate) {
   for (const auto& entry : fs::directory_iterator(src.dir))
     if (entry.path().extension() == ".safetensors") src.file_bytes += int64_t(entry.file_size());
   if (validate) validate_tensors(model_tensor_table(src.config), src.tensors);
+  // Refused here too, so that `convert` does not write a GGUF whose chat tokens are plain text.
+  if (validate) check_chat_tokens(src);
   spdlog::debug("opened {} ({} tensors)", path, src.tensors.size());
   return src;
 }

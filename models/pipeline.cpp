@@ -90,7 +90,7 @@ class FastVlmPipeline final : public Pipeline {
     const std::vector<int32_t> ids =
         tokenize_with_images(prompt, [&](std::string_view s) { return tokenizer_->encode(s); });
     r.timing.preprocess = ms_since(t);
-    check_length(int64_t(ids.size()) - 1 + pixels.dim(0) * c.vision.tokens_for(views.resolution), gen.max_tokens);
+    const int max_new_tokens = new_token_budget(int64_t(ids.size()) - 1, views, gen.max_tokens);
     // 2. FastViTHD + projector: every view's tokens, concatenated flat.
     const auto t_encode = Clock::now();
     // Pack the encoder's weights first: then the checkpoint's vision pages can go before the
@@ -113,12 +113,12 @@ class FastVlmPipeline final : public Pipeline {
     r.n_prompt_tokens = int(embeds.dim(0));
     // 4. Prefill + decode loop.
     dec::SessionOptions so;
-    so.max_tokens = r.n_prompt_tokens + gen.max_tokens;
+    so.max_tokens = r.n_prompt_tokens + max_new_tokens;
     so.logit_rows = tokenizer_->size();
     dec::Qwen2Session session(*llm_, c.llm, so);
     PrefillObserver llm(session, want_logits);
     dec::Sampler sampler({gen.temperature, gen.top_k, gen.top_p, gen.repetition_penalty, gen.seed});
-    dec::StopOptions stop{stop_ids_, gen.ignore_eos, gen.max_tokens};
+    dec::StopOptions stop{stop_ids_, gen.ignore_eos, max_new_tokens};
     StreamDecoder stream(*tokenizer_, /*skip_special=*/true);
     Clock::time_point first_token;
     const auto t_prefill = Clock::now();
@@ -143,16 +143,43 @@ class FastVlmPipeline final : public Pipeline {
   }
 
  private:
-  // The reference truncates a spliced prompt past tokenizer_model_max_length, which would cut off
-  // the question and the assistant header: refuse it instead, before spending time on encoding.
-  void check_length(int64_t prompt_tokens, int max_new_tokens) const {
+  // How many new tokens this request may generate: --max-tokens, or (0 / -1) all the room the
+  // context has left. The reference truncates a spliced prompt past tokenizer_model_max_length,
+  // which would cut off the question and the assistant header: refuse it instead, before spending
+  // time on encoding, saying which part overflowed and what to change.
+  int new_token_budget(int64_t text_tokens, const ImageViews& views, int max_tokens) const {
     const ModelConfig& c = source_.config;
     const int64_t limit = std::min<int64_t>(c.tokenizer_model_max_length, c.llm.max_position_embeddings);
-    if (prompt_tokens + max_new_tokens > limit)
+    const int64_t per_view = c.vision.tokens_for(views.resolution), n_views = views.pixels.dim(0);
+    const int64_t image_tokens = n_views * per_view, prompt = text_tokens + image_tokens;
+    const nlohmann::json detail = {{"prompt_tokens", prompt},   {"image_tokens", image_tokens},
+                                   {"text_tokens", text_tokens}, {"max_tokens", max_tokens},
+                                   {"context_length", limit}};
+    if (prompt >= limit) {   // not even one new token fits
+      std::string change;
+      if (image_tokens >= text_tokens) {
+        change = fmt::format("the image is {} tokens ({} view{} of {} tokens at {} px): use a smaller --resolution",
+                             image_tokens, n_views, n_views == 1 ? "" : "s", per_view, views.resolution);
+        if (views.mode == ImageMode::kTiles)
+          change += fmt::format(", a smaller --grid (now {}x{}) or --image-mode pad", views.grid_cols, views.grid_rows);
+      } else {
+        change = fmt::format("the text is {} tokens: shorten the question (or --system)", text_tokens);
+      }
       throw Error(Errc::kTooLarge,
-                  fmt::format("prompt of {} tokens (image and text) + {} new tokens exceeds the model's {} tokens; "
-                              "use a smaller --grid or --resolution",
-                              prompt_tokens, max_new_tokens, limit));
+                  fmt::format("prompt of {} tokens ({} image + {} text) does not fit the model's context of {} "
+                              "tokens; {}",
+                              prompt, image_tokens, text_tokens, limit, change),
+                  detail);
+    }
+    if (max_tokens <= 0) return int(limit - prompt);
+    if (prompt + max_tokens > limit)
+      throw Error(Errc::kTooLarge,
+                  fmt::format("prompt of {} tokens ({} image + {} text) + --max-tokens {} exceeds the model's context "
+                              "of {} tokens; use --max-tokens {} or less, or --max-tokens 0 to generate until the "
+                              "context is full",
+                              prompt, image_tokens, text_tokens, max_tokens, limit, limit - prompt),
+                  detail);
+    return max_tokens;
   }
 
   static std::string strip(std::string s) {   // predict.py: outputs.strip()

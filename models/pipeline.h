@@ -16,7 +16,7 @@
 namespace fvlm {
 
 struct GenerateOptions {
-  int max_tokens = 256;
+  int max_tokens = 256;              // new tokens; <= 0: until the context is full
   float temperature = 0.0f;          // 0 = greedy
   int top_k = 0;                     // 0 = off
   float top_p = 1.0f;                // 1 = off
