@@ -25,7 +25,9 @@ namespace fvlm {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
+double ms_since(Clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
 
 // Forwards to the real backend and remembers when the prompt's prefill ended and its logits, so
 // the generation loop stays the decoder's own (decoder/generate.h).
@@ -98,18 +100,18 @@ class FastVlmPipeline final : public Pipeline {
     vision_->prepare(pixels.dim(2), pixels.dim(0));
     if (source_.vision_file) source_.vision_file->drop_resident_pages();
     const Tensor projected = vision_->project(vision_->encode(pixels));
-    if (!keep_encoder_) {   // one image per process: done with the encoder, before the LLM's pages come in
+    if (!keep_encoder_) {  // one image per process: done with the encoder, before the LLM's pages come in
       vision_->release_scratch();
       vision_->release_weights();
 #ifdef __GLIBC__
-      malloc_trim(0);   // oneDNN's packed weights were heap blocks: hand their pages back now (~300 MB)
+      malloc_trim(0);  // oneDNN's packed weights were heap blocks: hand their pages back now (~300 MB)
 #endif
     }
     r.timing.encode = ms_since(t_encode);
     r.n_image_tokens = int(projected.dim(0));
     // 3. Text embeddings spliced with the image rows.
-    const Tensor embeds = dec::splice_image_features(llm_->embed_tokens, ids, std::span<const Tensor>(&projected, 1),
-                                                     c.tokenizer_model_max_length);
+    const Tensor embeds = dec::splice_image_features(
+        llm_->embed_tokens, ids, std::span<const Tensor>(&projected, 1), c.tokenizer_model_max_length);
     r.n_prompt_tokens = int(embeds.dim(0));
     // 4. Prefill + decode loop.
     dec::SessionOptions so;
@@ -122,16 +124,17 @@ class FastVlmPipeline final : public Pipeline {
     StreamDecoder stream(*tokenizer_, /*skip_special=*/true);
     Clock::time_point first_token;
     const auto t_prefill = Clock::now();
-    const dec::GenerateResult g = dec::generate(llm, embeds.f32(), r.n_prompt_tokens, sampler, stop, [&](int32_t id) {
-      if (first_token == Clock::time_point{}) first_token = Clock::now();
-      if (on_text) on_text(stream.push(id));
-      return true;
-    });
+    const dec::GenerateResult g =
+        dec::generate(llm, embeds.f32(), r.n_prompt_tokens, sampler, stop, [&](int32_t id) {
+          if (first_token == Clock::time_point{}) first_token = Clock::now();
+          if (on_text) on_text(stream.push(id));
+          return true;
+        });
     const auto t_end = Clock::now();
     if (on_text) on_text(stream.flush());
     using ms = std::chrono::duration<double, std::milli>;
     r.timing.prefill = ms(llm.prefill_end - t_prefill).count();
-    if (first_token == Clock::time_point{}) first_token = t_end;   // stopped at once
+    if (first_token == Clock::time_point{}) first_token = t_end;  // stopped at once
     r.timing.ttft = r.timing.encode + ms(first_token - t_prefill).count();
     r.timing.decode = ms(t_end - first_token).count();
     r.decode_tokens_per_s = g.ids.size() > 1 ? double(g.ids.size() - 1) / (r.timing.decode / 1000.0) : 0.0;
@@ -152,37 +155,44 @@ class FastVlmPipeline final : public Pipeline {
     const int64_t limit = std::min<int64_t>(c.tokenizer_model_max_length, c.llm.max_position_embeddings);
     const int64_t per_view = c.vision.tokens_for(views.resolution), n_views = views.pixels.dim(0);
     const int64_t image_tokens = n_views * per_view, prompt = text_tokens + image_tokens;
-    const nlohmann::json detail = {{"prompt_tokens", prompt},   {"image_tokens", image_tokens},
-                                   {"text_tokens", text_tokens}, {"max_tokens", max_tokens},
+    const nlohmann::json detail = {{"prompt_tokens", prompt},
+                                   {"image_tokens", image_tokens},
+                                   {"text_tokens", text_tokens},
+                                   {"max_tokens", max_tokens},
                                    {"context_length", limit}};
-    if (prompt >= limit) {   // not even one new token fits
+    if (prompt >= limit) {  // not even one new token fits
       std::string change;
       if (image_tokens >= text_tokens) {
-        change = fmt::format("the image is {} tokens ({} view{} of {} tokens at {} px): use a smaller --resolution",
-                             image_tokens, n_views, n_views == 1 ? "" : "s", per_view, views.resolution);
+        change = fmt::format(
+            "the image is {} tokens ({} view{} of {} tokens at {} px): use a smaller --resolution",
+            image_tokens, n_views, n_views == 1 ? "" : "s", per_view, views.resolution);
         if (views.mode == ImageMode::kTiles)
-          change += fmt::format(", a smaller --grid (now {}x{}) or --image-mode pad", views.grid_cols, views.grid_rows);
+          change += fmt::format(", a smaller --grid (now {}x{}) or --image-mode pad", views.grid_cols,
+                                views.grid_rows);
       } else {
         change = fmt::format("the text is {} tokens: shorten the question (or --system)", text_tokens);
       }
-      throw Error(Errc::kTooLarge,
-                  fmt::format("prompt of {} tokens ({} image + {} text) does not fit the model's context of {} "
-                              "tokens; {}",
-                              prompt, image_tokens, text_tokens, limit, change),
-                  detail);
+      throw Error(
+          Errc::kTooLarge,
+          fmt::format("prompt of {} tokens ({} image + {} text) does not fit the model's context of {} "
+                      "tokens; {}",
+                      prompt, image_tokens, text_tokens, limit, change),
+          detail);
     }
     if (max_tokens <= 0) return int(limit - prompt);
     if (prompt + max_tokens > limit)
-      throw Error(Errc::kTooLarge,
-                  fmt::format("prompt of {} tokens ({} image + {} text) + --max-tokens {} exceeds the model's context "
-                              "of {} tokens; use --max-tokens {} or less, or --max-tokens 0 to generate until the "
-                              "context is full",
-                              prompt, image_tokens, text_tokens, max_tokens, limit, limit - prompt),
-                  detail);
+      throw Error(
+          Errc::kTooLarge,
+          fmt::format(
+              "prompt of {} tokens ({} image + {} text) + --max-tokens {} exceeds the model's context "
+              "of {} tokens; use --max-tokens {} or less, or --max-tokens 0 to generate until the "
+              "context is full",
+              prompt, image_tokens, text_tokens, max_tokens, limit, limit - prompt),
+          detail);
     return max_tokens;
   }
 
-  static std::string strip(std::string s) {   // predict.py: outputs.strip()
+  static std::string strip(std::string s) {  // predict.py: outputs.strip()
     const char* ws = " \t\n\r\f\v";
     s.erase(0, s.find_first_not_of(ws));
     s.erase(s.find_last_not_of(ws) + 1);

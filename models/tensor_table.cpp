@@ -44,7 +44,8 @@ std::vector<NetworkEntry> fastvithd_network_layout(const FastVitHdConfig& v) {
     if (v.rep_cpe[i]) net.push_back({NetworkModule::kRepCpe, i});
     net.push_back({NetworkModule::kStage, i});
     if (i == n - 1) break;
-    if (v.downsamples[i] || v.embed_dims[i] != v.embed_dims[i + 1]) net.push_back({NetworkModule::kPatchEmbed, i + 1});
+    if (v.downsamples[i] || v.embed_dims[i] != v.embed_dims[i + 1])
+      net.push_back({NetworkModule::kPatchEmbed, i + 1});
   }
   return net;
 }
@@ -54,7 +55,7 @@ std::vector<TensorSpec> vision_tensor_table(const ModelConfig& c) {
   std::vector<TensorSpec> out;
   TableBuilder b{out, TensorRole::kVision, kVisionPrefix};
   const int64_t d0 = v.embed_dims[0];
-  b.conv("patch_embed.0.reparam_conv", {d0, 3, 3, 3});   // stem: 3x3 s2, 3x3 s2 depthwise, 1x1
+  b.conv("patch_embed.0.reparam_conv", {d0, 3, 3, 3});  // stem: 3x3 s2, 3x3 s2 depthwise, 1x1
   b.conv("patch_embed.1.reparam_conv", {d0, 1, 3, 3});
   b.conv("patch_embed.2.reparam_conv", {d0, d0, 1, 1});
   const auto layout = fastvithd_network_layout(v);
@@ -68,7 +69,7 @@ std::vector<TensorSpec> vision_tensor_table(const ModelConfig& c) {
         break;
       case NetworkModule::kPatchEmbed: {
         const int64_t k = v.down_patch_size;
-        b.conv(p + "proj.0.lkb_reparam", {d, 1, k, k});   // groups = in channels, out = d
+        b.conv(p + "proj.0.lkb_reparam", {d, 1, k, k});  // groups = in channels, out = d
         b.conv(p + "proj.1.reparam_conv", {d, d, 1, 1});
         break;
       }
@@ -96,8 +97,8 @@ std::vector<TensorSpec> vision_tensor_table(const ModelConfig& c) {
     }
   }
   const int64_t last = v.embed_dims.back(), exp = v.conv_exp_dim();
-  const int64_t se = int64_t(exp * 0.0625);   // SEBlock rd_ratio = 0.0625
-  b.conv("conv_exp.reparam_conv", {exp, 1, 3, 3});   // groups = last: 2 outputs per input channel
+  const int64_t se = int64_t(exp * 0.0625);         // SEBlock rd_ratio = 0.0625
+  b.conv("conv_exp.reparam_conv", {exp, 1, 3, 3});  // groups = last: 2 outputs per input channel
   b.conv("conv_exp.se.reduce", {se, exp, 1, 1}, QuantPolicy::kKeepF32);
   b.conv("conv_exp.se.expand", {exp, se, 1, 1}, QuantPolicy::kKeepF32);
   (void)last;
@@ -155,7 +156,8 @@ std::vector<TensorSpec> model_tensor_table(const ModelConfig& c) {
   return all;
 }
 
-std::vector<TensorProblem> find_tensor_problems(const std::vector<TensorSpec>& table, const TensorMap& tensors) {
+std::vector<TensorProblem> find_tensor_problems(const std::vector<TensorSpec>& table,
+                                                const TensorMap& tensors) {
   std::vector<TensorProblem> problems;
   std::set<std::string> known;
   for (const TensorSpec& s : table) {
@@ -167,7 +169,8 @@ std::vector<TensorProblem> find_tensor_problems(const std::vector<TensorSpec>& t
     }
     const Tensor& t = it->second;
     if (t.shape() != s.shape) {
-      problems.push_back({s.name, fmt::format("shape {}, expected {}", shape_str(t.shape()), shape_str(s.shape))});
+      problems.push_back(
+          {s.name, fmt::format("shape {}, expected {}", shape_str(t.shape()), shape_str(s.shape))});
       continue;
     }
     const bool float_ok = t.dtype() == DType::F32 || t.dtype() == DType::F16 || t.dtype() == DType::BF16 ||
@@ -190,8 +193,8 @@ void validate_tensors(const std::vector<TensorSpec>& table, const TensorMap& ten
     if (i < 3) first += fmt::format("{}{}: {}", i ? "; " : "", problems[i].name, problems[i].what);
   }
   throw Error(Errc::kBadModel,
-              fmt::format("checkpoint does not match config.json: {} problem(s): {}{}", problems.size(), first,
-                          problems.size() > 3 ? "; ..." : ""),
+              fmt::format("checkpoint does not match config.json: {} problem(s): {}{}", problems.size(),
+                          first, problems.size() > 3 ? "; ..." : ""),
               nlohmann::json{{"problems", detail}});
 }
 
