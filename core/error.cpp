@@ -14,6 +14,7 @@ std::string_view errc_name(Errc c) {
     case Errc::kBadModel: return "bad_model";
     case Errc::kUnsupported: return "unsupported";
     case Errc::kOutOfMemory: return "out_of_memory";
+    case Errc::kIoError: return "io_error";
     case Errc::kInternal: return "internal";
   }
   return "internal";
@@ -29,6 +30,7 @@ int errc_exit_code(Errc c) {
     case Errc::kUnsupported: return 5;
     case Errc::kOutOfMemory:
     case Errc::kInternal: return 70;
+    case Errc::kIoError: return 74;
   }
   return 70;
 }

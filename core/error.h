@@ -10,7 +10,7 @@
 namespace fvlm {
 
 // The error codes of the product contract (shared/design.md), in its order.
-enum class Errc { kBadArgs, kNotFound, kBadImage, kTooLarge, kBadModel, kUnsupported, kOutOfMemory, kInternal };
+enum class Errc { kBadArgs, kNotFound, kBadImage, kTooLarge, kBadModel, kUnsupported, kOutOfMemory, kIoError, kInternal };
 
 std::string_view errc_name(Errc c);   // "bad_args", "not_found", ...
 int errc_exit_code(Errc c);           // 2 args, 3 input, 4 model, 5 unsupported, 70 internal

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 #include <set>
 
@@ -12,6 +11,7 @@
 
 #include "core/error.h"
 #include "core/mapped_file.h"
+#include "core/staged_file.h"
 
 namespace fvlm {
 namespace {
@@ -486,32 +486,55 @@ void GgufWriter::add_tensor(std::string name, const Tensor& t) {
   add_tensor(std::move(name), t.dtype(), t.shape(), [copy] { return copy; });
 }
 
-void GgufWriter::add_tensor(std::string name, DType dtype, Shape shape, std::function<Tensor()> make) {
+void GgufWriter::check_new_tensor(const std::string& name, DType dtype, const Shape& shape) const {
   if (name.size() >= kMaxNameBytes) throw Error(Errc::kBadArgs, fmt::format("GGUF tensor name '{}' is longer than 63 bytes", name));
   if (shape.empty() || shape.size() > size_t(kMaxDims))
     throw Error(Errc::kBadArgs, fmt::format("GGUF tensor '{}': rank {} (1..4 supported)", name, shape.size()));
   ggml_type_of(dtype);   // throws for dtypes GGUF cannot hold
   for (const Pending& p : tensors_)
     if (p.name == name) throw Error(Errc::kBadArgs, fmt::format("GGUF tensor '{}' added twice", name));
-  tensors_.push_back({std::move(name), dtype, std::move(shape), std::move(make)});
+}
+
+void GgufWriter::add_tensor(std::string name, DType dtype, Shape shape, std::function<Tensor()> make) {
+  check_new_tensor(name, dtype, shape);
+  tensors_.push_back({std::move(name), dtype, std::move(shape), std::move(make), nullptr});
+}
+
+void GgufWriter::add_tensor_rows(std::string name, DType dtype, Shape shape, RowFill fill) {
+  check_new_tensor(name, dtype, shape);
+  dtype_bytes(dtype, shape.back());   // a row must be whole blocks (FVLM_CHECK)
+  tensors_.push_back({std::move(name), dtype, std::move(shape), nullptr, std::move(fill)});
 }
 
 namespace {
+// Serialises into a 1 MB buffer and hands it to the file in large write(2) calls.
 class Out {
  public:
-  explicit Out(std::ofstream& f) : f_(f) {}
+  explicit Out(StagedFile& f) : f_(f) { buf_.reserve(kBuffer); }
   template <class T>
   void put(T v) { bytes(&v, sizeof(T)); }
   void str(const std::string& s) { put<uint64_t>(s.size()); bytes(s.data(), s.size()); }
-  void bytes(const void* p, size_t n) { f_.write(static_cast<const char*>(p), std::streamsize(n)); pos_ += n; }
+  void bytes(const void* p, size_t n) {
+    const auto* c = static_cast<const uint8_t*>(p);
+    if (buf_.size() + n > kBuffer) flush();
+    if (n >= kBuffer) f_.write(c, n);   // tensor data: straight from the caller's buffer
+    else buf_.insert(buf_.end(), c, c + n);
+    pos_ += n;
+  }
   void pad_to(uint64_t alignment) {
     static const char kZeros[64] = {};
     while (pos_ % alignment) bytes(kZeros, std::min<uint64_t>(64, alignment - pos_ % alignment));
   }
+  void flush() {
+    if (!buf_.empty()) f_.write(buf_.data(), buf_.size());
+    buf_.clear();
+  }
   uint64_t pos() const { return pos_; }
 
  private:
-  std::ofstream& f_;
+  static constexpr size_t kBuffer = 1 << 20;
+  StagedFile& f_;
+  std::vector<uint8_t> buf_;
   uint64_t pos_ = 0;
 };
 
@@ -530,47 +553,55 @@ void put_value(Out& o, GgufType type, GgufType elem, size_t count, const std::ve
 }  // namespace
 
 void GgufWriter::write(const std::string& path) const {
-  const std::string tmp = fmt::format("{}.tmp{}", path, ::getpid());
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) throw Error(Errc::kBadArgs, fmt::format("cannot write {}", tmp));
-    Out o(f);
-    o.bytes(kMagic, 4);
-    o.put<uint32_t>(kVersion);
-    o.put<uint64_t>(tensors_.size());
-    o.put<uint64_t>(kv_.size());
-    for (const auto& [key, v] : kv_) {
-      o.str(key);
-      put_value(o, v.type_, v.elem_, v.count_, v.raw_, v.strs_);
-    }
-    uint64_t offset = 0;
-    for (const Pending& t : tensors_) {
-      o.str(t.name);
-      o.put<uint32_t>(uint32_t(t.shape.size()));
-      for (auto it = t.shape.rbegin(); it != t.shape.rend(); ++it) o.put<uint64_t>(uint64_t(*it));   // ne = reversed
-      o.put<uint32_t>(ggml_type_of(t.dtype));
-      o.put<uint64_t>(offset);
-      offset += (uint64_t(dtype_bytes(t.dtype, shape_numel(t.shape))) + alignment_ - 1) / alignment_ * alignment_;
-    }
-    o.pad_to(alignment_);
-    for (const Pending& t : tensors_) {
+  StagedFile f(path);
+  write(f);
+  f.commit();
+}
+
+void GgufWriter::write(StagedFile& f) const {
+  Out o(f);
+  o.bytes(kMagic, 4);
+  o.put<uint32_t>(kVersion);
+  o.put<uint64_t>(tensors_.size());
+  o.put<uint64_t>(kv_.size());
+  for (const auto& [key, v] : kv_) {
+    o.str(key);
+    put_value(o, v.type_, v.elem_, v.count_, v.raw_, v.strs_);
+  }
+  // Every offset follows from the declared dtypes and shapes: the header is complete before any
+  // tensor is produced.
+  uint64_t offset = 0;
+  for (const Pending& t : tensors_) {
+    o.str(t.name);
+    o.put<uint32_t>(uint32_t(t.shape.size()));
+    for (auto it = t.shape.rbegin(); it != t.shape.rend(); ++it) o.put<uint64_t>(uint64_t(*it));   // ne = reversed
+    o.put<uint32_t>(ggml_type_of(t.dtype));
+    o.put<uint64_t>(offset);
+    offset += (uint64_t(dtype_bytes(t.dtype, shape_numel(t.shape))) + alignment_ - 1) / alignment_ * alignment_;
+  }
+  o.pad_to(alignment_);
+  std::vector<uint8_t> chunk;   // reused by every row-filled tensor
+  for (const Pending& t : tensors_) {
+    if (t.make) {
       const Tensor data = t.make();
       FVLM_CHECK(data.dtype() == t.dtype && data.shape() == t.shape,
                  fmt::format("gguf writer: tensor '{}' produced {} {}, declared {} {}", t.name, dtype_name(data.dtype()),
                              shape_str(data.shape()), dtype_name(t.dtype), shape_str(t.shape)));
       o.bytes(data.data(), size_t(data.nbytes()));
-      o.pad_to(alignment_);
+    } else {
+      const int64_t cols = t.shape.back(), rows = cols == 0 ? 0 : shape_numel(t.shape) / cols;
+      const int64_t row_bytes = dtype_bytes(t.dtype, cols);
+      const int64_t step = std::max<int64_t>(1, kChunkBytes / std::max<int64_t>(1, row_bytes));
+      chunk.resize(size_t(std::min(rows, step) * row_bytes));
+      for (int64_t r0 = 0; r0 < rows; r0 += step) {
+        const int64_t r1 = std::min(rows, r0 + step);
+        t.fill(r0, r1, chunk.data());
+        o.bytes(chunk.data(), size_t((r1 - r0) * row_bytes));
+      }
     }
-    f.flush();
-    if (!f) {
-      std::error_code ec;
-      std::filesystem::remove(tmp, ec);
-      throw Error(Errc::kBadArgs, fmt::format("cannot write {} (disk full?)", tmp));
-    }
+    o.pad_to(alignment_);
   }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) throw Error(Errc::kBadArgs, fmt::format("cannot rename {} to {}: {}", tmp, path, ec.message()));
+  o.flush();
 }
 
 }  // namespace fvlm

@@ -124,9 +124,17 @@ class GgufFile {
   std::shared_ptr<const void> owner_;
 };
 
-// Collects metadata and tensors, then writes the file in one pass to `path`.tmp and renames it.
+// Collects metadata and tensors, then writes the file in one pass: to `path` atomically (a
+// StagedFile: temporary, renamed when complete), or into a StagedFile the caller commits (convert
+// replaces its two files only when both are complete). Tensor bytes are produced one tensor (or one
+// chunk of rows) at a time while writing, so a writer never holds a whole model.
+class StagedFile;
 class GgufWriter {
  public:
+  // Fills rows [r0, r1) of a tensor as `dtype` bytes into `out`. A tensor's rows are its shape's
+  // leading dimensions flattened (numel / last dimension); a row holds the last dimension.
+  using RowFill = std::function<void(int64_t r0, int64_t r1, uint8_t* out)>;
+
   explicit GgufWriter(uint32_t alignment = 32);   // power of two; != 32 adds general.alignment
   void set(std::string key, GgufValue value);      // insertion order kept; duplicates: Error{kBadArgs}
   // A tensor whose bytes exist now (must stay alive until write()).
@@ -134,15 +142,23 @@ class GgufWriter {
   // A tensor produced only while writing (one at a time: converting a 7B model needs no 7B RAM).
   // make() must return a tensor of exactly `dtype` and `shape`.
   void add_tensor(std::string name, DType dtype, Shape shape, std::function<Tensor()> make);
-  void write(const std::string& path) const;       // Error{kBadArgs} if the file cannot be written
+  // A tensor produced in chunks of rows of at most kChunkBytes (at least one row) while writing:
+  // neither its source nor its output is ever whole in memory.
+  void add_tensor_rows(std::string name, DType dtype, Shape shape, RowFill fill);
+  static constexpr int64_t kChunkBytes = 8 << 20;
+
+  void write(const std::string& path) const;       // Error{kIoError} if the file cannot be written
+  void write(StagedFile& out) const;               // the same bytes, not committed
 
  private:
   struct Pending {
     std::string name;
     DType dtype;
     Shape shape;
-    std::function<Tensor()> make;
+    std::function<Tensor()> make;   // one of make / fill
+    RowFill fill;
   };
+  void check_new_tensor(const std::string& name, DType dtype, const Shape& shape) const;
   uint32_t alignment_;
   std::vector<std::pair<std::string, GgufValue>> kv_;
   std::vector<Pending> tensors_;

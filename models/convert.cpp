@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/error.h"
+#include "core/staged_file.h"
 #include "models/convert_parts.h"
 #include "models/model_source.h"
 
@@ -83,10 +84,21 @@ ConvertResult convert_model(const ConvertOptions& opt) {
   ConvertResult r;
   r.llm.path = (fs::path(opt.out_dir) / kGgufLlmFile).string();
   r.vision.path = (fs::path(opt.out_dir) / kGgufVisionFile).string();
-  r.llm.tensors = write_llm_gguf(src, opt.type, opt.pure, r.llm.path);
-  r.vision.tensors = write_vision_gguf(src, opt.type, r.vision.path);
-  r.llm.bytes = int64_t(fs::file_size(r.llm.path));
-  r.vision.bytes = int64_t(fs::file_size(r.vision.path));
+  for (const std::string& p : {r.llm.path, r.vision.path})   // else the second rename could fail after the first
+    if (fs::exists(p, ec) && !fs::is_regular_file(p, ec))
+      throw Error(Errc::kIoError, fmt::format("convert: cannot replace {}: not a regular file", p));
+  // Both files are written in full before either replaces an earlier pair; a failure on the way
+  // discards both temporaries and leaves the earlier files as they were.
+  const SourcePages pages;   // after open_model_source: the checkpoint is mapped now
+  StagedFile llm(r.llm.path), vision(r.vision.path);
+  r.llm.tensors = write_llm_gguf(src, opt.type, opt.pure, pages, llm);
+  r.vision.tensors = write_vision_gguf(src, opt.type, pages, vision);
+  r.llm.bytes = int64_t(llm.size());
+  r.vision.bytes = int64_t(vision.size());
+  llm.finish();   // everything that can fail (flush to disk) happens before the first rename
+  vision.finish();
+  vision.commit();
+  llm.commit();
   spdlog::info("convert: wrote {} ({} tensors, {:.1f} MB) and {} ({} tensors, {:.1f} MB)", r.llm.path, r.llm.tensors,
                double(r.llm.bytes) / 1e6, r.vision.path, r.vision.tensors, double(r.vision.bytes) / 1e6);
   return r;

@@ -86,7 +86,10 @@ struct ConvertResult {
 // "f32" | "f16" | "bf16" | "q8_0" | "q4_0" (case-insensitive) -> DType; Error{kBadArgs} otherwise.
 DType parse_convert_type(std::string_view name);
 
-// Throws Error{kNotFound|kBadModel} for a bad source, Error{kBadArgs} if OUTDIR cannot be written.
+// Streams tensor by tensor (peak RSS ~ the metadata plus one chunk of rows, not the checkpoint) and
+// replaces the two files only once both are complete: after a failure OUTDIR holds the earlier
+// pair unchanged and no temporaries. Throws Error{kNotFound|kBadModel} for a bad source,
+// Error{kBadArgs} if OUTDIR cannot be created, Error{kIoError} if the files cannot be written.
 ConvertResult convert_model(const ConvertOptions& opt);
 
 // The storage dtype of one tensor (policy above). `is_output_matrix`: lm_head, or the tied embedding.

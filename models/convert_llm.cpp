@@ -12,7 +12,6 @@
 #include "decoder/tokenizer.h"
 #include "models/convert.h"
 #include "models/convert_parts.h"
-#include "quant/matmul_quant.h"
 
 namespace fvlm {
 namespace fs = std::filesystem;
@@ -91,7 +90,7 @@ uint32_t llama_file_type(DType type) {   // llama.h enum llama_ftype
   }
 }
 
-int write_llm_gguf(const ModelSource& src, DType type, bool pure, const std::string& path) {
+int write_llm_gguf(const ModelSource& src, DType type, bool pure, const SourcePages& pages, StagedFile& out) {
   const ModelConfig& mc = src.config;
   const Qwen2Config& c = mc.llm;
   GgufWriter w;
@@ -117,11 +116,10 @@ int write_llm_gguf(const ModelSource& src, DType type, bool pure, const std::str
     const bool output_matrix =
         spec.name == "lm_head.weight" || (spec.name == "model.embed_tokens.weight" && c.tie_word_embeddings);
     const DType dt = convert_storage_dtype(spec, type, output_matrix, pure);
-    const Tensor t = it->second;
-    w.add_tensor(gguf_llm_tensor_name(spec.name), dt, spec.shape, [t, dt] { return quant::quantize(t, dt); });
+    w.add_tensor_rows(gguf_llm_tensor_name(spec.name), dt, spec.shape, convert_rows(it->second, dt, pages));
     ++count;
   }
-  w.write(path);
+  w.write(out);
   return count;
 }
 

@@ -92,7 +92,7 @@ void add_vision_metadata(GgufWriter& w, const ModelSource& src, DType type) {
 
 }  // namespace
 
-int write_vision_gguf(const ModelSource& src, DType type, const std::string& path) {
+int write_vision_gguf(const ModelSource& src, DType type, const SourcePages& pages, StagedFile& out) {
   GgufWriter w;
   add_vision_metadata(w, src, type);
   std::vector<TensorSpec> table = vision_tensor_table(src.config);
@@ -114,11 +114,10 @@ int write_vision_gguf(const ModelSource& src, DType type, const std::string& pat
       count += 2;
       continue;
     }
-    const Tensor t = it->second;
-    w.add_tensor(name, dt, spec.shape, [t, dt] { return quant::quantize(t, dt); });
+    w.add_tensor_rows(name, dt, spec.shape, convert_rows(it->second, dt, pages));
     ++count;
   }
-  w.write(path);
+  w.write(out);
   return count;
 }
 

@@ -39,7 +39,35 @@ void quantize_row_q4_0(const float* x, BlockQ4_0* y, int64_t k) {
   }
 }
 
+namespace {
+
+// Q4_0 levels (stored value - 8, in -8..7) of one block at inverse scale id: ggml's rounding,
+// truncation of x * id + 8.5 clamped to 0..15 (clamped in float first, so it vectorises).
+void q4_levels(const float* x, float id, float* level) {
+  for (int j = 0; j < kBlock; ++j) level[j] = float(int(std::clamp(x[j] * id + 8.5f, 0.0f, 15.0f))) - 8.0f;
+}
+
+// sum x*l and sum l*l over a block, in four independent partial sums (the same order every time).
+void q4_sums(const float* x, const float* level, float& sxl, float& sll) {
+  float a[4] = {}, b[4] = {};
+  for (int j = 0; j < kBlock; j += 4)
+    for (int i = 0; i < 4; ++i) {
+      a[i] += x[j + i] * level[j + i];
+      b[i] += level[j + i] * level[j + i];
+    }
+  sxl = (a[0] + a[1]) + (a[2] + a[3]);
+  sll = (b[0] + b[1]) + (b[2] + b[3]);
+}
+
+}  // namespace
+
 void quantize_row_q4_0_min_error(const float* x, BlockQ4_0* y, int64_t k) {
+  // Alternating refinement (Lloyd): levels nearest to x/d for a scale d, then the least-squares d
+  // for those levels, which can only lower the block's squared error; stopped when it no longer
+  // falls. Started from ggml's grid (largest |x| at level -8) and from the mirrored one (at +7),
+  // the better result kept. Squared error of levels l at their least-squares scale:
+  // sum x^2 - (sum x*l)^2 / sum l^2, so comparing (sum x*l)^2 / sum l^2 suffices.
+  constexpr int kMaxSteps = 4;
   for (int64_t b = 0; b < k / kBlock; ++b, x += kBlock) {
     float amax = 0.0f, max = 0.0f;
     for (int j = 0; j < kBlock; ++j)
@@ -47,42 +75,33 @@ void quantize_row_q4_0_min_error(const float* x, BlockQ4_0* y, int64_t k) {
         amax = std::fabs(x[j]);
         max = x[j];
       }
-    uint8_t best_q[kBlock] = {};
-    float best_d = 0.0f;
+    float best_level[kBlock];
+    std::fill_n(best_level, kBlock, -8.0f);   // an all-zero block: d = 0, stored levels 0
+    float best_d = 0.0f, best_gain = -1.0f;
     if (amax > 0.0f) {
-      float best_err = INFINITY;
-      // Candidate grids: the largest |x| mapped to level -8 + s/4 (s = 0 is ggml's choice), in
-      // both sign conventions; for each grid, the scale is refit by least squares to its levels.
-      for (int s = -4; s <= 16; ++s) {
-        for (float sign : {-1.0f, 1.0f}) {
-          const float levels = sign < 0 ? 8.0f - 0.25f * float(s) : 7.0f - 0.25f * float(s);
-          if (levels < 4.0f) continue;
-          const float id = sign * levels / max;
-          uint8_t q[kBlock];
-          double sxq = 0, sqq = 0;
-          for (int j = 0; j < kBlock; ++j) {
-            const int v = std::clamp(int(std::lround(x[j] * id)) + 8, 0, 15);
-            q[j] = uint8_t(v);
-            sxq += double(x[j]) * (v - 8);
-            sqq += double(v - 8) * (v - 8);
-          }
-          if (sqq == 0) continue;
-          const float d = f16_to_f32(f32_to_f16(float(sxq / sqq)));   // the scale as stored
-          double err = 0;
-          for (int j = 0; j < kBlock; ++j) {
-            const double e = x[j] - double(d) * (q[j] - 8);
-            err += e * e;
-          }
-          if (err < best_err) {
-            best_err = err;
+      for (const float start_level : {-8.0f, 7.0f}) {
+        float id = start_level / max, gain = -1.0f;
+        for (int step = 0; step < kMaxSteps; ++step) {
+          float level[kBlock], sxl, sll;
+          q4_levels(x, id, level);
+          q4_sums(x, level, sxl, sll);
+          if (sll == 0.0f) break;
+          const float g = sxl * sxl / sll;
+          if (g <= gain) break;   // converged: no lower error from here
+          gain = g;
+          const float d = sxl / sll;
+          if (g > best_gain) {
+            best_gain = g;
             best_d = d;
-            std::copy(q, q + kBlock, best_q);
+            std::copy(level, level + kBlock, best_level);
           }
+          id = 1.0f / d;
         }
       }
     }
     y[b].d = f32_to_f16(best_d);
-    for (int j = 0; j < kBlock / 2; ++j) y[b].qs[j] = uint8_t(best_q[j] | (best_q[j + kBlock / 2] << 4));
+    for (int j = 0; j < kBlock / 2; ++j)
+      y[b].qs[j] = uint8_t(int(best_level[j] + 8.0f) | (int(best_level[j + kBlock / 2] + 8.0f) << 4));
   }
 }
 

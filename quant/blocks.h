@@ -27,8 +27,8 @@ static_assert(sizeof(BlockQ4_0) == 18 && alignof(BlockQ4_0) == 2);
 // Q4_0 truncation of x/d + 8.5, clamped to 15 (so the extreme value maps to exactly -8).
 void quantize_row_q8_0(const float* x, BlockQ8_0* y, int64_t k);
 void quantize_row_q4_0(const float* x, BlockQ4_0* y, int64_t k);
-// Same layout, smaller error: per block, the scale with the least squared error among a few
-// grids around ggml's (least-squares refit). `convert` uses this one; any Q4_0 reader decodes it.
+// Same layout, smaller error: per block, a few rounds of least-squares scale refit and re-rounding
+// from ggml's grid and its mirror (blocks.cpp). `convert` uses this one; any Q4_0 reader decodes it.
 void quantize_row_q4_0_min_error(const float* x, BlockQ4_0* y, int64_t k);
 void dequantize_row_q8_0(const BlockQ8_0* x, float* y, int64_t k);
 void dequantize_row_q4_0(const BlockQ4_0* x, float* y, int64_t k);

@@ -117,7 +117,7 @@ TEST_CASE("converted F32 model: same greedy ids, logits equal up to summation or
   }
 }
 
-TEST_CASE("F16/BF16 vision encoder features vs FP32: cosine >= 0.9999; F32 conversion bit-identical") {
+TEST_CASE("F16/BF16 vision encoder features vs FP32: cosine >= 0.9999 - F32 conversion bit-identical") {
   Runtime rt;
   const ModelSource hf = open_model_source(test::golden("tiny/model"));
   enc::CpuVisionBackend ref(rt, hf.config, hf.tensors);

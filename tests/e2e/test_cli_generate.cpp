@@ -144,7 +144,7 @@ TEST_CASE("cli describe/ocr/count: schema, several images, one JSON line each") 
   CHECK((r.lines[0]["count"].is_null() || r.lines[0]["count"].is_number_integer()));
 }
 
-TEST_CASE("cli: a bad image among several is an error line; the rest go on; exit 1") {
+TEST_CASE("cli: a bad image among several is an error line - the rest go on - exit 1") {
   const std::string bad = tmp("fvlm_not_an_image.png");
   std::ofstream(bad) << "this is not a PNG";
   const CliRun r = run_cli("describe -m '" + tiny_model() + "' '" + golden_image("wide.png") + "' '" + bad +

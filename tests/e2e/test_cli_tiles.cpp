@@ -29,7 +29,7 @@ TEST_CASE("cli tiles: a forced grid encodes the global view + CxR tiles, tokens 
   CHECK(j["n_prompt_tokens"].get<int>() - pad.lines[0]["n_prompt_tokens"].get<int>() == 4 * per_view);
 }
 
-TEST_CASE("cli tiles: automatic grid from the pinpoints; embed writes every view's rows") {
+TEST_CASE("cli tiles: automatic grid from the pinpoints - embed writes every view's rows") {
   const std::string out = fvlm::test::temp_path("tiles.npy");
   const CliRun r = run_cli("embed -m '" + tiny_model() + "' '" + golden_image("tall.png") + "' -o '" + out +
                            "' --image-mode tiles --projected");

@@ -43,7 +43,7 @@ TEST_CASE("cli preprocess: bit-exact golden pixel values for a PNG") {
   CHECK(compare(mine, ref).max_abs == 0.0);
 }
 
-TEST_CASE("cli embed: golden features and projection within tolerance; bad inputs") {
+TEST_CASE("cli embed: golden features and projection within tolerance - bad inputs") {
   const std::string out = tmp("fvlm_feats.npy");
   CliRun r = run_cli("embed -m '" + tiny_model() + "' '" + golden_image("gray.png") + "' -o '" + out + "'");
   CHECK(r.exit_code == 0);
@@ -63,7 +63,7 @@ TEST_CASE("cli embed: golden features and projection within tolerance; bad input
   CHECK(r.exit_code == 2);
 }
 
-TEST_CASE("cli embed --vision-precision int8: close to the golden features, not equal; bad values refused") {
+TEST_CASE("cli embed --vision-precision int8: close to the golden features, not equal - bad values refused") {
   const std::string out = tmp("fvlm_feats_int8.npy");
   CliRun r = run_cli("embed --vision-precision int8 -m '" + tiny_model() + "' '" + golden_image("gray.png") +
                      "' -o '" + out + "'");

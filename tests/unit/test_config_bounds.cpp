@@ -114,7 +114,7 @@ TEST_CASE("config bounds: all problems at once, relations only between valid val
   CHECK_THROWS_WITH_AS(check_model_config(j), doctest::Contains("rope_scaling"), Error);
 }
 
-TEST_CASE("gguf config keys: a file written from the config agrees; typed values are compared") {
+TEST_CASE("gguf config keys: a file written from the config agrees - typed values are compared") {
   const ModelConfig c = released_config(ReleasedModel::k0_5B);
   const auto keys = gguf_llm_config_keys(c);
   auto write = [&](const std::string& changed, GgufValue v) {

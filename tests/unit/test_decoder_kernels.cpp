@@ -55,7 +55,7 @@ bool variant_runs(const Variant<Fn>& v) {
 }
 }  // namespace
 
-TEST_CASE("gemv: every variant matches ref (F32, BF16, F16; real sizes and tails)") {
+TEST_CASE("gemv: every variant matches ref (F32, BF16, F16 - real sizes and tails)") {
   for (DType dt : {DType::F32, DType::BF16, DType::F16})
     for (int64_t K : {1, 15, 16, 17, 33, 64, 896, 4864})
       for (int64_t N : {1, 3, 4, 5, 9, 128, 131}) {
@@ -119,7 +119,7 @@ TEST_CASE("widen: every BF16/F16 variant is exact (tails included)") {
     }
 }
 
-TEST_CASE("gemm: panels + sgemm match the reference (F32, BF16, F16; panel boundaries)") {
+TEST_CASE("gemm: panels + sgemm match the reference (F32, BF16, F16 - panel boundaries)") {
   for (DType dt : {DType::F32, DType::BF16, DType::F16})
     for (auto [M, N, K] :
          {std::tuple<int64_t, int64_t, int64_t>{4, 7, 16}, {5, 33, 17}, {17, 600, 896}, {9, 61, 4864}}) {

@@ -78,7 +78,7 @@ TEST_CASE("kv cache: prefill of T == prefill of T-1 then one decode step (and 2 
   CHECK_THROWS_AS(split.decode_step(1), Error);  // the cache is full
 }
 
-TEST_CASE("session: logits only for the valid rows; all-position logits end with the last") {
+TEST_CASE("session: logits only for the valid rows - all-position logits end with the last") {
   const SmallModel& m = small_model();
   const std::vector<int32_t> ids{1, 2, 3, 4, 5, 6};
   Qwen2Session s(m.w, m.cfg.llm, {8, 900});
@@ -115,7 +115,7 @@ TEST_CASE("bind: missing and misshapen LLM tensors are one bad_model error") {
   CHECK(bind_qwen2(m.cfg, t).lm_head.data() == m.tensors.at("model.embed_tokens.weight").data());
 }
 
-TEST_CASE("splice: placeholders replaced by every image row, in order; text rows are embeddings") {
+TEST_CASE("splice: placeholders replaced by every image row, in order - text rows are embeddings") {
   const SmallModel& m = small_model();
   const int64_t H = m.cfg.llm.hidden_size;
   std::vector<Tensor> images{Tensor::zeros(DType::F32, {3, H}), Tensor::zeros(DType::F32, {2, H})};

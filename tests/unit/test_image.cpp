@@ -317,7 +317,7 @@ TEST_CASE("image_prep: crop mode = shortest-edge resize then centre crop") {
   CHECK(t.shape() == Shape{3, s, s});
 }
 
-TEST_CASE("image_prep: resolutions 256 and 320 give consistent tensors; others are refused") {
+TEST_CASE("image_prep: resolutions 256 and 320 give consistent tensors - others are refused") {
   const Image img = load_image(test::golden("images/wide.png"));
   double first_mean = -1;
   for (int r : {256, 320}) {
@@ -556,7 +556,7 @@ TEST_CASE("anyres: divide_to_patches pads partial patches with black") {
 // ---------------------------------------------------------------------------------------------
 // samples/
 
-TEST_CASE("samples: every sample image decodes; the EXIF-rotated cat comes out upright") {
+TEST_CASE("samples: every sample image decodes - the EXIF-rotated cat comes out upright") {
   int n = 0;
   for (const auto& e : std::filesystem::directory_iterator(test::source_dir() + "/samples")) {
     const std::string ext = e.path().extension().string();
