@@ -61,7 +61,7 @@ int main(int argc, char** argv) {
   const ModelConfig cfg = released_config(ReleasedModel::k0_5B);
   TensorMap weights = random_weights(vision_tensor_table(cfg), 1, DType::BF16);
   weights.merge(random_weights(projector_tensor_table(cfg), 2, DType::BF16));
-  enc::CpuVisionBackend backend(rt, cfg, weights, precision);
+  enc::CpuVisionBackend backend(rt, vision_config(cfg), weights, precision);
   std::printf("FastViTHD (0.5B shapes, random weights), %s, %d threads, %d repeats after 1 warm-up\n",
               std::string(enc::vision_precision_name(precision)).c_str(), rt.threads(), repeats);
   std::printf("%6s %8s %9s %9s %9s %8s %7s %11s\n", "res", "GMAC", "plan_s", "min_s", "median_s", "GFLOP/s",

@@ -47,7 +47,7 @@ int main(int argc, char** argv) {
                                                             : ReleasedModel::k0_5B);
   auto t0 = Clock::now();
   const TensorMap tensors = random_weights(llm_tensor_table(cfg), 42, DType::BF16);
-  const dec::Qwen2Weights w = dec::bind_qwen2(cfg, tensors);
+  const dec::Qwen2Weights w = dec::bind_qwen2(cfg.llm, tensors);
   std::printf("model %s (random BF16 weights, %.1f s to generate), threads %d\n", model.c_str(),
               seconds_since(t0), threads);
 

@@ -46,7 +46,7 @@ void add_embed_command(CLI::App& app, int& exit_code) {
     auto t0 = std::chrono::steady_clock::now();
     ModelSource src = open_model_source(c->run.model.model);
     Runtime rt(c->run.model.threads);
-    enc::CpuVisionBackend vision(rt, src.config, src.tensors,
+    enc::CpuVisionBackend vision(rt, vision_config(src.config), src.tensors,
                                  enc::parse_vision_precision(c->run.model.vision_precision));
     const double load_ms = ms_since(t0);
     t0 = std::chrono::steady_clock::now();

@@ -7,7 +7,7 @@
 
 #include "core/safetensors.h"
 #include "core/tensor.h"
-#include "models/config.h"
+#include "decoder/qwen2_config.h"
 
 namespace fvlm::dec {
 
@@ -33,6 +33,6 @@ struct Qwen2Weights {
 // Validates every LLM tensor against the table derived from `c` (all problems reported at once,
 // Error{kBadModel}), then binds. Vision and projector tensors in `t` are ignored here. The views
 // keep the mapped files alive.
-Qwen2Weights bind_qwen2(const ModelConfig& c, const TensorMap& t);
+Qwen2Weights bind_qwen2(const Qwen2Config& c, const TensorMap& t);
 
 }  // namespace fvlm::dec

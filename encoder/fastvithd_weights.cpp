@@ -8,8 +8,8 @@
 
 #include "core/error.h"
 #include "core/parallel.h"
-#include "decoder/widen.h"
-#include "models/tensor_table.h"
+#include "core/widen.h"
+#include "encoder/fastvithd_tensors.h"
 
 namespace fvlm::enc {
 namespace {
@@ -28,7 +28,7 @@ void widen_into(const Tensor& t, float* dst) {
   const int64_t rows = t.rank() >= 2 ? t.dim(0) : 1, cols = t.numel() / rows;  // per output channel
   const Tensor src = t.reshaped({rows, cols});
   parallel_for(rows, std::max<int64_t>(1, 65536 / cols),
-               [&](int64_t r0, int64_t r1) { dec::widen_rows(src, r0, r1, dst + r0 * cols); });
+               [&](int64_t r0, int64_t r1) { widen_rows(src, r0, r1, dst + r0 * cols); });
 }
 
 struct Binder {
@@ -120,10 +120,9 @@ Tensor dense_weight(const ConvW& c, std::vector<float>& staging) {
   return Tensor::view(DType::F32, c.src.shape(), staging.data(), nullptr);
 }
 
-FastVitHdWeights bind_fastvithd(const ModelConfig& c, const TensorMap& tensors, Binding mode) {
+FastVitHdWeights bind_fastvithd(const FastVitHdConfig& v, const TensorMap& tensors, Binding mode) {
   const TensorMap vt = with_prefix(tensors, kVisionPrefix);
-  validate_tensors(vision_tensor_table(c), vt);
-  const FastVitHdConfig& v = c.vision;
+  validate_tensors(fastvithd_tensor_table(v), vt);
   const Binder b{vt, kVisionPrefix, mode};
   FastVitHdWeights w;
   w.cfg = v;
@@ -181,14 +180,14 @@ FastVitHdWeights bind_fastvithd(const ModelConfig& c, const TensorMap& tensors, 
   return w;
 }
 
-ProjectorW bind_projector(const ModelConfig& c, const TensorMap& tensors) {
-  if (c.mm_projector_type.find("_gelu") == std::string::npos)
-    throw Error(Errc::kUnsupported, "mm_projector_type " + c.mm_projector_type + " is not supported");
+ProjectorW bind_projector(const ProjectorConfig& c, const TensorMap& tensors) {
+  if (c.type.find("_gelu") == std::string::npos)
+    throw Error(Errc::kUnsupported, "mm_projector_type " + c.type + " is not supported");
   const TensorMap pt = with_prefix(tensors, kProjectorPrefix);
   validate_tensors(projector_tensor_table(c), pt);
   const Binder b{pt, kProjectorPrefix};
   ProjectorW p;
-  for (int i = 0; i < c.projector_depth; ++i) p.linears.push_back(b.conv(std::to_string(2 * i)));
+  for (int i = 0; i < c.depth; ++i) p.linears.push_back(b.conv(std::to_string(2 * i)));
   return p;
 }
 

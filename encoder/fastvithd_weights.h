@@ -11,7 +11,7 @@
 
 #include "core/safetensors.h"
 #include "core/tensor.h"
-#include "models/config.h"
+#include "encoder/fastvithd_config.h"
 
 namespace fvlm::enc {
 
@@ -81,8 +81,8 @@ struct ProjectorW {            // mm_projector: Linear, GELU, Linear, ...
 // kDeferred: every matrix oneDNN packs is left to dense_weight (views of `tensors`, which must stay
 // mapped); norms, biases and the SE weights that the forward reads itself are F32 either way.
 enum class Binding { kEager, kDeferred };
-FastVitHdWeights bind_fastvithd(const ModelConfig& c, const TensorMap& tensors,
+FastVitHdWeights bind_fastvithd(const FastVitHdConfig& v, const TensorMap& tensors,
                                 Binding mode = Binding::kEager);
-ProjectorW bind_projector(const ModelConfig& c, const TensorMap& tensors);
+ProjectorW bind_projector(const ProjectorConfig& c, const TensorMap& tensors);
 
 }  // namespace fvlm::enc

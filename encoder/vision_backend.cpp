@@ -1,5 +1,7 @@
 #include "encoder/vision_backend.h"
 
+#include <malloc.h>
+
 #include <chrono>
 
 #include <fmt/format.h>
@@ -9,10 +11,28 @@
 
 namespace fvlm::enc {
 
-CpuVisionBackend::CpuVisionBackend(Runtime& rt, const ModelConfig& c, const TensorMap& tensors,
+Tensor VisionBackend::encode_and_project(const Tensor& pixels, bool keep_weights,
+                                         const std::function<void()>& weights_packed) {
+  prepare(pixels.dim(2), pixels.dim(0));
+  if (weights_packed) weights_packed();
+  Tensor projected = project(encode(pixels));
+  if (!keep_weights) {
+    release_scratch();
+    release_weights();
+#ifdef __GLIBC__
+    malloc_trim(0);  // oneDNN's packed weights were heap blocks: hand their pages back now
+#endif
+  }
+  return projected;
+}
+
+CpuVisionBackend::CpuVisionBackend(Runtime& rt, const VisionConfig& c, const TensorMap& tensors,
                                    VisionPrecision precision)
-    : rt_(rt), projector_(bind_projector(c, tensors)), mm_hidden_(c.mm_hidden_size), precision_(precision) {
-  vision_ = bind_fastvithd(c, tensors, Binding::kDeferred);  // validates the vision tensors
+    : rt_(rt),
+      projector_(bind_projector(c.projector, tensors)),
+      mm_hidden_(c.projector.mm_hidden_size),
+      precision_(precision) {
+  vision_ = bind_fastvithd(c.fastvithd, tensors, Binding::kDeferred);  // validates the vision tensors
   const int64_t exp = vision_.conv_exp.conv.w.dim(0);
   if (exp != mm_hidden_)
     throw Error(Errc::kBadModel, fmt::format("conv_exp width {} != mm_hidden_size {}", exp, mm_hidden_));

@@ -508,4 +508,8 @@ ModelConfig released_config(ReleasedModel which) {
   return parse_model_config(j);
 }
 
+VisionConfig vision_config(const ModelConfig& c) {
+  return {c.vision, {c.mm_hidden_size, c.llm.hidden_size, c.projector_depth, c.mm_projector_type}};
+}
+
 }  // namespace fvlm

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "core/widen.h"
 
 namespace fvlm::quant {
 namespace {
@@ -34,6 +35,13 @@ void dequantize_rows(const Tensor& m, int64_t row_begin, int64_t row_end, float*
     throw Error(Errc::kUnsupported,
                 fmt::format("dequantize_rows: {} is not a quantised type", dtype_name(m.dtype())));
   }
+}
+
+void rows_to_f32(const Tensor& m, int64_t row_begin, int64_t row_end, float* dst) {
+  if (m.dtype() == DType::Q8_0 || m.dtype() == DType::Q4_0)
+    dequantize_rows(m, row_begin, row_end, dst);
+  else
+    widen_rows(m, row_begin, row_end, dst);
 }
 
 }  // namespace fvlm::quant

@@ -27,5 +27,8 @@ std::span<const Variant<DequantizeQ4_0Fn>> dequantize_q4_0_variants();
 // Rows [row_begin, row_end) of a Q8_0/Q4_0 matrix [rows, cols] as f32 into dst (row-major), with
 // the variant pick() chose (once).
 void dequantize_rows(const Tensor& m, int64_t row_begin, int64_t row_end, float* dst);
+// The same for any weight dtype: F32/BF16/F16 widened (core/widen.h), Q8_0/Q4_0 dequantised (as
+// ggml_get_rows does). Other dtypes: Error{kUnsupported}.
+void rows_to_f32(const Tensor& m, int64_t row_begin, int64_t row_end, float* dst);
 
 }  // namespace fvlm::quant

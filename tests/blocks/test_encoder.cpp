@@ -70,7 +70,7 @@ TEST_CASE("encoder: ConvFFN in row chunks (with a tail) matches the goldens, F32
   // The production chunk (~16 MB of hidden) covers the tiny model's whole map; force 100-row
   // chunks so that every ConvFFN runs several chunks and a shorter tail.
   test::TinyEncoder m;
-  const enc::FastVitHdWeights w = enc::bind_fastvithd(m.cfg, m.tensors);
+  const enc::FastVitHdWeights w = enc::bind_fastvithd(m.cfg.vision, m.tensors);
   const int64_t r = m.cfg.vision.image_size;
   const Tensor px = test::golden_pixels("square");
   const Tensor ref = read_npy(test::golden("tiny/encoder/square.image_features.npy"));

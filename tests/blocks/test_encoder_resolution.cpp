@@ -51,7 +51,7 @@ TEST_CASE("encoder: 320 px on the tiny model: batch of 2 == two batches of 1 == 
     CHECK(test::within_vision_tol(dp));
   }
   // Naive scalar forward of image 1, compared token by token.
-  const enc::FastVitHdWeights w = enc::bind_fastvithd(m.cfg, m.tensors);
+  const enc::FastVitHdWeights w = enc::bind_fastvithd(m.cfg.vision, m.tensors);
   test::Chw x{3, r, r, std::vector<float>(pixels.f32() + 3 * r * r, pixels.f32() + 6 * r * r)};
   const test::Chw ref = test::naive_fastvithd(w, x);
   REQUIRE(ref.c == c);

@@ -120,16 +120,16 @@ TEST_CASE("converted F32 model: same greedy ids, logits equal up to summation or
 TEST_CASE("F16/BF16 vision encoder features vs FP32: cosine >= 0.9999 - F32 conversion bit-identical") {
   Runtime rt;
   const ModelSource hf = open_model_source(test::golden("tiny/model"));
-  enc::CpuVisionBackend ref(rt, hf.config, hf.tensors);
+  enc::CpuVisionBackend ref(rt, vision_config(hf.config), hf.tensors);
   {
     const ModelSource gg = open_model_source(converted("f32"));
-    enc::CpuVisionBackend f32(rt, gg.config, gg.tensors);
+    enc::CpuVisionBackend f32(rt, vision_config(gg.config), gg.tensors);
     const ImageViews v = make_image_views(load_image(test::golden("images/wide.png")), {}, &hf.config);
     CHECK(test::compare(f32.project(f32.encode(v.pixels)), ref.project(ref.encode(v.pixels))).max_abs == 0.0);
   }
   for (const std::string type : {"f16", "bf16"}) {
     const ModelSource gg = open_model_source(converted(type));
-    enc::CpuVisionBackend half(rt, gg.config, gg.tensors);
+    enc::CpuVisionBackend half(rt, vision_config(gg.config), gg.tensors);
     for (const std::string img : {"square.jpg", "wide.png", "tall.png"}) {
       const ImageViews v = make_image_views(load_image(test::golden("images/" + img)), {}, &hf.config);
       const test::Diff d = test::compare(half.encode(v.pixels), ref.encode(v.pixels));

@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "core/half.h"
+#include "core/widen.h"
 #include "decoder/activations.h"
 #include "decoder/attention_kernels.h"
 #include "decoder/gemm.h"
@@ -15,7 +16,6 @@
 #include "decoder/linear.h"
 #include "decoder/rms_norm.h"
 #include "decoder/rope.h"
-#include "decoder/widen.h"
 
 using namespace fvlm;
 using namespace fvlm::dec;

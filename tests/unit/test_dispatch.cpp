@@ -11,10 +11,10 @@
 #include "core/dispatch.h"
 #include "core/error.h"
 #include "core/resize_pillow_kernels.h"
+#include "core/widen.h"
 #include "decoder/activations.h"
 #include "decoder/attention_kernels.h"
 #include "decoder/gemv.h"
-#include "decoder/widen.h"
 #include "encoder/int8_rows.h"
 #include "quant/dequantize.h"
 #include "quant/matmul_quant.h"
@@ -49,8 +49,8 @@ std::vector<TableShape> all_tables() {
       shape("gemv_f32", dec::gemv_variants(DType::F32)),
       shape("gemv_bf16", dec::gemv_variants(DType::BF16)),
       shape("gemv_f16", dec::gemv_variants(DType::F16)),
-      shape("widen_bf16", dec::widen_variants(DType::BF16)),
-      shape("widen_f16", dec::widen_variants(DType::F16)),
+      shape("widen_bf16", widen_variants(DType::BF16)),
+      shape("widen_f16", widen_variants(DType::F16)),
       shape("silu_mul", dec::silu_mul_variants()),
       shape("softmax", dec::softmax_variants()),
       shape("attn_scores", dec::attn_scores_variants()),

@@ -1,6 +1,6 @@
-// Widening of weights to f32: the GEMM path converts weight panels on the fly, and embedding rows
-// are looked up through it. Exact for BF16/F16 (every bf16/f16 is an f32); Q8_0/Q4_0 rows are
-// dequantised (quant/dequantize.h), as ggml_get_rows does.
+// Widening of 16-bit float weights to f32: the encoder widens its checkpoint weights through it,
+// the decoder's GEMM its weight panels and the embedding its rows (quantised rows go through
+// quant::rows_to_f32, which calls this for the float types). Exact: every bf16/f16 is an f32.
 #pragma once
 #include <cstdint>
 #include <span>
@@ -8,7 +8,7 @@
 #include "core/dispatch.h"
 #include "core/tensor.h"
 
-namespace fvlm::dec {
+namespace fvlm {
 
 using WidenFn = void (*)(const uint16_t* src, int64_t n, float* dst);
 
@@ -22,7 +22,8 @@ std::span<const Variant<WidenFn>> widen_variants(DType t);
 // pick()'s choice for BF16 or F16 (once per dtype).
 WidenFn best_widen(DType t);
 
-// Rows [row_begin, row_end) of a F32/BF16/F16/Q8_0/Q4_0 matrix [rows, cols] as f32 into dst (row-major).
+// Rows [row_begin, row_end) of a F32/BF16/F16 matrix [rows, cols] as f32 into dst (row-major).
+// Other dtypes: Error{kUnsupported}.
 void widen_rows(const Tensor& m, int64_t row_begin, int64_t row_end, float* dst);
 
-}  // namespace fvlm::dec
+}  // namespace fvlm

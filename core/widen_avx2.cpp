@@ -3,9 +3,9 @@
 #include <immintrin.h>
 
 #include "core/simd_avx2.h"
-#include "decoder/widen.h"
+#include "core/widen.h"
 
-namespace fvlm::dec {
+namespace fvlm {
 
 void widen_bf16_avx2(const uint16_t* src, int64_t n, float* dst) {
   int64_t i = 0;
@@ -23,4 +23,4 @@ void widen_f16_avx2(const uint16_t* src, int64_t n, float* dst) {
   for (; i < n; ++i) dst[i] = avx2::f16_to_f32(src[i]);
 }
 
-}  // namespace fvlm::dec
+}  // namespace fvlm

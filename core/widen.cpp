@@ -1,4 +1,4 @@
-#include "decoder/widen.h"
+#include "core/widen.h"
 
 #include <fmt/format.h>
 
@@ -6,9 +6,8 @@
 
 #include "core/error.h"
 #include "core/half.h"
-#include "quant/dequantize.h"
 
-namespace fvlm::dec {
+namespace fvlm {
 namespace {
 constexpr Variant<WidenFn> kBf16[] = {
     {"ref", CpuFeature::kNone, widen_bf16_ref},
@@ -48,13 +47,9 @@ void widen_rows(const Tensor& m, int64_t row_begin, int64_t row_end, float* dst)
     std::memcpy(dst, m.f32() + row_begin * cols, size_t(n) * sizeof(float));
     return;
   }
-  if (m.dtype() == DType::Q8_0 || m.dtype() == DType::Q4_0) {
-    quant::dequantize_rows(m, row_begin, row_end, dst);
-    return;
-  }
   if (m.dtype() != DType::BF16 && m.dtype() != DType::F16)
     throw Error(Errc::kUnsupported, fmt::format("cannot widen a {} matrix", dtype_name(m.dtype())));
   best_widen(m.dtype())(static_cast<const uint16_t*>(m.data()) + row_begin * cols, n, dst);
 }
 
-}  // namespace fvlm::dec
+}  // namespace fvlm
