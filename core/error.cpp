@@ -30,7 +30,7 @@ int errc_exit_code(Errc c) {
     case Errc::kUnsupported: return 5;
     case Errc::kOutOfMemory:
     case Errc::kInternal: return 70;
-    case Errc::kIoError: return 74;
+    case Errc::kIoError: return 74;   // EX_IOERR (sysexits.h)
   }
   return 70;
 }

@@ -10,10 +10,14 @@
 namespace fvlm {
 
 // The error codes of the product contract (shared/design.md), in its order.
-enum class Errc { kBadArgs, kNotFound, kBadImage, kTooLarge, kBadModel, kUnsupported, kOutOfMemory, kIoError, kInternal };
+enum class Errc {
+  kBadArgs, kNotFound, kBadImage, kTooLarge, kBadModel, kUnsupported, kOutOfMemory,
+  kIoError,   // results cannot be written (disk full, I/O error, output locked)
+  kInternal
+};
 
 std::string_view errc_name(Errc c);   // "bad_args", "not_found", ...
-int errc_exit_code(Errc c);           // 2 args, 3 input, 4 model, 5 unsupported, 70 internal
+int errc_exit_code(Errc c);           // 2 args, 3 input, 4 model, 5 unsupported, 70 internal, 74 I/O
 
 class Error : public std::runtime_error {
  public:
