@@ -17,7 +17,7 @@ struct CliRun {
 // keep_stderr. Every stdout line must be JSON (CHECKed by the caller via lines.size()).
 CliRun run_cli(const std::string& args, bool keep_stderr = false);
 // The same with environment assignments for the binary only, e.g. "FVLM_MAX_ISA=scalar".
-CliRun run_cli_env(const std::string& env, const std::string& args, bool keep_stderr = false);
+CliRun run_cli_with_env(const std::string& env, const std::string& args, bool keep_stderr = false);
 
 std::string quoted_cli();  // the binary's path, shell-quoted
 std::string tiny_model();  // the golden tiny checkpoint directory

@@ -54,7 +54,7 @@ void check_golden_cases(const std::string& env, const std::string& log = "") {
     const std::string args = "ask -m '" + tiny_model() + "' '" + golden_image(c["image"]) + "' \"" + q +
                              "\" --max-tokens 12 --ignore-eos --logits-out '" + logits + "'" +
                              (log.empty() ? "" : " -vv 2>>'" + log + "'");
-    const CliRun r = run_cli_env(env, args, /*keep_stderr=*/!log.empty());
+    const CliRun r = run_cli_with_env(env, args, /*keep_stderr=*/!log.empty());
     CHECK(r.exit_code == 0);
     REQUIRE(r.lines.size() == 1);
     const auto& j = r.lines[0];
@@ -115,8 +115,8 @@ TEST_CASE("cli ask: every golden e2e case with FVLM_MAX_ISA=scalar, then avx2") 
 }
 
 TEST_CASE("cli: an unknown FVLM_MAX_ISA is a bad_args error, exit 2") {
-  const CliRun r = run_cli_env("FVLM_MAX_ISA=avx1024",
-                               "ask -m '" + tiny_model() + "' '" + golden_image("wide.png") + "' hi");
+  const CliRun r = run_cli_with_env("FVLM_MAX_ISA=avx1024",
+                                    "ask -m '" + tiny_model() + "' '" + golden_image("wide.png") + "' hi");
   CHECK(r.exit_code == 2);
   REQUIRE(r.lines.size() == 1);
   CHECK(r.lines[0]["ok"] == false);
