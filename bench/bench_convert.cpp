@@ -91,7 +91,7 @@ Result run(Quantiser q, const std::vector<float>& w) {
   std::vector<float> back(w.size());
   Result r;
   double best = INFINITY;
-  for (int rep = 0; rep < 3; ++rep) {   // the fastest of three: the least disturbed by other processes
+  for (int rep = 0; rep < 3; ++rep) {  // the fastest of three: the least disturbed by other processes
     const double t0 = cpu_seconds();
     q(w.data(), blocks.data(), n);
     best = std::min(best, cpu_seconds() - t0);
@@ -99,7 +99,8 @@ Result run(Quantiser q, const std::vector<float>& w) {
   r.ns_per_weight = best * 1e9 / double(n);
   dequantize_row_q4_0(blocks.data(), back.data(), n);
   double se = 0;
-  for (int64_t i = 0; i < n; ++i) se += double(w[size_t(i)] - back[size_t(i)]) * double(w[size_t(i)] - back[size_t(i)]);
+  for (int64_t i = 0; i < n; ++i)
+    se += double(w[size_t(i)] - back[size_t(i)]) * double(w[size_t(i)] - back[size_t(i)]);
   r.rmse = std::sqrt(se / double(n));
   return r;
 }
@@ -109,7 +110,8 @@ Result run(Quantiser q, const std::vector<float>& w) {
 int main(int argc, char** argv) {
   int64_t n = 4 << 20;
   for (int i = 1; i + 1 < argc; i += 2)
-    if (!std::strcmp(argv[i], "--weights")) n = std::max<int64_t>(kBlock, std::atoll(argv[i + 1]) / kBlock * kBlock);
+    if (!std::strcmp(argv[i], "--weights"))
+      n = std::max<int64_t>(kBlock, std::atoll(argv[i + 1]) / kBlock * kBlock);
   std::mt19937_64 rng(7);
   std::normal_distribution<float> gauss(0.0f, 0.02f);
   std::student_t_distribution<float> student(3.0f);
@@ -124,7 +126,8 @@ int main(int argc, char** argv) {
     dists[1].w[size_t(i)] = 0.01f * student(rng);
     dists[2].w[size_t(i)] = gauss(rng) * (unit(rng) < 1e-3f ? 20.0f : 1.0f);
   }
-  std::printf("%-15s %-10s %12s %10s %12s %10s\n", "weights", "quantiser", "rmse", "vs plain", "ns/weight", "x plain");
+  std::printf("%-15s %-10s %12s %10s %12s %10s\n", "weights", "quantiser", "rmse", "vs plain", "ns/weight",
+              "x plain");
   for (const auto& d : dists) {
     const Result plain = run(quantize_row_q4_0, d.w);
     const Result prev = run(previous_q4_0_search, d.w);

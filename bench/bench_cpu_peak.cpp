@@ -20,7 +20,7 @@ __attribute__((target("avx2,fma"))) static double fma_loop(long iters) {
   __m256 s = a[0];
   for (int i = 1; i < 10; ++i) s = _mm256_add_ps(s, a[i]);
   _mm256_storeu_ps(out, s);
-  return double(out[0]);   // keeps the loop alive
+  return double(out[0]);  // keeps the loop alive
 }
 
 static double gflops(int threads, double seconds) {
@@ -35,14 +35,14 @@ static double gflops(int threads, double seconds) {
   }
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (sink == 42.0) std::puts("");
-  return double(rounds) * threads * iters * 10 * 8 * 2 / s / 1e9;   // 10 chains x 8 lanes x 2 flops
+  return double(rounds) * threads * iters * 10 * 8 * 2 / s / 1e9;  // 10 chains x 8 lanes x 2 flops
 }
 
 int main(int argc, char** argv) {
   const int threads = argc > 1 ? std::atoi(argv[1]) : 2;
   const double seconds = argc > 2 ? std::atof(argv[2]) : 1.0;
   const double one = gflops(1, seconds), many = gflops(threads, seconds);
-  std::printf("FP32 AVX2 FMA peak: 1 thread %.1f GFLOP/s, %d threads %.1f GFLOP/s (x%.2f)\n", one, threads, many,
-              many / one);
+  std::printf("FP32 AVX2 FMA peak: 1 thread %.1f GFLOP/s, %d threads %.1f GFLOP/s (x%.2f)\n", one, threads,
+              many, many / one);
   return 0;
 }

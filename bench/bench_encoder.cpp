@@ -25,7 +25,9 @@ namespace {
 // GMAC per image of FastViTHD (fastvlm-reference.md §1.6).
 const std::map<int, double> kGmac = {{256, 14.8}, {512, 59.6}, {768, 135.2}, {1024, 243.4}, {1536, 566.8}};
 
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
 
 // CPU seconds of the whole process (all threads). On a shared machine wall time includes waits for
 // descheduled OpenMP threads; with OMP_WAIT_POLICY=passive, cpu/threads approximates a quiet wall time.
@@ -38,7 +40,8 @@ double cpu_seconds() {
 Tensor random_pixels(int64_t res) {
   Tensor t = Tensor::zeros(DType::F32, {1, 3, res, res});
   uint32_t s = 12345;
-  for (int64_t i = 0; i < t.numel(); ++i) t.f32()[i] = float((s = s * 1664525u + 1013904223u) >> 8) / float(1 << 24);
+  for (int64_t i = 0; i < t.numel(); ++i)
+    t.f32()[i] = float((s = s * 1664525u + 1013904223u) >> 8) / float(1 << 24);
   return t;
 }
 }  // namespace
@@ -59,19 +62,20 @@ int main(int argc, char** argv) {
   const ModelConfig cfg = released_config(ReleasedModel::k0_5B);
   TensorMap weights = random_weights(vision_tensor_table(cfg), 1, DType::BF16);
   weights.merge(random_weights(projector_tensor_table(cfg), 2, DType::BF16));
-  enc::CpuVisionBackend backend(rt, cfg, weights, precision);
-  std::printf("FastViTHD (0.5B shapes, random weights), %s (bf16 in oneDNN: %s), %d threads, "
-              "%d repeats after 1 warm-up\n",
-              std::string(enc::vision_precision_name(backend.precision())).c_str(),
-              std::string(enc::bf16_support_name(enc::bf16_support())).c_str(), rt.threads(), repeats);
-  std::printf("%6s %8s %9s %9s %9s %8s %7s %11s\n", "res", "GMAC", "plan_s", "min_s", "median_s", "GFLOP/s", "%peak",
-              "cpu/thr_s");
+  enc::CpuVisionBackend backend(rt, vision_config(cfg), weights, precision);
+  std::printf(
+      "FastViTHD (0.5B shapes, random weights), %s (bf16 in oneDNN: %s), %d threads, "
+      "%d repeats after 1 warm-up\n",
+      std::string(enc::vision_precision_name(backend.precision())).c_str(),
+      std::string(enc::bf16_support_name(enc::bf16_support())).c_str(), rt.threads(), repeats);
+  std::printf("%6s %8s %9s %9s %9s %8s %7s %11s\n", "res", "GMAC", "plan_s", "min_s", "median_s", "GFLOP/s",
+              "%peak", "cpu/thr_s");
   for (const int res : resolutions) {
     const Tensor pixels = random_pixels(res);
     const auto t_plan = Clock::now();
     backend.plan(res, 1);
     const double plan_s = seconds_since(t_plan);
-    backend.encode(pixels);   // warm-up
+    backend.encode(pixels);  // warm-up
     std::vector<double> times, cpu;
     for (int r = 0; r < repeats; ++r) {
       const auto t0 = Clock::now();
@@ -113,13 +117,15 @@ int main(int argc, char** argv) {
   }
   backend.set_tap({});
   const auto layout = fastvithd_network_layout(cfg.vision);
-  std::printf("\nper-stage at %d px (min over %d runs; the SE+GELU tail is inside conv_exp):\n", breakdown_res, repeats);
+  std::printf("\nper-stage at %d px (min over %d runs; the SE+GELU tail is inside conv_exp):\n",
+              breakdown_res, repeats);
   for (size_t i = 0; i < order.size(); ++i) {
     std::string what = order[i];
     if (what.starts_with("network_")) {
       const auto& e = layout[std::stoi(what.substr(8))];
-      what += e.kind == NetworkModule::kStage ? " stage " + std::to_string(e.stage)
-              : e.kind == NetworkModule::kPatchEmbed ? " patch_embed" : " rep_cpe";
+      what += e.kind == NetworkModule::kStage        ? " stage " + std::to_string(e.stage)
+              : e.kind == NetworkModule::kPatchEmbed ? " patch_embed"
+                                                     : " rep_cpe";
     }
     std::printf("  %-26s %8.4f s %5.1f%%   cpu/thr %8.4f s\n", what.c_str(), best[order[i]],
                 100 * best[order[i]] / best["total"], best_cpu[order[i]]);

@@ -29,7 +29,7 @@ double best_ms(int repeats, const std::function<void()>& fn) {
   return best;
 }
 
-Image photo_like(int w, int h) {   // smooth gradients + noise: a stand-in for a photo
+Image photo_like(int w, int h) {  // smooth gradients + noise: a stand-in for a photo
   Image im = Image::black(w, h);
   std::mt19937 rng(1);
   for (int y = 0; y < h; ++y) {
@@ -68,7 +68,8 @@ int main(int argc, char** argv) {
   set_num_threads(1);
   const double one = row("resize 4000x3000 -> R x 3R/4, 1 thread", [&] { resample_separable(photo, h, v); });
   set_num_threads(threads);
-  const double all = row("resize 4000x3000 -> R x 3R/4, all threads", [&] { resample_separable(photo, h, v); });
+  const double all =
+      row("resize 4000x3000 -> R x 3R/4, all threads", [&] { resample_separable(photo, h, v); });
   row("scalar reference (1 thread, same resize)", [&] { resample_separable_ref(photo, h, v); });
   std::printf("thread speed-up %.2fx; pad mode at %.1f Mpixel/s of source\n", one / all, 12.0 / pad * 1000);
   return 0;

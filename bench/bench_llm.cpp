@@ -47,7 +47,7 @@ int main(int argc, char** argv) {
                                                             : ReleasedModel::k0_5B);
   auto t0 = Clock::now();
   const TensorMap tensors = random_weights(llm_tensor_table(cfg), 42, DType::BF16);
-  const dec::Qwen2Weights w = dec::bind_qwen2(cfg, tensors);
+  const dec::Qwen2Weights w = dec::bind_qwen2(cfg.llm, tensors);
   std::printf("model %s (random BF16 weights, %.1f s to generate), threads %d\n", model.c_str(),
               seconds_since(t0), threads);
 
@@ -83,16 +83,17 @@ int main(int argc, char** argv) {
   }
   const double pmin = *std::min_element(prefill_s.begin(), prefill_s.end()), pmed = median(prefill_s);
   const double dmin = *std::min_element(decode_s.begin(), decode_s.end()), dmed = median(decode_s);
-  // Peers: the issue's figures were measured on a faster machine (its llama.cpp decodes Q8_0 at 58
-  // tok/s; this 2-core VM gives 31). llama.cpp measured here on our own BF16 GGUF of the same random
-  // weights (llama-cli -t 2, 2026-11-22): prefill 260 tokens 120.5 tok/s, decode 20.2 tok/s.
+  // Peers: llama.cpp on this machine, on our own BF16 GGUF of the same random weights (bench/README.md
+  // says when and how it was measured).
   constexpr double kLlamaCppPrefill = 120.5, kLlamaCppDecode = 20.2;
   std::printf(
       "prefill %d tokens: min %.1f ms (%.1f tok/s), median %.1f ms (%.1f tok/s)   issue target >= 260 tok/s; "
       "llama.cpp BF16 on this machine %.1f -> %.2fx\n",
-      prompt, pmin * 1e3, prompt / pmin, pmed * 1e3, prompt / pmed, kLlamaCppPrefill, (prompt / pmin) / kLlamaCppPrefill);
+      prompt, pmin * 1e3, prompt / pmin, pmed * 1e3, prompt / pmed, kLlamaCppPrefill,
+      (prompt / pmin) / kLlamaCppPrefill);
   std::printf(
-      "decode after %d: min %.2f tok/s, median %.2f tok/s   issue target >= 25; llama.cpp BF16 on this machine "
+      "decode after %d: min %.2f tok/s, median %.2f tok/s   issue target >= 25; llama.cpp BF16 on this "
+      "machine "
       "%.1f -> %.2fx\n",
       prompt, steps / dmin, steps / dmed, kLlamaCppDecode, (steps / dmin) / kLlamaCppDecode);
   return 0;

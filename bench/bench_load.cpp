@@ -25,8 +25,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr double kLoadTargetMs = 500;     // issue #5: a converted 0.5B model loads in < 0.5 s warm
-constexpr double kRssSlackMb = 300;       // issue #5: peak RSS <= model files + 300 MB
+constexpr double kLoadTargetMs = 500;  // issue #5: a converted 0.5B model loads in < 0.5 s warm
+constexpr double kRssSlackMb = 300;    // issue #5: peak RSS <= model files + 300 MB
 
 double mb(double bytes) { return bytes / (1024.0 * 1024.0); }
 
@@ -39,7 +39,8 @@ double weight_file_bytes(const std::string& dir) {
     total += double(e.file_size());
     std::FILE* f = std::fopen(e.path().c_str(), "rb");
     static char buf[1 << 20];
-    while (f && std::fread(buf, 1, sizeof buf, f) > 0) {}
+    while (f && std::fread(buf, 1, sizeof buf, f) > 0) {
+    }
     if (f) std::fclose(f);
   }
   return total;
@@ -48,7 +49,7 @@ double weight_file_bytes(const std::string& dir) {
 double peak_rss_mb() {
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
-  return double(u.ru_maxrss) / 1024.0;   // kB on Linux
+  return double(u.ru_maxrss) / 1024.0;  // kB on Linux
 }
 
 GenerateResult answer(Pipeline& p, const std::string& image) {
@@ -76,13 +77,15 @@ int run_one_shot(const std::string& dir, int runs, const std::string& image, int
   const GenerateResult a = answer(*p, image);
   const double rss = peak_rss_mb();
   std::printf("%s\n", dir.c_str());
-  std::printf("  load (warm)       min %7.1f  median %7.1f ms over %d   target < %.0f ms  %s\n", loads.front(),
-              loads[loads.size() / 2], runs, kLoadTargetMs, loads[loads.size() / 2] < kLoadTargetMs ? "MET" : "missed");
+  std::printf("  load (warm)       min %7.1f  median %7.1f ms over %d   target < %.0f ms  %s\n",
+              loads.front(), loads[loads.size() / 2], runs, kLoadTargetMs,
+              loads[loads.size() / 2] < kLoadTargetMs ? "MET" : "missed");
   std::printf("  one answer (ask)  encode at %d px %7.1f ms (plans + packing included), prefill %7.1f ms\n",
               a.resolution, a.timing.encode, a.timing.prefill);
   std::printf("  peak RSS  after load %7.1f  after the answer %7.1f MB\n", rss_after_load, rss);
-  std::printf("  weight files %7.1f MB   target <= %.1f MB  %s (%+.1f MB)\n", mb(files), mb(files) + kRssSlackMb,
-              rss <= mb(files) + kRssSlackMb ? "MET" : "missed", rss - mb(files) - kRssSlackMb);
+  std::printf("  weight files %7.1f MB   target <= %.1f MB  %s (%+.1f MB)\n", mb(files),
+              mb(files) + kRssSlackMb, rss <= mb(files) + kRssSlackMb ? "MET" : "missed",
+              rss - mb(files) - kRssSlackMb);
   std::fflush(stdout);
   return 0;
 }
@@ -96,10 +99,11 @@ int run_kept(const std::string& dir, const std::string& image1, const std::strin
   std::unique_ptr<Pipeline> p = Pipeline::load(dir, po);
   const GenerateResult a = answer(*p, image1);
   const GenerateResult b = answer(*p, image2);
-  std::printf("  kept encoder (batch): encode first %7.1f  second %7.1f ms (first-image overhead %.1f ms), "
-              "prefill %7.1f / %7.1f ms, peak RSS %7.1f MB\n",
-              a.timing.encode, b.timing.encode, a.timing.encode - b.timing.encode, a.timing.prefill,
-              b.timing.prefill, peak_rss_mb());
+  std::printf(
+      "  kept encoder (batch): encode first %7.1f  second %7.1f ms (first-image overhead %.1f ms), "
+      "prefill %7.1f / %7.1f ms, peak RSS %7.1f MB\n",
+      a.timing.encode, b.timing.encode, a.timing.encode - b.timing.encode, a.timing.prefill, b.timing.prefill,
+      peak_rss_mb());
   std::fflush(stdout);
   return 0;
 }
@@ -130,14 +134,20 @@ int main(int argc, char** argv) {
   std::string image1 = "samples/astronaut.jpg", image2 = "samples/chelsea.jpg";
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--runs" && i + 1 < argc) runs = std::max(1, std::atoi(argv[++i]));
-    else if (a == "--image" && i + 1 < argc) image1 = argv[++i];
-    else if (a == "--image2" && i + 1 < argc) image2 = argv[++i];
-    else if (a == "--threads" && i + 1 < argc) threads = std::atoi(argv[++i]);
-    else dirs.push_back(a);
+    if (a == "--runs" && i + 1 < argc)
+      runs = std::max(1, std::atoi(argv[++i]));
+    else if (a == "--image" && i + 1 < argc)
+      image1 = argv[++i];
+    else if (a == "--image2" && i + 1 < argc)
+      image2 = argv[++i];
+    else if (a == "--threads" && i + 1 < argc)
+      threads = std::atoi(argv[++i]);
+    else
+      dirs.push_back(a);
   }
   if (dirs.empty()) {
-    std::fprintf(stderr, "usage: bench_load MODEL_DIR... [--runs N] [--image PATH] [--image2 PATH] [--threads T]\n");
+    std::fprintf(stderr,
+                 "usage: bench_load MODEL_DIR... [--runs N] [--image PATH] [--image2 PATH] [--threads T]\n");
     return 2;
   }
   std::printf("bench_load: warm load (median of %d), answers of 8 tokens, peak RSS (getrusage)\n", runs);

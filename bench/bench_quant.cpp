@@ -1,7 +1,6 @@
 // Quantised matmul throughput per variant on the real Qwen2-0.5B shapes (random weights):
 //   decode: one token through 24 layers (q,k,v,o,gate,up,down) + lm_head, M = 1 -> tokens/s and
-//           weight GB/s (this 2-core VM reads ~26 GB/s with 2 threads; llama.cpp on the same
-//           GGUF files here, whole model: Q8_0 31 tok/s, Q4_0 38 tok/s);
+//           weight GB/s (bench/README.md: the machine's bandwidth and llama.cpp's figures);
 //   prefill: one layer's matrices at M = 280 (image tokens + prompt) -> GOP/s (2*M*N*K per second);
 //   crossover: int8 kernel vs dequantise + f32 sgemm (the decoder's prefill path) at growing M,
 //           which sets decoder/linear.cpp's kDequantGemmMinRows.
@@ -24,10 +23,13 @@ using namespace fvlm::quant;
 
 namespace {
 
-struct MatShape { const char* name; int64_t n, k; };
+struct MatShape {
+  const char* name;
+  int64_t n, k;
+};
 constexpr int kLayers = 24, kHidden = 896, kKv = 128, kInter = 4864, kVocab = 151936, kPrefillM = 280;
-const MatShape kLayerShapes[] = {{"q", kHidden, kHidden}, {"k", kKv, kHidden},      {"v", kKv, kHidden},
-                                 {"o", kHidden, kHidden}, {"gate", kInter, kHidden}, {"up", kInter, kHidden},
+const MatShape kLayerShapes[] = {{"q", kHidden, kHidden},  {"k", kKv, kHidden},       {"v", kKv, kHidden},
+                                 {"o", kHidden, kHidden},  {"gate", kInter, kHidden}, {"up", kInter, kHidden},
                                  {"down", kHidden, kInter}};
 
 struct Rng {
@@ -62,7 +64,7 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 }
 
 struct Model {
-  std::vector<Tensor> layer_w;   // 24 x 7 matrices
+  std::vector<Tensor> layer_w;  // 24 x 7 matrices
   Tensor lm_head;
   int64_t bytes = 0;
 };
@@ -128,14 +130,16 @@ void crossover(const Model& m, DType t, const float* x, float* y, int reps) {
   dec::GemmScratch scratch;
   std::printf("crossover (%s variant vs dequantise + sgemm, one layer):\n", std::string(v.name).c_str());
   for (int64_t M : {4, 8, 16, 32, 64, 128, 280}) {
-    const double int8 = layer_gops(m, M, x, y, reps, [&](const float* a, int64_t rows, const Tensor& w, float* out) {
-      matmul_quant(a, rows, w.dim(1), w, out, v);
-    });
-    const double f32 = layer_gops(m, M, x, y, reps, [&](const float* a, int64_t rows, const Tensor& w, float* out) {
-      dec::gemm_xwt(a, rows, w.dim(1), w, out, w.dim(0), scratch);
-    });
-    std::printf("  M=%-4lld int8 %6.1f GOP/s | dequant+sgemm %6.1f GOP/s | ratio %.2f\n", (long long)M, int8, f32,
-                f32 / int8);
+    const double int8 =
+        layer_gops(m, M, x, y, reps, [&](const float* a, int64_t rows, const Tensor& w, float* out) {
+          matmul_quant(a, rows, w.dim(1), w, out, v);
+        });
+    const double f32 =
+        layer_gops(m, M, x, y, reps, [&](const float* a, int64_t rows, const Tensor& w, float* out) {
+          dec::gemm_xwt(a, rows, w.dim(1), w, out, w.dim(0), scratch);
+        });
+    std::printf("  M=%-4lld int8 %6.1f GOP/s | dequant+sgemm %6.1f GOP/s | ratio %.2f\n", (long long)M, int8,
+                f32, f32 / int8);
   }
 }
 
@@ -147,14 +151,14 @@ void bench_type(Rng& rng, DType t, int reps) {
   const auto table = t == DType::Q8_0 ? matmul_q8_0_variants() : matmul_q4_0_variants();
   double ref_tok = 0, ref_gops = 0;
   for (const MatmulVariant& v : table) {
-    if (!cpu_has(v.needs)) {
+    if (!cpu_has(v.feature)) {
       std::printf("%-11s skipped (cpu lacks %s)\n", std::string(v.name).c_str(),
-                  std::string(cpu_feature_name(v.needs)).c_str());
+                  std::string(cpu_feature_name(v.feature)).c_str());
       continue;
     }
     const bool is_ref = v.name == "ref";
     const int r = is_ref ? 1 : reps;
-    decode_token_seconds(m, v, x.data(), y.data());   // warm-up
+    decode_token_seconds(m, v, x.data(), y.data());  // warm-up
     double best = 1e30;
     for (int i = 0; i < r; ++i) best = std::min(best, decode_token_seconds(m, v, x.data(), y.data()));
     const double tok = 1.0 / best, gbs = double(m.bytes) / best / 1e9;
@@ -165,7 +169,8 @@ void bench_type(Rng& rng, DType t, int reps) {
     }
     std::printf("%-11s decode %7.1f tok/s %5.1f GB/s (weights %.0f MB) | prefill M=%d %7.1f GOP/s",
                 std::string(v.name).c_str(), tok, gbs, double(m.bytes) / 1e6, kPrefillM, gops);
-    if (!is_ref && ref_tok > 0) std::printf(" | x%.1f decode, x%.1f prefill vs ref", tok / ref_tok, gops / ref_gops);
+    if (!is_ref && ref_tok > 0)
+      std::printf(" | x%.1f decode, x%.1f prefill vs ref", tok / ref_tok, gops / ref_gops);
     std::printf("\n");
   }
   crossover(m, t, x.data(), y.data(), std::max(2, reps / 5));
@@ -180,8 +185,9 @@ int main(int argc, char** argv) {
     if (std::string(argv[i]) == "--reps") reps = std::atoi(argv[i + 1]);
   }
   set_num_threads(threads);
-  std::printf("bench_quant: Qwen2-0.5B shapes (24 layers, hidden %d, inter %d, vocab %d), %d threads, cpu: %s\n",
-              kHidden, kInter, kVocab, threads, cpu_features_summary().c_str());
+  std::printf(
+      "bench_quant: Qwen2-0.5B shapes (24 layers, hidden %d, inter %d, vocab %d), %d threads, cpu: %s\n",
+      kHidden, kInter, kVocab, threads, cpu_features_summary().c_str());
   Rng rng;
   bench_type(rng, DType::Q8_0, reps);
   bench_type(rng, DType::Q4_0, reps);

@@ -17,16 +17,93 @@
 namespace {
 
 using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
 
-const std::vector<std::string> kWords = {
-    "the", "of", "and", "to", "in", "a", "is", "that", "for", "it", "as", "was", "with", "be", "by", "on", "not",
-    "he", "this", "are", "or", "his", "from", "at", "which", "but", "have", "an", "had", "they", "you", "were",
-    "their", "one", "all", "we", "can", "her", "has", "there", "been", "if", "more", "when", "will", "would",
-    "who", "so", "no", "image", "model", "vision", "language", "receipt", "picture", "describe", "shows",
-    "building", "mountain", "river", "yesterday", "government", "information", "development", "particularly",
-    "understanding", "approximately", "photograph", "background", "foreground", "colourful", "people",
-    "walking", "street", "table", "window", "there's", "don't", "it's", "we'll", "café", "naïve", "résumé"};
+const std::vector<std::string> kWords = {"the",
+                                         "of",
+                                         "and",
+                                         "to",
+                                         "in",
+                                         "a",
+                                         "is",
+                                         "that",
+                                         "for",
+                                         "it",
+                                         "as",
+                                         "was",
+                                         "with",
+                                         "be",
+                                         "by",
+                                         "on",
+                                         "not",
+                                         "he",
+                                         "this",
+                                         "are",
+                                         "or",
+                                         "his",
+                                         "from",
+                                         "at",
+                                         "which",
+                                         "but",
+                                         "have",
+                                         "an",
+                                         "had",
+                                         "they",
+                                         "you",
+                                         "were",
+                                         "their",
+                                         "one",
+                                         "all",
+                                         "we",
+                                         "can",
+                                         "her",
+                                         "has",
+                                         "there",
+                                         "been",
+                                         "if",
+                                         "more",
+                                         "when",
+                                         "will",
+                                         "would",
+                                         "who",
+                                         "so",
+                                         "no",
+                                         "image",
+                                         "model",
+                                         "vision",
+                                         "language",
+                                         "receipt",
+                                         "picture",
+                                         "describe",
+                                         "shows",
+                                         "building",
+                                         "mountain",
+                                         "river",
+                                         "yesterday",
+                                         "government",
+                                         "information",
+                                         "development",
+                                         "particularly",
+                                         "understanding",
+                                         "approximately",
+                                         "photograph",
+                                         "background",
+                                         "foreground",
+                                         "colourful",
+                                         "people",
+                                         "walking",
+                                         "street",
+                                         "table",
+                                         "window",
+                                         "there's",
+                                         "don't",
+                                         "it's",
+                                         "we'll",
+                                         "café",
+                                         "naïve",
+                                         "résumé"};
 
 // Prose: sentences of 6..24 words, capitalised, commas, occasional quotes/numbers, paragraphs.
 std::string make_prose(size_t bytes, std::mt19937& rng) {
@@ -48,9 +125,10 @@ std::string make_prose(size_t bytes, std::mt19937& rng) {
   return s;
 }
 
-const std::vector<std::string> kItems = {"Coffee", "Bagel", "Croissant", "Orange Juice", "Sandwich", "Water 0.5L",
-                                         "Crème brûlée", "Müsli", "Tea (green)", "Service charge", "Salade niçoise",
-                                         "Pain au chocolat", "Espresso x2", "TAX", "Tip"};
+const std::vector<std::string> kItems = {
+    "Coffee",       "Bagel", "Croissant",   "Orange Juice",   "Sandwich",       "Water 0.5L",
+    "Crème brûlée", "Müsli", "Tea (green)", "Service charge", "Salade niçoise", "Pain au chocolat",
+    "Espresso x2",  "TAX",   "Tip"};
 const std::vector<std::string> kCurrency = {"$", "€", "£", "¥", "CHF "};
 
 // Receipts: headers, dates, item lines with quantities and prices, totals, separators.
@@ -68,11 +146,11 @@ std::string make_receipts(size_t bytes, std::mt19937& rng) {
       const int qty = 1 + int(rng() % 5);
       const double price = double(rng() % 5000) / 100.0;
       total += qty * price;
-      s += fmt::format("{:<22}{:>3} x {}{:.2f}  {}{:.2f}\n", kItems[rng() % kItems.size()], qty, cur, price, cur,
-                       qty * price);
+      s += fmt::format("{:<22}{:>3} x {}{:.2f}  {}{:.2f}\n", kItems[rng() % kItems.size()], qty, cur, price,
+                       cur, qty * price);
     }
-    s += fmt::format("SUBTOTAL{:>24}{:.2f}\nVAT 20%{:>25}{:.2f}\nTOTAL: {}{:.2f}\n", cur, total, cur, total * 0.2,
-                     cur, total * 1.2);
+    s += fmt::format("SUBTOTAL{:>24}{:.2f}\nVAT 20%{:>25}{:.2f}\nTOTAL: {}{:.2f}\n", cur, total, cur,
+                     total * 0.2, cur, total * 1.2);
     s += fmt::format("Card ****{:04d}  AUTH {:08X}\nThank you! Merci! ¡Gracias!\n\n", rng() % 10000, rng());
   }
   return s;

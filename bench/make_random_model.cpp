@@ -20,18 +20,25 @@ int main(int argc, char** argv) {
   std::string size = "0.5b", out, tokenizer_from;
   uint64_t seed = 1;
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--size")) size = argv[i + 1];
-    else if (!std::strcmp(argv[i], "--out")) out = argv[i + 1];
-    else if (!std::strcmp(argv[i], "--tokenizer-from")) tokenizer_from = argv[i + 1];
-    else if (!std::strcmp(argv[i], "--seed")) seed = std::stoull(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--size"))
+      size = argv[i + 1];
+    else if (!std::strcmp(argv[i], "--out"))
+      out = argv[i + 1];
+    else if (!std::strcmp(argv[i], "--tokenizer-from"))
+      tokenizer_from = argv[i + 1];
+    else if (!std::strcmp(argv[i], "--seed"))
+      seed = std::stoull(argv[i + 1]);
   }
   if (out.empty() || tokenizer_from.empty()) {
-    std::fprintf(stderr, "usage: make_random_model --size 0.5b|1.5b|7b --out DIR --tokenizer-from MODEL_DIR [--seed N]\n");
+    std::fprintf(
+        stderr,
+        "usage: make_random_model --size 0.5b|1.5b|7b --out DIR --tokenizer-from MODEL_DIR [--seed N]\n");
     return 2;
   }
   try {
-    const ReleasedModel which = size == "7b" ? ReleasedModel::k7B : size == "1.5b" ? ReleasedModel::k1_5B
-                                                                                   : ReleasedModel::k0_5B;
+    const ReleasedModel which = size == "7b"     ? ReleasedModel::k7B
+                                : size == "1.5b" ? ReleasedModel::k1_5B
+                                                 : ReleasedModel::k0_5B;
     ModelConfig c = released_config(which);
     c.raw["_name_or_path"] = "random-" + c.name;
     fs::create_directories(out);
@@ -41,7 +48,8 @@ int main(int argc, char** argv) {
       const fs::path src = fs::path(tokenizer_from) / f;
       if (fs::exists(src)) fs::copy_file(src, fs::path(out) / f, fs::copy_options::overwrite_existing);
     }
-    std::fprintf(stderr, "generating %s random weights (seed %llu)...\n", c.name.c_str(), (unsigned long long)seed);
+    std::fprintf(stderr, "generating %s random weights (seed %llu)...\n", c.name.c_str(),
+                 (unsigned long long)seed);
     const TensorMap weights = random_weights(model_tensor_table(c), seed, DType::BF16);
     int64_t params = 0;
     for (const auto& [n, t] : weights) params += t.numel();

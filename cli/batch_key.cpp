@@ -45,7 +45,8 @@ std::string model_identity(const std::string& model_arg) {
 }
 
 std::string resolved_precision(const std::string& asked) {
-  return std::string(enc::vision_precision_name(enc::resolve_vision_precision(enc::parse_vision_precision(asked))));
+  return std::string(
+      enc::vision_precision_name(enc::resolve_vision_precision(enc::parse_vision_precision(asked))));
 }
 
 }  // namespace

@@ -20,7 +20,7 @@
 namespace fvlm::cli {
 namespace {
 
-constexpr int kMaxRuns = 1000;   // per resolution: beyond that a typo, not a measurement
+constexpr int kMaxRuns = 1000;  // per resolution: beyond that a typo, not a measurement
 
 struct BenchCommand {
   RunOptions run;
@@ -75,11 +75,11 @@ int run_bench(BenchCommand& b) {
     if (std::find(b.resolutions.begin(), b.resolutions.end(), native) == b.resolutions.end())
       b.resolutions.push_back(native);
   }
-  const enc::VisionPrecision as_run =   // auto resolved for this CPU
+  const enc::VisionPrecision as_run =  // auto resolved for this CPU
       enc::resolve_vision_precision(enc::parse_vision_precision(b.run.model.vision_precision));
   const std::string vision_precision(enc::vision_precision_name(as_run));
   GenerateOptions gen = b.run.gen;
-  gen.max_tokens = 1;          // time to the first token only
+  gen.max_tokens = 1;  // time to the first token only
   gen.ignore_eos = true;
   std::vector<Row> rows;
   for (int R : b.resolutions) {
@@ -114,19 +114,25 @@ int run_bench(BenchCommand& b) {
       std::printf("%6d %7d %7d %11.1f %11.1f %11.1f %11.1f\n", r.resolution, r.image_tokens, r.prompt_tokens,
                   r.encode_med, r.prefill_med, r.ttft_med, r.ttft_min);
   } else if (b.format == "csv") {
-    std::printf("resolution,image_tokens,prompt_tokens,encode_ms_median,encode_ms_min,prefill_ms_median,"
-                "prefill_ms_min,ttft_ms_median,ttft_ms_min\n");
+    std::printf(
+        "resolution,image_tokens,prompt_tokens,encode_ms_median,encode_ms_min,prefill_ms_median,"
+        "prefill_ms_min,ttft_ms_median,ttft_ms_min\n");
     for (const Row& r : rows)
       std::printf("%d,%d,%d,%.2f,%.2f,%.2f,%.2f,%.2f,%.2f\n", r.resolution, r.image_tokens, r.prompt_tokens,
                   r.encode_med, r.encode_min, r.prefill_med, r.prefill_min, r.ttft_med, r.ttft_min);
   } else {
     for (const Row& r : rows)
-      emit({{"ok", true}, {"task", "bench"}, {"resolution", r.resolution}, {"n_image_tokens", r.image_tokens},
-            {"n_prompt_tokens", r.prompt_tokens}, {"repeats", b.repeats},
+      emit({{"ok", true},
+            {"task", "bench"},
+            {"resolution", r.resolution},
+            {"n_image_tokens", r.image_tokens},
+            {"n_prompt_tokens", r.prompt_tokens},
+            {"repeats", b.repeats},
             {"encode_ms", {{"median", round_ms(r.encode_med)}, {"min", round_ms(r.encode_min)}}},
             {"prefill_ms", {{"median", round_ms(r.prefill_med)}, {"min", round_ms(r.prefill_min)}}},
             {"ttft_ms", {{"median", round_ms(r.ttft_med)}, {"min", round_ms(r.ttft_min)}}},
-            {"load_ms", round_ms(p->load_ms())}, {"vision_precision", vision_precision}});
+            {"load_ms", round_ms(p->load_ms())},
+            {"vision_precision", vision_precision}});
   }
   std::fflush(stdout);
   if (!b.plot.empty()) {
@@ -138,8 +144,8 @@ int run_bench(BenchCommand& b) {
       pre.y.push_back(r.prefill_med);
       ttft.y.push_back(r.ttft_med);
     }
-    write_line_plot(b.plot, "fastvlm: time to first token vs resolution", "image side (px)", "ms (median)", xs,
-                    {ttft, enc, pre});
+    write_line_plot(b.plot, "fastvlm: time to first token vs resolution", "image side (px)", "ms (median)",
+                    xs, {ttft, enc, pre});
   }
   return 0;
 }
@@ -149,8 +155,9 @@ int run_bench(BenchCommand& b) {
 void add_bench_command(CLI::App& app, int& exit_code) {
   auto b = std::make_shared<BenchCommand>();
   auto* cmd = app.add_subcommand("bench", "Time to first token against image resolution");
-  cmd->add_option("--resolutions", b->resolutions, "Resolutions to measure, multiples of 64 (default 256 512 768 "
-                                                   "1024 and the model's)")
+  cmd->add_option("--resolutions", b->resolutions,
+                  "Resolutions to measure, multiples of 64 (default 256 512 768 "
+                  "1024 and the model's)")
       ->delimiter(',')
       ->check(image_side());
   cmd->add_option("--repeats", b->repeats, "Timed runs per resolution (3)")
@@ -159,7 +166,8 @@ void add_bench_command(CLI::App& app, int& exit_code) {
       ->transform(whole_number(0, kMaxRuns, fmt::format("a whole number of runs from 0 to {}", kMaxRuns)));
   cmd->add_option("--image", b->image, "Image to use (default: a synthetic test card)");
   cmd->add_option("--question", b->question, "Question to prefill");
-  cmd->add_option("--format", b->format, "json (default) | table | csv")->check(CLI::IsMember({"json", "table", "csv"}));
+  cmd->add_option("--format", b->format, "json (default) | table | csv")
+      ->check(CLI::IsMember({"json", "table", "csv"}));
   cmd->add_option("--plot", b->plot, "Also draw a PNG plot to this file");
   add_run_options(cmd, b->run);
   cmd->callback([b, &exit_code] { exit_code = run_bench(*b); });

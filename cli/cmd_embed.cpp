@@ -30,10 +30,13 @@ double ms_since(std::chrono::steady_clock::time_point t) {
 
 void add_embed_command(CLI::App& app, int& exit_code) {
   auto c = std::make_shared<EmbedCommand>();
-  auto* cmd = app.add_subcommand("embed", "Write an image's FastViTHD features (or projected embeddings) as .npy");
+  auto* cmd =
+      app.add_subcommand("embed", "Write an image's FastViTHD features (or projected embeddings) as .npy");
   cmd->add_option("image", c->image, "Image file, or - for image bytes on stdin")->required();
-  cmd->add_option("-o,--output", c->output, "Output .npy, float32 [tokens, mm_hidden] ([tokens, hidden] with "
-                                            "--projected)")->required();
+  cmd->add_option("-o,--output", c->output,
+                  "Output .npy, float32 [tokens, mm_hidden] ([tokens, hidden] with "
+                  "--projected)")
+      ->required();
   cmd->add_flag("--projected", c->projected, "Run the projector too (LLM-width embeddings)");
   add_model_options(cmd, c->run.model);
   add_image_options(cmd, c->run);
@@ -43,7 +46,7 @@ void add_embed_command(CLI::App& app, int& exit_code) {
     auto t0 = std::chrono::steady_clock::now();
     ModelSource src = open_model_source(c->run.model.model);
     Runtime rt(c->run.model.threads);
-    enc::CpuVisionBackend vision(rt, src.config, src.tensors,
+    enc::CpuVisionBackend vision(rt, vision_config(src.config), src.tensors,
                                  enc::parse_vision_precision(c->run.model.vision_precision));
     const double load_ms = ms_since(t0);
     t0 = std::chrono::steady_clock::now();
@@ -54,12 +57,16 @@ void add_embed_command(CLI::App& app, int& exit_code) {
     const Tensor out = enc::encode_image(vision, views.pixels, c->projected);
     const double encode_ms = ms_since(t0);
     write_npy(c->output, out);
-    nlohmann::ordered_json j = {{"ok", true}, {"image", c->image}, {"output", c->output},
-                                {"shape", out.shape()}, {"projected", c->projected},
+    nlohmann::ordered_json j = {{"ok", true},
+                                {"image", c->image},
+                                {"output", c->output},
+                                {"shape", out.shape()},
+                                {"projected", c->projected},
                                 {"resolution", views.resolution},
                                 {"image_mode", std::string(image_mode_name(views.mode))}};
     if (views.grid_cols) j["grid"] = {views.grid_cols, views.grid_rows};
-    j["timing_ms"] = {{"load", round_ms(load_ms)}, {"preprocess", round_ms(prep_ms)}, {"encode", round_ms(encode_ms)}};
+    j["timing_ms"] = {
+        {"load", round_ms(load_ms)}, {"preprocess", round_ms(prep_ms)}, {"encode", round_ms(encode_ms)}};
     emit(j);
     exit_code = 0;
   });

@@ -42,7 +42,8 @@ void add_generate_commands(CLI::App& app, int& exit_code) {
   {
     auto c = std::make_shared<GenerateCommand>();
     c->task.task = Task::kCount;
-    auto* cmd = app.add_subcommand("count", "Count the objects of a kind in an image; \"count\" is an integer or null");
+    auto* cmd = app.add_subcommand(
+        "count", "Count the objects of a kind in an image; \"count\" is an integer or null");
     cmd->add_option("image", c->image, "Image file, or - for image bytes on stdin")->required();
     cmd->add_option("what", c->task.what, "What to count, e.g. \"bottles\"")->required();
     add_run_options(cmd, c->run);
@@ -54,8 +55,9 @@ void add_generate_commands(CLI::App& app, int& exit_code) {
   for (Task t : {Task::kDescribe, Task::kOcr}) {
     auto c = std::make_shared<GenerateCommand>();
     c->task.task = t;
-    auto* cmd = app.add_subcommand(task_name(t), t == Task::kDescribe ? "Describe each image (one JSON line each)"
-                                                                       : "Transcribe the text of each image");
+    auto* cmd =
+        app.add_subcommand(task_name(t), t == Task::kDescribe ? "Describe each image (one JSON line each)"
+                                                              : "Transcribe the text of each image");
     cmd->add_option("images", c->images, "Image files, or - for image bytes on stdin")->required();
     add_run_options(cmd, c->run);
     cmd->callback([c, &exit_code] {

@@ -24,7 +24,8 @@ nlohmann::ordered_json failed_config_report(const std::string& path, const Error
       {"ok", false},
       {"model", path},
       {"config_checks", {{"ok", false}, {"problems", problems}}},
-      {"validation", {{"ok", false}, {"skipped", "the tensors are not checked against a config that fails its bounds"}}},
+      {"validation",
+       {{"ok", false}, {"skipped", "the tensors are not checked against a config that fails its bounds"}}},
       {"error", {{"code", errc_name(e.code())}, {"message", e.what()}}},
   };
 }
@@ -40,7 +41,7 @@ nlohmann::ordered_json inspect(const std::string& path) {
   const ModelConfig& c = src.config;
   const auto table = model_tensor_table(c);
   const auto problems = find_tensor_problems(table, src.tensors);
-  std::string tokenizer_problem;   // the chat template's special tokens must be defined
+  std::string tokenizer_problem;  // the chat template's special tokens must be defined
   try {
     check_chat_tokens(src);
   } catch (const Error& e) {
@@ -76,36 +77,50 @@ nlohmann::ordered_json inspect(const std::string& path) {
       {"format", src.format == ModelFormat::kHuggingFace ? "huggingface" : "gguf"},
       {"name", c.name},
       {"file_bytes", src.file_bytes},
-      {"vision", {{"tower", c.raw.value("mm_vision_tower", "")}, {"image_size", v.image_size},
-                  {"image_tokens", v.tokens_for(v.image_size)}, {"layers", v.layers},
-                  {"embed_dims", v.embed_dims}, {"mm_hidden_size", c.mm_hidden_size},
-                  // what --vision-precision auto runs on this CPU, and how oneDNN would run bf16 here
-                  {"auto_precision",
-                   enc::vision_precision_name(enc::resolve_vision_precision(enc::VisionPrecision::kAuto))},
-                  {"bf16", enc::bf16_support_name(enc::bf16_support())}}},
+      {"vision",
+       {{"tower", c.raw.value("mm_vision_tower", "")},
+        {"image_size", v.image_size},
+        {"image_tokens", v.tokens_for(v.image_size)},
+        {"layers", v.layers},
+        {"embed_dims", v.embed_dims},
+        {"mm_hidden_size", c.mm_hidden_size},
+        // what --vision-precision auto runs on this CPU, and how oneDNN would run bf16 here
+        {"auto_precision",
+         enc::vision_precision_name(enc::resolve_vision_precision(enc::VisionPrecision::kAuto))},
+        {"bf16", enc::bf16_support_name(enc::bf16_support())}}},
       {"projector", {{"type", c.mm_projector_type}, {"depth", c.projector_depth}}},
-      {"llm", {{"hidden_size", c.llm.hidden_size}, {"num_hidden_layers", c.llm.num_hidden_layers},
-               {"num_attention_heads", c.llm.num_attention_heads},
-               {"num_key_value_heads", c.llm.num_key_value_heads},
-               {"intermediate_size", c.llm.intermediate_size}, {"vocab_size", c.llm.vocab_size},
-               {"tie_word_embeddings", c.llm.tie_word_embeddings},
-               {"lm_head_stored", src.tensors.count("lm_head.weight") > 0}}},
+      {"llm",
+       {{"hidden_size", c.llm.hidden_size},
+        {"num_hidden_layers", c.llm.num_hidden_layers},
+        {"num_attention_heads", c.llm.num_attention_heads},
+        {"num_key_value_heads", c.llm.num_key_value_heads},
+        {"intermediate_size", c.llm.intermediate_size},
+        {"vocab_size", c.llm.vocab_size},
+        {"tie_word_embeddings", c.llm.tie_word_embeddings},
+        {"lm_head_stored", src.tensors.count("lm_head.weight") > 0}}},
       {"image_aspect_ratio", c.image_aspect_ratio},
       {"n_tensors", src.tensors.size()},
       {"dtypes", dtypes},
       {"llm_dtypes", llm_dtypes},
-      {"parameters", {{"vision", params["vision"]}, {"projector", params["projector"]}, {"llm", params["llm"]},
-                      {"total", params["vision"] + params["projector"] + params["llm"]}}},
-      {"config_checks", {{"ok", true}, {"checked", c.checks_passed}, {"problems", nlohmann::ordered_json::array()}}},
-      {"validation", {{"ok", valid}, {"problems", problem_list},
-                      {"tokenizer", {{"ok", tokenizer_problem.empty()}, {"problem", tokenizer_problem}}}}},
+      {"parameters",
+       {{"vision", params["vision"]},
+        {"projector", params["projector"]},
+        {"llm", params["llm"]},
+        {"total", params["vision"] + params["projector"] + params["llm"]}}},
+      {"config_checks",
+       {{"ok", true}, {"checked", c.checks_passed}, {"problems", nlohmann::ordered_json::array()}}},
+      {"validation",
+       {{"ok", valid},
+        {"problems", problem_list},
+        {"tokenizer", {{"ok", tokenizer_problem.empty()}, {"problem", tokenizer_problem}}}}},
   };
 }
 
 }  // namespace
 
 void add_inspect_command(CLI::App& app, int& exit_code) {
-  auto* cmd = app.add_subcommand("inspect", "Describe a model: config, tensors, parameter counts, validation");
+  auto* cmd =
+      app.add_subcommand("inspect", "Describe a model: config, tensors, parameter counts, validation");
   auto path = std::make_shared<std::string>();
   cmd->add_option("model", *path, "Model directory (Hugging Face FastVLM layout)")->required();
   cmd->callback([path, &exit_code] {

@@ -44,10 +44,11 @@ std::vector<int32_t> parse_ids(const std::string& s) {
     while (i < end && s[i] >= '0' && s[i] <= '9') ++i;
     const std::string_view number(s.data() + start, i - start);
     if (number.empty() || number == "-" || (i < end && !is_space(s[i]))) throw bad();
-    const auto v = parse_int64(number);   // nullopt past int64: still an out-of-range id, not a crash
+    const auto v = parse_int64(number);  // nullopt past int64: still an out-of-range id, not a crash
     if (!v || *v < 0 || *v > INT32_MAX)
-      throw Error(Errc::kBadArgs, fmt::format("token id {} is out of range: ids are whole numbers from 0 to {}",
-                                              number, INT32_MAX));
+      throw Error(
+          Errc::kBadArgs,
+          fmt::format("token id {} is out of range: ids are whole numbers from 0 to {}", number, INT32_MAX));
     ids.push_back(int32_t(*v));
     while (i < end && is_space(s[i])) ++i;
   }
@@ -85,7 +86,8 @@ void add_tokenizer_commands(CLI::App& app, int& exit_code) {
     const Tokenizer tk = load_model_tokenizer(d->model.model);
     for (int32_t id : ids)
       if (id >= tk.size())
-        throw Error(Errc::kBadArgs, fmt::format("token id {} is not in the vocabulary (size {})", id, tk.size()));
+        throw Error(Errc::kBadArgs,
+                    fmt::format("token id {} is not in the vocabulary (size {})", id, tk.size()));
     emit({{"ok", true}, {"text", tk.decode(ids, d->skip_special)}, {"n_tokens", ids.size()}});
     exit_code = 0;
   });

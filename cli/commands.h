@@ -6,7 +6,7 @@
 namespace fvlm::cli {
 
 void add_inspect_command(CLI::App& app, int& exit_code);
-void add_generate_commands(CLI::App& app, int& exit_code);   // ask, describe, count, ocr
+void add_generate_commands(CLI::App& app, int& exit_code);  // ask, describe, count, ocr
 void add_batch_command(CLI::App& app, int& exit_code);
 void add_tokenizer_commands(CLI::App& app, int& exit_code);  // tokenize, detokenize
 void add_preprocess_command(CLI::App& app, int& exit_code);

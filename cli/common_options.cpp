@@ -22,13 +22,13 @@ void parse_grid(const std::string& grid, ImageOptions& im) {
   if (!cols || !rows || grid[0] == '+' || grid[x + 1] == '+')
     throw Error(Errc::kBadArgs, fmt::format("--grid must be COLSxROWS, e.g. 2x2, got '{}'", grid));
   if (*cols < 1 || *rows < 1 || *cols > kMaxGridSide || *rows > kMaxGridSide)
-    throw Error(Errc::kBadArgs, fmt::format("--grid {}: columns and rows must each be from 1 to {}, got {} column{} "
-                                            "and {} row{}",
-                                            grid, kMaxGridSide, *cols, *cols == 1 ? "" : "s", *rows,
-                                            *rows == 1 ? "" : "s"));
+    throw Error(Errc::kBadArgs,
+                fmt::format("--grid {}: columns and rows must each be from 1 to {}, got {} column{} "
+                            "and {} row{}",
+                            grid, kMaxGridSide, *cols, *cols == 1 ? "" : "s", *rows, *rows == 1 ? "" : "s"));
   if (*cols * *rows > kMaxGridTiles)
-    throw Error(Errc::kBadArgs, fmt::format("--grid {}: {} tiles, at most {} are allowed", grid, *cols * *rows,
-                                            kMaxGridTiles));
+    throw Error(Errc::kBadArgs, fmt::format("--grid {}: {} tiles, at most {} are allowed", grid,
+                                            *cols * *rows, kMaxGridTiles));
   im.grid_cols = int(*cols);
   im.grid_rows = int(*rows);
 }
@@ -36,23 +36,27 @@ void parse_grid(const std::string& grid, ImageOptions& im) {
 }  // namespace
 
 void add_model_options(CLI::App* cmd, ModelOptions& o) {
-  cmd->add_option("-m,--model", o.model, "Model: HF FastVLM directory, converted directory or GGUF file(s) "
-                                         "(default: $FASTVLM_MODEL)");
-  cmd->add_option("-t,--threads", o.threads, "Threads (default 0: all cores; more than the hardware threads are "
-                                             "capped to them)")
+  cmd->add_option("-m,--model", o.model,
+                  "Model: HF FastVLM directory, converted directory or GGUF file(s) "
+                  "(default: $FASTVLM_MODEL)");
+  cmd->add_option("-t,--threads", o.threads,
+                  "Threads (default 0: all cores; more than the hardware threads are "
+                  "capped to them)")
       ->transform(whole_number(0, INT_MAX, "a whole number of threads, 0 for all cores"));
 }
 
 void add_image_options(CLI::App* cmd, RunOptions& o) {
   cmd->add_option("--image-mode", o.image_mode, "pad (default, as trained) | crop | tiles")
       ->check(CLI::IsMember({"pad", "crop", "tiles"}));
-  cmd->add_option("--resolution", o.image.resolution, "Encoder input size, a multiple of 64 (default: the model's)")
+  cmd->add_option("--resolution", o.image.resolution,
+                  "Encoder input size, a multiple of 64 (default: the model's)")
       ->check(image_side());
   cmd->add_option("--grid", o.grid, "Force a tiles grid COLSxROWS, each 1..16 (implies --image-mode tiles)");
   cmd->add_option("--max-pixels", o.image.max_pixels, "Refuse images larger than this (default 100e6)")
       ->transform(whole_number(1, INT64_MAX, "a whole number of pixels, at least 1"));
   cmd->add_option("--vision-precision", o.model.vision_precision,
-                  "Encoder Linear/1x1/attention arithmetic: auto (default: bf16 where the CPU has native bf16 - AMX or AVX512_BF16 - else f32) | "
+                  "Encoder Linear/1x1/attention arithmetic: auto (default: bf16 where the CPU has native "
+                  "bf16 - AMX or AVX512_BF16 - else f32) | "
                   "f32 (reference) | bf16 (oneDNN bf16 matmuls; emulated, slow, without AVX512_BF16) | "
                   "int8 (faster, approximate)")
       ->check(CLI::IsMember(enc::vision_precision_names()));
@@ -64,7 +68,8 @@ void add_run_options(CLI::App* cmd, RunOptions& o) {
   GenerateOptions& g = o.gen;
   cmd->add_option("--max-tokens", g.max_tokens,
                   "Maximum new tokens (256); 0 or -1: generate until the model's context is full")
-      ->transform(whole_number(-1, INT_MAX, "a whole number of new tokens (0 or -1: until the context is full)"));
+      ->transform(
+          whole_number(-1, INT_MAX, "a whole number of new tokens (0 or -1: until the context is full)"));
   cmd->add_option("--temperature", g.temperature, "Sampling temperature, 0 = greedy (default)")
       ->check(real_number(0.0, 100.0, false, "a number from 0 (greedy) to 100"));
   cmd->add_option("--top-k", g.top_k, "Keep the k most likely tokens (0 = off)")
@@ -78,7 +83,8 @@ void add_run_options(CLI::App* cmd, RunOptions& o) {
   cmd->add_option("--system", g.system, "System prompt (default: \"You are a helpful assistant.\")");
   cmd->add_flag("--ignore-eos", g.ignore_eos, "Do not stop at <|im_end|>/<|endoftext|>");
   cmd->add_flag("--stream", o.stream, "Write the answer to stderr as it is generated");
-  cmd->add_option("--logits-out", o.logits_out, "Write float32 logits at the last prompt position to this .npy");
+  cmd->add_option("--logits-out", o.logits_out,
+                  "Write float32 logits at the last prompt position to this .npy");
 }
 
 void finish_model_options(ModelOptions& o) { o.threads = cap_threads(o.threads); }
@@ -88,7 +94,9 @@ void finish_run_options(RunOptions& o) {
   ImageOptions& im = o.image;
   if (!o.image_mode.empty()) {
     im.mode_from_config = false;
-    im.mode = o.image_mode == "crop" ? ImageMode::kCrop : o.image_mode == "tiles" ? ImageMode::kTiles : ImageMode::kPad;
+    im.mode = o.image_mode == "crop"    ? ImageMode::kCrop
+              : o.image_mode == "tiles" ? ImageMode::kTiles
+                                        : ImageMode::kPad;
   }
   if (!o.grid.empty()) {
     parse_grid(o.grid, im);

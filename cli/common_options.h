@@ -10,28 +10,28 @@
 namespace fvlm::cli {
 
 struct ModelOptions {
-  std::string model;                 // -m/--model, else $FASTVLM_MODEL
+  std::string model;  // -m/--model, else $FASTVLM_MODEL
   int threads = 0;
-  std::string vision_precision = "auto";   // --vision-precision auto|f32|bf16|int8 (commands that encode)
+  std::string vision_precision = "auto";  // --vision-precision auto|f32|bf16|int8 (commands that encode)
 };
 
 struct RunOptions {
   ModelOptions model;
   GenerateOptions gen;
   ImageOptions image;
-  std::string image_mode;            // "" = from the model's config
-  std::string grid;                  // "CxR"
+  std::string image_mode;  // "" = from the model's config
+  std::string grid;        // "CxR"
   std::string logits_out;
   bool stream = false;
 };
 
 void add_model_options(CLI::App* cmd, ModelOptions& o);
 void add_image_options(CLI::App* cmd, RunOptions& o);
-void add_run_options(CLI::App* cmd, RunOptions& o);   // model + image + generation options
+void add_run_options(CLI::App* cmd, RunOptions& o);  // model + image + generation options
 // Checks what the parse-time validators cannot (cross-option rules, output paths) and folds the
 // string options (image mode, grid) into o.image; caps --threads. Call before the model loads.
 // Throws Error{kBadArgs}.
 void finish_run_options(RunOptions& o);
-void finish_model_options(ModelOptions& o);   // --threads only (commands without run options)
+void finish_model_options(ModelOptions& o);  // --threads only (commands without run options)
 
 }  // namespace fvlm::cli

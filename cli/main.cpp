@@ -2,18 +2,20 @@
 // becomes one JSON line on stdout and a documented exit code (shared/design.md).
 #include <cstdio>
 
-#include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "core/dispatch.h"
 #include "core/error.h"
 
 namespace {
 
 int run(int argc, char** argv) {
-  CLI::App app{"fastvlm: Apple FastVLM vision-language models on the CPU, offline. JSON on stdout, logs on stderr."};
+  CLI::App app{
+      "fastvlm: Apple FastVLM vision-language models on the CPU, offline. JSON on stdout, logs on stderr."};
   app.set_version_flag("--version", std::string("fastvlm ") + FVLM_VERSION);
   app.require_subcommand(1);
   app.fallthrough();
@@ -31,9 +33,11 @@ int run(int argc, char** argv) {
   fvlm::cli::add_bench_command(app, exit_code);
   fvlm::cli::add_convert_command(app, exit_code);
   app.parse_complete_callback([&] {
-    spdlog::set_level(quiet ? spdlog::level::err
-                            : verbosity >= 2 ? spdlog::level::debug
-                                             : verbosity == 1 ? spdlog::level::info : spdlog::level::warn);
+    spdlog::set_level(quiet            ? spdlog::level::err
+                      : verbosity >= 2 ? spdlog::level::debug
+                      : verbosity == 1 ? spdlog::level::info
+                                       : spdlog::level::warn);
+    fvlm::isa_ceiling();  // a bad FVLM_MAX_ISA is a bad_args error before any work
   });
   try {
     app.parse(argc, argv);
@@ -61,7 +65,7 @@ int main(int argc, char** argv) {
     return fvlm::cli::emit_error(e.code(), e.what(), e.detail());
   } catch (const std::bad_alloc&) {
     return fvlm::cli::emit_error(fvlm::Errc::kOutOfMemory, "out of memory");
-  } catch (const std::exception& e) {   // dnnl::error, cv::Exception that escaped a module boundary
+  } catch (const std::exception& e) {  // dnnl::error, cv::Exception that escaped a module boundary
     return fvlm::cli::emit_error(fvlm::Errc::kInternal, e.what());
   }
 }

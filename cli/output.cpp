@@ -15,7 +15,7 @@ void emit(const nlohmann::ordered_json& j) {
 }
 
 nlohmann::ordered_json error_json(Errc code, const std::string& message, const nlohmann::json& detail,
-                          const std::string& image) {
+                                  const std::string& image) {
   nlohmann::ordered_json err = {{"code", std::string(errc_name(code))}, {"message", message}};
   if (!detail.is_null() && !detail.empty()) err["detail"] = detail;
   nlohmann::ordered_json j = {{"ok", false}};

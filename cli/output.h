@@ -10,13 +10,13 @@
 namespace fvlm::cli {
 
 inline constexpr int kExitOk = 0;
-inline constexpr int kExitSomeFailed = 1;   // a batch finished with some items failed
+inline constexpr int kExitSomeFailed = 1;  // a batch finished with some items failed
 
 // Writes one JSON line to stdout and flushes (so pipelines see results as they come).
 void emit(const nlohmann::ordered_json& j);
 // The error object for `e`, with "image" when the failure belongs to one input.
 nlohmann::ordered_json error_json(Errc code, const std::string& message, const nlohmann::json& detail = {},
-                          const std::string& image = "");
+                                  const std::string& image = "");
 // Emits the error object, logs it to stderr, returns the exit code for `code`.
 int emit_error(Errc code, const std::string& message, const nlohmann::json& detail = {});
 

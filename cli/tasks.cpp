@@ -24,10 +24,14 @@ std::unique_ptr<Pipeline> load_pipeline(const ModelOptions& o, bool many_images)
 
 std::string task_name(Task t) {
   switch (t) {
-    case Task::kAsk: return "ask";
-    case Task::kDescribe: return "describe";
-    case Task::kCount: return "count";
-    case Task::kOcr: return "ocr";
+    case Task::kAsk:
+      return "ask";
+    case Task::kDescribe:
+      return "describe";
+    case Task::kCount:
+      return "count";
+    case Task::kOcr:
+      return "ocr";
   }
   return "?";
 }
@@ -40,8 +44,10 @@ Task parse_task(const std::string& name) {
 
 std::string task_prompt(const TaskSpec& t) {
   switch (t.task) {
-    case Task::kAsk: return t.question;
-    case Task::kDescribe: return "Describe the image.";   // predict.py's default prompt
+    case Task::kAsk:
+      return t.question;
+    case Task::kDescribe:
+      return "Describe the image.";  // predict.py's default prompt
     case Task::kCount:
       return fmt::format("How many {} are in the image? Answer with a single number.", t.what);
     case Task::kOcr:
@@ -50,7 +56,8 @@ std::string task_prompt(const TaskSpec& t) {
   return t.question;
 }
 
-nlohmann::ordered_json run_task(Pipeline& p, const TaskSpec& t, const std::string& image_arg, const RunOptions& o) {
+nlohmann::ordered_json run_task(Pipeline& p, const TaskSpec& t, const std::string& image_arg,
+                                const RunOptions& o) {
   return run_task_on_image(p, t, image_arg, read_image_arg(image_arg, o.image.max_pixels), o);
 }
 
@@ -84,9 +91,9 @@ nlohmann::ordered_json run_task_on_image(Pipeline& p, const TaskSpec& t, const s
   j["n_image_tokens"] = r.n_image_tokens;
   j["resolution"] = r.resolution;
   if (r.grid_cols > 0) j["grid"] = {r.grid_cols, r.grid_rows};
-  j["timing_ms"] = {{"load", round_ms(p.load_ms())},          {"preprocess", round_ms(r.timing.preprocess)},
-                    {"encode", round_ms(r.timing.encode)},     {"prefill", round_ms(r.timing.prefill)},
-                    {"ttft", round_ms(r.timing.ttft)},         {"decode", round_ms(r.timing.decode)}};
+  j["timing_ms"] = {{"load", round_ms(p.load_ms())},       {"preprocess", round_ms(r.timing.preprocess)},
+                    {"encode", round_ms(r.timing.encode)}, {"prefill", round_ms(r.timing.prefill)},
+                    {"ttft", round_ms(r.timing.ttft)},     {"decode", round_ms(r.timing.decode)}};
   j["decode_tokens_per_s"] = std::round(r.decode_tokens_per_s * 10) / 10;
   return j;
 }

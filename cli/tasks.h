@@ -13,24 +13,25 @@ enum class Task { kAsk, kDescribe, kCount, kOcr };
 
 struct TaskSpec {
   Task task = Task::kDescribe;
-  std::string question;              // ask
-  std::string what;                  // count
+  std::string question;  // ask
+  std::string what;      // count
 };
 
 // many_images: the process will answer several images (keeps the encoder's scratch between them).
 std::unique_ptr<Pipeline> load_pipeline(const ModelOptions& o, bool many_images = false);
 
 std::string task_name(Task t);
-Task parse_task(const std::string& name);     // throws Error{kBadArgs}
+Task parse_task(const std::string& name);  // throws Error{kBadArgs}
 // The user text sent after the image.
 std::string task_prompt(const TaskSpec& t);
 
 // Runs one image through the pipeline and returns its result object. Throws Error for a failure
 // that belongs to this image (bad image, too large ...).
-nlohmann::ordered_json run_task(Pipeline& p, const TaskSpec& t, const std::string& image_arg, const RunOptions& o);
+nlohmann::ordered_json run_task(Pipeline& p, const TaskSpec& t, const std::string& image_arg,
+                                const RunOptions& o);
 // The same for an image already decoded (batch decodes the next image while this one runs).
-nlohmann::ordered_json run_task_on_image(Pipeline& p, const TaskSpec& t, const std::string& name, const Image& image,
-                                         const RunOptions& o);
+nlohmann::ordered_json run_task_on_image(Pipeline& p, const TaskSpec& t, const std::string& name,
+                                         const Image& image, const RunOptions& o);
 
 // Runs the task over several images, one JSON line each, the model loaded once. A failed image
 // is reported as an error line and the rest go on. Returns the exit code: 0 all ok; for a single

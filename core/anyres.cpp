@@ -16,14 +16,14 @@ namespace fvlm {
 Resolution select_best_resolution(Resolution original, const std::vector<Resolution>& candidates) {
   FVLM_CHECK(original.width > 0 && original.height > 0, "empty image");
   Resolution best{};
-  int64_t max_effective = 0;                                   // max_effective_resolution = 0
-  int64_t min_wasted = std::numeric_limits<int64_t>::max();    // min_wasted_resolution = inf
+  int64_t max_effective = 0;                                 // max_effective_resolution = 0
+  int64_t min_wasted = std::numeric_limits<int64_t>::max();  // min_wasted_resolution = inf
   const double ow = original.width, oh = original.height;
   for (const Resolution& c : candidates) {
-    const double scale = std::min(c.width / ow, c.height / oh);          // min(width / ow, height / oh)
-    const int64_t dw = int64_t(ow * scale), dh = int64_t(oh * scale);   // int(original_width * scale)
+    const double scale = std::min(c.width / ow, c.height / oh);        // min(width / ow, height / oh)
+    const int64_t dw = int64_t(ow * scale), dh = int64_t(oh * scale);  // int(original_width * scale)
     const int64_t effective = std::min(dw * dh, int64_t(original.width) * original.height);
-    const int64_t wasted = int64_t(c.width) * c.height - effective;    // width * height - effective
+    const int64_t wasted = int64_t(c.width) * c.height - effective;  // width * height - effective
     if (effective > max_effective || (effective == max_effective && wasted < min_wasted)) {
       max_effective = effective;
       min_wasted = wasted;
@@ -36,21 +36,21 @@ Resolution select_best_resolution(Resolution original, const std::vector<Resolut
 }
 
 Image resize_and_pad_image(const Image& img, Resolution target) {
-  const double scale_w = double(target.width) / img.width;    // scale_w = target_width / original_width
+  const double scale_w = double(target.width) / img.width;  // scale_w = target_width / original_width
   const double scale_h = double(target.height) / img.height;
   int new_w, new_h;
   if (scale_w < scale_h) {
     new_w = target.width;
-    new_h = std::min(int(std::ceil(img.height * scale_w)), target.height);   // min(ceil(oh * scale_w), th)
+    new_h = std::min(int(std::ceil(img.height * scale_w)), target.height);  // min(ceil(oh * scale_w), th)
   } else {
     new_h = target.height;
     new_w = std::min(int(std::ceil(img.width * scale_h)), target.width);
   }
-  new_w = std::max(new_w, 1);   // Pillow would refuse a 0-sized resize; keep a 1-pixel sliver
+  new_w = std::max(new_w, 1);  // Pillow would refuse a 0-sized resize; keep a 1-pixel sliver
   new_h = std::max(new_h, 1);
-  const Image resized = resize_bicubic(img, new_w, new_h);    // image.resize((new_w, new_h)): BICUBIC default
-  Image out = Image::black(target.width, target.height);      // Image.new('RGB', target, (0, 0, 0))
-  const int x0 = (target.width - new_w) / 2, y0 = (target.height - new_h) / 2;   // paste_x, paste_y
+  const Image resized = resize_bicubic(img, new_w, new_h);  // image.resize((new_w, new_h)): BICUBIC default
+  Image out = Image::black(target.width, target.height);    // Image.new('RGB', target, (0, 0, 0))
+  const int x0 = (target.width - new_w) / 2, y0 = (target.height - new_h) / 2;  // paste_x, paste_y
   for (int y = 0; y < new_h; ++y)
     std::memcpy(out.row(y0 + y) + size_t(x0) * 3, resized.row(y), size_t(new_w) * 3);
   return out;
@@ -59,9 +59,9 @@ Image resize_and_pad_image(const Image& img, Resolution target) {
 std::vector<Image> divide_to_patches(const Image& img, int patch) {
   FVLM_CHECK(patch > 0, "patch size");
   std::vector<Image> patches;
-  for (int i = 0; i < img.height; i += patch) {              // for i in range(0, height, patch_size)
-    for (int j = 0; j < img.width; j += patch) {             //   for j in range(0, width, patch_size)
-      Image p = Image::black(patch, patch);                  //     image.crop((j, i, j + p, i + p))
+  for (int i = 0; i < img.height; i += patch) {   // for i in range(0, height, patch_size)
+    for (int j = 0; j < img.width; j += patch) {  //   for j in range(0, width, patch_size)
+      Image p = Image::black(patch, patch);       //     image.crop((j, i, j + p, i + p))
       const int w = std::min(patch, img.width - j), h = std::min(patch, img.height - i);
       for (int y = 0; y < h; ++y) std::memcpy(p.row(y), img.row(i + y) + size_t(j) * 3, size_t(w) * 3);
       patches.push_back(std::move(p));

@@ -28,8 +28,8 @@ Detected detect() {
   d.f16c = c & (1u << 29);
   if (osxsave) {
     const uint64_t xcr0 = read_xcr0();
-    d.os_ymm = (xcr0 & 0x6) == 0x6;            // SSE + AVX state
-    d.os_zmm = (xcr0 & 0xe6) == 0xe6;          // + opmask, ZMM_Hi256, Hi16_ZMM
+    d.os_ymm = (xcr0 & 0x6) == 0x6;    // SSE + AVX state
+    d.os_zmm = (xcr0 & 0xe6) == 0xe6;  // + opmask, ZMM_Hi256, Hi16_ZMM
   }
   if (__get_cpuid_max(0, nullptr) >= 7) {
     __cpuid_count(7, 0, a, b, c, e);
@@ -46,7 +46,7 @@ Detected detect() {
 }
 
 const Detected& detected() {
-  static const Detected d = detect();   // immutable after first use
+  static const Detected d = detect();  // immutable after first use
   return d;
 }
 
@@ -54,10 +54,14 @@ const Detected& detected() {
 
 std::string_view cpu_feature_name(CpuFeature f) {
   switch (f) {
-    case CpuFeature::kNone: return "none";
-    case CpuFeature::kAvx2: return "avx2";
-    case CpuFeature::kAvxVnni: return "avx_vnni";
-    case CpuFeature::kAvx512Vnni: return "avx512_vnni";
+    case CpuFeature::kNone:
+      return "none";
+    case CpuFeature::kAvx2:
+      return "avx2";
+    case CpuFeature::kAvxVnni:
+      return "avx_vnni";
+    case CpuFeature::kAvx512Vnni:
+      return "avx512_vnni";
   }
   return "?";
 }
@@ -66,9 +70,12 @@ bool cpu_has(CpuFeature f) {
   const Detected& d = detected();
   const bool avx2 = d.os_ymm && d.avx2 && d.fma && d.f16c;
   switch (f) {
-    case CpuFeature::kNone: return true;
-    case CpuFeature::kAvx2: return avx2;
-    case CpuFeature::kAvxVnni: return avx2 && d.avx_vnni;
+    case CpuFeature::kNone:
+      return true;
+    case CpuFeature::kAvx2:
+      return avx2;
+    case CpuFeature::kAvxVnni:
+      return avx2 && d.avx_vnni;
     case CpuFeature::kAvx512Vnni:
       return avx2 && d.os_zmm && d.avx512f && d.avx512bw && d.avx512vl && d.avx512dq && d.avx512vnni;
   }

@@ -14,8 +14,8 @@ enum class CpuFeature {
   kAvx512Vnni,  // AVX-512 F/BW/VL/DQ + AVX512_VNNI (zmm/opmask state enabled by the OS)
 };
 
-std::string_view cpu_feature_name(CpuFeature f);   // "none", "avx2", "avx_vnni", "avx512_vnni"
-bool cpu_has(CpuFeature f);                        // detected once, cached
-std::string cpu_features_summary();                // e.g. "avx2 fma f16c" for logs
+std::string_view cpu_feature_name(CpuFeature f);  // "none", "avx2", "avx_vnni", "avx512_vnni"
+bool cpu_has(CpuFeature f);                       // detected once, cached
+std::string cpu_features_summary();               // e.g. "avx2 fma f16c" for logs
 
 }  // namespace fvlm

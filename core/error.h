@@ -11,13 +11,19 @@ namespace fvlm {
 
 // The error codes of the product contract (shared/design.md), in its order.
 enum class Errc {
-  kBadArgs, kNotFound, kBadImage, kTooLarge, kBadModel, kUnsupported, kOutOfMemory,
-  kIoError,   // results cannot be written (disk full, I/O error, output locked)
+  kBadArgs,
+  kNotFound,
+  kBadImage,
+  kTooLarge,
+  kBadModel,
+  kUnsupported,
+  kOutOfMemory,
+  kIoError,  // results cannot be written (disk full, I/O error, output locked)
   kInternal
 };
 
-std::string_view errc_name(Errc c);   // "bad_args", "not_found", ...
-int errc_exit_code(Errc c);           // 2 args, 3 input, 4 model, 5 unsupported, 70 internal, 74 I/O
+std::string_view errc_name(Errc c);  // "bad_args", "not_found", ...
+int errc_exit_code(Errc c);          // 2 args, 3 input, 4 model, 5 unsupported, 70 internal, 74 I/O
 
 class Error : public std::runtime_error {
  public:
@@ -36,8 +42,8 @@ class Error : public std::runtime_error {
 }  // namespace fvlm
 
 // A broken invariant is a bug in fastvlm, never a user error: log where and abort.
-#define FVLM_CHECK(cond, ...)                                                   \
-  do {                                                                          \
+#define FVLM_CHECK(cond, ...)                                                               \
+  do {                                                                                      \
     if (!(cond)) ::fvlm::check_failed(__FILE__, __LINE__, #cond, std::string{__VA_ARGS__}); \
   } while (0)
 #ifdef NDEBUG

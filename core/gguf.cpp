@@ -20,18 +20,31 @@ constexpr char kMagic[4] = {'G', 'G', 'U', 'F'};
 constexpr uint32_t kVersion = 3;
 constexpr uint32_t kDefaultAlignment = 32;
 constexpr uint32_t kMaxAlignment = 1u << 20;
-constexpr int kMaxDims = 4;                    // GGML_MAX_DIMS
-constexpr size_t kMaxNameBytes = 64;           // GGML_MAX_NAME (incl. NUL in ggml): names < 64
+constexpr int kMaxDims = 4;           // GGML_MAX_DIMS
+constexpr size_t kMaxNameBytes = 64;  // GGML_MAX_NAME (incl. NUL in ggml): names < 64
 constexpr uint64_t kMaxKeyBytes = 65535;
 
 // Size in bytes of a numeric/bool element; 0 for string/array.
 size_t scalar_size(GgufType t) {
   switch (t) {
-    case GgufType::kU8: case GgufType::kI8: case GgufType::kBool: return 1;
-    case GgufType::kU16: case GgufType::kI16: return 2;
-    case GgufType::kU32: case GgufType::kI32: case GgufType::kF32: return 4;
-    case GgufType::kU64: case GgufType::kI64: case GgufType::kF64: return 8;
-    case GgufType::kString: case GgufType::kArray: return 0;
+    case GgufType::kU8:
+    case GgufType::kI8:
+    case GgufType::kBool:
+      return 1;
+    case GgufType::kU16:
+    case GgufType::kI16:
+      return 2;
+    case GgufType::kU32:
+    case GgufType::kI32:
+    case GgufType::kF32:
+      return 4;
+    case GgufType::kU64:
+    case GgufType::kI64:
+    case GgufType::kF64:
+      return 8;
+    case GgufType::kString:
+    case GgufType::kArray:
+      return 0;
   }
   return 0;
 }
@@ -46,12 +59,12 @@ struct GgmlType {
 };
 // The ggml types we map to DType; a few others named only for error messages.
 constexpr GgmlType kGgmlTypes[] = {
-    {0, "F32", true, DType::F32},     {1, "F16", true, DType::F16},       {2, "Q4_0", true, DType::Q4_0},
-    {3, "Q4_1", false, DType::F32},   {6, "Q5_0", false, DType::F32},     {7, "Q5_1", false, DType::F32},
-    {8, "Q8_0", true, DType::Q8_0},   {10, "Q2_K", false, DType::F32},    {11, "Q3_K", false, DType::F32},
-    {12, "Q4_K", false, DType::F32},  {13, "Q5_K", false, DType::F32},    {14, "Q6_K", false, DType::F32},
-    {24, "I8", false, DType::F32},    {25, "I16", false, DType::F32},     {26, "I32", true, DType::I32},
-    {27, "I64", true, DType::I64},    {28, "F64", false, DType::F32},     {30, "BF16", true, DType::BF16},
+    {0, "F32", true, DType::F32},    {1, "F16", true, DType::F16},    {2, "Q4_0", true, DType::Q4_0},
+    {3, "Q4_1", false, DType::F32},  {6, "Q5_0", false, DType::F32},  {7, "Q5_1", false, DType::F32},
+    {8, "Q8_0", true, DType::Q8_0},  {10, "Q2_K", false, DType::F32}, {11, "Q3_K", false, DType::F32},
+    {12, "Q4_K", false, DType::F32}, {13, "Q5_K", false, DType::F32}, {14, "Q6_K", false, DType::F32},
+    {24, "I8", false, DType::F32},   {25, "I16", false, DType::F32},  {26, "I32", true, DType::I32},
+    {27, "I64", true, DType::I64},   {28, "F64", false, DType::F32},  {30, "BF16", true, DType::BF16},
 };
 
 [[noreturn]] void bad(const std::string& what, const std::string& msg) {
@@ -67,7 +80,7 @@ uint32_t ggml_type_of(DType t) {
 }
 
 std::string_view gguf_type_name(GgufType t) {
-  static constexpr const char* kNames[] = {"u8",  "i8",     "u16",   "i16", "u32", "i32", "f32",
+  static constexpr const char* kNames[] = {"u8",   "i8",     "u16",   "i16", "u32", "i32", "f32",
                                            "bool", "string", "array", "u64", "i64", "f64"};
   return valid_type(uint32_t(t)) ? kNames[uint32_t(t)] : "?";
 }
@@ -82,13 +95,13 @@ void set_raw(std::vector<uint8_t>& raw, T v) {
 }
 }  // namespace
 
-#define FVLM_GGUF_SCALAR(fn, T, tag)        \
-  GgufValue GgufValue::fn(T v) {            \
-    GgufValue r;                            \
-    r.type_ = GgufType::tag;                \
-    r.count_ = 1;                           \
-    set_raw(r.raw_, v);                     \
-    return r;                               \
+#define FVLM_GGUF_SCALAR(fn, T, tag) \
+  GgufValue GgufValue::fn(T v) {     \
+    GgufValue r;                     \
+    r.type_ = GgufType::tag;         \
+    r.count_ = 1;                    \
+    set_raw(r.raw_, v);              \
+    return r;                        \
   }
 FVLM_GGUF_SCALAR(u8, uint8_t, kU8)
 FVLM_GGUF_SCALAR(i8, int8_t, kI8)
@@ -130,18 +143,41 @@ namespace {
 void put_number(GgufType t, double f, int64_t i, bool is_float, uint8_t* out) {
   auto put = [out](auto x) { std::memcpy(out, &x, sizeof(x)); };
   switch (t) {
-    case GgufType::kU8: put(uint8_t(i)); break;
-    case GgufType::kI8: put(int8_t(i)); break;
-    case GgufType::kBool: put(uint8_t(i != 0)); break;
-    case GgufType::kU16: put(uint16_t(i)); break;
-    case GgufType::kI16: put(int16_t(i)); break;
-    case GgufType::kU32: put(uint32_t(i)); break;
-    case GgufType::kI32: put(int32_t(i)); break;
-    case GgufType::kU64: put(uint64_t(i)); break;
-    case GgufType::kI64: put(int64_t(i)); break;
-    case GgufType::kF32: put(is_float ? float(f) : float(i)); break;
-    case GgufType::kF64: put(is_float ? f : double(i)); break;
-    default: FVLM_CHECK(false, "gguf: not a numeric element type");
+    case GgufType::kU8:
+      put(uint8_t(i));
+      break;
+    case GgufType::kI8:
+      put(int8_t(i));
+      break;
+    case GgufType::kBool:
+      put(uint8_t(i != 0));
+      break;
+    case GgufType::kU16:
+      put(uint16_t(i));
+      break;
+    case GgufType::kI16:
+      put(int16_t(i));
+      break;
+    case GgufType::kU32:
+      put(uint32_t(i));
+      break;
+    case GgufType::kI32:
+      put(int32_t(i));
+      break;
+    case GgufType::kU64:
+      put(uint64_t(i));
+      break;
+    case GgufType::kI64:
+      put(int64_t(i));
+      break;
+    case GgufType::kF32:
+      put(is_float ? float(f) : float(i));
+      break;
+    case GgufType::kF64:
+      put(is_float ? f : double(i));
+      break;
+    default:
+      FVLM_CHECK(false, "gguf: not a numeric element type");
   }
 }
 }  // namespace
@@ -153,7 +189,8 @@ GgufValue GgufValue::ints(GgufType elem, const std::vector<int64_t>& v) {
   r.elem_ = elem;
   r.count_ = v.size();
   r.raw_.resize(v.size() * scalar_size(elem));
-  for (size_t i = 0; i < v.size(); ++i) put_number(elem, 0, v[i], false, r.raw_.data() + i * scalar_size(elem));
+  for (size_t i = 0; i < v.size(); ++i)
+    put_number(elem, 0, v[i], false, r.raw_.data() + i * scalar_size(elem));
   return r;
 }
 
@@ -164,7 +201,8 @@ GgufValue GgufValue::floats(GgufType elem, const std::vector<double>& v) {
   r.elem_ = elem;
   r.count_ = v.size();
   r.raw_.resize(v.size() * scalar_size(elem));
-  for (size_t i = 0; i < v.size(); ++i) put_number(elem, v[i], 0, true, r.raw_.data() + i * scalar_size(elem));
+  for (size_t i = 0; i < v.size(); ++i)
+    put_number(elem, v[i], 0, true, r.raw_.data() + i * scalar_size(elem));
   return r;
 }
 
@@ -179,34 +217,56 @@ bool is_int_type(GgufType t) {
 // Element i of a numeric payload as int (nullopt-free: caller checked the type); u64 > INT64_MAX
 // is reported through `ok`.
 int64_t get_int(GgufType t, const uint8_t* p, bool& ok) {
-  auto get = [p](auto x) { std::memcpy(&x, p, sizeof(x)); return x; };
+  auto get = [p](auto x) {
+    std::memcpy(&x, p, sizeof(x));
+    return x;
+  };
   switch (t) {
-    case GgufType::kU8: case GgufType::kBool: return get(uint8_t{});
-    case GgufType::kI8: return get(int8_t{});
-    case GgufType::kU16: return get(uint16_t{});
-    case GgufType::kI16: return get(int16_t{});
-    case GgufType::kU32: return get(uint32_t{});
-    case GgufType::kI32: return get(int32_t{});
-    case GgufType::kI64: return get(int64_t{});
+    case GgufType::kU8:
+    case GgufType::kBool:
+      return get(uint8_t{});
+    case GgufType::kI8:
+      return get(int8_t{});
+    case GgufType::kU16:
+      return get(uint16_t{});
+    case GgufType::kI16:
+      return get(int16_t{});
+    case GgufType::kU32:
+      return get(uint32_t{});
+    case GgufType::kI32:
+      return get(int32_t{});
+    case GgufType::kI64:
+      return get(int64_t{});
     case GgufType::kU64: {
       const uint64_t u = get(uint64_t{});
       if (u > uint64_t(std::numeric_limits<int64_t>::max())) ok = false;
       return int64_t(u);
     }
-    default: ok = false; return 0;
+    default:
+      ok = false;
+      return 0;
   }
 }
 
 double get_float(GgufType t, const uint8_t* p, bool& ok) {
-  if (t == GgufType::kF32) { float f; std::memcpy(&f, p, 4); return f; }
-  if (t == GgufType::kF64) { double f; std::memcpy(&f, p, 8); return f; }
+  if (t == GgufType::kF32) {
+    float f;
+    std::memcpy(&f, p, 4);
+    return f;
+  }
+  if (t == GgufType::kF64) {
+    double f;
+    std::memcpy(&f, p, 8);
+    return f;
+  }
   if (is_int_type(t)) return double(get_int(t, p, ok));
   ok = false;
   return 0;
 }
 
 [[noreturn]] void type_error(std::string_view what, std::string_view want, GgufType got) {
-  throw Error(Errc::kBadModel, fmt::format("GGUF metadata {}: expected {}, found {}", what, want, gguf_type_name(got)));
+  throw Error(Errc::kBadModel,
+              fmt::format("GGUF metadata {}: expected {}, found {}", what, want, gguf_type_name(got)));
 }
 }  // namespace
 
@@ -236,7 +296,8 @@ const std::string& GgufValue::as_string(std::string_view what) const {
 }
 
 std::vector<int64_t> GgufValue::as_ints(std::string_view what) const {
-  if (!is_array() || !(is_int_type(elem_) || elem_ == GgufType::kBool)) type_error(what, "an integer array", type_);
+  if (!is_array() || !(is_int_type(elem_) || elem_ == GgufType::kBool))
+    type_error(what, "an integer array", type_);
   std::vector<int64_t> out(count_);
   bool ok = true;
   for (size_t i = 0; i < count_; ++i) out[i] = get_int(elem_, raw_.data() + i * scalar_size(elem_), ok);
@@ -245,7 +306,8 @@ std::vector<int64_t> GgufValue::as_ints(std::string_view what) const {
 }
 
 std::vector<double> GgufValue::as_floats(std::string_view what) const {
-  if (!is_array() || scalar_size(elem_) == 0 || elem_ == GgufType::kBool) type_error(what, "a number array", type_);
+  if (!is_array() || scalar_size(elem_) == 0 || elem_ == GgufType::kBool)
+    type_error(what, "a number array", type_);
   std::vector<double> out(count_);
   bool ok = true;
   for (size_t i = 0; i < count_; ++i) out[i] = get_float(elem_, raw_.data() + i * scalar_size(elem_), ok);
@@ -270,7 +332,9 @@ class GgufReader {
  private:
   size_t left() const { return n_ - pos_; }
   void need(uint64_t bytes, const char* ctx) {
-    if (bytes > left()) bad(what_, fmt::format("truncated at byte {} reading {} ({} bytes needed, {} left)", pos_, ctx, bytes, left()));
+    if (bytes > left())
+      bad(what_, fmt::format("truncated at byte {} reading {} ({} bytes needed, {} left)", pos_, ctx, bytes,
+                             left()));
   }
   template <class T>
   T get(const char* ctx) {
@@ -312,7 +376,8 @@ GgufValue GgufReader::get_value(const std::string& key) {
     need(sz, "scalar value");
     v.raw_.assign(p_ + pos_, p_ + pos_ + sz);
     pos_ += sz;
-    if (v.type_ == GgufType::kBool && v.raw_[0] > 1) bad(what_, fmt::format("key '{}': bool value {}", key, v.raw_[0]));
+    if (v.type_ == GgufType::kBool && v.raw_[0] > 1)
+      bad(what_, fmt::format("key '{}': bool value {}", key, v.raw_[0]));
     return v;
   }
   const uint32_t et = get<uint32_t>("array type");
@@ -323,7 +388,8 @@ GgufValue GgufReader::get_value(const std::string& key) {
   // Each element takes at least its scalar size (strings: an 8-byte length), so the count is
   // bounded by the bytes left before anything is allocated.
   const uint64_t min_elem = v.elem_ == GgufType::kString ? 8 : scalar_size(v.elem_);
-  if (count > left() / min_elem) bad(what_, fmt::format("key '{}': array length {} exceeds the file", key, count));
+  if (count > left() / min_elem)
+    bad(what_, fmt::format("key '{}': array length {} exceeds the file", key, count));
   v.count_ = size_t(count);
   if (v.elem_ == GgufType::kString) {
     v.strs_.reserve(v.count_);
@@ -357,16 +423,19 @@ void GgufReader::read_tensor_info(GgufFile& f, std::set<std::string>& names) {
     if (c.id == type) g = &c;
   if (!g) bad(what_, fmt::format("tensor '{}' has unknown ggml type {}", ti.name, type));
   if (!g->supported)
-    throw Error(Errc::kUnsupported, fmt::format("{}: tensor '{}' has type {}, which fastvlm does not run", what_, ti.name, g->name));
+    throw Error(Errc::kUnsupported, fmt::format("{}: tensor '{}' has type {}, which fastvlm does not run",
+                                                what_, ti.name, g->name));
   ti.dtype = g->dtype;
   if (ne[0] % dtype_block_elems(ti.dtype) != 0)
-    bad(what_, fmt::format("tensor '{}': row of {} elements is not whole {} blocks", ti.name, ne[0], g->name));
-  for (int i = int(n_dims) - 1; i >= 0; --i) ti.shape.push_back(ne[i]);   // row-major: reverse ne
+    bad(what_,
+        fmt::format("tensor '{}': row of {} elements is not whole {} blocks", ti.name, ne[0], g->name));
+  for (int i = int(n_dims) - 1; i >= 0; --i) ti.shape.push_back(ne[i]);  // row-major: reverse ne
   const uint64_t blocks = uint64_t(numel) / uint64_t(dtype_block_elems(ti.dtype));
   const uint64_t bb = uint64_t(dtype_block_bytes(ti.dtype));
-  if (blocks > std::numeric_limits<uint64_t>::max() / bb) bad(what_, fmt::format("tensor '{}' size overflows", ti.name));
+  if (blocks > std::numeric_limits<uint64_t>::max() / bb)
+    bad(what_, fmt::format("tensor '{}' size overflows", ti.name));
   ti.nbytes = blocks * bb;
-  ti.offset = get<uint64_t>("tensor offset");   // relative for now
+  ti.offset = get<uint64_t>("tensor offset");  // relative for now
   if (!names.insert(ti.name).second) bad(what_, fmt::format("duplicate tensor '{}'", ti.name));
   f.infos_.push_back(std::move(ti));
 }
@@ -396,7 +465,8 @@ GgufFile GgufReader::read(std::shared_ptr<const void> owner) {
   if (const GgufValue* a = f.find("general.alignment")) {
     if (a->type() != GgufType::kU32) bad(what_, "general.alignment is not a u32");
     const int64_t al = a->as_int();
-    if (al == 0 || (al & (al - 1)) != 0 || al > kMaxAlignment) bad(what_, fmt::format("general.alignment {} is not a power of two", al));
+    if (al == 0 || (al & (al - 1)) != 0 || al > kMaxAlignment)
+      bad(what_, fmt::format("general.alignment {} is not a power of two", al));
     f.alignment_ = uint32_t(al);
   }
 
@@ -409,12 +479,16 @@ GgufFile GgufReader::read(std::shared_ptr<const void> owner) {
   const uint64_t data_size = n_ > data_start ? n_ - data_start : 0;
   std::vector<const GgufTensorInfo*> by_offset;
   for (GgufTensorInfo& ti : f.infos_) {
-    if (ti.offset % f.alignment_ != 0) bad(what_, fmt::format("tensor '{}' offset {} is not aligned to {}", ti.name, ti.offset, f.alignment_));
+    if (ti.offset % f.alignment_ != 0)
+      bad(what_, fmt::format("tensor '{}' offset {} is not aligned to {}", ti.name, ti.offset, f.alignment_));
     if (ti.offset > data_size || ti.nbytes > data_size - ti.offset)
-      bad(what_, fmt::format("tensor '{}' [{}, +{}) lies outside the {} data bytes", ti.name, ti.offset, ti.nbytes, data_size));
+      bad(what_, fmt::format("tensor '{}' [{}, +{}) lies outside the {} data bytes", ti.name, ti.offset,
+                             ti.nbytes, data_size));
     ti.offset += data_start;
-    const uint64_t natural = std::min<uint64_t>(8, uint64_t(dtype_block_bytes(ti.dtype) & -dtype_block_bytes(ti.dtype)));
-    if (ti.offset % natural != 0) bad(what_, fmt::format("tensor '{}' is misaligned for {}", ti.name, dtype_name(ti.dtype)));
+    const uint64_t natural =
+        std::min<uint64_t>(8, uint64_t(dtype_block_bytes(ti.dtype) & -dtype_block_bytes(ti.dtype)));
+    if (ti.offset % natural != 0)
+      bad(what_, fmt::format("tensor '{}' is misaligned for {}", ti.name, dtype_name(ti.dtype)));
     by_offset.push_back(&ti);
   }
   std::sort(by_offset.begin(), by_offset.end(), [](auto* a, auto* b) { return a->offset < b->offset; });
@@ -433,7 +507,8 @@ GgufFile GgufFile::open(const std::string& path) {
   return parse(m->data(), m->size(), m, path);
 }
 
-GgufFile GgufFile::parse(const uint8_t* data, size_t size, std::shared_ptr<const void> owner, const std::string& what) {
+GgufFile GgufFile::parse(const uint8_t* data, size_t size, std::shared_ptr<const void> owner,
+                         const std::string& what) {
   if (data == nullptr) size = 0;
   static const uint8_t kEmpty = 0;
   GgufReader r(data ? data : &kEmpty, size, what);
@@ -448,7 +523,9 @@ const GgufValue* GgufFile::find(std::string_view key) const {
 
 const GgufValue& GgufFile::get(std::string_view key) const {
   const GgufValue* v = find(key);
-  if (!v) throw Error(Errc::kBadModel, fmt::format("{}: GGUF metadata key '{}' is missing", what_, key), {{"key", key}});
+  if (!v)
+    throw Error(Errc::kBadModel, fmt::format("{}: GGUF metadata key '{}' is missing", what_, key),
+                {{"key", key}});
   return *v;
 }
 
@@ -464,7 +541,8 @@ Tensor GgufFile::tensor(std::string_view name) const {
 
 std::map<std::string, Tensor> GgufFile::tensors() const {
   std::map<std::string, Tensor> m;
-  for (const GgufTensorInfo& t : infos_) m.emplace(t.name, Tensor::view(t.dtype, t.shape, base_ + t.offset, owner_));
+  for (const GgufTensorInfo& t : infos_)
+    m.emplace(t.name, Tensor::view(t.dtype, t.shape, base_ + t.offset, owner_));
   return m;
 }
 
@@ -482,15 +560,17 @@ void GgufWriter::set(std::string key, GgufValue value) {
 }
 
 void GgufWriter::add_tensor(std::string name, const Tensor& t) {
-  const Tensor copy = t;   // shares bytes (owned or view), keeps them alive
+  const Tensor copy = t;  // shares bytes (owned or view), keeps them alive
   add_tensor(std::move(name), t.dtype(), t.shape(), [copy] { return copy; });
 }
 
 void GgufWriter::check_new_tensor(const std::string& name, DType dtype, const Shape& shape) const {
-  if (name.size() >= kMaxNameBytes) throw Error(Errc::kBadArgs, fmt::format("GGUF tensor name '{}' is longer than 63 bytes", name));
+  if (name.size() >= kMaxNameBytes)
+    throw Error(Errc::kBadArgs, fmt::format("GGUF tensor name '{}' is longer than 63 bytes", name));
   if (shape.empty() || shape.size() > size_t(kMaxDims))
-    throw Error(Errc::kBadArgs, fmt::format("GGUF tensor '{}': rank {} (1..4 supported)", name, shape.size()));
-  ggml_type_of(dtype);   // throws for dtypes GGUF cannot hold
+    throw Error(Errc::kBadArgs,
+                fmt::format("GGUF tensor '{}': rank {} (1..4 supported)", name, shape.size()));
+  ggml_type_of(dtype);  // throws for dtypes GGUF cannot hold
   for (const Pending& p : tensors_)
     if (p.name == name) throw Error(Errc::kBadArgs, fmt::format("GGUF tensor '{}' added twice", name));
 }
@@ -502,7 +582,7 @@ void GgufWriter::add_tensor(std::string name, DType dtype, Shape shape, std::fun
 
 void GgufWriter::add_tensor_rows(std::string name, DType dtype, Shape shape, RowFill fill) {
   check_new_tensor(name, dtype, shape);
-  dtype_bytes(dtype, shape.back());   // a row must be whole blocks (FVLM_CHECK)
+  dtype_bytes(dtype, shape.back());  // a row must be whole blocks (FVLM_CHECK)
   tensors_.push_back({std::move(name), dtype, std::move(shape), nullptr, std::move(fill)});
 }
 
@@ -512,13 +592,20 @@ class Out {
  public:
   explicit Out(StagedFile& f) : f_(f) { buf_.reserve(kBuffer); }
   template <class T>
-  void put(T v) { bytes(&v, sizeof(T)); }
-  void str(const std::string& s) { put<uint64_t>(s.size()); bytes(s.data(), s.size()); }
+  void put(T v) {
+    bytes(&v, sizeof(T));
+  }
+  void str(const std::string& s) {
+    put<uint64_t>(s.size());
+    bytes(s.data(), s.size());
+  }
   void bytes(const void* p, size_t n) {
     const auto* c = static_cast<const uint8_t*>(p);
     if (buf_.size() + n > kBuffer) flush();
-    if (n >= kBuffer) f_.write(c, n);   // tensor data: straight from the caller's buffer
-    else buf_.insert(buf_.end(), c, c + n);
+    if (n >= kBuffer)
+      f_.write(c, n);  // tensor data: straight from the caller's buffer
+    else
+      buf_.insert(buf_.end(), c, c + n);
     pos_ += n;
   }
   void pad_to(uint64_t alignment) {
@@ -574,19 +661,22 @@ void GgufWriter::write(StagedFile& f) const {
   for (const Pending& t : tensors_) {
     o.str(t.name);
     o.put<uint32_t>(uint32_t(t.shape.size()));
-    for (auto it = t.shape.rbegin(); it != t.shape.rend(); ++it) o.put<uint64_t>(uint64_t(*it));   // ne = reversed
+    for (auto it = t.shape.rbegin(); it != t.shape.rend(); ++it)
+      o.put<uint64_t>(uint64_t(*it));  // ne = reversed
     o.put<uint32_t>(ggml_type_of(t.dtype));
     o.put<uint64_t>(offset);
-    offset += (uint64_t(dtype_bytes(t.dtype, shape_numel(t.shape))) + alignment_ - 1) / alignment_ * alignment_;
+    offset +=
+        (uint64_t(dtype_bytes(t.dtype, shape_numel(t.shape))) + alignment_ - 1) / alignment_ * alignment_;
   }
   o.pad_to(alignment_);
-  std::vector<uint8_t> chunk;   // reused by every row-filled tensor
+  std::vector<uint8_t> chunk;  // reused by every row-filled tensor
   for (const Pending& t : tensors_) {
     if (t.make) {
       const Tensor data = t.make();
       FVLM_CHECK(data.dtype() == t.dtype && data.shape() == t.shape,
-                 fmt::format("gguf writer: tensor '{}' produced {} {}, declared {} {}", t.name, dtype_name(data.dtype()),
-                             shape_str(data.shape()), dtype_name(t.dtype), shape_str(t.shape)));
+                 fmt::format("gguf writer: tensor '{}' produced {} {}, declared {} {}", t.name,
+                             dtype_name(data.dtype()), shape_str(data.shape()), dtype_name(t.dtype),
+                             shape_str(t.shape)));
       o.bytes(data.data(), size_t(data.nbytes()));
     } else {
       const int64_t cols = t.shape.back(), rows = cols == 0 ? 0 : shape_numel(t.shape) / cols;

@@ -31,8 +31,19 @@
 namespace fvlm {
 
 enum class GgufType : uint32_t {
-  kU8 = 0, kI8 = 1, kU16 = 2, kI16 = 3, kU32 = 4, kI32 = 5, kF32 = 6, kBool = 7,
-  kString = 8, kArray = 9, kU64 = 10, kI64 = 11, kF64 = 12,
+  kU8 = 0,
+  kI8 = 1,
+  kU16 = 2,
+  kI16 = 3,
+  kU32 = 4,
+  kI32 = 5,
+  kF32 = 6,
+  kBool = 7,
+  kString = 8,
+  kArray = 9,
+  kU64 = 10,
+  kI64 = 11,
+  kF64 = 12,
 };
 std::string_view gguf_type_name(GgufType t);
 
@@ -59,9 +70,9 @@ class GgufValue {
   static GgufValue floats(GgufType elem, const std::vector<double>& v);
 
   GgufType type() const { return type_; }
-  GgufType elem_type() const { return elem_; }   // arrays only
+  GgufType elem_type() const { return elem_; }  // arrays only
   bool is_array() const { return type_ == GgufType::kArray; }
-  size_t size() const;                           // array length (1 for scalars)
+  size_t size() const;  // array length (1 for scalars)
 
   // Scalar accessors: integer types convert to each other when the value fits, floats to double.
   // Wrong type or out of range -> Error{kBadModel} naming `what` (e.g. the key).
@@ -79,16 +90,16 @@ class GgufValue {
   friend class GgufWriter;
   GgufType type_ = GgufType::kU8;
   GgufType elem_ = GgufType::kU8;
-  size_t count_ = 0;                  // array element count
-  std::vector<uint8_t> raw_;          // numeric payload (scalar or array), little-endian
-  std::vector<std::string> strs_;     // string payload (scalar: one entry)
+  size_t count_ = 0;               // array element count
+  std::vector<uint8_t> raw_;       // numeric payload (scalar or array), little-endian
+  std::vector<std::string> strs_;  // string payload (scalar: one entry)
 };
 
 struct GgufTensorInfo {
   std::string name;
   DType dtype;
-  Shape shape;           // row-major (ggml ne reversed)
-  uint64_t offset = 0;   // absolute byte offset in the file
+  Shape shape;          // row-major (ggml ne reversed)
+  uint64_t offset = 0;  // absolute byte offset in the file
   uint64_t nbytes = 0;
 };
 
@@ -106,13 +117,13 @@ class GgufFile {
   const std::string& path() const { return what_; }
 
   const std::vector<std::pair<std::string, GgufValue>>& metadata() const { return kv_; }
-  const GgufValue* find(std::string_view key) const;   // nullptr if absent
-  const GgufValue& get(std::string_view key) const;    // Error{kBadModel} if absent
+  const GgufValue* find(std::string_view key) const;  // nullptr if absent
+  const GgufValue& get(std::string_view key) const;   // Error{kBadModel} if absent
 
   const std::vector<GgufTensorInfo>& tensor_infos() const { return infos_; }
   bool has_tensor(std::string_view name) const;
-  Tensor tensor(std::string_view name) const;          // Error{kBadModel} if absent
-  std::map<std::string, Tensor> tensors() const;       // every tensor, by name
+  Tensor tensor(std::string_view name) const;     // Error{kBadModel} if absent
+  std::map<std::string, Tensor> tensors() const;  // every tensor, by name
 
  private:
   friend class GgufReader;
@@ -135,8 +146,8 @@ class GgufWriter {
   // leading dimensions flattened (numel / last dimension); a row holds the last dimension.
   using RowFill = std::function<void(int64_t r0, int64_t r1, uint8_t* out)>;
 
-  explicit GgufWriter(uint32_t alignment = 32);   // power of two; != 32 adds general.alignment
-  void set(std::string key, GgufValue value);      // insertion order kept; duplicates: Error{kBadArgs}
+  explicit GgufWriter(uint32_t alignment = 32);  // power of two; != 32 adds general.alignment
+  void set(std::string key, GgufValue value);    // insertion order kept; duplicates: Error{kBadArgs}
   // A tensor whose bytes exist now (must stay alive until write()).
   void add_tensor(std::string name, const Tensor& t);
   // A tensor produced only while writing (one at a time: converting a 7B model needs no 7B RAM).
@@ -147,15 +158,15 @@ class GgufWriter {
   void add_tensor_rows(std::string name, DType dtype, Shape shape, RowFill fill);
   static constexpr int64_t kChunkBytes = 8 << 20;
 
-  void write(const std::string& path) const;       // Error{kIoError} if the file cannot be written
-  void write(StagedFile& out) const;               // the same bytes, not committed
+  void write(const std::string& path) const;  // Error{kIoError} if the file cannot be written
+  void write(StagedFile& out) const;          // the same bytes, not committed
 
  private:
   struct Pending {
     std::string name;
     DType dtype;
     Shape shape;
-    std::function<Tensor()> make;   // one of make / fill
+    std::function<Tensor()> make;  // one of make / fill
     RowFill fill;
   };
   void check_new_tensor(const std::string& name, DType dtype, const Shape& shape) const;

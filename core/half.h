@@ -31,7 +31,10 @@ inline float f16_to_f32(uint16_t h) {
       u = sign;
     } else {  // subnormal: normalise
       exp = 127 - 15 + 1;
-      while (!(mant & 0x400u)) { mant <<= 1; --exp; }
+      while (!(mant & 0x400u)) {
+        mant <<= 1;
+        --exp;
+      }
       mant &= 0x3ffu;
       u = sign | (exp << 23) | (mant << 13);
     }
@@ -51,13 +54,13 @@ inline uint16_t f32_to_f16(float f) {
   std::memcpy(&u, &f, 4);
   const uint16_t sign = uint16_t((u >> 16) & 0x8000u);
   u &= 0x7fffffffu;
-  if (u > 0x7f800000u) return sign | 0x7e00u;                 // NaN
-  if (u >= 0x477ff000u) return sign | 0x7c00u;                // overflow -> inf
-  if (u < 0x38800000u) {                                      // subnormal or zero
+  if (u > 0x7f800000u) return sign | 0x7e00u;   // NaN
+  if (u >= 0x477ff000u) return sign | 0x7c00u;  // overflow -> inf
+  if (u < 0x38800000u) {                        // subnormal or zero
     if (u < 0x33000000u) return sign;
     const uint32_t e = u >> 23;
     uint32_t m = (u & 0x7fffffu) | 0x800000u;
-    const uint32_t shift = 126 - e;                           // 14 + (113 - e) - 1
+    const uint32_t shift = 126 - e;  // 14 + (113 - e) - 1
     uint32_t half_m = m >> (shift);
     const uint32_t rem = m & ((1u << shift) - 1);
     const uint32_t halfway = 1u << (shift - 1);

@@ -23,7 +23,7 @@ struct Image {
   const uint8_t* row(int y) const { return rgb.data() + size_t(y) * size_t(width) * 3; }
 };
 
-inline constexpr int64_t kDefaultMaxPixels = 100'000'000;   // 100 MP
+inline constexpr int64_t kDefaultMaxPixels = 100'000'000;  // 100 MP
 
 // Decodes JPEG, PNG, WebP, BMP or TIFF bytes. `name` only labels error messages.
 //  - A valid image of another format (GIF, HEIF, AVIF, JPEG XL, JPEG 2000), or samples other than

@@ -12,15 +12,15 @@ namespace fvlm {
 // The decoded formats, then formats recognised by their signature only, to refuse them as
 // unsupported (exit 5) rather than as corrupt data (exit 3).
 enum class ImageFormat { kUnknown, kJpeg, kPng, kWebp, kBmp, kTiff, kGif, kHeif, kAvif, kJpegXl, kJpeg2000 };
-std::string_view image_format_name(ImageFormat f);   // "JPEG", "PNG", ...
-bool image_format_decoded(ImageFormat f);            // JPEG, PNG, WebP, BMP, TIFF
+std::string_view image_format_name(ImageFormat f);  // "JPEG", "PNG", ...
+bool image_format_decoded(ImageFormat f);           // JPEG, PNG, WebP, BMP, TIFF
 
 struct ImageHeader {
   ImageFormat format = ImageFormat::kUnknown;
-  int64_t width = 0, height = 0;   // 0 when the header could not be read
-  int orientation = 1;             // EXIF Orientation 1..8 (1 = upright; also when absent)
-  bool complete = true;            // false: data ends early (JPEG: no EOI after the first scan;
-                                   // PNG: no IEND; WebP: a chunk runs past the end)
+  int64_t width = 0, height = 0;  // 0 when the header could not be read
+  int orientation = 1;            // EXIF Orientation 1..8 (1 = upright; also when absent)
+  bool complete = true;           // false: data ends early (JPEG: no EOI after the first scan;
+                                  // PNG: no IEND; WebP: a chunk runs past the end)
 };
 
 // Recognises the format by its signature and reads what it can. format == kUnknown or

@@ -16,7 +16,7 @@ namespace {
 struct RescaleTable {
   float v[256];
   RescaleTable() {
-    const double scale = 1 / 255.0;                     // rescale_factor 0.00392156862745098
+    const double scale = 1 / 255.0;  // rescale_factor 0.00392156862745098
     for (int i = 0; i < 256; ++i) v[i] = float(double(i) * scale);
   }
 };
@@ -35,18 +35,14 @@ void write_pixel_values(const Image& img, float* dst) {
 
 }  // namespace
 
-ImageMode parse_image_mode(std::string_view s) {
-  if (s == "pad") return ImageMode::kPad;
-  if (s == "crop") return ImageMode::kCrop;
-  if (s == "tiles") return ImageMode::kTiles;
-  throw Error(Errc::kBadArgs, fmt::format("unknown image mode '{}' (pad, crop or tiles)", s));
-}
-
 std::string_view image_mode_name(ImageMode m) {
   switch (m) {
-    case ImageMode::kPad: return "pad";
-    case ImageMode::kCrop: return "crop";
-    case ImageMode::kTiles: return "tiles";
+    case ImageMode::kPad:
+      return "pad";
+    case ImageMode::kCrop:
+      return "crop";
+    case ImageMode::kTiles:
+      return "tiles";
   }
   return "pad";
 }
@@ -58,9 +54,9 @@ void check_resolution(int resolution) {
 }
 
 Image pad_to_square(const Image& img) {
-  const int side = std::max(img.width, img.height);      // expand2square: side = max(width, height)
-  Image out = Image::black(side, side);                  // background_color = image_mean * 255 = black
-  const int x0 = (side - img.width) / 2, y0 = (side - img.height) / 2;   // paste at ((side-w)//2, (side-h)//2)
+  const int side = std::max(img.width, img.height);  // expand2square: side = max(width, height)
+  Image out = Image::black(side, side);              // background_color = image_mean * 255 = black
+  const int x0 = (side - img.width) / 2, y0 = (side - img.height) / 2;  // paste at ((side-w)//2, (side-h)//2)
   for (int y = 0; y < img.height; ++y)
     std::memcpy(out.row(y0 + y) + size_t(x0) * 3, img.row(y), size_t(img.width) * 3);
   return out;
@@ -76,7 +72,7 @@ Image resize_and_center_crop(const Image& img, int side) {
   // get_resize_output_image_size(default_to_square=False): short, long = sorted(w, h)
   const bool portrait = img.width <= img.height;
   const int64_t shorter = portrait ? img.width : img.height, longer = portrait ? img.height : img.width;
-  const int new_long = int(double(int64_t(side) * longer) / double(shorter));   // int(size * long / short)
+  const int new_long = int(double(int64_t(side) * longer) / double(shorter));  // int(size * long / short)
   const int new_w = portrait ? side : new_long, new_h = portrait ? new_long : side;
   // center_crop: top = (h - crop_h) // 2, left = (w - crop_w) // 2
   const Window crop{(new_w - side) / 2, (new_h - side) / 2, side, side};
@@ -103,8 +99,10 @@ Tensor prepare_image(const Image& img, ImageMode mode, int resolution) {
   check_resolution(resolution);
   if (img.width <= 0 || img.height <= 0) throw Error(Errc::kBadImage, "empty image");
   switch (mode) {
-    case ImageMode::kPad: return to_pixel_values(pad_and_resize(img, resolution));
-    case ImageMode::kCrop: return to_pixel_values(resize_and_center_crop(img, resolution));
+    case ImageMode::kPad:
+      return to_pixel_values(pad_and_resize(img, resolution));
+    case ImageMode::kCrop:
+      return to_pixel_values(resize_and_center_crop(img, resolution));
     case ImageMode::kTiles: {
       const AnyresViews v = process_anyres_image(img, resolution, anyres_default_pinpoints(resolution));
       return stack_pixel_values(v.views, resolution);

@@ -15,7 +15,6 @@ namespace fvlm {
 
 enum class ImageMode { kPad, kCrop, kTiles };
 
-ImageMode parse_image_mode(std::string_view s);   // "pad" | "crop" | "tiles"; else Error{kBadArgs}
 std::string_view image_mode_name(ImageMode m);
 
 // Throws Error{kBadArgs} unless `resolution` is a positive multiple of 64 (the encoder's stride).

@@ -15,12 +15,18 @@ namespace {
 
 std::string npy_descr(DType t) {
   switch (t) {
-    case DType::F32: return "<f4";
-    case DType::F16: return "<f2";
-    case DType::I32: return "<i4";
-    case DType::I64: return "<i8";
-    case DType::U8: return "|u1";
-    default: throw Error(Errc::kUnsupported, fmt::format("cannot write {} as .npy", dtype_name(t)));
+    case DType::F32:
+      return "<f4";
+    case DType::F16:
+      return "<f2";
+    case DType::I32:
+      return "<i4";
+    case DType::I64:
+      return "<i8";
+    case DType::U8:
+      return "|u1";
+    default:
+      throw Error(Errc::kUnsupported, fmt::format("cannot write {} as .npy", dtype_name(t)));
   }
 }
 
@@ -43,9 +49,9 @@ Tensor fortran_to_c_order(const Tensor& raw) {
   const int64_t esize = dtype_bytes(raw.dtype(), 1), n = raw.numel(), rank = int64_t(shape.size());
   const auto* src = static_cast<const char*>(raw.data());
   auto* dst = static_cast<char*>(out.mutable_data());
-  std::vector<int64_t> idx(rank, 0);   // C-order multi-index of element i
+  std::vector<int64_t> idx(rank, 0);  // C-order multi-index of element i
   for (int64_t i = 0; i < n; ++i) {
-    int64_t f = 0;                       // its Fortran offset: first axis fastest
+    int64_t f = 0;  // its Fortran offset: first axis fastest
     for (int64_t a = rank - 1; a >= 0; --a) f = f * shape[a] + idx[a];
     std::memcpy(dst + i * esize, src + f * esize, size_t(esize));
     for (int64_t a = rank - 1; a >= 0 && ++idx[a] == shape[a]; --a) idx[a] = 0;
@@ -78,10 +84,12 @@ Tensor read_npy(const std::string& path) {
   static const std::regex descr_re(R"('descr'\s*:\s*'([^']+)')");
   static const std::regex order_re(R"('fortran_order'\s*:\s*(True|False))");
   static const std::regex shape_re(R"('shape'\s*:\s*\(([^)]*)\))");
-  if (!std::regex_search(header, m, descr_re)) throw Error(Errc::kBadArgs, path + ": npy header has no descr");
+  if (!std::regex_search(header, m, descr_re))
+    throw Error(Errc::kBadArgs, path + ": npy header has no descr");
   const DType dt = dtype_from_descr(m[1], path);
   const bool fortran = std::regex_search(header, m, order_re) && m[1] == "True";
-  if (!std::regex_search(header, m, shape_re)) throw Error(Errc::kBadArgs, path + ": npy header has no shape");
+  if (!std::regex_search(header, m, shape_re))
+    throw Error(Errc::kBadArgs, path + ": npy header has no shape");
   Shape shape;
   const std::string dims = m[1];
   static const std::regex num_re(R"(\d+)");
@@ -97,8 +105,8 @@ void write_npy(const std::string& path, const Tensor& t) {
   std::string shape;
   for (size_t i = 0; i < t.shape().size(); ++i) shape += fmt::format("{}{}", i ? ", " : "", t.shape()[i]);
   if (t.shape().size() == 1) shape += ",";
-  std::string header = fmt::format("{{'descr': '{}', 'fortran_order': False, 'shape': ({}), }}",
-                                   npy_descr(t.dtype()), shape);
+  std::string header =
+      fmt::format("{{'descr': '{}', 'fortran_order': False, 'shape': ({}), }}", npy_descr(t.dtype()), shape);
   // Pad so that the data starts on a 64-byte boundary, header ends with '\n' (format 1.0).
   const size_t total = 10 + header.size() + 1;
   header.append((64 - total % 64) % 64, ' ');

@@ -41,7 +41,7 @@ void parallel_for_parts(const Parts& parts, RowsOf&& rows_of, int64_t grain, Fn&
   int64_t total = 0;
   for (const auto& p : parts) total += rows_of(p);
   parallel_for(total, grain, [&](int64_t b, int64_t e) {
-    int64_t first = 0;   // row of the concatenation where the current part starts
+    int64_t first = 0;  // row of the concatenation where the current part starts
     for (const auto& p : parts) {
       const int64_t n = rows_of(p), lo = std::max(b, first) - first, hi = std::min(e, first + n) - first;
       if (lo < hi) fn(p, lo, hi);

@@ -12,7 +12,8 @@
 namespace fvlm {
 
 void write_line_plot(const std::string& path, const std::string& title, const std::string& x_label,
-                     const std::string& y_label, const std::vector<double>& xs, const std::vector<PlotSeries>& series) {
+                     const std::string& y_label, const std::vector<double>& xs,
+                     const std::vector<PlotSeries>& series) {
   constexpr int W = 900, H = 560, left = 90, right = 30, top = 50, bottom = 70;
   cv::Mat img(H, W, CV_8UC3, cv::Scalar(255, 255, 255));
   if (xs.empty()) throw Error(Errc::kBadArgs, "nothing to plot");
@@ -27,14 +28,15 @@ void write_line_plot(const std::string& path, const std::string& title, const st
   auto py = [&](double y) { return int(H - bottom - y / ymax * (H - top - bottom)); };
   const cv::Scalar black(0, 0, 0), grey(220, 220, 220);
   const int font = cv::FONT_HERSHEY_SIMPLEX;
-  for (int i = 0; i <= 5; ++i) {   // y grid and ticks
+  for (int i = 0; i <= 5; ++i) {  // y grid and ticks
     const double y = ymax * i / 5;
     cv::line(img, {left, py(y)}, {W - right, py(y)}, grey, 1);
     cv::putText(img, fmt::format("{:.0f}", y), {8, py(y) + 5}, font, 0.45, black, 1, cv::LINE_AA);
   }
   for (double x : xs) {
     cv::line(img, {px(x), H - bottom}, {px(x), H - bottom + 6}, black, 1);
-    cv::putText(img, fmt::format("{:.0f}", x), {px(x) - 15, H - bottom + 24}, font, 0.45, black, 1, cv::LINE_AA);
+    cv::putText(img, fmt::format("{:.0f}", x), {px(x) - 15, H - bottom + 24}, font, 0.45, black, 1,
+                cv::LINE_AA);
   }
   cv::line(img, {left, H - bottom}, {W - right, H - bottom}, black, 1);
   cv::line(img, {left, top}, {left, H - bottom}, black, 1);
@@ -47,7 +49,8 @@ void write_line_plot(const std::string& path, const std::string& title, const st
     for (size_t i = 0; i < series[s].y.size() && i < xs.size(); ++i) {
       cv::circle(img, {px(xs[i]), py(series[s].y[i])}, 4, c, cv::FILLED, cv::LINE_AA);
       if (i > 0)
-        cv::line(img, {px(xs[i - 1]), py(series[s].y[i - 1])}, {px(xs[i]), py(series[s].y[i])}, c, 2, cv::LINE_AA);
+        cv::line(img, {px(xs[i - 1]), py(series[s].y[i - 1])}, {px(xs[i]), py(series[s].y[i])}, c, 2,
+                 cv::LINE_AA);
     }
     const int ly = top + 10 + int(s) * 22;
     cv::line(img, {W - right - 150, ly}, {W - right - 120, ly}, c, 3);

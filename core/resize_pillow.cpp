@@ -17,8 +17,8 @@ namespace {
 double bicubic_filter(double x) {
   constexpr double a = -0.5;
   if (x < 0.0) x = -x;
-  if (x < 1.0) return ((a + 2.0) * x - (a + 3.0)) * x * x + 1;   // ((a+2)x - (a+3)) x^2 + 1
-  if (x < 2.0) return (((x - 5) * x + 8) * x - 4) * a;           // (((x-5)x + 8)x - 4) a
+  if (x < 1.0) return ((a + 2.0) * x - (a + 3.0)) * x * x + 1;  // ((a+2)x - (a+3)) x^2 + 1
+  if (x < 2.0) return (((x - 5) * x + 8) * x - 4) * a;          // (((x-5)x + 8)x - 4) a
   return 0.0;
 }
 constexpr double kBicubicSupport = 2.0;
@@ -29,7 +29,7 @@ inline uint8_t clip8(int32_t acc) {
   const int32_t v = acc >> kPrecisionBits;
   return uint8_t(v < 0 ? 0 : (v > 255 ? 255 : v));
 }
-constexpr int32_t kHalf = 1 << (kPrecisionBits - 1);   // ss0 = 1 << (PRECISION_BITS - 1)
+constexpr int32_t kHalf = 1 << (kPrecisionBits - 1);  // ss0 = 1 << (PRECISION_BITS - 1)
 
 // Source rows [lo, hi) that the vertical axis reads (Pillow's ybox_first / ybox_last).
 std::pair<int, int> rows_used(const ResampleAxis& v) {
@@ -48,31 +48,50 @@ void check_axes(const Image& src, const ResampleAxis& h, const ResampleAxis& v) 
   FVLM_CHECK(src.rgb.size() == size_t(src.width) * size_t(src.height) * 3, "image buffer size");
 }
 
-// Chosen once: AVX2 when the CPU has it (the variants are bit-identical).
+// Picked once (the variants are bit-identical).
 struct PassKernels {
   resize_kernels::HorizontalFn horizontal;
   resize_kernels::VerticalFn vertical;
 };
 const PassKernels& pass_kernels() {
-  static const PassKernels k = __builtin_cpu_supports("avx2")
-                                   ? PassKernels{resize_kernels::horizontal_rows_avx2, resize_kernels::vertical_rows_avx2}
-                                   : PassKernels{resize_kernels::horizontal_rows_ref, resize_kernels::vertical_rows_ref};
+  static const PassKernels k{pick("resize_horizontal", resize_kernels::horizontal_variants()).fn,
+                             pick("resize_vertical", resize_kernels::vertical_variants()).fn};
   return k;
 }
 
 }  // namespace
 
 namespace resize_kernels {
+namespace {
+constexpr Variant<HorizontalFn> kHorizontal[] = {
+    {"ref", CpuFeature::kNone, horizontal_rows_ref},
+    {"avx2", CpuFeature::kAvx2, horizontal_rows_avx2},
+};
+constexpr Variant<VerticalFn> kVertical[] = {
+    {"ref", CpuFeature::kNone, vertical_rows_ref},
+    {"avx2", CpuFeature::kAvx2, vertical_rows_avx2},
+};
+}  // namespace
 
-void horizontal_rows_ref(const Image& src, const ResampleAxis& h, int row_offset, Image& tmp, int y0, int y1) {
+std::span<const Variant<HorizontalFn>> horizontal_variants() { return kHorizontal; }
+std::span<const Variant<VerticalFn>> vertical_variants() { return kVertical; }
+
+PixelsView view(const Image& im) { return {im.rgb.data(), im.width, im.height}; }
+MutablePixelsView mutable_view(Image& im) { return {im.rgb.data(), im.width, im.height}; }
+AxisView view(const ResampleAxis& a) {
+  return {a.in_size, a.out_size, a.taps, a.first.data(), a.count.data(), a.weights.data()};
+}
+
+void horizontal_rows_ref(PixelsView src, const AxisView& h, int row_offset, MutablePixelsView tmp, int y0,
+                         int y1) {
   for (int y = y0; y < y1; ++y) {
-    const uint8_t* in = src.row(y + row_offset);
-    uint8_t* out = tmp.row(y);
+    const uint8_t* in = src.data + size_t(y + row_offset) * size_t(src.width) * 3;
+    uint8_t* out = tmp.data + size_t(y) * size_t(tmp.width) * 3;
     for (int xx = 0; xx < h.out_size; ++xx) {
       const uint8_t* p = in + size_t(h.first[xx]) * 3;
       const int32_t* k = &h.weights[size_t(xx) * h.taps];
       int32_t s0 = kHalf, s1 = kHalf, s2 = kHalf;
-      for (int t = 0; t < h.count[xx]; ++t, p += 3) {   // ss0 += in[(x + xmin) * 4 + c] * k[x]
+      for (int t = 0; t < h.count[xx]; ++t, p += 3) {  // ss0 += in[(x + xmin) * 4 + c] * k[x]
         s0 += int32_t(p[0]) * k[t];
         s1 += int32_t(p[1]) * k[t];
         s2 += int32_t(p[2]) * k[t];
@@ -85,18 +104,19 @@ void horizontal_rows_ref(const Image& src, const ResampleAxis& h, int row_offset
 }
 
 // Accumulates whole rows so that the inner loop runs over contiguous bytes.
-void vertical_rows_ref(const Image& tmp, const ResampleAxis& v, int row_offset, Image& out, int y0, int y1) {
-  const size_t n = size_t(out.width) * 3;
+void vertical_rows_ref(PixelsView tmp, const AxisView& v, int row_offset, MutablePixelsView out, int y0,
+                       int y1) {
+  const size_t n = size_t(out.width) * 3, tmp_stride = size_t(tmp.width) * 3;
   std::vector<int32_t> acc(n);
   for (int yy = y0; yy < y1; ++yy) {
     std::fill(acc.begin(), acc.end(), kHalf);
     const int32_t* k = &v.weights[size_t(yy) * v.taps];
-    for (int t = 0; t < v.count[yy]; ++t) {             // ss0 += in[y + ymin][xx * 4 + c] * k[y]
-      const uint8_t* in = tmp.row(v.first[yy] - row_offset + t);
+    for (int t = 0; t < v.count[yy]; ++t) {  // ss0 += in[y + ymin][xx * 4 + c] * k[y]
+      const uint8_t* in = tmp.data + size_t(v.first[yy] - row_offset + t) * tmp_stride;
       const int32_t w = k[t];
       for (size_t i = 0; i < n; ++i) acc[i] += int32_t(in[i]) * w;
     }
-    uint8_t* o = out.row(yy);
+    uint8_t* o = out.data + size_t(yy) * n;
     for (size_t i = 0; i < n; ++i) o[i] = clip8(acc[i]);
   }
 }
@@ -110,31 +130,32 @@ ResampleAxis bicubic_axis(int in_size, int out_size) {
   a.out_size = out_size;
   // precompute_coeffs(inSize, in0 = 0, in1 = inSize, outSize): box edges are floats in Pillow.
   const float in0 = 0.0f, in1 = float(in_size);
-  double scale = double(in1 - in0) / out_size;                 // filterscale = scale = (in1 - in0) / outSize
-  const double filterscale = scale < 1.0 ? 1.0 : scale;        // if (filterscale < 1.0) filterscale = 1.0
-  const double support = kBicubicSupport * filterscale;        // support = filterp->support * filterscale
-  a.taps = int(std::ceil(support)) * 2 + 1;                    // ksize = (int)ceil(support) * 2 + 1
+  double scale = double(in1 - in0) / out_size;           // filterscale = scale = (in1 - in0) / outSize
+  const double filterscale = scale < 1.0 ? 1.0 : scale;  // if (filterscale < 1.0) filterscale = 1.0
+  const double support = kBicubicSupport * filterscale;  // support = filterp->support * filterscale
+  a.taps = int(std::ceil(support)) * 2 + 1;              // ksize = (int)ceil(support) * 2 + 1
   a.first.resize(out_size);
   a.count.resize(out_size);
   a.weights.assign(size_t(out_size) * a.taps, 0);
   std::vector<double> k(a.taps);
   for (int xx = 0; xx < out_size; ++xx) {
-    const double center = in0 + (xx + 0.5) * scale;            // center = in0 + (xx + 0.5) * scale
-    const double ss = 1.0 / filterscale;                       // ss = 1.0 / filterscale
-    int xmin = int(center - support + 0.5);                    // xmin = (int)(center - support + 0.5)
+    const double center = in0 + (xx + 0.5) * scale;  // center = in0 + (xx + 0.5) * scale
+    const double ss = 1.0 / filterscale;             // ss = 1.0 / filterscale
+    int xmin = int(center - support + 0.5);          // xmin = (int)(center - support + 0.5)
     if (xmin < 0) xmin = 0;
-    int xmax = int(center + support + 0.5);                    // xmax = (int)(center + support + 0.5)
+    int xmax = int(center + support + 0.5);  // xmax = (int)(center + support + 0.5)
     if (xmax > in_size) xmax = in_size;
     xmax -= xmin;
     double ww = 0.0;
     for (int x = 0; x < xmax; ++x) {
-      const double w = bicubic_filter((x + xmin - center + 0.5) * ss);   // filter((x + xmin - center + 0.5) * ss)
+      const double w =
+          bicubic_filter((x + xmin - center + 0.5) * ss);  // filter((x + xmin - center + 0.5) * ss)
       k[x] = w;
       ww += w;
     }
     for (int x = 0; x < xmax; ++x)
-      if (ww != 0.0) k[x] /= ww;                               // k[x] /= ww
-    for (int x = 0; x < xmax; ++x) {                           // normalize_coeffs_8bpc: round half away from 0
+      if (ww != 0.0) k[x] /= ww;      // k[x] /= ww
+    for (int x = 0; x < xmax; ++x) {  // normalize_coeffs_8bpc: round half away from 0
       const double f = k[x] * (1 << kPrecisionBits);
       a.weights[size_t(xx) * a.taps + x] = f < 0 ? int32_t(-0.5 + f) : int32_t(0.5 + f);
     }
@@ -156,7 +177,8 @@ ResampleAxis identity_axis(int size) {
 }
 
 ResampleAxis restrict_axis(const ResampleAxis& a, int lo, int hi) {
-  FVLM_CHECK(0 <= lo && lo <= hi && hi <= a.in_size, fmt::format("restrict [{}, {}) of {}", lo, hi, a.in_size));
+  FVLM_CHECK(0 <= lo && lo <= hi && hi <= a.in_size,
+             fmt::format("restrict [{}, {}) of {}", lo, hi, a.in_size));
   ResampleAxis r = a;
   r.in_size = hi - lo;
   for (int i = 0; i < a.out_size; ++i) {
@@ -172,7 +194,8 @@ ResampleAxis restrict_axis(const ResampleAxis& a, int lo, int hi) {
 }
 
 ResampleAxis slice_axis(const ResampleAxis& a, int begin, int end) {
-  FVLM_CHECK(0 <= begin && begin <= end && end <= a.out_size, fmt::format("slice [{}, {}) of {}", begin, end, a.out_size));
+  FVLM_CHECK(0 <= begin && begin <= end && end <= a.out_size,
+             fmt::format("slice [{}, {}) of {}", begin, end, a.out_size));
   ResampleAxis r;
   r.in_size = a.in_size;
   r.out_size = end - begin;
@@ -186,33 +209,41 @@ ResampleAxis slice_axis(const ResampleAxis& a, int begin, int end) {
 Image resample_separable_ref(const Image& src, const ResampleAxis& h, const ResampleAxis& v) {
   check_axes(src, h, v);
   const auto [lo, hi] = rows_used(v);
+  using namespace resize_kernels;
   Image tmp = Image::black(h.out_size, hi - lo);
-  resize_kernels::horizontal_rows_ref(src, h, lo, tmp, 0, tmp.height);
+  horizontal_rows_ref(view(src), view(h), lo, mutable_view(tmp), 0, tmp.height);
   Image out = Image::black(h.out_size, v.out_size);
-  resize_kernels::vertical_rows_ref(tmp, v, lo, out, 0, out.height);
+  vertical_rows_ref(view(tmp), view(v), lo, mutable_view(out), 0, out.height);
   return out;
 }
 
 Image resample_separable(const Image& src, const ResampleAxis& h, const ResampleAxis& v) {
   check_axes(src, h, v);
   const auto [lo, hi] = rows_used(v);
+  using namespace resize_kernels;
   Image tmp = Image::black(h.out_size, hi - lo);
   const PassKernels& k = pass_kernels();
-  parallel_for(tmp.height, 16, [&](int64_t b, int64_t e) { k.horizontal(src, h, lo, tmp, int(b), int(e)); });
+  const AxisView hv = view(h), vv = view(v);
+  parallel_for(tmp.height, 16, [&](int64_t b, int64_t e) {
+    k.horizontal(view(src), hv, lo, mutable_view(tmp), int(b), int(e));
+  });
   Image out = Image::black(h.out_size, v.out_size);
-  parallel_for(out.height, 16, [&](int64_t b, int64_t e) { k.vertical(tmp, v, lo, out, int(b), int(e)); });
+  parallel_for(out.height, 16, [&](int64_t b, int64_t e) {
+    k.vertical(view(tmp), vv, lo, mutable_view(out), int(b), int(e));
+  });
   return out;
 }
 
 Image resize_bicubic(const Image& src, int out_w, int out_h) {
-  return resize_bicubic(src, Placement{src.width, src.height, 0, 0}, out_w, out_h, Window{0, 0, out_w, out_h});
+  return resize_bicubic(src, Placement{src.width, src.height, 0, 0}, out_w, out_h,
+                        Window{0, 0, out_w, out_h});
 }
 
 Image resize_bicubic(const Image& src, const Placement& canvas, int out_w, int out_h, const Window& window) {
   FVLM_CHECK(canvas.x >= 0 && canvas.y >= 0 && canvas.x + src.width <= canvas.canvas_w &&
                  canvas.y + src.height <= canvas.canvas_h,
-             fmt::format("{}x{} image at ({}, {}) on a {}x{} canvas", src.width, src.height, canvas.x, canvas.y,
-                         canvas.canvas_w, canvas.canvas_h));
+             fmt::format("{}x{} image at ({}, {}) on a {}x{} canvas", src.width, src.height, canvas.x,
+                         canvas.y, canvas.canvas_w, canvas.canvas_h));
   FVLM_CHECK(window.x >= 0 && window.y >= 0 && window.w > 0 && window.h > 0 && window.x + window.w <= out_w &&
                  window.y + window.h <= out_h,
              "window outside the output");

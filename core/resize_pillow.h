@@ -24,9 +24,9 @@ inline constexpr int kPrecisionBits = 32 - 8 - 2;
 // weights[i * taps + t] in fixed point (Pillow's normalize_coeffs_8bpc output).
 struct ResampleAxis {
   int in_size = 0, out_size = 0;
-  int taps = 0;                     // Pillow's ksize: the stride of `weights`
-  std::vector<int> first, count;    // [out_size]
-  std::vector<int32_t> weights;     // [out_size * taps]
+  int taps = 0;                   // Pillow's ksize: the stride of `weights`
+  std::vector<int> first, count;  // [out_size]
+  std::vector<int32_t> weights;   // [out_size * taps]
 };
 
 // Pillow's precompute_coeffs(in_size, 0, in_size, out_size, BICUBIC) + normalize_coeffs_8bpc.

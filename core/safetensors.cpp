@@ -18,13 +18,20 @@ namespace {
 constexpr uint64_t kMaxHeaderBytes = 100u << 20;  // the format's own limit is 100 MB
 
 bool parse_dtype(const std::string& s, DType& out) {
-  if (s == "F32") out = DType::F32;
-  else if (s == "F16") out = DType::F16;
-  else if (s == "BF16") out = DType::BF16;
-  else if (s == "I64") out = DType::I64;
-  else if (s == "I32") out = DType::I32;
-  else if (s == "U8" || s == "BOOL") out = DType::U8;
-  else return false;
+  if (s == "F32")
+    out = DType::F32;
+  else if (s == "F16")
+    out = DType::F16;
+  else if (s == "BF16")
+    out = DType::BF16;
+  else if (s == "I64")
+    out = DType::I64;
+  else if (s == "I32")
+    out = DType::I32;
+  else if (s == "U8" || s == "BOOL")
+    out = DType::U8;
+  else
+    return false;
   return true;
 }
 
@@ -48,7 +55,10 @@ void read_safetensors(const std::string& path, TensorMap& out) {
 
   const uint8_t* data = file->data() + 8 + header_len;
   const uint64_t data_size = size - 8 - header_len;
-  struct Span { uint64_t begin, end; std::string name; };
+  struct Span {
+    uint64_t begin, end;
+    std::string name;
+  };
   std::vector<Span> spans;
   for (auto& [name, info] : header.items()) {
     if (name == "__metadata__") continue;
@@ -75,8 +85,8 @@ void read_safetensors(const std::string& path, TensorMap& out) {
                             name, b, e, data_size));
     const int64_t n = shape_numel(shape);
     if (n < 0 || uint64_t(dtype_bytes(dt, n)) != e - b)
-      bad(path, fmt::format("tensor '{}' {} {} needs {} bytes, has {}", name, info["dtype"].get<std::string>(),
-                            shape_str(shape), dtype_bytes(dt, n), e - b));
+      bad(path, fmt::format("tensor '{}' {} {} needs {} bytes, has {}", name,
+                            info["dtype"].get<std::string>(), shape_str(shape), dtype_bytes(dt, n), e - b));
     if (out.count(name)) bad(path, fmt::format("tensor '{}' appears twice", name));
     spans.push_back({b, e, name});
     // The format does not align tensor data (HF's writer does; a hand-made file need not), and the
@@ -106,17 +116,20 @@ TensorMap read_safetensors_dir(const std::string& dir) {
     return out;
   }
   if (!fs::exists(index))
-    throw Error(Errc::kBadModel, fmt::format("{}: no model.safetensors or model.safetensors.index.json", dir));
+    throw Error(Errc::kBadModel,
+                fmt::format("{}: no model.safetensors or model.safetensors.index.json", dir));
   std::ifstream f(index);
   nlohmann::json j = nlohmann::json::parse(f, nullptr, false);
   if (!j.is_object() || !j.contains("weight_map") || !j["weight_map"].is_object())
     throw Error(Errc::kBadModel, fmt::format("{}: malformed index (no weight_map)", index.string()));
   std::map<std::string, std::vector<std::string>> by_shard;
   for (auto& [name, shard] : j["weight_map"].items()) {
-    if (!shard.is_string()) throw Error(Errc::kBadModel, fmt::format("{}: bad shard for {}", index.string(), name));
+    if (!shard.is_string())
+      throw Error(Errc::kBadModel, fmt::format("{}: bad shard for {}", index.string(), name));
     const std::string s = shard.get<std::string>();
     if (s.find('/') != std::string::npos || s.find("..") != std::string::npos)
-      throw Error(Errc::kBadModel, fmt::format("{}: shard name '{}' escapes the directory", index.string(), s));
+      throw Error(Errc::kBadModel,
+                  fmt::format("{}: shard name '{}' escapes the directory", index.string(), s));
     by_shard[s].push_back(name);
   }
   for (const auto& [shard, names] : by_shard) {
@@ -145,13 +158,15 @@ void write_safetensors(const std::string& path, const TensorMap& tensors) {
   uint64_t offset = 0;
   for (const auto& [name, t] : tensors) {
     if (t.dtype() == DType::Q8_0 || t.dtype() == DType::Q4_0)
-      throw Error(Errc::kUnsupported, fmt::format("safetensors cannot hold {} tensor {}", dtype_name(t.dtype()), name));
-    header[name] = {{"dtype", std::string(dtype_name(t.dtype()))}, {"shape", t.shape()},
+      throw Error(Errc::kUnsupported,
+                  fmt::format("safetensors cannot hold {} tensor {}", dtype_name(t.dtype()), name));
+    header[name] = {{"dtype", std::string(dtype_name(t.dtype()))},
+                    {"shape", t.shape()},
                     {"data_offsets", {offset, offset + uint64_t(t.nbytes())}}};
     offset += uint64_t(t.nbytes());
   }
   std::string h = header.dump();
-  h.append((8 - h.size() % 8) % 8, ' ');   // align data to 8 bytes, as the reference writer does
+  h.append((8 - h.size() % 8) % 8, ' ');  // align data to 8 bytes, as the reference writer does
   const std::string tmp = path + ".tmp";
   {
     std::ofstream f(tmp, std::ios::binary | std::ios::trunc);

@@ -1,9 +1,18 @@
-// Small AVX2 helpers shared by the *_avx2.cpp (and wider) kernel files. Include only from files
-// compiled with AVX2 enabled (see CMakeLists.txt): the model code never sees intrinsics.
+// Small AVX2 helpers shared by the *_avx2.cpp, *_avxvnni.cpp and *_avx512.cpp kernel files (the
+// model code never sees intrinsics). An island (style.md): each ISA file gets its own copy, in
+// its ISA's namespace (FVLM_ISA, set by CMakeLists.txt) and with internal linkage, so the linker
+// can never hand an AVX-512-compiled copy to the AVX2 path of an older CPU.
 #pragma once
+#ifndef FVLM_ISA
+#error "core/simd_avx2.h is for ISA files only (*_avx2.cpp, *_avxvnni.cpp, *_avx512.cpp)"
+#endif
 #include <immintrin.h>
 
-namespace fvlm {
+#include <cstddef>
+#include <cstdint>
+
+namespace fvlm::FVLM_ISA {
+namespace {
 
 // The sum of the 8 lanes of v.
 inline float hsum_avx2(__m256 v) {
@@ -13,4 +22,26 @@ inline float hsum_avx2(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
-}  // namespace fvlm
+// Scalar tails: the same conversions as core/half.h, defined here so that no inline function of
+// a shared header is compiled with ISA flags.
+inline float bf16_to_f32(uint16_t h) {
+  const uint32_t u = uint32_t(h) << 16;
+  float f;
+  __builtin_memcpy(&f, &u, 4);
+  return f;
+}
+inline float f16_to_f32(uint16_t h) { return _cvtsh_ss(h); }  // F16C: exact, as the vector loads
+
+// An owned, zero-filled scratch array: what std::vector would be here, minus the shared template
+// code (its members would be compiled with this file's ISA flags and could be kept program-wide).
+template <class T>
+struct ZeroedArray {
+  T* data = nullptr;
+  explicit ZeroedArray(size_t n) : data(new T[n]()) {}
+  ~ZeroedArray() { delete[] data; }
+  ZeroedArray(const ZeroedArray&) = delete;
+  ZeroedArray& operator=(const ZeroedArray&) = delete;
+};
+
+}  // namespace
+}  // namespace fvlm::FVLM_ISA

@@ -59,14 +59,14 @@ void StagedFile::write(const void* data, size_t n) {
 }
 
 void StagedFile::finish() {
-  if (fd_ < 0) return;   // finished already
+  if (fd_ < 0) return;  // finished already
   try {
     if (::fdatasync(fd_) != 0) io_error("write", path_, errno);
     if (temp_name_.empty()) {
       // An unnamed inode gets a name by linkat through /proc (no CAP_DAC_READ_SEARCH needed), so
       // that one rename can then replace the old file.
       temp_name_ = fmt::format("{}.tmp{}", path_, ::getpid());
-      ::unlink(temp_name_.c_str());   // a leftover of an earlier killed run with our pid
+      ::unlink(temp_name_.c_str());  // a leftover of an earlier killed run with our pid
       const std::string proc = fmt::format("/proc/self/fd/{}", fd_);
       if (::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, temp_name_.c_str(), AT_SYMLINK_FOLLOW) != 0) {
         const int err = errno;
@@ -85,7 +85,8 @@ void StagedFile::finish() {
 
 void StagedFile::commit() {
   finish();
-  if (temp_name_.empty()) throw Error(Errc::kIoError, fmt::format("cannot replace {}: already committed", path_));
+  if (temp_name_.empty())
+    throw Error(Errc::kIoError, fmt::format("cannot replace {}: already committed", path_));
   if (::rename(temp_name_.c_str(), path_.c_str()) != 0) {
     const int err = errno;
     discard();

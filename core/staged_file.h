@@ -18,7 +18,7 @@ class StagedFile {
  public:
   // Creates the temporary file next to `path`. Error{kIoError} if the directory refuses it.
   explicit StagedFile(std::string path);
-  ~StagedFile();   // not committed: the temporary file is discarded
+  ~StagedFile();  // not committed: the temporary file is discarded
   StagedFile(const StagedFile&) = delete;
   StagedFile& operator=(const StagedFile&) = delete;
 
@@ -37,7 +37,7 @@ class StagedFile {
  private:
   void discard();
   std::string path_;
-  std::string temp_name_;   // empty while the temporary is unnamed (O_TMPFILE)
+  std::string temp_name_;  // empty while the temporary is unnamed (O_TMPFILE)
   int fd_ = -1;
   uint64_t size_ = 0;
 };

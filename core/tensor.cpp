@@ -26,14 +26,22 @@ constexpr bool kExactHeapTensors = false;
 
 std::string_view dtype_name(DType t) {
   switch (t) {
-    case DType::F32: return "F32";
-    case DType::F16: return "F16";
-    case DType::BF16: return "BF16";
-    case DType::I64: return "I64";
-    case DType::I32: return "I32";
-    case DType::U8: return "U8";
-    case DType::Q8_0: return "Q8_0";
-    case DType::Q4_0: return "Q4_0";
+    case DType::F32:
+      return "F32";
+    case DType::F16:
+      return "F16";
+    case DType::BF16:
+      return "BF16";
+    case DType::I64:
+      return "I64";
+    case DType::I32:
+      return "I32";
+    case DType::U8:
+      return "U8";
+    case DType::Q8_0:
+      return "Q8_0";
+    case DType::Q4_0:
+      return "Q4_0";
   }
   return "?";
 }
@@ -42,12 +50,20 @@ int64_t dtype_block_elems(DType t) { return (t == DType::Q8_0 || t == DType::Q4_
 
 int64_t dtype_block_bytes(DType t) {
   switch (t) {
-    case DType::F32: case DType::I32: return 4;
-    case DType::F16: case DType::BF16: return 2;
-    case DType::I64: return 8;
-    case DType::U8: return 1;
-    case DType::Q8_0: return 2 + 32;
-    case DType::Q4_0: return 2 + 16;
+    case DType::F32:
+    case DType::I32:
+      return 4;
+    case DType::F16:
+    case DType::BF16:
+      return 2;
+    case DType::I64:
+      return 8;
+    case DType::U8:
+      return 1;
+    case DType::Q8_0:
+      return 2 + 32;
+    case DType::Q4_0:
+      return 2 + 16;
   }
   return 0;
 }
@@ -85,7 +101,8 @@ Tensor Tensor::zeros(DType t, Shape shape) {
     // than left in malloc's heap (whose mmap threshold grows after the first big free).
     p = mmap(nullptr, rounded, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) throw Error(Errc::kOutOfMemory, fmt::format("cannot allocate {} bytes", bytes));
-    r.owner_ = std::shared_ptr<const void>(p, [rounded](const void* q) { munmap(const_cast<void*>(q), rounded); });
+    r.owner_ =
+        std::shared_ptr<const void>(p, [rounded](const void* q) { munmap(const_cast<void*>(q), rounded); });
   } else {
     p = std::aligned_alloc(64, rounded ? rounded : 64);
     if (!p) throw Error(Errc::kOutOfMemory, fmt::format("cannot allocate {} bytes", bytes));

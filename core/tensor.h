@@ -14,14 +14,14 @@ namespace fvlm {
 // Block-quantised types use ggml's layouts: Q8_0 = {f16 d; int8 q[32]}, Q4_0 = {f16 d; uint8 q[16]}.
 enum class DType : uint8_t { F32, F16, BF16, I64, I32, U8, Q8_0, Q4_0 };
 
-std::string_view dtype_name(DType t);                  // "F32", "BF16", "Q8_0", ...
-int64_t dtype_block_elems(DType t);                    // 1, or 32 for Q8_0/Q4_0
-int64_t dtype_block_bytes(DType t);                    // bytes per block (4 for F32, 34 for Q8_0, ...)
+std::string_view dtype_name(DType t);  // "F32", "BF16", "Q8_0", ...
+int64_t dtype_block_elems(DType t);    // 1, or 32 for Q8_0/Q4_0
+int64_t dtype_block_bytes(DType t);    // bytes per block (4 for F32, 34 for Q8_0, ...)
 // Bytes of `n` elements; n must be a multiple of the block size (FVLM_CHECK).
 int64_t dtype_bytes(DType t, int64_t n);
 
 using Shape = std::vector<int64_t>;
-std::string shape_str(const Shape& s);                  // "[896, 4864]"
+std::string shape_str(const Shape& s);  // "[896, 4864]"
 int64_t shape_numel(const Shape& s);
 
 class Tensor {
@@ -43,7 +43,7 @@ class Tensor {
   const void* data() const { return data_; }
   // Writable only when the tensor owns its bytes (FVLM_CHECK otherwise).
   void* mutable_data();
-  const float* f32() const;   // dtype must be F32
+  const float* f32() const;  // dtype must be F32
   float* f32();
   std::span<const float> f32_span() const { return {f32(), size_t(numel())}; }
 

@@ -3,6 +3,9 @@
 // (relative error ~2e-7), tested against them.
 #pragma once
 #include <cstdint>
+#include <span>
+
+#include "core/dispatch.h"
 
 namespace fvlm::dec {
 
@@ -17,7 +20,10 @@ void silu_mul_avx2(float* gate, const float* up, int64_t n);
 void softmax_ref(float* x, int64_t n);
 void softmax_avx2(float* x, int64_t n);
 
-SiluMulFn best_silu_mul();  // chosen once
+// "ref" first, then "avx2" (core/dispatch.h).
+std::span<const Variant<SiluMulFn>> silu_mul_variants();
+std::span<const Variant<SoftmaxFn>> softmax_variants();
+SiluMulFn best_silu_mul();  // pick()'s choice, once
 SoftmaxFn best_softmax();
 
 }  // namespace fvlm::dec

@@ -1,16 +1,15 @@
 // AVX2 exp-based kernels (spec: activations.cpp). exp(x) = 2^n * p(r), n = round(x / ln2),
 // r = x - n ln2 (two-part ln2), p = degree-5 Cephes polynomial; inputs clamped to the f32 range.
+// An ISA island: helpers in fvlm::avx2; scalar tails call libm's expf (what std::exp(float) calls).
 #include <immintrin.h>
+#include <math.h>
+
+#include <cstdint>
 
 #include "core/simd_avx2.h"
-
-#include <algorithm>
-#include <cmath>
-
 #include "decoder/activations.h"
 
-namespace fvlm::dec {
-
+namespace fvlm::avx2 {
 namespace {
 inline __m256 exp_ps(__m256 x) {
   x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.3f)), _mm256_set1_ps(88.3f));
@@ -37,6 +36,10 @@ inline float hmax(__m256 v) {
 }
 
 }  // namespace
+}  // namespace fvlm::avx2
+
+namespace fvlm::dec {
+using namespace fvlm::avx2;
 
 void silu_mul_avx2(float* gate, const float* up, int64_t n) {
   const __m256 one = _mm256_set1_ps(1.0f);
@@ -47,7 +50,7 @@ void silu_mul_avx2(float* gate, const float* up, int64_t n) {
     _mm256_storeu_ps(gate + i,
                      _mm256_mul_ps(_mm256_div_ps(g, _mm256_add_ps(one, e)), _mm256_loadu_ps(up + i)));
   }
-  for (; i < n; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+  for (; i < n; ++i) gate[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
 }
 
 void softmax_avx2(float* x, int64_t n) {
@@ -55,7 +58,7 @@ void softmax_avx2(float* x, int64_t n) {
   __m256 vmx = _mm256_set1_ps(-INFINITY);
   for (; i + 8 <= n; i += 8) vmx = _mm256_max_ps(vmx, _mm256_loadu_ps(x + i));
   float mx = hmax(vmx);
-  for (; i < n; ++i) mx = std::max(mx, x[i]);
+  for (; i < n; ++i) mx = mx < x[i] ? x[i] : mx;  // = std::max(mx, x[i])
   const __m256 m8 = _mm256_set1_ps(mx);
   __m256 vsum = _mm256_setzero_ps();
   for (i = 0; i + 8 <= n; i += 8) {
@@ -64,7 +67,7 @@ void softmax_avx2(float* x, int64_t n) {
     vsum = _mm256_add_ps(vsum, e);
   }
   float sum = hsum_avx2(vsum);
-  for (; i < n; ++i) sum += (x[i] = std::exp(x[i] - mx));
+  for (; i < n; ++i) sum += (x[i] = expf(x[i] - mx));
   const float inv = 1.0f / sum;
   const __m256 inv8 = _mm256_set1_ps(inv);
   for (i = 0; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), inv8));

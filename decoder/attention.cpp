@@ -15,8 +15,8 @@ void gqa_causal_attention(const float* q, const KvCache& kv, int layer, int pos0
   const int group = heads / c.num_key_value_heads;  // repeat_kv(n_rep)
   const int64_t ldq = int64_t(heads) * hd, ldkv = kv.kv_dim();
   const float scale = 1.0f / std::sqrt(float(hd));  // self.scaling = head_dim ** -0.5
-  const AttnScoresFn scores = best_attn_scores(hd);
-  const AttnWeightedSumFn weighted_sum = best_attn_weighted_sum(hd);
+  const AttnScoresFn scores = best_attn_scores();
+  const AttnWeightedSumFn weighted_sum = best_attn_weighted_sum();
   const SoftmaxFn softmax = best_softmax();
   const float* k0 = kv.k(layer, 0);
   const float* v0 = kv.v(layer, 0);

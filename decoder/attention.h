@@ -4,7 +4,7 @@
 // The causal mask is the key range [0, p]: image and text tokens alike.
 #pragma once
 #include "decoder/kv_cache.h"
-#include "models/config.h"
+#include "decoder/qwen2_config.h"
 
 namespace fvlm::dec {
 

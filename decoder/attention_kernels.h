@@ -1,8 +1,11 @@
 // Inner loops of attention for one query row of one head, over keys/values stored row-major with
 // a row stride (the KV cache keeps all KV heads of a position in one row).
-// _ref = spec; _avx2 needs head_dim % 8 == 0 (else callers get the ref through best_*()).
+// _ref = spec; _avx2 takes head_dim in steps of 8 and a scalar tail for the rest.
 #pragma once
 #include <cstdint>
+#include <span>
+
+#include "core/dispatch.h"
 
 namespace fvlm::dec {
 
@@ -20,8 +23,10 @@ void attn_scores_avx2(const float* q, const float* k, int64_t ldk, int64_t n_key
 void attn_weighted_sum_ref(const float* p, const float* v, int64_t ldv, int64_t n_keys, int hd, float* out);
 void attn_weighted_sum_avx2(const float* p, const float* v, int64_t ldv, int64_t n_keys, int hd, float* out);
 
-// Best variants for this CPU and head size.
-AttnScoresFn best_attn_scores(int hd);
-AttnWeightedSumFn best_attn_weighted_sum(int hd);
+// "ref" first, then "avx2" (core/dispatch.h); best_* is pick()'s choice, once.
+std::span<const Variant<AttnScoresFn>> attn_scores_variants();
+std::span<const Variant<AttnWeightedSumFn>> attn_weighted_sum_variants();
+AttnScoresFn best_attn_scores();
+AttnWeightedSumFn best_attn_weighted_sum();
 
 }  // namespace fvlm::dec

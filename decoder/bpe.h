@@ -54,7 +54,7 @@ void bpe_merge(const MergeTable& merges, std::vector<int32_t>& symbols);
 // mutex; a full shard is cleared (like HF tokenizers' bounded cache).
 class BpeCache {
  public:
-  static constexpr size_t kMaxWordBytes = 128;   // longer words are not cached
+  static constexpr size_t kMaxWordBytes = 128;  // longer words are not cached
   static constexpr size_t kShardCapacity = 8192;
   bool lookup(std::string_view word, std::vector<int32_t>& out) const;  // appends on a hit
   void insert(std::string_view word, std::span<const int32_t> ids) const;

@@ -5,7 +5,9 @@
 namespace fvlm {
 namespace {
 
-constexpr bool printable(int b) { return (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF); }
+constexpr bool printable(int b) {
+  return (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
+}
 
 struct ByteTables {
   std::array<char32_t, 256> to_cp{};
@@ -35,8 +37,6 @@ void append_utf8(char32_t cp, std::string& out) {  // cp < 0x800 here
 }
 
 }  // namespace
-
-char32_t byte_to_codepoint(uint8_t b) { return kTables.to_cp[b]; }
 
 std::optional<std::string> byte_unicode_to_bytes(std::string_view token) {
   std::string out;

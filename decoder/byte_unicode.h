@@ -9,10 +9,6 @@
 
 namespace fvlm {
 
-// Code point that byte b is written as: b itself for '!'..'~', U+00A1..U+00AC, U+00AE..U+00FF,
-// otherwise U+0100 + (index of b among the remaining 68 bytes, in increasing order).
-char32_t byte_to_codepoint(uint8_t b);
-
 // "Ġhello" -> " hello". nullopt when a character is outside the 256-character alphabet.
 std::optional<std::string> byte_unicode_to_bytes(std::string_view token);
 

@@ -9,7 +9,7 @@
 
 namespace fvlm {
 
-inline constexpr int32_t kImagePlaceholderId = -200;      // IMAGE_TOKEN_INDEX, never a vocab id
+inline constexpr int32_t kImagePlaceholderId = -200;  // IMAGE_TOKEN_INDEX, never a vocab id
 inline constexpr std::string_view kImageTag = "<image>";
 inline constexpr std::string_view kDefaultSystemPrompt = "You are a helpful assistant.";
 
@@ -21,7 +21,7 @@ std::string qwen2_chat_prompt(std::string_view question, std::string_view system
 
 // Splits the prompt on "<image>", tokenises each chunk separately (no merge across the boundary)
 // and joins the chunks with kImagePlaceholderId.
-std::vector<int32_t> tokenize_with_images(std::string_view prompt,
-                                          const std::function<std::vector<int32_t>(std::string_view)>& encode);
+std::vector<int32_t> tokenize_with_images(
+    std::string_view prompt, const std::function<std::vector<int32_t>(std::string_view)>& encode);
 
 }  // namespace fvlm

@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
-#include "decoder/widen.h"
+#include "quant/dequantize.h"
 
 namespace fvlm::dec {
 
@@ -16,7 +16,7 @@ void embed_rows(const Tensor& table, std::span<const int32_t> ids, float* out) {
     if (ids[i] < 0 || ids[i] >= V)
       throw Error(Errc::kBadArgs, fmt::format("token id {} outside the embedding table [0, {})", ids[i], V));
     float* dst = out + int64_t(i) * H;
-    widen_rows(table, ids[i], ids[i] + 1, dst);
+    quant::rows_to_f32(table, ids[i], ids[i] + 1, dst);
   }
 }
 

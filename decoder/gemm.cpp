@@ -8,7 +8,7 @@
 
 #include "core/error.h"
 #include "core/parallel.h"
-#include "decoder/widen.h"
+#include "quant/dequantize.h"
 
 namespace fvlm::dec {
 
@@ -36,7 +36,7 @@ void gemm_xwt(const float* x, int64_t M, int64_t K, const Tensor& W, float* y, i
   for (int64_t n0 = 0; n0 < N; n0 += rows) {
     const int64_t n1 = std::min(N, n0 + rows);
     parallel_for(n1 - n0, 8,
-                 [&](int64_t b, int64_t e) { widen_rows(W, n0 + b, n0 + e, panel.data() + b * K); });
+                 [&](int64_t b, int64_t e) { quant::rows_to_f32(W, n0 + b, n0 + e, panel.data() + b * K); });
     sgemm_xwt(x, M, K, panel.data(), n1 - n0, y + n0, ldy);
   }
 }
@@ -45,7 +45,7 @@ void gemm_xwt_ref(const float* x, int64_t M, int64_t K, const Tensor& W, float* 
   const int64_t N = W.dim(0);
   std::vector<float> row(static_cast<size_t>(K));
   for (int64_t n = 0; n < N; ++n) {
-    widen_rows(W, n, n + 1, row.data());
+    quant::rows_to_f32(W, n, n + 1, row.data());
     for (int64_t m = 0; m < M; ++m) {
       float acc = 0.f;
       for (int64_t k = 0; k < K; ++k) acc += x[m * K + k] * row[k];

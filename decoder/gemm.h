@@ -1,8 +1,8 @@
 // GEMM for prefill: y[M, N] = x[M, K] . W^T with W [N, K] row-major (F32, BF16, F16, Q8_0, Q4_0), M tokens
 // at once. oneDNN's sgemm (JIT AVX2/AVX-512 kernels, OpenMP threads) does the f32 work; 16-bit and
 // quantised weights are widened (dequantised) to f32 first, a whole matrix at a time (capped at
-// kMaxPanelFloats: measured on Zen 3, one sgemm over the whole matrix beats cache-sized panels by
-// ~2x for K = 896), into a caller-owned scratch so no page is faulted in per call.
+// kMaxPanelFloats: one sgemm over the whole matrix beats cache-sized panels, bench/README.md), into
+// a caller-owned scratch so no page is faulted in per call.
 // gemm_ref is the plain triple loop that specifies it.
 #pragma once
 #include <cstdint>

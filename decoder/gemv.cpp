@@ -1,13 +1,8 @@
 // GEMV variant tables and the scalar references (the spec for every SIMD variant).
 #include "decoder/gemv.h"
 
-#include <spdlog/spdlog.h>
-
-#include <array>
-
 #include "core/error.h"
 #include "core/half.h"
-#include "core/cpu_features.h"
 
 namespace fvlm::dec {
 
@@ -23,17 +18,18 @@ void gemv_ref(const uint16_t* w, int64_t K, const float* x, int64_t n_begin, int
   }
 }
 
-constexpr std::array<GemvVariant, 2> kF32{{{"ref", false, gemv_f32_ref}, {"avx2", true, gemv_f32_avx2}}};
-constexpr std::array<GemvVariant, 2> kBf16{{{"ref", false, gemv_bf16_ref}, {"avx2", true, gemv_bf16_avx2}}};
-constexpr std::array<GemvVariant, 2> kF16{{{"ref", false, gemv_f16_ref}, {"avx2", true, gemv_f16_avx2}}};
-
-const GemvVariant& pick(std::span<const GemvVariant> table, DType t) {
-  const GemvVariant* best = &table[0];
-  for (const GemvVariant& v : table)
-    if (!v.needs_avx2 || cpu_has(CpuFeature::kAvx2)) best = &v;
-  spdlog::debug("gemv {}: using variant {}", dtype_name(t), best->name);
-  return *best;
-}
+constexpr GemvVariant kF32[] = {
+    {"ref", CpuFeature::kNone, gemv_f32_ref},
+    {"avx2", CpuFeature::kAvx2, gemv_f32_avx2},
+};
+constexpr GemvVariant kBf16[] = {
+    {"ref", CpuFeature::kNone, gemv_bf16_ref},
+    {"avx2", CpuFeature::kAvx2, gemv_bf16_avx2},
+};
+constexpr GemvVariant kF16[] = {
+    {"ref", CpuFeature::kNone, gemv_f16_ref},
+    {"avx2", CpuFeature::kAvx2, gemv_f16_avx2},
+};
 }  // namespace
 
 void gemv_f32_ref(const void* w, int64_t K, const float* x, int64_t n_begin, int64_t n_end, float* y) {
@@ -68,9 +64,9 @@ std::span<const GemvVariant> gemv_variants(DType t) {
 }
 
 const GemvVariant& best_gemv(DType t) {
-  static const GemvVariant& f32 = pick(kF32, DType::F32);
-  static const GemvVariant& bf16 = pick(kBf16, DType::BF16);
-  static const GemvVariant& f16 = pick(kF16, DType::F16);
+  static const GemvVariant& f32 = pick("gemv_f32", kF32);
+  static const GemvVariant& bf16 = pick("gemv_bf16", kBf16);
+  static const GemvVariant& f16 = pick("gemv_f16", kF16);
   switch (t) {
     case DType::F32:
       return f32;

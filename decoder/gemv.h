@@ -2,27 +2,25 @@
 // stored as F32, BF16 or F16 (widened to f32 in registers; accumulation in f32). Memory-bound: each
 // weight byte is read once per token, so the kernels stream rows and keep x in L1.
 //
-// One variant table per weight dtype: {name, needs_avx2, fn}. "ref" (plain loops) is the spec.
+// One variant table per weight dtype: {name, cpu feature, fn} (core/dispatch.h). "ref" (plain loops)
+// is the spec.
 #pragma once
 #include <cstdint>
 #include <span>
 #include <string_view>
 
+#include "core/dispatch.h"
 #include "core/tensor.h"
 
 namespace fvlm::dec {
 
 using GemvFn = void (*)(const void* w, int64_t K, const float* x, int64_t n_begin, int64_t n_end, float* y);
 
-struct GemvVariant {
-  std::string_view name;
-  bool needs_avx2;  // AVX2 + FMA + F16C
-  GemvFn fn;
-};
+using GemvVariant = Variant<GemvFn>;
 
 // Variants for F32, BF16 or F16 weights, "ref" first. Other dtypes: FVLM_CHECK.
 std::span<const GemvVariant> gemv_variants(DType weight_type);
-// The last variant the CPU supports, chosen once per dtype.
+// pick()'s choice, once per dtype.
 const GemvVariant& best_gemv(DType weight_type);
 
 void gemv_f32_ref(const void* w, int64_t K, const float* x, int64_t n_begin, int64_t n_end, float* y);

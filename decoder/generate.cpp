@@ -5,10 +5,12 @@
 namespace fvlm::dec {
 
 GenerateResult generate(LlmBackend& llm, const float* embeds, int T, Sampler& sampler,
-                        const StopOptions& stop, const std::function<bool(int32_t)>& on_token) {
+                        const StopOptions& stop, const std::function<bool(int32_t)>& on_token,
+                        const std::function<void(std::span<const float>)>& on_prefill) {
   GenerateResult r;
   if (stop.max_new_tokens <= 0) return r;
   std::span<const float> logits = llm.prefill(embeds, T);
+  if (on_prefill) on_prefill(logits);
   for (;;) {
     const int32_t id = sampler.sample(logits, r.ids);
     const bool is_stop = std::find(stop.stop_ids.begin(), stop.stop_ids.end(), id) != stop.stop_ids.end();

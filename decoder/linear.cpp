@@ -19,7 +19,7 @@ constexpr int64_t kGemmMinRows = 4;
 // Below this many rows, int8 dot products on Q8_0/Q4_0 weights beat dequantising them for sgemm
 // (AVX2 has no int8 FMA: vpmaddubsw + vpmaddwd do 32 MACs in the time sgemm does 16-32 f32 MACs,
 // and the per-block scale costs a convert + FMA). `bench_quant` prints both sides.
-constexpr int64_t kDequantGemmMinRows = 48;   // bench_quant crossover: Q8_0 ~48-64, Q4_0 ~32 on Zen 3
+constexpr int64_t kDequantGemmMinRows = 48;  // bench_quant's crossover (bench/README.md)
 // Weight rows per parallel chunk of a GEMV: enough to amortise the fork, small enough to balance.
 constexpr int64_t kGemvGrain = 64;
 }  // namespace
@@ -77,7 +77,7 @@ void linear_multi(const float* x, int64_t M, std::span<const LinearOut> outs, Ge
     }
     return;
   }
-  if (quantised) {   // few tokens: int8 dot products, all quantised matrices in one pass
+  if (quantised) {  // few tokens: int8 dot products, all quantised matrices in one pass
     std::vector<quant::QuantOut> q;
     for (const LinearOut& o : outs) {
       if (o.W->dtype() == DType::Q8_0 || o.W->dtype() == DType::Q4_0)
@@ -90,11 +90,12 @@ void linear_multi(const float* x, int64_t M, std::span<const LinearOut> outs, Ge
     return;
   }
   for (int64_t m = 0; m < M; ++m)
-    parallel_for_parts(outs, [](const LinearOut& o) { return o.W->dim(0); }, kGemvGrain,
-                       [&](const LinearOut& o, int64_t lo, int64_t hi) {
-                         const int64_t N = o.W->dim(0), K = o.W->dim(1);
-                         best_gemv(o.W->dtype()).fn(o.W->data(), K, x + m * K, lo, hi, o.y + m * N);
-                       });
+    parallel_for_parts(
+        outs, [](const LinearOut& o) { return o.W->dim(0); }, kGemvGrain,
+        [&](const LinearOut& o, int64_t lo, int64_t hi) {
+          const int64_t N = o.W->dim(0), K = o.W->dim(1);
+          best_gemv(o.W->dtype()).fn(o.W->data(), K, x + m * K, lo, hi, o.y + m * N);
+        });
   for (const LinearOut& o : outs) add_bias(M, o.W->dim(0), o.bias, o.y);
 }
 

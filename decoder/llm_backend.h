@@ -1,5 +1,6 @@
 // The narrow seam between generation code and whatever runs the language model. The CPU
-// implementation is Qwen2Session (qwen2.h); a GPU backend would implement the same interface.
+// implementation is Qwen2Model / Qwen2Session (qwen2.h); a GPU backend would implement the same two
+// interfaces. Nothing above the seam sees weights or a concrete session.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -7,6 +8,13 @@
 
 namespace fvlm::dec {
 
+struct SessionOptions {
+  int max_tokens = 0;      // KV cache capacity: prompt + new tokens of this request
+  int64_t logit_rows = 0;  // output rows computed: the tokenizer size (ids >= it are never produced);
+                           // 0 = every row of the output matrix
+};
+
+// One request's state (KV cache, scratch) over a model's weights.
 class LlmBackend {
  public:
   virtual ~LlmBackend() = default;
@@ -24,6 +32,14 @@ class LlmBackend {
   virtual std::span<const float> decode_step(int32_t token) = 0;
   // Forgets all positions (the cache is reused).
   virtual void reset() = 0;
+};
+
+// A loaded language model: immutable weights that sessions run on (Qwen2Model on the CPU).
+class LlmModel {
+ public:
+  virtual ~LlmModel() = default;
+  // A fresh session; the model must outlive it.
+  virtual std::unique_ptr<LlmBackend> new_session(const SessionOptions& o) const = 0;
 };
 
 }  // namespace fvlm::dec

@@ -12,9 +12,9 @@ namespace {
 
 void append_nfc(std::string_view s, std::string& out) {
   utf8proc_uint8_t* result = nullptr;
-  const utf8proc_ssize_t n = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(s.data()),
-                                          utf8proc_ssize_t(s.size()), &result,
-                                          utf8proc_option_t(UTF8PROC_STABLE | UTF8PROC_COMPOSE));
+  const utf8proc_ssize_t n =
+      utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(s.data()), utf8proc_ssize_t(s.size()), &result,
+                   utf8proc_option_t(UTF8PROC_STABLE | UTF8PROC_COMPOSE));
   FVLM_CHECK(n >= 0, "utf8proc NFC of valid UTF-8");  // callers pass valid UTF-8 only
   std::unique_ptr<utf8proc_uint8_t, decltype(&std::free)> owned(result, &std::free);
   out.append(reinterpret_cast<const char*>(result), size_t(n));

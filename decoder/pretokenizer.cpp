@@ -42,8 +42,9 @@ size_t Qwen2PreTokenizer::split(std::string_view text, size_t pos, std::vector<s
   const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(scratch.md_);
   for (size_t n = 0; n < max_pieces && pos < text.size(); ++n) {
     // The caller guarantees valid UTF-8, so the per-call UTF check is skipped.
-    const int rc = jit_ ? pcre2_jit_match(code_, subject, text.size(), pos, 0, scratch.md_, nullptr)
-                        : pcre2_match(code_, subject, text.size(), pos, PCRE2_NO_UTF_CHECK, scratch.md_, nullptr);
+    const int rc =
+        jit_ ? pcre2_jit_match(code_, subject, text.size(), pos, 0, scratch.md_, nullptr)
+             : pcre2_match(code_, subject, text.size(), pos, PCRE2_NO_UTF_CHECK, scratch.md_, nullptr);
     if (rc < 0) {
       FVLM_CHECK(rc == PCRE2_ERROR_NOMATCH, "pre-tokenizer match failed");
       pieces.push_back(text.substr(pos));  // unreachable with this pattern: \s+ or a class matches

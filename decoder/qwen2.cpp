@@ -45,9 +45,9 @@ void qwen2_layer(const Qwen2LayerW& w, const Qwen2Config& c, const RopeTable& ro
   linear_multi(h, T, qkv, s.gemm);
   apply_rope(rope, q, T, c.num_attention_heads, H, pos0);  // apply_rotary_pos_emb(q, k, cos, sin)
   apply_rope(rope, k, T, c.num_key_value_heads, kv.kv_dim(), pos0);
-  gqa_causal_attention(q, kv, layer, pos0, T, c, attn);     // softmax(q k^T * scaling + causal mask) v
-  linear(attn, T, w.o_proj, nullptr, h, s.gemm);            // attn_output = self.o_proj(attn_output)
-  add_inplace(x, h, T * H);                                 // hidden_states = residual + hidden_states
+  gqa_causal_attention(q, kv, layer, pos0, T, c, attn);         // softmax(q k^T * scaling + causal mask) v
+  linear(attn, T, w.o_proj, nullptr, h, s.gemm);                // attn_output = self.o_proj(attn_output)
+  add_inplace(x, h, T * H);                                     // hidden_states = residual + hidden_states
   rms_norm(x, T, H, w.post_attention_layernorm.f32(), eps, h);  // self.post_attention_layernorm(...)
   const LinearOut gate_up[] = {{&w.gate_proj, nullptr, gate},   // gate_proj(x)
                                {&w.up_proj, nullptr, up}};      // up_proj(x)

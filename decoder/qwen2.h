@@ -1,15 +1,17 @@
 // Qwen2 decoder forward (transformers Qwen2Model / Qwen2ForCausalLM, eager attention, fp32 compute)
 // and Qwen2Session, the CPU LlmBackend: KV cache + RoPE table + scratch of one request.
 #pragma once
+#include <memory>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "decoder/gemm.h"
 #include "decoder/kv_cache.h"
 #include "decoder/llm_backend.h"
+#include "decoder/qwen2_config.h"
 #include "decoder/qwen2_weights.h"
 #include "decoder/rope.h"
-#include "models/config.h"
 
 namespace fvlm::dec {
 
@@ -24,12 +26,6 @@ struct Qwen2Scratch {
 // and the layer's keys/values are appended to kv.
 void qwen2_layer(const Qwen2LayerW& w, const Qwen2Config& c, const RopeTable& rope, int layer, int pos0,
                  int T, float* x, KvCache& kv, Qwen2Scratch& s);
-
-struct SessionOptions {
-  int max_tokens = 0;      // KV cache capacity: prompt + new tokens of this request
-  int64_t logit_rows = 0;  // output rows computed: the tokenizer size (ids >= it are never produced);
-                           // 0 = every row of the output matrix
-};
 
 class Qwen2Session final : public LlmBackend {
  public:
@@ -61,6 +57,19 @@ class Qwen2Session final : public LlmBackend {
   Qwen2Scratch s_;
   std::vector<float> logits_;
   int n_past_ = 0;
+};
+
+// The CPU LlmModel: bound weights + config; sessions are Qwen2Session.
+class Qwen2Model final : public LlmModel {
+ public:
+  Qwen2Model(Qwen2Weights w, const Qwen2Config& c) : w_(std::move(w)), c_(c) {}
+  std::unique_ptr<LlmBackend> new_session(const SessionOptions& o) const override {
+    return std::make_unique<Qwen2Session>(w_, c_, o);
+  }
+
+ private:
+  Qwen2Weights w_;
+  Qwen2Config c_;
 };
 
 }  // namespace fvlm::dec

@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
-#include "models/tensor_table.h"
+#include "decoder/qwen2_tensors.h"
 
 namespace fvlm::dec {
 
@@ -31,34 +31,21 @@ struct Binder {
 };
 }  // namespace
 
-Qwen2Weights bind_qwen2(const ModelConfig& c, const TensorMap& t) {
+Qwen2Weights bind_qwen2(const Qwen2Config& c, const TensorMap& t) {
   TensorMap llm;
   for (const auto& [name, tensor] : t)
-    if (!name.starts_with(kVisionPrefix) && !name.starts_with(kProjectorPrefix)) llm.emplace(name, tensor);
-  validate_tensors(llm_tensor_table(c), llm);
+    if (is_qwen2_tensor(name)) llm.emplace(name, tensor);
+  validate_tensors(qwen2_tensor_table(c), llm);
 
   const Binder b{llm};
   Qwen2Weights w;
-  w.embed_tokens = b.matrix("model.embed_tokens.weight");
-  for (int i = 0; i < c.llm.num_hidden_layers; ++i) {
-    const std::string p = fmt::format("model.layers.{}.", i);
-    Qwen2LayerW& l = w.layers.emplace_back();
-    l.input_layernorm = b.vec_f32(p + "input_layernorm.weight");
-    l.q_proj = b.matrix(p + "self_attn.q_proj.weight");
-    l.q_bias = b.vec_f32(p + "self_attn.q_proj.bias");
-    l.k_proj = b.matrix(p + "self_attn.k_proj.weight");
-    l.k_bias = b.vec_f32(p + "self_attn.k_proj.bias");
-    l.v_proj = b.matrix(p + "self_attn.v_proj.weight");
-    l.v_bias = b.vec_f32(p + "self_attn.v_proj.bias");
-    l.o_proj = b.matrix(p + "self_attn.o_proj.weight");
-    l.post_attention_layernorm = b.vec_f32(p + "post_attention_layernorm.weight");
-    l.gate_proj = b.matrix(p + "mlp.gate_proj.weight");
-    l.up_proj = b.matrix(p + "mlp.up_proj.weight");
-    l.down_proj = b.matrix(p + "mlp.down_proj.weight");
-  }
-  w.norm = b.vec_f32("model.norm.weight");
+  // Norms and biases (kKeepF32) become F32 copies; matrices stay views in their stored dtype.
+  for_each_qwen2_tensor(c, &w, [&](const TensorSpec& s, Tensor* field) {
+    if (!llm.count(s.name)) return;  // optional and absent (validated above): lm_head when tied
+    *field = s.quant == QuantPolicy::kKeepF32 ? b.vec_f32(s.name) : b.matrix(s.name);
+  });
   // The table makes lm_head optional only when tie_word_embeddings is true.
-  w.lm_head = llm.count("lm_head.weight") ? b.matrix("lm_head.weight") : w.embed_tokens;
+  if (w.lm_head.empty()) w.lm_head = w.embed_tokens;
   return w;
 }
 

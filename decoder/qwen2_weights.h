@@ -1,13 +1,13 @@
 // Qwen2 decoder weights as plain structs, bound (no copies of matrices) from a checkpoint's tensors.
 // Mirrors transformers Qwen2ForCausalLM / Qwen2DecoderLayer parameter names. Matrices keep their stored
-// dtype (BF16/F16/F32, later Q8_0/Q4_0): linear() dispatches on it. Norm weights and biases, tiny and
+// dtype (BF16/F16/F32/Q8_0/Q4_0): linear() dispatches on it. Norm weights and biases, tiny and
 // added in f32 anyway, are converted to F32 copies at bind time.
 #pragma once
 #include <vector>
 
 #include "core/safetensors.h"
 #include "core/tensor.h"
-#include "models/config.h"
+#include "decoder/qwen2_config.h"
 
 namespace fvlm::dec {
 
@@ -33,6 +33,6 @@ struct Qwen2Weights {
 // Validates every LLM tensor against the table derived from `c` (all problems reported at once,
 // Error{kBadModel}), then binds. Vision and projector tensors in `t` are ignored here. The views
 // keep the mapped files alive.
-Qwen2Weights bind_qwen2(const ModelConfig& c, const TensorMap& t);
+Qwen2Weights bind_qwen2(const Qwen2Config& c, const TensorMap& t);
 
 }  // namespace fvlm::dec

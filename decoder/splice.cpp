@@ -22,9 +22,11 @@ int64_t spliced_length(std::span<const int32_t> ids, std::span<const Tensor> ima
   return n;
 }
 
-Tensor splice_image_features(const Tensor& embed_tokens, std::span<const int32_t> ids,
-                             std::span<const Tensor> images, int64_t max_len) {
-  const int64_t H = embed_tokens.dim(1);
+namespace {
+// `embed(ids, dst)` writes the text rows; H is the hidden size.
+template <class Embed>
+Tensor splice(const Embed& embed, int64_t H, std::span<const int32_t> ids, std::span<const Tensor> images,
+              int64_t max_len) {
   if (count_placeholders(ids) != int64_t(images.size()))
     throw Error(Errc::kBadArgs, fmt::format("prompt has {} image placeholders but {} images were given",
                                             count_placeholders(ids), images.size()));
@@ -38,7 +40,7 @@ Tensor splice_image_features(const Tensor& embed_tokens, std::span<const int32_t
   size_t next_image = 0, span_begin = 0;
   for (size_t i = 0; i <= ids.size(); ++i) {
     if (i < ids.size() && ids[i] != kImageTokenIndex) continue;
-    embed_rows(embed_tokens, ids.subspan(span_begin, i - span_begin), dst);  // cur_input_embeds_no_im[i]
+    embed(ids.subspan(span_begin, i - span_begin), dst);  // cur_input_embeds_no_im[i]
     dst += int64_t(i - span_begin) * H;
     if (i < ids.size()) {  // cur_image_features
       const Tensor& im = images[next_image++];
@@ -53,6 +55,22 @@ Tensor splice_image_features(const Tensor& embed_tokens, std::span<const int32_t
     return cut;
   }
   return out;
+}
+
+}  // namespace
+
+Tensor splice_image_features(const Tensor& embed_tokens, std::span<const int32_t> ids,
+                             std::span<const Tensor> images, int64_t max_len) {
+  const auto embed = [&](std::span<const int32_t> text, float* dst) { embed_rows(embed_tokens, text, dst); };
+  return splice(embed, embed_tokens.dim(1), ids, images, max_len);
+}
+
+Tensor splice_image_features(const LlmBackend& llm, std::span<const int32_t> ids,
+                             std::span<const Tensor> images, int64_t max_len) {
+  const auto embed = [&](std::span<const int32_t> text, float* dst) {
+    if (!text.empty()) llm.embed(text, dst);
+  };
+  return splice(embed, llm.hidden_size(), ids, images, max_len);
 }
 
 }  // namespace fvlm::dec

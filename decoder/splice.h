@@ -6,6 +6,7 @@
 #include <span>
 
 #include "core/tensor.h"
+#include "decoder/llm_backend.h"
 
 namespace fvlm::dec {
 
@@ -19,6 +20,9 @@ int64_t spliced_length(std::span<const int32_t> ids, std::span<const Tensor> ima
 // Error{kBadArgs}). max_len > 0 truncates to that many rows (tokenizer_model_max_length), as the
 // reference does.
 Tensor splice_image_features(const Tensor& embed_tokens, std::span<const int32_t> ids,
+                             std::span<const Tensor> images, int64_t max_len = 0);
+// The same with the text rows from the backend's embed() (the pipeline's way: no weights needed).
+Tensor splice_image_features(const LlmBackend& llm, std::span<const int32_t> ids,
                              std::span<const Tensor> images, int64_t max_len = 0);
 
 }  // namespace fvlm::dec

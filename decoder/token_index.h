@@ -41,7 +41,7 @@ class TokenIndex {
     }
   }
   // For batched lookups: hash first, prefetch the slot, find(s, h) a little later.
-  static uint64_t hash(std::string_view s) { return std::hash<std::string_view>{}(s) * 0x9E3779B97F4A7C15ull; }
+  static uint64_t hash(std::string_view s) { return std::hash<std::string_view>{}(s)*0x9E3779B97F4A7C15ull; }
   void prefetch(uint64_t h) const { __builtin_prefetch(&slots_[h & mask_]); }
 
  private:

@@ -123,7 +123,8 @@ void encode_ordinary(const TokenizerTables& t, std::string_view text, std::vecto
   text = nfc(text, s.normalized);  // text = unicodedata.normalize("NFC", text)
   for (size_t pos = 0; pos < text.size();) {
     s.pieces.clear();
-    pos = t.pretokenizer.split(text, pos, s.pieces, EncodeScratch::kPieceBatch, s.match);  // re.findall(pat, text)
+    pos = t.pretokenizer.split(text, pos, s.pieces, EncodeScratch::kPieceBatch,
+                               s.match);  // re.findall(pat, text)
     for (std::string_view piece : s.pieces) encode_piece(t, piece, ids, s.symbols);
   }
 }
@@ -132,7 +133,8 @@ void encode_ordinary(const TokenizerTables& t, std::string_view text, std::vecto
 template <class Where>
 int32_t require_id(const TokenIndex& vocab, std::string_view token, uint64_t hash, Where&& where) {
   const int32_t id = vocab.find(token, hash);
-  if (id < 0) throw Error(Errc::kBadModel, fmt::format("tokenizer: {}: '{}' is not in the vocabulary", where(), token));
+  if (id < 0)
+    throw Error(Errc::kBadModel, fmt::format("tokenizer: {}: '{}' is not in the vocabulary", where(), token));
   return id;
 }
 
@@ -158,11 +160,12 @@ void build_vocab(const TokenizerFiles& f, TokenizerTables& t) {
   }
   for (const AddedToken& a : f.added) {
     if (a.content.empty() || a.id < 0)
-      throw Error(Errc::kBadModel, fmt::format("tokenizer: {}: added token {} is empty", f.vocab_source, a.id));
+      throw Error(Errc::kBadModel,
+                  fmt::format("tokenizer: {}: added token {} is empty", f.vocab_source, a.id));
     const size_t id = size_t(a.id);
     if (t.kind[id] == Kind::kVocab && t.tokens[id] != a.content)
-      throw Error(Errc::kBadModel, fmt::format("tokenizer: {}: added token '{}' reuses id {} of '{}'", f.vocab_source,
-                                               a.content, a.id, t.tokens[id]));
+      throw Error(Errc::kBadModel, fmt::format("tokenizer: {}: added token '{}' reuses id {} of '{}'",
+                                               f.vocab_source, a.content, a.id, t.tokens[id]));
     t.kind[id] = a.special ? Kind::kSpecial : Kind::kAdded;
     t.tokens[id] = a.content;
     t.token_bytes[id] = a.content;
@@ -227,7 +230,9 @@ Tokenizer Tokenizer::from_files(const TokenizerFiles& files) {
   return Tokenizer(std::move(t));
 }
 
-Tokenizer Tokenizer::load(const std::string& model_dir) { return from_files(read_tokenizer_files(model_dir)); }
+Tokenizer Tokenizer::load(const std::string& model_dir) {
+  return from_files(read_tokenizer_files(model_dir));
+}
 
 std::vector<int32_t> Tokenizer::encode(std::string_view text) const {
   std::vector<int32_t> ids;
@@ -269,7 +274,8 @@ bool Tokenizer::is_special(int32_t id) const {
 }
 
 bool Tokenizer::is_added(int32_t id) const {
-  return id >= 0 && id < size() && (t_->kind[size_t(id)] == Kind::kSpecial || t_->kind[size_t(id)] == Kind::kAdded);
+  return id >= 0 && id < size() &&
+         (t_->kind[size_t(id)] == Kind::kSpecial || t_->kind[size_t(id)] == Kind::kAdded);
 }
 
 const std::vector<std::string>& Tokenizer::tokens() const { return t_->tokens; }

@@ -108,7 +108,8 @@ void read_merges_txt(const fs::path& p, TokenizerFiles& out) {
 void read_added_tokens(const fs::path& dir, TokenizerFiles& out) {
   std::map<int32_t, AddedToken> by_id;
   auto add = [&](const fs::path& file, int64_t id, const std::string& content, bool special) {
-    if (id < 0 || id > INT32_MAX) bad(file, fmt::format("added token '{}' has id {} out of range", content, id));
+    if (id < 0 || id > INT32_MAX)
+      bad(file, fmt::format("added token '{}' has id {} out of range", content, id));
     if (content.empty()) bad(file, fmt::format("added token {} is empty", id));
     auto [it, fresh] = by_id.try_emplace(int32_t(id), AddedToken{int32_t(id), content, special});
     if (!fresh && it->second.content != content)
@@ -168,8 +169,10 @@ void read_tokenizer_json(const fs::path& p, TokenizerFiles& out) {
   const json& model = j["model"];
   if (model.contains("type") && model["type"] != "BPE")
     bad(p, fmt::format("model.type is {}, expected \"BPE\"", model["type"].dump()));
-  if (!model.contains("vocab") || !model["vocab"].is_object()) bad(p, "model.vocab is missing or not an object");
-  if (!model.contains("merges") || !model["merges"].is_array()) bad(p, "model.merges is missing or not an array");
+  if (!model.contains("vocab") || !model["vocab"].is_object())
+    bad(p, "model.vocab is missing or not an object");
+  if (!model.contains("merges") || !model["merges"].is_array())
+    bad(p, "model.merges is missing or not an array");
   for (const auto& [token, id] : model["vocab"].items()) {
     if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() > INT32_MAX)
       bad(p, fmt::format("model.vocab['{}'] is not a valid id", token));
@@ -180,7 +183,8 @@ void read_tokenizer_json(const fs::path& p, TokenizerFiles& out) {
     if (m.is_string()) {  // older format: "a b"
       const std::string s = m.get<std::string>();
       const size_t sp = s.find(' ');
-      if (sp == 0 || sp == std::string::npos || sp + 1 == s.size() || s.find(' ', sp + 1) != std::string::npos)
+      if (sp == 0 || sp == std::string::npos || sp + 1 == s.size() ||
+          s.find(' ', sp + 1) != std::string::npos)
         bad(p, fmt::format("model.merges[{}] is not \"a b\"", rank));
       out.merges.emplace_back(s.substr(0, sp), s.substr(sp + 1));
     } else if (m.is_array() && m.size() == 2 && m[0].is_string() && m[1].is_string()) {  // ["a", "b"]
@@ -227,8 +231,9 @@ TokenizerFiles read_tokenizer_files(const std::string& model_dir) {
     out.vocab_source = tj.string();
     out.merges_source = tj.string();
   } else {
-    throw Error(Errc::kBadModel,
-                fmt::format("tokenizer: {} has neither vocab.json + merges.txt nor tokenizer.json", model_dir));
+    throw Error(
+        Errc::kBadModel,
+        fmt::format("tokenizer: {} has neither vocab.json + merges.txt nor tokenizer.json", model_dir));
   }
   return out;
 }

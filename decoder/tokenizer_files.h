@@ -13,15 +13,15 @@ namespace fvlm {
 
 struct AddedToken {
   int32_t id = 0;
-  std::string content;   // matched verbatim in the input text, before normalisation and BPE
-  bool special = true;   // skipped by decode(skip_special=true)
+  std::string content;  // matched verbatim in the input text, before normalisation and BPE
+  bool special = true;  // skipped by decode(skip_special=true)
 };
 
 struct TokenizerFiles {
   std::vector<std::pair<std::string, int32_t>> vocab;       // byte-level unicode token -> id
   std::vector<std::pair<std::string, std::string>> merges;  // in rank order
   std::vector<AddedToken> added;                            // sorted by id
-  bool ignore_merges = false;  // tokenizer.json model.ignore_merges: whole-word vocab hits win
+  bool ignore_merges = false;               // tokenizer.json model.ignore_merges: whole-word vocab hits win
   std::string vocab_source, merges_source;  // the files read, for error messages
 };
 

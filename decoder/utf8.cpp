@@ -11,8 +11,8 @@ namespace {
 constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
 
 struct LeadInfo {
-  int length;         // total bytes, 0 = not a lead byte (C0, C1, F5..FF, or a continuation)
-  uint8_t lo2, hi2;   // range of the second byte
+  int length;        // total bytes, 0 = not a lead byte (C0, C1, F5..FF, or a continuation)
+  uint8_t lo2, hi2;  // range of the second byte
 };
 
 LeadInfo lead_info(uint8_t b) {

@@ -47,7 +47,8 @@ void add_scratchpad(Runtime& rt, size_t bytes, std::unordered_map<int, memory>& 
 
 std::shared_ptr<const Int8Weights> WeightCache::int8(const ConvW& c) {
   auto& slot = int8_[key_of(c)];
-  if (!slot) slot = std::make_shared<const Int8Weights>(quantize_linear_weights(dense_weight(c, staging_), c.b));
+  if (!slot)
+    slot = std::make_shared<const Int8Weights>(quantize_linear_weights(dense_weight(c, staging_), c.b));
   return slot;
 }
 
@@ -98,14 +99,15 @@ ConvPlan make_conv_plan(Runtime& rt, WeightCache& wc, const ConvW& cw, const Con
   FVLM_CHECK(cw.w.numel() == g.oc * (g.ic / g.groups) * g.k * g.k, "conv weight does not match its geometry");
   const memory::desc src({g.batch, g.ic, g.ih, g.iw}, dt::f32, tag::nhwc);
   const memory::desc dst({g.batch, g.oc, g.oh(), g.ow()}, dt::f32, tag::nhwc);
-  const memory::dims wdims = g.groups == 1 ? memory::dims{g.oc, g.ic, g.k, g.k}
-                                           : memory::dims{g.groups, g.oc / g.groups, g.ic / g.groups, g.k, g.k};
+  const memory::dims wdims = g.groups == 1
+                                 ? memory::dims{g.oc, g.ic, g.k, g.k}
+                                 : memory::dims{g.groups, g.oc / g.groups, g.ic / g.groups, g.k, g.k};
   const memory::desc w_user(wdims, dt::f32, g.groups == 1 ? tag::oihw : tag::goihw);
   const memory::desc w_any(wdims, dt::f32, tag::any);
   const memory::desc b_md({g.oc}, dt::f32, tag::a);
-  const dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-                                          src, w_any, b_md, dst, {g.stride, g.stride}, {g.pad, g.pad},
-                                          {g.pad, g.pad});
+  const dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference,
+                                          dnnl::algorithm::convolution_direct, src, w_any, b_md, dst,
+                                          {g.stride, g.stride}, {g.pad, g.pad}, {g.pad, g.pad});
   const dnnl::convolution_forward::primitive_desc pd(d, post_op_attr(post), rt.engine());
   ConvPlan p;
   p.prim = dnnl::convolution_forward(pd);
@@ -141,11 +143,11 @@ LinearPlan make_linear_plan(Runtime& rt, WeightCache& wc, const ConvW& lw, int64
   const int64_t n = lw.w.dim(0), k = lw.w.numel() / n;
   const memory::desc src({m, k}, act, tag::ab);
   const memory::desc dst({m, n}, bf16 && io.dst_bf16 ? dt::bf16 : dt::f32, tag::ab);
-  const memory::desc w_user({k, n}, dt::f32, tag::ba);   // W [N, K] row-major = W^T [K, N] column-major
+  const memory::desc w_user({k, n}, dt::f32, tag::ba);  // W [N, K] row-major = W^T [K, N] column-major
   const memory::desc w_any({k, n}, act, tag::any);
   const memory::desc b_md({1, n}, dt::f32, tag::ab);
-  const dnnl::matmul::desc d = lw.b.empty() ? dnnl::matmul::desc(src, w_any, dst)
-                                            : dnnl::matmul::desc(src, w_any, b_md, dst);
+  const dnnl::matmul::desc d =
+      lw.b.empty() ? dnnl::matmul::desc(src, w_any, dst) : dnnl::matmul::desc(src, w_any, b_md, dst);
   const dnnl::matmul::primitive_desc pd(d, post_op_attr(post), rt.engine());
   LinearPlan p;
   p.prim = dnnl::matmul(pd);
@@ -155,7 +157,7 @@ LinearPlan make_linear_plan(Runtime& rt, WeightCache& wc, const ConvW& lw, int64
   p.b = lw.b.empty() ? memory() : bias_memory(rt, wc, lw, {1, n});
   p.scratchpad_bytes = pd.scratchpad_desc().get_size();
   p.impl = pd.impl_info_str();
-  if (bf16 && !io.src_bf16) {   // the F32 activations are converted once per call, into shared scratch
+  if (bf16 && !io.src_bf16) {  // the F32 activations are converted once per call, into shared scratch
     p.src_f32 = memory::desc({m, k}, dt::f32, tag::ab);
     p.to_bf16 = dnnl::reorder(dnnl::reorder::primitive_desc(rt.engine(), p.src_f32, rt.engine(), src));
     p.bf16_src = wc.bf16_source(m * k);
@@ -198,11 +200,12 @@ AttentionPlan make_attention_plan(Runtime& rt, int64_t tokens, int64_t dim, int6
   p.p_md = memory::desc({hc, n, n}, act, tag::abc);
   p.v_md = memory::desc({hc, n, hd}, act, memory::dims{hd, row, 1});
   p.o_md = memory::desc({hc, n, hd}, act, memory::dims{hd, dim, 1});
-  const dnnl::matmul::primitive_desc qk(dnnl::matmul::desc(p.q_md, p.kt_md, p.s_md), user_scratchpad(), rt.engine());
+  const dnnl::matmul::primitive_desc qk(dnnl::matmul::desc(p.q_md, p.kt_md, p.s_md), user_scratchpad(),
+                                        rt.engine());
   const dnnl::matmul::primitive_desc av(dnnl::matmul::desc(p.p_md, p.v_md, p.o_md), user_scratchpad(),
                                         rt.engine());
   size_t softmax_pad = 0;
-  if (bf16) {   // softmax in F32, its probabilities written as bf16 for attn @ v
+  if (bf16) {  // softmax in F32, its probabilities written as bf16 for attn @ v
     const dnnl::softmax_v2_forward::primitive_desc sm(
         dnnl::softmax_v2_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::softmax_accurate,
                                        p.s_md, p.p_md, 2),
@@ -241,13 +244,13 @@ void run_attention(Runtime& rt, const AttentionPlan& p, const void* qkv, void* o
     return args;
   };
   for (int64_t h0 = 0; h0 < p.heads; h0 += p.heads_per_call) {
-    const char* q = in + h0 * p.head_dim * elem;   // attn = q @ k^T  (q pre-scaled)
+    const char* q = in + h0 * p.head_dim * elem;  // attn = q @ k^T  (q pre-scaled)
     p.qk.execute(rt.stream(), with_pad({{DNNL_ARG_SRC, wrap(rt, p.q_md, q)},
                                         {DNNL_ARG_WEIGHTS, wrap(rt, p.kt_md, q + p.dim * elem)},
                                         {DNNL_ARG_DST, s}}));
     // attn.softmax(dim=-1)
     p.softmax.execute(rt.stream(), with_pad({{DNNL_ARG_SRC, s}, {DNNL_ARG_DST, probs}}));
-    p.av.execute(rt.stream(), with_pad({{DNNL_ARG_SRC, probs},                             // x = attn @ v
+    p.av.execute(rt.stream(), with_pad({{DNNL_ARG_SRC, probs},  // x = attn @ v
                                         {DNNL_ARG_WEIGHTS, wrap(rt, p.v_md, q + 2 * p.dim * elem)},
                                         {DNNL_ARG_DST, wrap(rt, p.o_md, o + h0 * p.head_dim * elem)}}));
   }

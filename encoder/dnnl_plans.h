@@ -3,9 +3,9 @@
 // bias and GELU / residual-accumulate fused as post-ops. Activations are plain NHWC ([pixels, C]).
 #pragma once
 #include <map>
-#include <utility>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <oneapi/dnnl/dnnl.hpp>
@@ -22,8 +22,8 @@ struct Int8Workspace;
 
 enum class PostOp {
   kNone,
-  kGelu,         // dst = gelu_erf(op(src) + b)
-  kAccumulate,   // dst = dst + op(src) + b         (residual add; layer scale folded into the weights)
+  kGelu,        // dst = gelu_erf(op(src) + b)
+  kAccumulate,  // dst = dst + op(src) + b         (residual add; layer scale folded into the weights)
 };
 
 // Each weight packed once per oneDNN layout asked for (plans of other resolutions usually share
@@ -37,7 +37,8 @@ class WeightCache {
   dnnl::memory get(Runtime& rt, const void* key, Role role, const Tensor& w, const dnnl::memory::desc& user,
                    const dnnl::memory::desc& want);
   // The weight matrix of `c` in layout `want` (user: its plain layout).
-  dnnl::memory weight(Runtime& rt, const ConvW& c, const dnnl::memory::desc& user, const dnnl::memory::desc& want);
+  dnnl::memory weight(Runtime& rt, const ConvW& c, const dnnl::memory::desc& user,
+                      const dnnl::memory::desc& want);
   // The weight (and bias) of `c` quantised to 7-bit s8 once, found by the same stable key.
   std::shared_ptr<const Int8Weights> int8(const ConvW& c);
   // The chunk scratch all INT8 Linears share.
@@ -45,7 +46,7 @@ class WeightCache {
   // The bf16 copy of a Linear's F32 source that every bf16 Linear shares (grown to the largest).
   std::shared_ptr<std::vector<uint16_t>> bf16_source(int64_t elements);
   int64_t packed_bytes() const;
-  void release_staging() { staging_ = {}; }   // once a plan is built (up to the largest matrix, F32)
+  void release_staging() { staging_ = {}; }  // once a plan is built (up to the largest matrix, F32)
 
  private:
   dnnl::memory find(const void* key, Role role, const dnnl::memory::desc& want) const;
@@ -54,7 +55,7 @@ class WeightCache {
   std::map<const void*, std::shared_ptr<const Int8Weights>> int8_;
   std::shared_ptr<Int8Workspace> int8_workspace_;
   std::shared_ptr<std::vector<uint16_t>> bf16_source_;
-  std::vector<float> staging_;   // the F32 values of one deferred weight while it is packed
+  std::vector<float> staging_;  // the F32 values of one deferred weight while it is packed
 };
 
 struct ConvGeom {
@@ -67,7 +68,7 @@ struct ConvPlan {
   dnnl::convolution_forward prim;
   dnnl::memory::desc src, dst;
   dnnl::memory w, b;
-  size_t scratchpad_bytes = 0;   // taken from Runtime::scratchpad at run time
+  size_t scratchpad_bytes = 0;  // taken from Runtime::scratchpad at run time
 };
 ConvPlan make_conv_plan(Runtime& rt, WeightCache& wc, const ConvW& cw, const ConvGeom& g, PostOp post);
 void run_conv(Runtime& rt, const ConvPlan& p, const float* src, float* dst);
@@ -88,10 +89,10 @@ struct LinearPlan {
   dnnl::memory w, b;
   size_t scratchpad_bytes = 0;
   std::shared_ptr<const Int8LinearPlan> int8;
-  dnnl::reorder to_bf16;                               // F32 -> bf16 source (kBf16 with an F32 source)
+  dnnl::reorder to_bf16;  // F32 -> bf16 source (kBf16 with an F32 source)
   dnnl::memory::desc src_f32;
   std::shared_ptr<std::vector<uint16_t>> bf16_src;
-  std::string impl;                                    // oneDNN's implementation name (for logs)
+  std::string impl;  // oneDNN's implementation name (for logs)
 };
 LinearPlan make_linear_plan(Runtime& rt, WeightCache& wc, const ConvW& lw, int64_t m, PostOp post,
                             VisionPrecision precision = VisionPrecision::kF32, LinearIo io = {});
@@ -107,7 +108,7 @@ struct AttentionPlan {
   int64_t tokens = 0, dim = 0, head_dim = 0, heads = 0, heads_per_call = 0;
   bool bf16 = false;
   dnnl::matmul qk, av;
-  dnnl::primitive softmax;   // softmax_forward (F32), softmax_v2_forward (F32 -> bf16)
+  dnnl::primitive softmax;  // softmax_forward (F32), softmax_v2_forward (F32 -> bf16)
   dnnl::memory::desc q_md, kt_md, s_md, p_md, v_md, o_md;
   size_t scratchpad_bytes = 0;
 };

@@ -16,7 +16,7 @@ namespace {
 struct Sizer {
   int64_t batch, h, w, c;
   VisionPrecision precision;
-  int64_t ffn_chunk_rows = 0;   // 0: conv_ffn_chunk_rows decides
+  int64_t ffn_chunk_rows = 0;  // 0: conv_ffn_chunk_rows decides
   std::string first_ffn_impl = {};
   int64_t max_x = 0, max_t = 0, max_hidden = 0, max_qkv = 0, max_scores = 0;
   int64_t pixels() const { return batch * h * w; }
@@ -34,7 +34,7 @@ ExpandConvPlan make_expand_conv_plan(Runtime& rt, WeightCache& wc, const ConvW& 
   FVLM_CHECK(out % s.c == 0 && w.groups == s.c, "expand conv: groups must equal the input channels");
   const ConvGeom g{s.batch, out, out, out, s.h, s.w, w.w.dim(-1), stride, w.w.dim(-1) / 2};
   p.dw = make_conv_plan(rt, wc, w, g, post);
-  s.max_hidden = std::max(s.max_hidden, s.pixels() * out);   // the repeated input lives in `hidden`
+  s.max_hidden = std::max(s.max_hidden, s.pixels() * out);  // the repeated input lives in `hidden`
   return p;
 }
 
@@ -61,8 +61,9 @@ ConvFfnPlan make_conv_ffn_plan(Runtime& rt, WeightCache& wc, const ConvFfnW& f, 
   p.dw7x7 = make_conv_plan(rt, wc, f.dw7x7, geom(s, s.c, s.c, f.dw7x7.w.dim(-1), 1), PostOp::kNone);
   p.rows = s.pixels();
   p.c = s.c;
-  p.chunk_rows = s.ffn_chunk_rows > 0 ? std::min(s.ffn_chunk_rows, p.rows) : conv_ffn_chunk_rows(p.rows, hidden);
-  const LinearIo to_hidden{.dst_bf16 = true}, from_hidden{.src_bf16 = true};   // the hidden chunk may be bf16
+  p.chunk_rows =
+      s.ffn_chunk_rows > 0 ? std::min(s.ffn_chunk_rows, p.rows) : conv_ffn_chunk_rows(p.rows, hidden);
+  const LinearIo to_hidden{.dst_bf16 = true}, from_hidden{.src_bf16 = true};  // the hidden chunk may be bf16
   p.fc1 = make_linear_plan(rt, wc, f.fc1, p.chunk_rows, PostOp::kGelu, s.precision, to_hidden);
   p.fc2 = make_linear_plan(rt, wc, f.fc2, p.chunk_rows, PostOp::kAccumulate, s.precision, from_hidden);
   if (const int64_t tail = p.rows % p.chunk_rows) {
@@ -75,7 +76,8 @@ ConvFfnPlan make_conv_ffn_plan(Runtime& rt, WeightCache& wc, const ConvFfnW& f, 
   return p;
 }
 
-StagePlan make_stage_plan(Runtime& rt, WeightCache& wc, const StageW& sw, const FastVitHdConfig& cfg, Sizer& s) {
+StagePlan make_stage_plan(Runtime& rt, WeightCache& wc, const StageW& sw, const FastVitHdConfig& cfg,
+                          Sizer& s) {
   StagePlan p;
   switch (sw.kind) {
     case StageW::Kind::kPatchEmbed: {
@@ -130,20 +132,21 @@ FastVitHdPlan make_fastvithd_plan(Runtime& rt, WeightCache& wc, const FastVitHdW
                                   int64_t batch, VisionPrecision precision, int64_t ffn_chunk_rows) {
   const int64_t stride = w.cfg.output_stride;
   if (resolution <= 0 || resolution % stride != 0)
-    throw Error(Errc::kBadArgs, fmt::format("resolution {} is not a positive multiple of {}", resolution, stride));
+    throw Error(Errc::kBadArgs,
+                fmt::format("resolution {} is not a positive multiple of {}", resolution, stride));
   FastVitHdPlan p;
   p.resolution = resolution;
   p.batch = batch;
   Sizer s{batch, resolution, resolution, 3, resolve_vision_precision(precision), ffn_chunk_rows};
   const int64_t d0 = w.stem[0].w.dim(0);
   const ConvGeom g0 = geom(s, d0, 1, w.stem[0].w.dim(-1), 2);
-  p.stem[0] = make_conv_plan(rt, wc, w.stem[0], g0, PostOp::kGelu);   // MobileOneBlock 3x3 s2
+  p.stem[0] = make_conv_plan(rt, wc, w.stem[0], g0, PostOp::kGelu);  // MobileOneBlock 3x3 s2
   s.h = g0.oh(), s.w = g0.ow(), s.c = d0;
   s.note_x();
   const ConvGeom g1 = geom(s, d0, d0, w.stem[1].w.dim(-1), 2);
-  p.stem[1] = make_conv_plan(rt, wc, w.stem[1], g1, PostOp::kGelu);   // 3x3 s2 depthwise
+  p.stem[1] = make_conv_plan(rt, wc, w.stem[1], g1, PostOp::kGelu);  // 3x3 s2 depthwise
   s.h = g1.oh(), s.w = g1.ow();
-  p.stem_pw = make_linear_plan(rt, wc, w.stem[2], s.pixels(), PostOp::kGelu, s.precision);   // 1x1
+  p.stem_pw = make_linear_plan(rt, wc, w.stem[2], s.pixels(), PostOp::kGelu, s.precision);  // 1x1
   s.note_x();
   for (const StageW& sw : w.network) p.network.push_back(make_stage_plan(rt, wc, sw, w.cfg, s));
   const ConvW& ce = w.conv_exp.conv;
@@ -183,44 +186,44 @@ struct Acts {
 
 // ConvFFN.forward with the residual of its block: x = x + layer_scale * fc2(gelu(fc1(bn(conv(x))))).
 void conv_ffn(Runtime& rt, const ConvFfnPlan& p, Acts& a) {
-  run_conv(rt, p.dw7x7, a.x, a.t);        // x = self.conv(x)      depthwise 7x7, BatchNorm folded
-  for (int64_t r0 = 0; r0 < p.rows; r0 += p.chunk_rows) {   // fc1 and fc2 are per token: chunks are exact
+  run_conv(rt, p.dw7x7, a.x, a.t);  // x = self.conv(x)      depthwise 7x7, BatchNorm folded
+  for (int64_t r0 = 0; r0 < p.rows; r0 += p.chunk_rows) {  // fc1 and fc2 are per token: chunks are exact
     const bool full = p.rows - r0 >= p.chunk_rows;
-    run_linear(rt, full ? p.fc1 : p.fc1_tail, a.t + r0 * p.c, a.hidden);   // x = self.act(self.fc1(x))
-    run_linear(rt, full ? p.fc2 : p.fc2_tail, a.hidden, a.x + r0 * p.c);   // x = x + layer_scale * self.fc2(x)
-  }                                                                        //   (scale folded, sum post-op)
+    run_linear(rt, full ? p.fc1 : p.fc1_tail, a.t + r0 * p.c, a.hidden);  // x = self.act(self.fc1(x))
+    run_linear(rt, full ? p.fc2 : p.fc2_tail, a.hidden, a.x + r0 * p.c);  // x = x + layer_scale * self.fc2(x)
+  }                                                                       //   (scale folded, sum post-op)
 }
 
 // RepMixerBlock.forward (inference form).
 void repmixer_block(Runtime& rt, const RepMixerBlockPlan& p, Acts& a) {
-  run_conv(rt, p.mixer, a.x, a.y);        // x = self.token_mixer(x)   reparam_conv, identity folded
+  run_conv(rt, p.mixer, a.x, a.y);  // x = self.token_mixer(x)   reparam_conv, identity folded
   std::swap(a.x, a.y);
-  conv_ffn(rt, p.ffn, a);                 // x = x + self.layer_scale * self.convffn(x)
+  conv_ffn(rt, p.ffn, a);  // x = x + self.layer_scale * self.convffn(x)
 }
 
 // AttentionBlock.forward: x = x + ls1 * MHSA(norm(x)); x = x + ls2 * ConvFFN(x).
 void attention_block(Runtime& rt, const AttentionBlockW& w, const AttentionBlockPlan& p, int64_t batch,
                      float eps, Acts& a) {
   const int64_t n = p.mhsa.tokens, c = p.mhsa.dim;
-  layer_norm_rows(a.x, a.t, batch * n, c, w.norm_w.f32(), w.norm_b.f32(), eps);   // self.norm(x)
-  run_linear(rt, p.qkv, a.t, a.qkv);      // qkv = self.qkv(x)   q rows pre-scaled
-  const int64_t elem = p.mhsa.bf16 ? 2 : 4;   // qkv and the heads' output are bf16 or F32
+  layer_norm_rows(a.x, a.t, batch * n, c, w.norm_w.f32(), w.norm_b.f32(), eps);  // self.norm(x)
+  run_linear(rt, p.qkv, a.t, a.qkv);         // qkv = self.qkv(x)   q rows pre-scaled
+  const int64_t elem = p.mhsa.bf16 ? 2 : 4;  // qkv and the heads' output are bf16 or F32
   const auto* qkv = reinterpret_cast<const char*>(a.qkv);
   auto* heads = reinterpret_cast<char*>(a.t);
-  for (int64_t b = 0; b < batch; ++b)     // x = (softmax(q k^T) v).transpose(1, 2).reshape(B, N, C)
+  for (int64_t b = 0; b < batch; ++b)  // x = (softmax(q k^T) v).transpose(1, 2).reshape(B, N, C)
     run_attention(rt, p.mhsa, qkv + b * n * 3 * c * elem, heads + b * n * c * elem, a.scores);
-  run_linear(rt, p.proj, a.t, a.x);       // x = x + layer_scale_1 * self.proj(x)   (sum post-op)
-  conv_ffn(rt, p.ffn, a);                 // x = x + layer_scale_2 * self.convffn(x)
+  run_linear(rt, p.proj, a.t, a.x);  // x = x + layer_scale_1 * self.proj(x)   (sum post-op)
+  conv_ffn(rt, p.ffn, a);            // x = x + layer_scale_2 * self.convffn(x)
 }
 
 // One entry of FastViT.network.
 void network_entry(Runtime& rt, const StageW& w, const StagePlan& p, int64_t batch, float ln_eps, Acts& a) {
   switch (w.kind) {
-    case StageW::Kind::kPatchEmbed:       // PatchEmbed: proj.0 (7x7 s2, x2 channels) -> GELU; proj.1 1x1 -> GELU
+    case StageW::Kind::kPatchEmbed:  // PatchEmbed: proj.0 (7x7 s2, x2 channels) -> GELU; proj.1 1x1 -> GELU
       run_expand_conv(rt, p.down_lk, a.x, a.hidden, a.y);
       run_linear(rt, p.down_pw, a.y, a.x);
       break;
-    case StageW::Kind::kRepCpe:           // RepCPE: x = reparam_conv(x), identity folded
+    case StageW::Kind::kRepCpe:  // RepCPE: x = reparam_conv(x), identity folded
       run_conv(rt, p.cpe, a.x, a.y);
       std::swap(a.x, a.y);
       break;
@@ -228,7 +231,8 @@ void network_entry(Runtime& rt, const StageW& w, const StagePlan& p, int64_t bat
       for (const RepMixerBlockPlan& bp : p.repmixer) repmixer_block(rt, bp, a);
       break;
     case StageW::Kind::kAttentionStage:
-      for (size_t j = 0; j < p.attention.size(); ++j) attention_block(rt, w.attention[j], p.attention[j], batch, ln_eps, a);
+      for (size_t j = 0; j < p.attention.size(); ++j)
+        attention_block(rt, w.attention[j], p.attention[j], batch, ln_eps, a);
       break;
   }
 }
@@ -242,36 +246,38 @@ void nchw_to_nhwc(const float* src, float* dst, int64_t batch, int64_t c, int64_
     });
 }
 
-void emit(const TapFn& tap, std::string_view name, const float* x, int64_t b, int64_t h, int64_t w, int64_t c) {
+void emit(const TapFn& tap, std::string_view name, const float* x, int64_t b, int64_t h, int64_t w,
+          int64_t c) {
   if (tap) tap(name, Tensor::view(DType::F32, {b, h, w, c}, x, nullptr));
 }
 
 }  // namespace
 
-void fastvithd_forward(Runtime& rt, const FastVitHdWeights& w, const FastVitHdPlan& p, EncoderScratch& scratch,
-                       const float* pixels, float* out, const TapFn& tap) {
+void fastvithd_forward(Runtime& rt, const FastVitHdWeights& w, const FastVitHdPlan& p,
+                       EncoderScratch& scratch, const float* pixels, float* out, const TapFn& tap) {
   scratch.reserve(p.scratch);
   EncoderScratch& m = scratch;
   Acts a{m.x0.f32(), m.x1.f32(), m.t.f32(), m.hidden.f32(), m.qkv.f32(), m.scores.f32()};
   const int64_t d0 = w.stem[0].w.dim(0), stem_hw = p.resolution / 4;
   nchw_to_nhwc(pixels, a.x, p.batch, 3, p.resolution * p.resolution);
-  run_conv(rt, p.stem[0], a.x, a.y);      // x = self.patch_embed(x): 3x3 s2 -> GELU
-  run_conv(rt, p.stem[1], a.y, a.x);      //   3x3 s2 depthwise -> GELU
-  run_linear(rt, p.stem_pw, a.x, a.y);    //   1x1 -> GELU
+  run_conv(rt, p.stem[0], a.x, a.y);    // x = self.patch_embed(x): 3x3 s2 -> GELU
+  run_conv(rt, p.stem[1], a.y, a.x);    //   3x3 s2 depthwise -> GELU
+  run_linear(rt, p.stem_pw, a.x, a.y);  //   1x1 -> GELU
   std::swap(a.x, a.y);
   emit(tap, "stem", a.x, p.batch, stem_hw, stem_hw, d0);
-  for (size_t i = 0; i < p.network.size(); ++i) {   // for block in self.network: x = block(x)
+  for (size_t i = 0; i < p.network.size(); ++i) {  // for block in self.network: x = block(x)
     const StagePlan& sp = p.network[i];
     network_entry(rt, w.network[i], sp, p.batch, w.cfg.layernorm_eps, a);
     emit(tap, fmt::format("network_{:02d}", i), a.x, p.batch, sp.h, sp.w, sp.c);
   }
   const int64_t hw = p.out_hw * p.out_hw;
-  run_expand_conv(rt, p.conv_exp, a.x, a.hidden, out);     // x = self.conv_exp(x): reparam_conv (groups = C, x2 channels)
+  run_expand_conv(rt, p.conv_exp, a.x, a.hidden,
+                  out);  // x = self.conv_exp(x): reparam_conv (groups = C, x2 channels)
   const ConvExpW& ce = w.conv_exp;
-  for (int64_t b = 0; b < p.batch; ++b)   //   -> self.se(x)   (global average over the whole map)
+  for (int64_t b = 0; b < p.batch; ++b)  //   -> self.se(x)   (global average over the whole map)
     squeeze_excite_inplace(out + b * hw * p.out_c, hw, p.out_c, ce.se_reduce.w.f32(), ce.se_reduce.b.f32(),
                            ce.se_reduce.w.dim(0), ce.se_expand.w.f32(), ce.se_expand.b.f32());
-  gelu_erf_inplace(out, p.batch * hw * p.out_c);   //   -> self.activation(x)
+  gelu_erf_inplace(out, p.batch * hw * p.out_c);  //   -> self.activation(x)
   emit(tap, "conv_exp", out, p.batch, p.out_hw, p.out_hw, p.out_c);
 }
 

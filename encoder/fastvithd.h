@@ -24,8 +24,8 @@ using TapFn = std::function<void(std::string_view name, const Tensor& bhwc)>;
 struct ConvFfnPlan {
   ConvPlan dw7x7;
   int64_t rows = 0, chunk_rows = 0, c = 0;
-  LinearPlan fc1, fc2;               // chunk_rows rows
-  LinearPlan fc1_tail, fc2_tail;     // rows % chunk_rows rows (when not 0)
+  LinearPlan fc1, fc2;            // chunk_rows rows
+  LinearPlan fc1_tail, fc2_tail;  // rows % chunk_rows rows (when not 0)
 };
 struct RepMixerBlockPlan {
   ConvPlan mixer;
@@ -43,7 +43,7 @@ struct ExpandConvPlan {
   ConvPlan dw;
 };
 
-struct StagePlan {                       // one entry of `network`, at its output size
+struct StagePlan {  // one entry of `network`, at its output size
   int64_t h = 0, w = 0, c = 0;
   std::vector<RepMixerBlockPlan> repmixer;
   std::vector<AttentionBlockPlan> attention;
@@ -60,12 +60,12 @@ struct ScratchSizes {
 struct FastVitHdPlan {
   int64_t resolution = 0, batch = 0, out_hw = 0, out_c = 0;
   ScratchSizes scratch;
-  ConvPlan stem[2];                      // 3x3 s2, 3x3 s2 depthwise
-  LinearPlan stem_pw;                    // 1x1
+  ConvPlan stem[2];    // 3x3 s2, 3x3 s2 depthwise
+  LinearPlan stem_pw;  // 1x1
   std::vector<StagePlan> network;
   ExpandConvPlan conv_exp;
-  VisionPrecision precision = VisionPrecision::kF32;   // resolved (never kAuto)
-  std::string ffn_impl;                  // oneDNN's kernel of the first ConvFFN fc1 (for logs)
+  VisionPrecision precision = VisionPrecision::kF32;  // resolved (never kAuto)
+  std::string ffn_impl;                               // oneDNN's kernel of the first ConvFFN fc1 (for logs)
 };
 
 // Scratch activations, shared by all plans of a backend and grown to the largest plan run so far.
@@ -84,7 +84,7 @@ FastVitHdPlan make_fastvithd_plan(Runtime& rt, WeightCache& wc, const FastVitHdW
                                   int64_t ffn_chunk_rows = 0);
 
 // pixels [B, 3, R, R] (NCHW, as preprocessed) -> out [B * out_hw^2, out_c].
-void fastvithd_forward(Runtime& rt, const FastVitHdWeights& w, const FastVitHdPlan& p, EncoderScratch& scratch,
-                       const float* pixels, float* out, const TapFn& tap = {});
+void fastvithd_forward(Runtime& rt, const FastVitHdWeights& w, const FastVitHdPlan& p,
+                       EncoderScratch& scratch, const float* pixels, float* out, const TapFn& tap = {});
 
 }  // namespace fvlm::enc

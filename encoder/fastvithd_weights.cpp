@@ -8,8 +8,8 @@
 
 #include "core/error.h"
 #include "core/parallel.h"
-#include "decoder/widen.h"
-#include "models/tensor_table.h"
+#include "core/widen.h"
+#include "encoder/fastvithd_tensors.h"
 
 namespace fvlm::enc {
 namespace {
@@ -25,11 +25,10 @@ TensorMap with_prefix(const TensorMap& all, std::string_view prefix) {
 // t as F32 [rows, cols] into dst: widened with F16C/AVX2 where the CPU has it, rows split over the
 // threads (the encoder has ~125M weights, all widened on the first image of a process).
 void widen_into(const Tensor& t, float* dst) {
-  const int64_t rows = t.rank() >= 2 ? t.dim(0) : 1, cols = t.numel() / rows;   // per output channel
+  const int64_t rows = t.rank() >= 2 ? t.dim(0) : 1, cols = t.numel() / rows;  // per output channel
   const Tensor src = t.reshaped({rows, cols});
-  parallel_for(rows, std::max<int64_t>(1, 65536 / cols), [&](int64_t r0, int64_t r1) {
-    dec::widen_rows(src, r0, r1, dst + r0 * cols);
-  });
+  parallel_for(rows, std::max<int64_t>(1, 65536 / cols),
+               [&](int64_t r0, int64_t r1) { widen_rows(src, r0, r1, dst + r0 * cols); });
 }
 
 struct Binder {
@@ -62,7 +61,7 @@ struct Binder {
     c.b = get(name + ".bias");
     return c;
   }
-  ConvW conv_f32(const std::string& name) const {   // read by the forward itself: always F32
+  ConvW conv_f32(const std::string& name) const {  // read by the forward itself: always F32
     return Binder{m, prefix, Binding::kEager}.conv(name);
   }
 };
@@ -90,16 +89,17 @@ ConvFfnW bind_conv_ffn(const Binder& b, const std::string& p, int dim, float eps
   ConvFfnW f;
   f.dw7x7 = b.matrix(p + "convffn.conv.conv.weight", dim);
   const Tensor gamma = b.get(p + "convffn.conv.bn.weight"), beta = b.get(p + "convffn.conv.bn.bias");
-  const Tensor mean = b.get(p + "convffn.conv.bn.running_mean"), var = b.get(p + "convffn.conv.bn.running_var");
+  const Tensor mean = b.get(p + "convffn.conv.bn.running_mean"),
+               var = b.get(p + "convffn.conv.bn.running_var");
   Tensor inv_std = Tensor::zeros(DType::F32, {dim});
-  for (int c = 0; c < dim; ++c)   // BN(y) = (y - mean) * gamma / sqrt(var + eps) + beta
+  for (int c = 0; c < dim; ++c)  // BN(y) = (y - mean) * gamma / sqrt(var + eps) + beta
     inv_std.f32()[c] = gamma.f32()[c] / std::sqrt(var.f32()[c] + eps);
-  scale_rows(f.dw7x7, inv_std, dim);   // no bias yet: scales the weights only
+  scale_rows(f.dw7x7, inv_std, dim);  // no bias yet: scales the weights only
   f.dw7x7.b = Tensor::zeros(DType::F32, {dim});
   for (int c = 0; c < dim; ++c) f.dw7x7.b.f32()[c] = beta.f32()[c] - mean.f32()[c] * inv_std.f32()[c];
   f.fc1 = b.conv(p + "convffn.fc1");
   f.fc2 = b.conv(p + "convffn.fc2");
-  scale_rows(f.fc2, layer_scale, dim);   // x + layer_scale * fc2(.)
+  scale_rows(f.fc2, layer_scale, dim);  // x + layer_scale * fc2(.)
   return f;
 }
 
@@ -110,7 +110,7 @@ Tensor dense_weight(const ConvW& c, std::vector<float>& staging) {
   FVLM_CHECK(!c.src.empty(), "dense_weight: neither F32 weights nor a source to make them from");
   staging.resize(size_t(c.src.numel()));
   widen_into(c.src, staging.data());
-  if (!c.row_scale.empty()) {   // the same products as the eager scale_rows: w * s, once
+  if (!c.row_scale.empty()) {  // the same products as the eager scale_rows: w * s, once
     const int64_t rows = c.src.dim(0), per_row = c.src.numel() / rows;
     parallel_for(rows, std::max<int64_t>(1, 65536 / per_row), [&](int64_t r0, int64_t r1) {
       for (int64_t o = r0; o < r1; ++o)
@@ -120,17 +120,16 @@ Tensor dense_weight(const ConvW& c, std::vector<float>& staging) {
   return Tensor::view(DType::F32, c.src.shape(), staging.data(), nullptr);
 }
 
-FastVitHdWeights bind_fastvithd(const ModelConfig& c, const TensorMap& tensors, Binding mode) {
+FastVitHdWeights bind_fastvithd(const FastVitHdConfig& v, const TensorMap& tensors, Binding mode) {
   const TensorMap vt = with_prefix(tensors, kVisionPrefix);
-  validate_tensors(vision_tensor_table(c), vt);
-  const FastVitHdConfig& v = c.vision;
+  validate_tensors(fastvithd_tensor_table(v), vt);
   const Binder b{vt, kVisionPrefix, mode};
   FastVitHdWeights w;
   w.cfg = v;
   const int d0 = v.embed_dims[0];
-  w.stem[0] = b.conv("patch_embed.0.reparam_conv");       // 3x3 s2, 3 -> d0
-  w.stem[1] = b.conv("patch_embed.1.reparam_conv", d0);   // 3x3 s2 depthwise
-  w.stem[2] = b.conv("patch_embed.2.reparam_conv");       // 1x1
+  w.stem[0] = b.conv("patch_embed.0.reparam_conv");      // 3x3 s2, 3 -> d0
+  w.stem[1] = b.conv("patch_embed.1.reparam_conv", d0);  // 3x3 s2 depthwise
+  w.stem[2] = b.conv("patch_embed.2.reparam_conv");      // 1x1
   const auto layout = fastvithd_network_layout(v);
   for (size_t idx = 0; idx < layout.size(); ++idx) {
     StageW s;
@@ -157,7 +156,7 @@ FastVitHdWeights bind_fastvithd(const ModelConfig& c, const TensorMap& tensors, 
             a.norm_b = b.get(bp + "norm.bias");
             a.qkv = b.matrix(bp + "token_mixer.qkv.weight");
             Tensor qscale = Tensor::zeros(DType::F32, {3 * s.dim});
-            for (int o = 0; o < 3 * s.dim; ++o)   // q = q * head_dim^-0.5 (Q rows only)
+            for (int o = 0; o < 3 * s.dim; ++o)  // q = q * head_dim^-0.5 (Q rows only)
               qscale.f32()[o] = o < s.dim ? 1.0f / std::sqrt(float(v.attention_head_dim)) : 1.0f;
             scale_rows(a.qkv, qscale, 3 * s.dim);
             a.proj = b.conv(bp + "token_mixer.proj");
@@ -181,14 +180,14 @@ FastVitHdWeights bind_fastvithd(const ModelConfig& c, const TensorMap& tensors, 
   return w;
 }
 
-ProjectorW bind_projector(const ModelConfig& c, const TensorMap& tensors) {
-  if (c.mm_projector_type.find("_gelu") == std::string::npos)
-    throw Error(Errc::kUnsupported, "mm_projector_type " + c.mm_projector_type + " is not supported");
+ProjectorW bind_projector(const ProjectorConfig& c, const TensorMap& tensors) {
+  if (c.type.find("_gelu") == std::string::npos)
+    throw Error(Errc::kUnsupported, "mm_projector_type " + c.type + " is not supported");
   const TensorMap pt = with_prefix(tensors, kProjectorPrefix);
   validate_tensors(projector_tensor_table(c), pt);
   const Binder b{pt, kProjectorPrefix};
   ProjectorW p;
-  for (int i = 0; i < c.projector_depth; ++i) p.linears.push_back(b.conv(std::to_string(2 * i)));
+  for (int i = 0; i < c.depth; ++i) p.linears.push_back(b.conv(std::to_string(2 * i)));
   return p;
 }
 

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include "core/cpu_features.h"
 #include "core/error.h"
 #include "core/parallel.h"
 #include "encoder/int8_rows.h"
@@ -22,8 +21,8 @@ memory::desc flat(int64_t elems) {
 }
 
 dnnl::eltwise_forward gelu_prim(Runtime& rt, const memory::desc& md) {
-  const dnnl::eltwise_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::eltwise_gelu_erf, md,
-                                      0.0f, 0.0f);
+  const dnnl::eltwise_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::eltwise_gelu_erf,
+                                      md, 0.0f, 0.0f);
   return dnnl::eltwise_forward(dnnl::eltwise_forward::primitive_desc(d, rt.engine()));
 }
 
@@ -48,7 +47,8 @@ Int8Weights quantize_linear_weights(const Tensor& w, const Tensor& b) {
 }
 
 Int8LinearPlan make_int8_linear_plan(Runtime& rt, std::shared_ptr<const Int8Weights> w,
-                                     std::shared_ptr<Int8Workspace> ws, int64_t m, bool gelu, bool accumulate) {
+                                     std::shared_ptr<Int8Workspace> ws, int64_t m, bool gelu,
+                                     bool accumulate) {
   Int8LinearPlan p;
   p.m = m;
   p.chunk_rows = chunk_rows_for(m, w->n);
@@ -70,14 +70,18 @@ Int8LinearPlan make_int8_linear_plan(Runtime& rt, std::shared_ptr<const Int8Weig
 }
 
 void run_int8_linear(Runtime& rt, const Int8LinearPlan& p, const float* src, float* dst) {
-  static const bool avx2 = cpu_has(CpuFeature::kAvx2);
-  const auto quantize = avx2 ? quantize_rows_u8_avx2 : quantize_rows_u8;
-  const auto dequantize = avx2 ? dequantize_rows_s32_avx2 : dequantize_rows_s32;
+  static const QuantizeRowsU8Fn quantize = pick("quantize_rows_u8", quantize_rows_u8_variants()).fn;
+  static const DequantizeRowsS32Fn dequantize =
+      pick("dequantize_rows_s32", dequantize_rows_s32_variants()).fn;
   const Int8Weights& w = *p.w;
   Int8Workspace& ws = *p.ws;
   const int64_t n = w.n, k = w.k;
-  const DequantArgs args{ws.row_scale.data(), ws.row_zero.data(), w.scale.data(), w.sum.data(),
-                         w.bias.empty() ? nullptr : w.bias.data(), p.accumulate};
+  const DequantArgs args{ws.row_scale.data(),
+                         ws.row_zero.data(),
+                         w.scale.data(),
+                         w.sum.data(),
+                         w.bias.empty() ? nullptr : w.bias.data(),
+                         p.accumulate};
   const int32_t no_offset = 0;
   for (int64_t r0 = 0; r0 < p.m; r0 += p.chunk_rows) {
     const int64_t rows = std::min(p.chunk_rows, p.m - r0);
@@ -86,8 +90,8 @@ void run_int8_linear(Runtime& rt, const Int8LinearPlan& p, const float* src, flo
     parallel_for(rows, 16, [&](int64_t a, int64_t b) {
       quantize(x + a * k, b - a, k, ws.q.data() + a * k, ws.row_scale.data() + a, ws.row_zero.data() + a);
     });
-    const dnnl_status_t st = dnnl_gemm_u8s8s32('N', 'T', 'F', rows, n, k, 1.0f, ws.q.data(), k, 0, w.q.data(), k, 0,
-                                               0.0f, ws.acc.data(), n, &no_offset);
+    const dnnl_status_t st = dnnl_gemm_u8s8s32('N', 'T', 'F', rows, n, k, 1.0f, ws.q.data(), k, 0, w.q.data(),
+                                               k, 0, 0.0f, ws.acc.data(), n, &no_offset);
     FVLM_CHECK(st == dnnl_success, "dnnl_gemm_u8s8s32 failed");
     parallel_for(rows, 16, [&](int64_t a, int64_t b) {
       DequantArgs ra = args;
@@ -96,7 +100,7 @@ void run_int8_linear(Runtime& rt, const Int8LinearPlan& p, const float* src, flo
       dequantize(ws.acc.data() + a * n, b - a, n, ra, y + a * n);
     });
     if (p.gelu) {
-      const bool full = rows == p.chunk_rows;   // x = self.act(x)
+      const bool full = rows == p.chunk_rows;  // x = self.act(x)
       const memory mem(full ? p.chunk_md : p.tail_md, rt.engine(), y);
       (full ? p.gelu_chunk : p.gelu_tail).execute(rt.stream(), {{DNNL_ARG_SRC, mem}, {DNNL_ARG_DST, mem}});
     }

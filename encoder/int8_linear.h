@@ -20,10 +20,10 @@ namespace fvlm::enc {
 // One weight (and its bias) quantised once at plan time.
 struct Int8Weights {
   int64_t n = 0, k = 0;
-  std::vector<int8_t> q;         // [n, k]
-  std::vector<float> scale;      // sw [n]
-  std::vector<int32_t> sum;      // sum_k q[n, k]
-  std::vector<float> bias;       // [n] or empty
+  std::vector<int8_t> q;     // [n, k]
+  std::vector<float> scale;  // sw [n]
+  std::vector<int32_t> sum;  // sum_k q[n, k]
+  std::vector<float> bias;   // [n] or empty
 };
 Int8Weights quantize_linear_weights(const Tensor& w, const Tensor& b);
 
@@ -40,11 +40,12 @@ struct Int8LinearPlan {
   bool gelu = false, accumulate = false;
   std::shared_ptr<const Int8Weights> w;
   std::shared_ptr<Int8Workspace> ws;
-  dnnl::eltwise_forward gelu_chunk, gelu_tail;   // GELU over one full chunk / the last partial one
+  dnnl::eltwise_forward gelu_chunk, gelu_tail;  // GELU over one full chunk / the last partial one
   dnnl::memory::desc chunk_md, tail_md;
 };
 Int8LinearPlan make_int8_linear_plan(Runtime& rt, std::shared_ptr<const Int8Weights> w,
-                                     std::shared_ptr<Int8Workspace> ws, int64_t m, bool gelu, bool accumulate);
+                                     std::shared_ptr<Int8Workspace> ws, int64_t m, bool gelu,
+                                     bool accumulate);
 void run_int8_linear(Runtime& rt, const Int8LinearPlan& p, const float* src, float* dst);
 
 }  // namespace fvlm::enc

@@ -4,6 +4,19 @@
 #include <cmath>
 
 namespace fvlm::enc {
+namespace {
+constexpr Variant<QuantizeRowsU8Fn> kQuantizeRows[] = {
+    {"ref", CpuFeature::kNone, quantize_rows_u8},
+    {"avx2", CpuFeature::kAvx2, quantize_rows_u8_avx2},
+};
+constexpr Variant<DequantizeRowsS32Fn> kDequantizeRows[] = {
+    {"ref", CpuFeature::kNone, dequantize_rows_s32},
+    {"avx2", CpuFeature::kAvx2, dequantize_rows_s32_avx2},
+};
+}  // namespace
+
+std::span<const Variant<QuantizeRowsU8Fn>> quantize_rows_u8_variants() { return kQuantizeRows; }
+std::span<const Variant<DequantizeRowsS32Fn>> dequantize_rows_s32_variants() { return kDequantizeRows; }
 
 void quantize_weights_s7(const float* w, int64_t n, int64_t k, int8_t* q, float* scale, int32_t* sum) {
   for (int64_t j = 0; j < n; ++j) {
@@ -33,7 +46,8 @@ void quantize_rows_u8(const float* x, int64_t rows, int64_t k, uint8_t* q, float
     scale[m] = s;
     zero[m] = z;
     for (int64_t i = 0; i < k; ++i)
-      q[m * k + i] = static_cast<uint8_t>(std::clamp(static_cast<int32_t>(std::nearbyint(row[i] * inv)) + z, 0, 255));
+      q[m * k + i] =
+          static_cast<uint8_t>(std::clamp(static_cast<int32_t>(std::nearbyint(row[i] * inv)) + z, 0, 255));
   }
 }
 
@@ -42,7 +56,8 @@ void dequantize_rows_s32(const int32_t* acc, int64_t rows, int64_t n, const Dequ
     const float sa = a.row_scale[m];
     const int32_t za = a.row_zero[m];
     for (int64_t j = 0; j < n; ++j) {
-      const float y = std::fma(float(acc[m * n + j] - za * a.col_sum[j]), sa * a.col_scale[j], a.bias ? a.bias[j] : 0.0f);
+      const float y =
+          std::fma(float(acc[m * n + j] - za * a.col_sum[j]), sa * a.col_scale[j], a.bias ? a.bias[j] : 0.0f);
       dst[m * n + j] = a.accumulate ? dst[m * n + j] + y : y;
     }
   }

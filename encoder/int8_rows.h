@@ -5,10 +5,13 @@
 // The scalar functions are the specification; the *_avx2 variants are bit-identical to them.
 #pragma once
 #include <cstdint>
+#include <span>
+
+#include "core/dispatch.h"
 
 namespace fvlm::enc {
 
-inline constexpr int kInt8WeightMax = 63;   // 7-bit symmetric weights (see above)
+inline constexpr int kInt8WeightMax = 63;  // 7-bit symmetric weights (see above)
 
 // w [n, k] row-major -> q [n, k] in [-63, 63], scale[n] = max|w[n,:]| / 63 (1 for an all-zero row),
 // sum[n] = sum_k q[n, k] (the zero-point compensation term). Run once per weight.
@@ -17,20 +20,28 @@ void quantize_weights_s7(const float* w, int64_t n, int64_t k, int8_t* q, float*
 // x [rows, k] -> q [rows, k] u8 with, per row, lo = min(0, min x), hi = max(0, max x),
 // scale = (hi - lo) / 255 (1 if hi == lo), zero = nearbyint(-lo / scale) in [0, 255] and
 // q = clamp(nearbyint(x * (1 / scale)) + zero, 0, 255). Zero is exactly representable.
+using QuantizeRowsU8Fn = void (*)(const float* x, int64_t rows, int64_t k, uint8_t* q, float* scale,
+                                  int32_t* zero);
 void quantize_rows_u8(const float* x, int64_t rows, int64_t k, uint8_t* q, float* scale, int32_t* zero);
 void quantize_rows_u8_avx2(const float* x, int64_t rows, int64_t k, uint8_t* q, float* scale, int32_t* zero);
 
 // acc [rows, n] = sum_k qa[m, k] qw[j, k] -> y[m, j] = fma(float(acc - za[m] wsum[j]), sa[m] sw[j], b[j])
 // (b null: 0), stored to dst, or added to dst when accumulate (dst = dst + y).
 struct DequantArgs {
-  const float* row_scale;     // sa [rows]
-  const int32_t* row_zero;    // za [rows]
-  const float* col_scale;     // sw [n]
-  const int32_t* col_sum;     // wsum [n]
-  const float* bias;          // b [n] or null
+  const float* row_scale;   // sa [rows]
+  const int32_t* row_zero;  // za [rows]
+  const float* col_scale;   // sw [n]
+  const int32_t* col_sum;   // wsum [n]
+  const float* bias;        // b [n] or null
   bool accumulate;
 };
+using DequantizeRowsS32Fn = void (*)(const int32_t* acc, int64_t rows, int64_t n, const DequantArgs& a,
+                                     float* dst);
 void dequantize_rows_s32(const int32_t* acc, int64_t rows, int64_t n, const DequantArgs& a, float* dst);
 void dequantize_rows_s32_avx2(const int32_t* acc, int64_t rows, int64_t n, const DequantArgs& a, float* dst);
+
+// "ref" (the scalar functions above) first, then "avx2" (core/dispatch.h).
+std::span<const Variant<QuantizeRowsU8Fn>> quantize_rows_u8_variants();
+std::span<const Variant<DequantizeRowsS32Fn>> dequantize_rows_s32_variants();
 
 }  // namespace fvlm::enc

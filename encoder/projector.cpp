@@ -16,7 +16,7 @@ ProjectorPlan make_projector_plan(Runtime& rt, WeightCache& wc, const ProjectorW
 
 void projector_forward(Runtime& rt, ProjectorPlan& p, const float* feats, float* out) {
   const float* x = feats;
-  for (size_t i = 0; i < p.linears.size(); ++i) {   // nn.Sequential(Linear, GELU, Linear, ...)
+  for (size_t i = 0; i < p.linears.size(); ++i) {  // nn.Sequential(Linear, GELU, Linear, ...)
     float* y = i + 1 == p.linears.size() ? out : p.hidden[i % 2].f32();
     run_linear(rt, p.linears[i], x, y);
     x = y;

@@ -9,7 +9,7 @@ namespace fvlm::enc {
 
 struct ProjectorPlan {
   int64_t tokens = 0;
-  std::vector<LinearPlan> linears;   // GELU fused into every one but the last
+  std::vector<LinearPlan> linears;  // GELU fused into every one but the last
   Tensor hidden[2];
 };
 ProjectorPlan make_projector_plan(Runtime& rt, WeightCache& wc, const ProjectorW& w, int64_t tokens);

@@ -1,7 +1,9 @@
 // The seam between the pipeline and whatever computes the image half: pixels -> image features ->
-// projected LLM embeddings. CpuVisionBackend runs FastViTHD + projector on oneDNN (FP32); an NPU or
+// projected LLM embeddings. CpuVisionBackend runs FastViTHD + projector on oneDNN (F32, or INT8
+// Linear layers with --vision-precision int8: encoder/vision_precision.h); an NPU or
 // GPU backend implements the same two calls.
 #pragma once
+#include <functional>
 #include <map>
 #include <memory>
 #include <utility>
@@ -10,8 +12,8 @@
 #include "core/safetensors.h"
 #include "core/tensor.h"
 #include "encoder/fastvithd.h"
+#include "encoder/fastvithd_config.h"
 #include "encoder/projector.h"
-#include "models/config.h"
 
 namespace fvlm::enc {
 
@@ -32,6 +34,14 @@ class VisionBackend {
   // Frees the encoder's plans and packed weights (a one-image process is done with them once its
   // image is encoded); the next encode() builds and packs them again from the checkpoint.
   virtual void release_weights() {}
+
+  // pixels [B, 3, R, R] -> projected embeddings [B * (R/64)^2, hidden], the way a request runs it:
+  // prepare (pack the weights), then `weights_packed` (may be empty: the caller may drop the
+  // checkpoint's pages there, before the activations come in), encode + project. Unless
+  // `keep_weights`, scratch and weights are released afterwards and their heap pages handed back
+  // (a one-image process is done with the encoder; ~300 MB for the 0.5B).
+  Tensor encode_and_project(const Tensor& pixels, bool keep_weights,
+                            const std::function<void()>& weights_packed = {});
 };
 
 // Memory: the vision weights live once, packed by oneDNN. They are bound deferred (views of the
@@ -42,7 +52,7 @@ class CpuVisionBackend : public VisionBackend {
   // deferred: views of `tensors`, which must stay mapped while the backend lives).
   // `precision` applies to the encoder's Linear / 1x1 layers and attention (the projector stays FP32);
   // kAuto is resolved and logged here, bf16 without AVX-512 throws Error{kUnsupported}.
-  CpuVisionBackend(Runtime& rt, const ModelConfig& c, const TensorMap& tensors,
+  CpuVisionBackend(Runtime& rt, const VisionConfig& c, const TensorMap& tensors,
                    VisionPrecision precision = VisionPrecision::kF32);
   Tensor encode(const Tensor& pixels) override;
   Tensor project(const Tensor& feats) override;
@@ -65,7 +75,7 @@ class CpuVisionBackend : public VisionBackend {
 
  private:
   Runtime& rt_;
-  FastVitHdWeights vision_;        // deferred: the matrices are made F32 only while being packed
+  FastVitHdWeights vision_;  // deferred: the matrices are made F32 only while being packed
   ProjectorW projector_;
   int64_t mm_hidden_;
   VisionPrecision precision_;

@@ -29,7 +29,7 @@ void layer_norm_rows(const float* x, float* y, int64_t rows, int64_t c, const fl
       float* yr = y + r * c;
       float sum = 0;
       for (int64_t i = 0; i < c; ++i) sum += xr[i];
-      const float mean = sum / float(c);                    // u = x.mean(1, keepdim=True)
+      const float mean = sum / float(c);  // u = x.mean(1, keepdim=True)
       float sq = 0;
       for (int64_t i = 0; i < c; ++i) sq += (xr[i] - mean) * (xr[i] - mean);
       const float inv = 1.0f / std::sqrt(sq / float(c) + eps);  // s = (x - u).pow(2).mean(1)
@@ -41,21 +41,21 @@ void layer_norm_rows(const float* x, float* y, int64_t rows, int64_t c, const fl
 void squeeze_excite_inplace(float* x, int64_t hw, int64_t c, const float* wr, const float* br, int64_t r,
                             const float* we, const float* be) {
   std::vector<double> acc(c, 0.0);
-  for (int64_t p = 0; p < hw; ++p)   // F.avg_pool2d(inputs, kernel_size=[h, w])
+  for (int64_t p = 0; p < hw; ++p)  // F.avg_pool2d(inputs, kernel_size=[h, w])
     for (int64_t i = 0; i < c; ++i) acc[i] += x[p * c + i];
   std::vector<float> mean(c), s(r), e(c);
   for (int64_t i = 0; i < c; ++i) mean[i] = float(acc[i] / double(hw));
-  for (int64_t j = 0; j < r; ++j) {   // x = F.relu(self.reduce(x))
+  for (int64_t j = 0; j < r; ++j) {  // x = F.relu(self.reduce(x))
     float v = br[j];
     for (int64_t i = 0; i < c; ++i) v += wr[j * c + i] * mean[i];
     s[j] = v > 0 ? v : 0;
   }
-  for (int64_t i = 0; i < c; ++i) {   // x = torch.sigmoid(self.expand(x))
+  for (int64_t i = 0; i < c; ++i) {  // x = torch.sigmoid(self.expand(x))
     float v = be[i];
     for (int64_t j = 0; j < r; ++j) v += we[i * r + j] * s[j];
     e[i] = 1.0f / (1.0f + std::exp(-v));
   }
-  parallel_for(hw, 16, [&](int64_t p0, int64_t p1) {   // inputs * x
+  parallel_for(hw, 16, [&](int64_t p0, int64_t p1) {  // inputs * x
     for (int64_t p = p0; p < p1; ++p)
       for (int64_t i = 0; i < c; ++i) x[p * c + i] *= e[i];
   });

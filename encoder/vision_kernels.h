@@ -15,7 +15,8 @@ void repeat_channels(const float* src, float* dst, int64_t rows, int64_t c, int6
 void gelu_erf_inplace(float* x, int64_t n);
 
 // LayerNormChannel (mci.py): per row, (x - mean) / sqrt(biased var + eps) * w + b.
-void layer_norm_rows(const float* x, float* y, int64_t rows, int64_t c, const float* w, const float* b, float eps);
+void layer_norm_rows(const float* x, float* y, int64_t rows, int64_t c, const float* w, const float* b,
+                     float eps);
 
 // SEBlock (mci.py) on one image x [hw, c], in place: m = mean over all hw (whole map);
 // s = relu(Wr m + br) (Wr [r, c]); e = sigmoid(We s + be) (We [c, r]); x *= e per channel.

@@ -26,12 +26,12 @@ std::vector<std::string> words_of(std::string_view s) {
 
 const std::map<std::string, int>& small_numbers() {
   static const std::map<std::string, int> m = {
-      {"zero", 0},     {"one", 1},        {"two", 2},       {"three", 3},     {"four", 4},
-      {"five", 5},     {"six", 6},        {"seven", 7},     {"eight", 8},     {"nine", 9},
-      {"ten", 10},     {"eleven", 11},    {"twelve", 12},   {"thirteen", 13}, {"fourteen", 14},
-      {"fifteen", 15}, {"sixteen", 16},   {"seventeen", 17}, {"eighteen", 18}, {"nineteen", 19},
-      {"twenty", 20},  {"thirty", 30},    {"forty", 40},    {"fifty", 50},    {"sixty", 60},
-      {"seventy", 70}, {"eighty", 80},    {"ninety", 90},   {"dozen", 12},    {"single", 1}};
+      {"zero", 0},     {"one", 1},      {"two", 2},        {"three", 3},     {"four", 4},
+      {"five", 5},     {"six", 6},      {"seven", 7},      {"eight", 8},     {"nine", 9},
+      {"ten", 10},     {"eleven", 11},  {"twelve", 12},    {"thirteen", 13}, {"fourteen", 14},
+      {"fifteen", 15}, {"sixteen", 16}, {"seventeen", 17}, {"eighteen", 18}, {"nineteen", 19},
+      {"twenty", 20},  {"thirty", 30},  {"forty", 40},     {"fifty", 50},    {"sixty", 60},
+      {"seventy", 70}, {"eighty", 80},  {"ninety", 90},    {"dozen", 12},    {"single", 1}};
   return m;
 }
 
@@ -50,7 +50,7 @@ std::optional<long long> digits_count(std::string_view s) {
         ++j;
       } else if (s[j] == ',' && is_digit_at(s, j + 1) && is_digit_at(s, j + 2) && is_digit_at(s, j + 3) &&
                  !is_digit_at(s, j + 4)) {
-        ++j;   // "1,234": a comma before exactly three digits separates thousands
+        ++j;  // "1,234": a comma before exactly three digits separates thousands
       } else {
         break;
       }
@@ -70,14 +70,20 @@ std::optional<long long> words_count(const std::vector<std::string>& words) {
     size_t j = i + 1;
     for (; j < words.size(); ++j) {
       const std::string& w = words[j];
-      if (w == "hundred") current *= 100;
-      else if (w == "thousand") { total += current * 1000; current = 0; }
-      else if (w == "and" && j + 1 < words.size() && small.count(words[j + 1])) continue;
-      else if (auto n = small.find(w); n != small.end() && n->second < 10 && current % 10 == 0 && current >= 20)
+      if (w == "hundred")
+        current *= 100;
+      else if (w == "thousand") {
+        total += current * 1000;
+        current = 0;
+      } else if (w == "and" && j + 1 < words.size() && small.count(words[j + 1]))
+        continue;
+      else if (auto n = small.find(w);
+               n != small.end() && n->second < 10 && current % 10 == 0 && current >= 20)
         current += n->second;
       else if (auto n2 = small.find(w); n2 != small.end() && current % 100 == 0 && current >= 100)
         current += n2->second;
-      else break;
+      else
+        break;
     }
     return total + current;
   }

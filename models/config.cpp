@@ -27,7 +27,7 @@ struct IntBound {
   const char* key;
   int S::*field;
   int64_t lo, hi;
-  bool required;   // false: absent or null keeps the struct's default
+  bool required;  // false: absent or null keeps the struct's default
 };
 template <class S>
 struct FloatBound {
@@ -41,7 +41,7 @@ constexpr IntBound<Qwen2Config> kQwen2Bounds[] = {
     {"hidden_size", &Qwen2Config::hidden_size, 1, 16384, true},
     {"num_hidden_layers", &Qwen2Config::num_hidden_layers, 1, 256, true},
     {"num_attention_heads", &Qwen2Config::num_attention_heads, 1, 1024, true},
-    {"num_key_value_heads", &Qwen2Config::num_key_value_heads, 1, 1024, false},   // default: heads
+    {"num_key_value_heads", &Qwen2Config::num_key_value_heads, 1, 1024, false},  // default: heads
     {"intermediate_size", &Qwen2Config::intermediate_size, 1, 262144, true},
     {"vocab_size", &Qwen2Config::vocab_size, 1, 1 << 21, true},
     {"max_position_embeddings", &Qwen2Config::max_position_embeddings, 1, 1 << 22, false},
@@ -74,24 +74,26 @@ constexpr FloatBound<FastVitHdConfig> kFastVitHdFloatBounds[] = {
 constexpr int64_t kMaxStages = 8, kMaxStageLayers = 64, kMaxEmbedDim = 8192, kMaxPinpointSide = 8192;
 constexpr double kMinMlpRatio = 0.25, kMaxMlpRatio = 16.0;
 constexpr int kMaxProjectorDepth = 16;
-constexpr int kStemStride = 4;   // patch_embed: two 3x3 stride-2 convs
-constexpr int kImageMultiple = 64;   // image preprocessing works in multiples of 64 (core/image_prep.h)
+constexpr int kStemStride = 4;      // patch_embed: two 3x3 stride-2 convs
+constexpr int kImageMultiple = 64;  // image preprocessing works in multiples of 64 (core/image_prep.h)
 
 // ---- Reading with bounds -----------------------------------------------------------------------
 
-std::string shown(const json& v) {   // a value as written, cut short (a hostile value can be huge)
+std::string shown(const json& v) {  // a value as written, cut short (a hostile value can be huge)
   std::string s = v.dump();
   return s.size() > 48 ? s.substr(0, 45) + "..." : s;
 }
 
-std::optional<int64_t> exact_int(const json& v) {   // integers only: 1e9 or 64.0 are floats in JSON
+std::optional<int64_t> exact_int(const json& v) {  // integers only: 1e9 or 64.0 are floats in JSON
   if (v.is_number_unsigned()) return v.get<uint64_t>() > uint64_t(INT64_MAX) ? INT64_MAX : v.get<int64_t>();
   if (v.is_number_integer()) return v.get<int64_t>();
   return std::nullopt;
 }
 
 std::string int_range(int64_t lo, int64_t hi) { return fmt::format("an integer in [{}, {}]", lo, hi); }
-std::string float_range(double lo, double hi) { return fmt::format("a finite number in [{:g}, {:g}]", lo, hi); }
+std::string float_range(double lo, double hi) {
+  return fmt::format("a finite number in [{:g}, {:g}]", lo, hi);
+}
 
 // Collects problems instead of throwing, so one run names all of them. A failed key keeps its default.
 struct Reader {
@@ -123,8 +125,8 @@ struct Reader {
     if (required) fail(prefix + key, "missing", expected);
     return nullptr;
   }
-  void read_int(const json& j, const std::string& prefix, const char* key, int64_t lo, int64_t hi, bool required,
-                int& out) {
+  void read_int(const json& j, const std::string& prefix, const char* key, int64_t lo, int64_t hi,
+                bool required, int& out) {
     const std::string expected = int_range(lo, hi);
     const json* v = find(j, prefix, key, required, expected);
     if (!v) return;
@@ -132,11 +134,12 @@ struct Reader {
     if (!x || *x < lo || *x > hi) return fail(prefix + key, shown(*v), expected);
     out = int(*x);
   }
-  void read_float(const json& j, const std::string& prefix, const char* key, double lo, double hi, float& out) {
+  void read_float(const json& j, const std::string& prefix, const char* key, double lo, double hi,
+                  float& out) {
     const std::string expected = float_range(lo, hi);
     const json* v = find(j, prefix, key, false, expected);
     if (!v) return;
-    const float x = v->is_number() ? float(v->get<double>()) : NAN;   // stored as float: check what is kept
+    const float x = v->is_number() ? float(v->get<double>()) : NAN;  // stored as float: check what is kept
     if (!(std::isfinite(x) && x >= lo && x <= hi)) return fail(prefix + key, shown(*v), expected);
     out = x;
   }
@@ -145,7 +148,8 @@ struct Reader {
     if (v && !v->is_boolean()) return fail(prefix + key, shown(*v), "true or false");
     if (v) out = v->get<bool>();
   }
-  void read_string(const json& j, const std::string& prefix, const char* key, bool required, std::string& out) {
+  void read_string(const json& j, const std::string& prefix, const char* key, bool required,
+                   std::string& out) {
     const json* v = find(j, prefix, key, required, "a string");
     if (v && !v->is_string()) return fail(prefix + key, shown(*v), "a string");
     if (v) out = v->get<std::string>();
@@ -157,12 +161,13 @@ struct Reader {
     const json* v = find(j, prefix, key, required, fmt::format("a list of {}", elem_expected));
     if (!v) return;
     if (!v->is_array() || v->empty() || v->size() > size_t(kMaxStages))
-      return fail(prefix + key, shown(*v), fmt::format("a list of 1 to {} entries of {}", kMaxStages, elem_expected));
+      return fail(prefix + key, shown(*v),
+                  fmt::format("a list of 1 to {} entries of {}", kMaxStages, elem_expected));
     std::vector<T> xs;
     for (size_t i = 0; i < v->size(); ++i) {
       std::optional<T> x = elem((*v)[i]);
       if (!x) {
-        failed.insert(prefix + key);   // relations over the whole list are skipped too
+        failed.insert(prefix + key);  // relations over the whole list are skipped too
         return fail(fmt::format("{}{}[{}]", prefix, key, i), shown((*v)[i]), elem_expected);
       }
       xs.push_back(*x);
@@ -196,7 +201,8 @@ int tower_image_size(Reader& r, const std::string& tower) {
   std::smatch m;
   if (!std::regex_match(tower, m, tower_re))
     throw Error(Errc::kUnsupported, fmt::format("config.json: vision tower '{}' is not a FastViTHD "
-                                                "(mobileclip_<name>_<size>)", tower));
+                                                "(mobileclip_<name>_<size>)",
+                                                tower));
   const std::string digits = m[2];
   if (digits.size() > 4 || std::stoi(digits) < 64 || std::stoi(digits) > 4096) {
     r.fail("mm_vision_tower", json(tower).dump(), "mobileclip_<name>_<size> with <size> in [64, 4096]");
@@ -207,7 +213,7 @@ int tower_image_size(Reader& r, const std::string& tower) {
 
 void read_fastvithd(Reader& r, const json& j, FastVitHdConfig& v) {
   const auto fit = j.find("fastvithd_config");
-  if (fit == j.end() || fit->is_null()) return;   // the released FastViTHD
+  if (fit == j.end() || fit->is_null()) return;  // the released FastViTHD
   if (!fit->is_object()) return r.fail("fastvithd_config", shown(*fit), "an object");
   const json& f = *fit;
   const std::string p = kFastVitHd;
@@ -215,34 +221,38 @@ void read_fastvithd(Reader& r, const json& j, FastVitHdConfig& v) {
   r.read_table(f, p, kFastVitHdFloatBounds, v);
   r.read_list(f, p, "layers", true, int_range(1, kMaxStageLayers), int_in(1, kMaxStageLayers), v.layers);
   r.read_list(f, p, "embed_dims", true, int_range(1, kMaxEmbedDim), int_in(1, kMaxEmbedDim), v.embed_dims);
-  const size_t n = v.layers.size();   // absent optional lists: the default for every stage
+  const size_t n = v.layers.size();  // absent optional lists: the default for every stage
   v.mlp_ratios.assign(n, 4.0f);
   v.downsamples.assign(n, true);
-  r.read_list(f, p, "mlp_ratios", false, float_range(kMinMlpRatio, kMaxMlpRatio),
-              [](const json& x) -> std::optional<float> {
-                const float y = x.is_number() ? float(x.get<double>()) : NAN;
-                return std::isfinite(y) && y >= kMinMlpRatio && y <= kMaxMlpRatio ? std::optional(y) : std::nullopt;
-              },
-              v.mlp_ratios);
-  r.read_list(f, p, "downsamples", false, "true or false",
-              [](const json& x) { return x.is_boolean() ? std::optional<bool>(x.get<bool>()) : std::nullopt; },
-              v.downsamples);
+  r.read_list(
+      f, p, "mlp_ratios", false, float_range(kMinMlpRatio, kMaxMlpRatio),
+      [](const json& x) -> std::optional<float> {
+        const float y = x.is_number() ? float(x.get<double>()) : NAN;
+        return std::isfinite(y) && y >= kMinMlpRatio && y <= kMaxMlpRatio ? std::optional(y) : std::nullopt;
+      },
+      v.mlp_ratios);
+  r.read_list(
+      f, p, "downsamples", false, "true or false",
+      [](const json& x) { return x.is_boolean() ? std::optional<bool>(x.get<bool>()) : std::nullopt; },
+      v.downsamples);
   if (f.contains("token_mixers"))
-    r.read_list(f, p, "token_mixers", false, R"("repmixer" or "attention")",
-                [](const json& x) -> std::optional<bool> {
-                  if (x == "attention") return true;
-                  if (x == "repmixer") return false;
-                  return std::nullopt;
-                },
-                v.attention);
-  if (f.contains("pos_embs"))   // mci.py: partial(RepCPE, spatial_shape=(7, 7)) or None
-    r.read_list(f, p, "pos_embs", false, R"(null or "RepCPE7x7")",
-                [](const json& x) -> std::optional<bool> {
-                  if (x.is_null()) return false;
-                  if (x == "RepCPE7x7") return true;
-                  return std::nullopt;
-                },
-                v.rep_cpe);
+    r.read_list(
+        f, p, "token_mixers", false, R"("repmixer" or "attention")",
+        [](const json& x) -> std::optional<bool> {
+          if (x == "attention") return true;
+          if (x == "repmixer") return false;
+          return std::nullopt;
+        },
+        v.attention);
+  if (f.contains("pos_embs"))  // mci.py: partial(RepCPE, spatial_shape=(7, 7)) or None
+    r.read_list(
+        f, p, "pos_embs", false, R"(null or "RepCPE7x7")",
+        [](const json& x) -> std::optional<bool> {
+          if (x.is_null()) return false;
+          if (x == "RepCPE7x7") return true;
+          return std::nullopt;
+        },
+        v.rep_cpe);
 }
 
 void check_fastvithd(Reader& r, const FastVitHdConfig& v) {
@@ -266,9 +276,10 @@ void check_fastvithd(Reader& r, const FastVitHdConfig& v) {
   if (lists_ok && r.ok({p + "attention_head_dim"}))
     for (size_t i = 0; i < n; ++i)
       if (v.attention[i])
-        r.require(v.embed_dims[i] % v.attention_head_dim == 0, fmt::format("{}embed_dims[{}]", p, i),
-                  std::to_string(v.embed_dims[i]),
-                  fmt::format("a multiple of attention_head_dim ({}) in an attention stage", v.attention_head_dim));
+        r.require(
+            v.embed_dims[i] % v.attention_head_dim == 0, fmt::format("{}embed_dims[{}]", p, i),
+            std::to_string(v.embed_dims[i]),
+            fmt::format("a multiple of attention_head_dim ({}) in an attention stage", v.attention_head_dim));
   if (lists_ok)
     for (size_t i = 0; i < n; ++i)
       r.require(int64_t(v.embed_dims[i] * v.mlp_ratios[i]) >= 1, fmt::format("{}mlp_ratios[{}]", p, i),
@@ -287,24 +298,25 @@ void check_fastvithd(Reader& r, const FastVitHdConfig& v) {
                             v.embed_dims[i]));
     }
   // "Same" padding (k / 2) keeps sizes exact only for odd kernels.
-  for (const auto& [key, k] : {std::pair{"repmixer_kernel_size", v.repmixer_kernel_size},
-                               {"down_patch_size", v.down_patch_size}})
+  for (const auto& [key, k] :
+       {std::pair{"repmixer_kernel_size", v.repmixer_kernel_size}, {"down_patch_size", v.down_patch_size}})
     if (r.ok({p + key})) r.require(k % 2 == 1, p + key, std::to_string(k), "an odd kernel size");
   if (lists_ok && r.ok({p + "down_stride", p + "output_stride"})) {
     int64_t stride = kStemStride;
     for (int i = 0; i < patch_embeds; ++i) stride *= v.down_stride;
     r.require(stride == v.output_stride, p + "output_stride", std::to_string(v.output_stride),
-              fmt::format("{} = {} (stem) x down_stride {} ^ {} patch embeddings", stride, kStemStride, v.down_stride,
-                          patch_embeds));
+              fmt::format("{} = {} (stem) x down_stride {} ^ {} patch embeddings", stride, kStemStride,
+                          v.down_stride, patch_embeds));
   }
   if (r.ok({p + "image_size", "mm_vision_tower", p + "output_stride"}))
     r.require(v.image_size % v.output_stride == 0 && v.image_size % kImageMultiple == 0, p + "image_size",
               std::to_string(v.image_size),
               fmt::format("a multiple of output_stride ({}) and of {}", v.output_stride, kImageMultiple));
-  if (lists_ok && r.ok({p + "cls_ratio"})) {   // conv_exp: groups = last width, SE reduces by 16
+  if (lists_ok && r.ok({p + "cls_ratio"})) {  // conv_exp: groups = last width, SE reduces by 16
     const int64_t last = v.embed_dims.back(), exp = v.conv_exp_dim();
     r.require(exp % last == 0 && exp >= 16, p + "cls_ratio", fmt::format("{:g}", v.cls_ratio),
-              fmt::format("a whole number making embed_dims[-1] ({}) x cls_ratio a multiple of it and >= 16", last));
+              fmt::format("a whole number making embed_dims[-1] ({}) x cls_ratio a multiple of it and >= 16",
+                          last));
   }
 }
 
@@ -314,17 +326,20 @@ void check_qwen2(Reader& r, const Qwen2Config& l) {
   if (r.ok({"hidden_size", "num_attention_heads"})) {
     r.require(l.hidden_size % l.num_attention_heads == 0, "hidden_size", std::to_string(l.hidden_size),
               fmt::format("a multiple of num_attention_heads ({})", l.num_attention_heads));
-    if (r.ok({"hidden_size"}))   // RoPE rotates pairs of a head's dimensions
-      r.require(l.head_dim() % 2 == 0, "hidden_size", std::to_string(l.hidden_size),
-                fmt::format("an even head_dim = hidden_size / num_attention_heads ({})", l.num_attention_heads));
+    if (r.ok({"hidden_size"}))  // RoPE rotates pairs of a head's dimensions
+      r.require(
+          l.head_dim() % 2 == 0, "hidden_size", std::to_string(l.hidden_size),
+          fmt::format("an even head_dim = hidden_size / num_attention_heads ({})", l.num_attention_heads));
   }
   if (r.ok({"num_key_value_heads", "num_attention_heads"}))
-    r.require(l.num_key_value_heads <= l.num_attention_heads && l.num_attention_heads % l.num_key_value_heads == 0,
-              "num_key_value_heads", std::to_string(l.num_key_value_heads),
-              fmt::format("a divisor of num_attention_heads ({})", l.num_attention_heads));
+    r.require(
+        l.num_key_value_heads <= l.num_attention_heads && l.num_attention_heads % l.num_key_value_heads == 0,
+        "num_key_value_heads", std::to_string(l.num_key_value_heads),
+        fmt::format("a divisor of num_attention_heads ({})", l.num_attention_heads));
   for (const auto& [key, id] : {std::pair{"bos_token_id", l.bos_token_id}, {"eos_token_id", l.eos_token_id}})
     if (r.ok({key, "vocab_size"}))
-      r.require(id < l.vocab_size, key, std::to_string(id), fmt::format("an id below vocab_size ({})", l.vocab_size));
+      r.require(id < l.vocab_size, key, std::to_string(id),
+                fmt::format("an id below vocab_size ({})", l.vocab_size));
 }
 
 void read_projector(Reader& r, const json& j, ModelConfig& c) {
@@ -362,7 +377,9 @@ void read_pinpoints(Reader& r, const json& j, ModelConfig& c) {
 
 }  // namespace
 
-std::string to_string(const ConfigProblem& p) { return fmt::format("'{}' is {}, expected {}", p.key, p.value, p.expected); }
+std::string to_string(const ConfigProblem& p) {
+  return fmt::format("'{}' is {}, expected {}", p.key, p.value, p.expected);
+}
 
 void throw_config_problems(const std::string& what, const std::vector<ConfigProblem>& problems) {
   if (problems.empty()) return;
@@ -374,7 +391,8 @@ void throw_config_problems(const std::string& what, const std::vector<ConfigProb
     if (i < 3) first += (i ? "; " : "") + to_string(p);
   }
   throw Error(Errc::kBadModel,
-              fmt::format("{}: {} problem(s): {}{}", what, problems.size(), first, problems.size() > 3 ? "; ..." : ""),
+              fmt::format("{}: {} problem(s): {}{}", what, problems.size(), first,
+                          problems.size() > 3 ? "; ..." : ""),
               nlohmann::json{{"config_problems", detail}});
 }
 
@@ -387,13 +405,15 @@ CheckedConfig check_model_config(const json& j) {
   std::string model_type;
   r.read_string(j, "", "model_type", false, model_type);
   if (model_type != "llava_qwen2")
-    throw Error(Errc::kUnsupported,
-                fmt::format("config.json: model_type '{}' is not a FastVLM checkpoint (llava_qwen2)", model_type));
+    throw Error(
+        Errc::kUnsupported,
+        fmt::format("config.json: model_type '{}' is not a FastVLM checkpoint (llava_qwen2)", model_type));
   if (j.contains("rope_scaling") && !j["rope_scaling"].is_null())
     throw Error(Errc::kUnsupported, "config.json: rope_scaling is not supported");
   // The decoder implements Qwen2 as FastVLM uses it: SiLU MLP, full attention in every layer.
   if (const auto it = j.find("hidden_act"); it != j.end() && !it->is_null() && *it != "silu")
-    throw Error(Errc::kUnsupported, fmt::format("config.json: hidden_act {} is not supported (silu)", shown(*it)));
+    throw Error(Errc::kUnsupported,
+                fmt::format("config.json: hidden_act {} is not supported (silu)", shown(*it)));
   if (const auto it = j.find("use_sliding_window"); it != j.end() && *it == true)
     throw Error(Errc::kUnsupported, "config.json: use_sliding_window true is not supported");
   std::string tower;
@@ -403,7 +423,7 @@ CheckedConfig check_model_config(const json& j) {
   r.read_string(j, "", "_name_or_path", false, c.name);
 
   Qwen2Config& l = c.llm;
-  l.rope_theta = 10000.0f;   // transformers Qwen2Config default when the key is absent
+  l.rope_theta = 10000.0f;  // transformers Qwen2Config default when the key is absent
   r.read_table(j, "", kQwen2Bounds, l);
   r.read_table(j, "", kQwen2FloatBounds, l);
   if (!j.contains("num_key_value_heads") || j["num_key_value_heads"].is_null())
@@ -441,29 +461,55 @@ ModelConfig load_model_config(const std::string& path) {
 }
 
 ModelConfig released_config(ReleasedModel which) {
-  nlohmann::json j = {
-      {"model_type", "llava_qwen2"}, {"mm_vision_tower", "mobileclip_l_1024"}, {"mm_hidden_size", 3072},
-      {"mm_projector_type", "mlp2x_gelu"}, {"rms_norm_eps", 1e-6}, {"rope_theta", 1000000.0},
-      {"image_aspect_ratio", "pad"}, {"image_token_index", 151646}, {"bos_token_id", 151643},
-      {"eos_token_id", 151645}, {"max_position_embeddings", 32768}, {"tokenizer_model_max_length", 8192}};
+  nlohmann::json j = {{"model_type", "llava_qwen2"},
+                      {"mm_vision_tower", "mobileclip_l_1024"},
+                      {"mm_hidden_size", 3072},
+                      {"mm_projector_type", "mlp2x_gelu"},
+                      {"rms_norm_eps", 1e-6},
+                      {"rope_theta", 1000000.0},
+                      {"image_aspect_ratio", "pad"},
+                      {"image_token_index", 151646},
+                      {"bos_token_id", 151643},
+                      {"eos_token_id", 151645},
+                      {"max_position_embeddings", 32768},
+                      {"tokenizer_model_max_length", 8192}};
   switch (which) {
     case ReleasedModel::k0_5B:
-      j.update({{"_name_or_path", "FastVLM-0.5B"}, {"hidden_size", 896}, {"num_hidden_layers", 24},
-                {"num_attention_heads", 14}, {"num_key_value_heads", 2}, {"intermediate_size", 4864},
-                {"vocab_size", 151936}, {"tie_word_embeddings", true}});
+      j.update({{"_name_or_path", "FastVLM-0.5B"},
+                {"hidden_size", 896},
+                {"num_hidden_layers", 24},
+                {"num_attention_heads", 14},
+                {"num_key_value_heads", 2},
+                {"intermediate_size", 4864},
+                {"vocab_size", 151936},
+                {"tie_word_embeddings", true}});
       break;
     case ReleasedModel::k1_5B:
-      j.update({{"_name_or_path", "FastVLM-1.5B"}, {"hidden_size", 1536}, {"num_hidden_layers", 28},
-                {"num_attention_heads", 12}, {"num_key_value_heads", 2}, {"intermediate_size", 8960},
-                {"vocab_size", 151936}, {"tie_word_embeddings", true}});
+      j.update({{"_name_or_path", "FastVLM-1.5B"},
+                {"hidden_size", 1536},
+                {"num_hidden_layers", 28},
+                {"num_attention_heads", 12},
+                {"num_key_value_heads", 2},
+                {"intermediate_size", 8960},
+                {"vocab_size", 151936},
+                {"tie_word_embeddings", true}});
       break;
     case ReleasedModel::k7B:
-      j.update({{"_name_or_path", "FastVLM-7B"}, {"hidden_size", 3584}, {"num_hidden_layers", 28},
-                {"num_attention_heads", 28}, {"num_key_value_heads", 4}, {"intermediate_size", 18944},
-                {"vocab_size", 152064}, {"tie_word_embeddings", false}});
+      j.update({{"_name_or_path", "FastVLM-7B"},
+                {"hidden_size", 3584},
+                {"num_hidden_layers", 28},
+                {"num_attention_heads", 28},
+                {"num_key_value_heads", 4},
+                {"intermediate_size", 18944},
+                {"vocab_size", 152064},
+                {"tie_word_embeddings", false}});
       break;
   }
   return parse_model_config(j);
+}
+
+VisionConfig vision_config(const ModelConfig& c) {
+  return {c.vision, {c.mm_hidden_size, c.llm.hidden_size, c.projector_depth, c.mm_projector_type}};
 }
 
 }  // namespace fvlm

@@ -31,8 +31,10 @@ DType parse_convert_type(std::string_view name) {
 DType convert_storage_dtype(const TensorSpec& spec, DType requested, bool is_output_matrix, bool pure) {
   const bool block_type = requested == DType::Q8_0 || requested == DType::Q4_0;
   switch (spec.quant) {
-    case QuantPolicy::kKeepF32: return DType::F32;
-    case QuantPolicy::kFloat16: return block_type ? DType::F16 : requested;
+    case QuantPolicy::kKeepF32:
+      return DType::F32;
+    case QuantPolicy::kFloat16:
+      return block_type ? DType::F16 : requested;
     case QuantPolicy::kUpToInt8:
     case QuantPolicy::kUpToInt4:
       if (!block_type) return requested;
@@ -47,11 +49,16 @@ DType convert_storage_dtype(const TensorSpec& spec, DType requested, bool is_out
 std::string gguf_llm_tensor_name(const std::string& name) {
   static const std::pair<const char*, const char*> kLayer[] = {
       {"input_layernorm.weight", "attn_norm.weight"},
-      {"self_attn.q_proj.weight", "attn_q.weight"},       {"self_attn.q_proj.bias", "attn_q.bias"},
-      {"self_attn.k_proj.weight", "attn_k.weight"},       {"self_attn.k_proj.bias", "attn_k.bias"},
-      {"self_attn.v_proj.weight", "attn_v.weight"},       {"self_attn.v_proj.bias", "attn_v.bias"},
-      {"self_attn.o_proj.weight", "attn_output.weight"},  {"post_attention_layernorm.weight", "ffn_norm.weight"},
-      {"mlp.gate_proj.weight", "ffn_gate.weight"},        {"mlp.up_proj.weight", "ffn_up.weight"},
+      {"self_attn.q_proj.weight", "attn_q.weight"},
+      {"self_attn.q_proj.bias", "attn_q.bias"},
+      {"self_attn.k_proj.weight", "attn_k.weight"},
+      {"self_attn.k_proj.bias", "attn_k.bias"},
+      {"self_attn.v_proj.weight", "attn_v.weight"},
+      {"self_attn.v_proj.bias", "attn_v.bias"},
+      {"self_attn.o_proj.weight", "attn_output.weight"},
+      {"post_attention_layernorm.weight", "ffn_norm.weight"},
+      {"mlp.gate_proj.weight", "ffn_gate.weight"},
+      {"mlp.up_proj.weight", "ffn_up.weight"},
       {"mlp.down_proj.weight", "ffn_down.weight"},
   };
   if (name == "model.embed_tokens.weight") return "token_embd.weight";
@@ -66,7 +73,8 @@ std::string gguf_llm_tensor_name(const std::string& name) {
 }
 
 std::string gguf_vision_tensor_name(const std::string& name) {
-  for (const auto& [prefix, short_prefix] : {std::pair{kVisionPrefix, kGgufVisionPrefix}, {kProjectorPrefix, kGgufProjectorPrefix}}) {
+  for (const auto& [prefix, short_prefix] :
+       {std::pair{kVisionPrefix, kGgufVisionPrefix}, {kProjectorPrefix, kGgufProjectorPrefix}}) {
     const std::string p = prefix;
     if (name.rfind(p, 0) == 0) return short_prefix + name.substr(p.size());
   }
@@ -84,23 +92,25 @@ ConvertResult convert_model(const ConvertOptions& opt) {
   ConvertResult r;
   r.llm.path = (fs::path(opt.out_dir) / kGgufLlmFile).string();
   r.vision.path = (fs::path(opt.out_dir) / kGgufVisionFile).string();
-  for (const std::string& p : {r.llm.path, r.vision.path})   // else the second rename could fail after the first
+  for (const std::string& p :
+       {r.llm.path, r.vision.path})  // else the second rename could fail after the first
     if (fs::exists(p, ec) && !fs::is_regular_file(p, ec))
       throw Error(Errc::kIoError, fmt::format("convert: cannot replace {}: not a regular file", p));
   // Both files are written in full before either replaces an earlier pair; a failure on the way
   // discards both temporaries and leaves the earlier files as they were.
-  const SourcePages pages;   // after open_model_source: the checkpoint is mapped now
+  const SourcePages pages;  // after open_model_source: the checkpoint is mapped now
   StagedFile llm(r.llm.path), vision(r.vision.path);
   r.llm.tensors = write_llm_gguf(src, opt.type, opt.pure, pages, llm);
   r.vision.tensors = write_vision_gguf(src, opt.type, pages, vision);
   r.llm.bytes = int64_t(llm.size());
   r.vision.bytes = int64_t(vision.size());
-  llm.finish();   // everything that can fail (flush to disk) happens before the first rename
+  llm.finish();  // everything that can fail (flush to disk) happens before the first rename
   vision.finish();
   vision.commit();
   llm.commit();
-  spdlog::info("convert: wrote {} ({} tensors, {:.1f} MB) and {} ({} tensors, {:.1f} MB)", r.llm.path, r.llm.tensors,
-               double(r.llm.bytes) / 1e6, r.vision.path, r.vision.tensors, double(r.vision.bytes) / 1e6);
+  spdlog::info("convert: wrote {} ({} tensors, {:.1f} MB) and {} ({} tensors, {:.1f} MB)", r.llm.path,
+               r.llm.tensors, double(r.llm.bytes) / 1e6, r.vision.path, r.vision.tensors,
+               double(r.vision.bytes) / 1e6);
   return r;
 }
 

@@ -68,10 +68,10 @@ inline constexpr const char* kGgufVisionPrefix = "v.";
 inline constexpr const char* kGgufProjectorPrefix = "mm.";
 
 struct ConvertOptions {
-  std::string src;        // HF FastVLM directory
-  std::string out_dir;    // created if missing
+  std::string src;      // HF FastVLM directory
+  std::string out_dir;  // created if missing
   DType type = DType::F16;
-  bool pure = false;      // no mixture: every LLM matrix at `type` (llama-quantize --pure)
+  bool pure = false;  // no mixture: every LLM matrix at `type` (llama-quantize --pure)
 };
 
 struct ConvertedFile {
@@ -94,7 +94,8 @@ ConvertResult convert_model(const ConvertOptions& opt);
 
 // The storage dtype of one tensor (policy above). `is_output_matrix`: lm_head, or the tied embedding.
 // `pure`: ignore kUpToInt8 and the output-matrix rule (LLM matrices all at `requested`).
-DType convert_storage_dtype(const TensorSpec& spec, DType requested, bool is_output_matrix, bool pure = false);
+DType convert_storage_dtype(const TensorSpec& spec, DType requested, bool is_output_matrix,
+                            bool pure = false);
 
 // llama.cpp name of an LLM checkpoint tensor ("model.layers.3.mlp.up_proj.weight" ->
 // "blk.3.ffn_up.weight"); Error{kInternal} for a name outside the Qwen2 table.

@@ -24,7 +24,8 @@ nlohmann::json read_json_if_present(const fs::path& p) {
   if (!fs::exists(p)) return nlohmann::json::object();
   std::ifstream f(p);
   nlohmann::json j = nlohmann::json::parse(f, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) throw Error(Errc::kBadModel, fmt::format("{}: not a JSON object", p.string()));
+  if (j.is_discarded() || !j.is_object())
+    throw Error(Errc::kBadModel, fmt::format("{}: not a JSON object", p.string()));
   return j;
 }
 
@@ -33,9 +34,12 @@ std::optional<int32_t> special_id(const Tokenizer& tok, const nlohmann::json& cf
   auto it = cfg.find(key);
   if (it == cfg.end()) return std::nullopt;
   std::string content;
-  if (it->is_string()) content = it->get<std::string>();
-  else if (it->is_object() && it->contains("content") && (*it)["content"].is_string()) content = (*it)["content"];
-  else return std::nullopt;
+  if (it->is_string())
+    content = it->get<std::string>();
+  else if (it->is_object() && it->contains("content") && (*it)["content"].is_string())
+    content = (*it)["content"];
+  else
+    return std::nullopt;
   return tok.token_id(content);
 }
 
@@ -59,8 +63,10 @@ void add_tokenizer(GgufWriter& w, const ModelSource& src) {
       continue;
     }
     tokens[size_t(i)] = tok.tokens()[size_t(i)];
-    if (!tok.is_added(i)) types[size_t(i)] = kNormal;
-    else types[size_t(i)] = tok.is_special(i) || looks_special(tokens[size_t(i)]) ? kControl : kUserDefined;
+    if (!tok.is_added(i))
+      types[size_t(i)] = kNormal;
+    else
+      types[size_t(i)] = tok.is_special(i) || looks_special(tokens[size_t(i)]) ? kControl : kUserDefined;
   }
   w.set("tokenizer.ggml.model", GgufValue::string("gpt2"));
   w.set("tokenizer.ggml.pre", GgufValue::string("qwen2"));
@@ -70,8 +76,10 @@ void add_tokenizer(GgufWriter& w, const ModelSource& src) {
 
   const nlohmann::json cfg = read_json_if_present(fs::path(src.dir) / "tokenizer_config.json");
   w.set("tokenizer.ggml.bos_token_id", GgufValue::u32(uint32_t(c.bos_token_id)));
-  w.set("tokenizer.ggml.eos_token_id", GgufValue::u32(uint32_t(special_id(tok, cfg, "eos_token").value_or(c.eos_token_id))));
-  if (auto pad = special_id(tok, cfg, "pad_token")) w.set("tokenizer.ggml.padding_token_id", GgufValue::u32(uint32_t(*pad)));
+  w.set("tokenizer.ggml.eos_token_id",
+        GgufValue::u32(uint32_t(special_id(tok, cfg, "eos_token").value_or(c.eos_token_id))));
+  if (auto pad = special_id(tok, cfg, "pad_token"))
+    w.set("tokenizer.ggml.padding_token_id", GgufValue::u32(uint32_t(*pad)));
   w.set("tokenizer.ggml.add_bos_token", GgufValue::boolean(cfg.value("add_bos_token", false)));
   if (auto it = cfg.find("chat_template"); it != cfg.end() && it->is_string())
     w.set("tokenizer.chat_template", GgufValue::string(it->get<std::string>()));
@@ -79,14 +87,20 @@ void add_tokenizer(GgufWriter& w, const ModelSource& src) {
 
 }  // namespace
 
-uint32_t llama_file_type(DType type) {   // llama.h enum llama_ftype
+uint32_t llama_file_type(DType type) {  // llama.h enum llama_ftype
   switch (type) {
-    case DType::F32: return 0;    // LLAMA_FTYPE_ALL_F32
-    case DType::F16: return 1;    // LLAMA_FTYPE_MOSTLY_F16
-    case DType::Q4_0: return 2;   // LLAMA_FTYPE_MOSTLY_Q4_0
-    case DType::Q8_0: return 7;   // LLAMA_FTYPE_MOSTLY_Q8_0
-    case DType::BF16: return 32;  // LLAMA_FTYPE_MOSTLY_BF16
-    default: throw Error(Errc::kBadArgs, fmt::format("convert: {} is not a model file type", dtype_name(type)));
+    case DType::F32:
+      return 0;  // LLAMA_FTYPE_ALL_F32
+    case DType::F16:
+      return 1;  // LLAMA_FTYPE_MOSTLY_F16
+    case DType::Q4_0:
+      return 2;  // LLAMA_FTYPE_MOSTLY_Q4_0
+    case DType::Q8_0:
+      return 7;  // LLAMA_FTYPE_MOSTLY_Q8_0
+    case DType::BF16:
+      return 32;  // LLAMA_FTYPE_MOSTLY_BF16
+    default:
+      throw Error(Errc::kBadArgs, fmt::format("convert: {} is not a model file type", dtype_name(type)));
   }
 }
 
@@ -97,7 +111,7 @@ int write_llm_gguf(const ModelSource& src, DType type, bool pure, const SourcePa
   w.set("general.architecture", GgufValue::string("qwen2"));
   w.set("general.name", GgufValue::string(mc.name.empty() ? fs::path(src.dir).filename().string() : mc.name));
   w.set("general.file_type", GgufValue::u32(llama_file_type(type)));
-  w.set("general.quantization_version", GgufValue::u32(2));   // GGML_QNT_VERSION
+  w.set("general.quantization_version", GgufValue::u32(2));  // GGML_QNT_VERSION
   w.set("qwen2.block_count", GgufValue::u32(uint32_t(c.num_hidden_layers)));
   w.set("qwen2.context_length", GgufValue::u32(uint32_t(c.max_position_embeddings)));
   w.set("qwen2.embedding_length", GgufValue::u32(uint32_t(c.hidden_size)));
@@ -112,7 +126,7 @@ int write_llm_gguf(const ModelSource& src, DType type, bool pure, const SourcePa
   for (const TensorSpec& spec : llm_tensor_table(mc)) {
     auto it = src.tensors.find(spec.name);
     if (spec.presence == Presence::kIgnored || it == src.tensors.end()) continue;
-    if (spec.name == "lm_head.weight" && c.tie_word_embeddings) continue;   // llama.cpp reuses token_embd
+    if (spec.name == "lm_head.weight" && c.tie_word_embeddings) continue;  // llama.cpp reuses token_embd
     const bool output_matrix =
         spec.name == "lm_head.weight" || (spec.name == "model.embed_tokens.weight" && c.tie_word_embeddings);
     const DType dt = convert_storage_dtype(spec, type, output_matrix, pure);

@@ -27,7 +27,7 @@ class SourcePages {
   void release(const void* data, size_t n) const;
 
  private:
-  std::vector<std::pair<uintptr_t, uintptr_t>> ranges_;   // [begin, end)
+  std::vector<std::pair<uintptr_t, uintptr_t>> ranges_;  // [begin, end)
 };
 
 // Rows of `src` (F32/F16/BF16, the tensor's shape) converted to `dtype` with quant::quantize's
@@ -36,8 +36,9 @@ GgufWriter::RowFill convert_rows(const Tensor& src, DType dtype, const SourcePag
 
 // Each writes its whole file into `out` (not committed) and returns the number of tensors.
 int write_llm_gguf(const ModelSource& src, DType type, bool pure, const SourcePages& pages,
-                   StagedFile& out);                                                       // convert_llm.cpp
-int write_vision_gguf(const ModelSource& src, DType type, const SourcePages& pages, StagedFile& out);   // convert_vision.cpp
+                   StagedFile& out);  // convert_llm.cpp
+int write_vision_gguf(const ModelSource& src, DType type, const SourcePages& pages,
+                      StagedFile& out);  // convert_vision.cpp
 
 // llama.cpp's llama_ftype of a whole-file type (general.file_type).
 uint32_t llama_file_type(DType type);

@@ -28,10 +28,12 @@ SourcePages::SourcePages() {
     if (!(in >> range >> perms >> offset >> dev >> inode) || perms != "r--p") continue;
     std::getline(in >> std::ws, path);
     constexpr std::string_view kExt = ".safetensors";
-    if (path.size() < kExt.size() || path.compare(path.size() - kExt.size(), kExt.size(), kExt) != 0) continue;
+    if (path.size() < kExt.size() || path.compare(path.size() - kExt.size(), kExt.size(), kExt) != 0)
+      continue;
     const size_t dash = range.find('-');
     if (dash == std::string::npos) continue;
-    ranges_.emplace_back(std::stoull(range.substr(0, dash), nullptr, 16), std::stoull(range.substr(dash + 1), nullptr, 16));
+    ranges_.emplace_back(std::stoull(range.substr(0, dash), nullptr, 16),
+                         std::stoull(range.substr(dash + 1), nullptr, 16));
   }
 }
 
@@ -42,7 +44,8 @@ void SourcePages::release(const void* data, size_t n) const {
     // Whole pages around the bytes, within the mapping: a page shared with the next tensor is
     // simply read again from the page cache.
     const uintptr_t page = uintptr_t(::sysconf(_SC_PAGESIZE));
-    const uintptr_t lo = std::max(begin, p / page * page), hi = std::min(end, (p + n + page - 1) / page * page);
+    const uintptr_t lo = std::max(begin, p / page * page),
+                    hi = std::min(end, (p + n + page - 1) / page * page);
     ::madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_DONTNEED);
     return;
   }
@@ -50,7 +53,8 @@ void SourcePages::release(const void* data, size_t n) const {
 
 GgufWriter::RowFill convert_rows(const Tensor& src, DType dtype, const SourcePages& pages) {
   const DType from = src.dtype();
-  FVLM_CHECK(from == DType::F32 || from == DType::F16 || from == DType::BF16, "convert_rows: source must be F32/F16/BF16");
+  FVLM_CHECK(from == DType::F32 || from == DType::F16 || from == DType::BF16,
+             "convert_rows: source must be F32/F16/BF16");
   FVLM_CHECK(dtype == DType::F32 || dtype == DType::F16 || dtype == DType::BF16 || dtype == DType::Q8_0 ||
                  dtype == DType::Q4_0,
              "convert_rows: unsupported target");
@@ -75,19 +79,25 @@ GgufWriter::RowFill convert_rows(const Tensor& src, DType dtype, const SourcePag
           }
         }
         switch (dtype) {
-          case DType::F32: std::memcpy(o, row.data(), size_t(out_row)); break;
+          case DType::F32:
+            std::memcpy(o, row.data(), size_t(out_row));
+            break;
           case DType::F16:
           case DType::BF16:
             for (int64_t j = 0; j < cols; ++j) {
-              const uint16_t h = dtype == DType::F16 ? f32_to_f16(row[size_t(j)]) : f32_to_bf16(row[size_t(j)]);
+              const uint16_t h =
+                  dtype == DType::F16 ? f32_to_f16(row[size_t(j)]) : f32_to_bf16(row[size_t(j)]);
               std::memcpy(o + 2 * j, &h, 2);
             }
             break;
-          case DType::Q8_0: quant::quantize_row_q8_0(row.data(), reinterpret_cast<quant::BlockQ8_0*>(o), cols); break;
+          case DType::Q8_0:
+            quant::quantize_row_q8_0(row.data(), reinterpret_cast<quant::BlockQ8_0*>(o), cols);
+            break;
           case DType::Q4_0:
             quant::quantize_row_q4_0_min_error(row.data(), reinterpret_cast<quant::BlockQ4_0*>(o), cols);
             break;
-          default: break;
+          default:
+            break;
         }
       }
     });

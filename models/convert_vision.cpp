@@ -28,7 +28,8 @@ bool ends_with(std::string_view s, std::string_view suffix) {
 // w'[o] = w[o] * s[o], b'[o] = beta[o] - mean[o] * s[o], s = gamma / sqrt(var + eps).
 // Returns {w' [O, I/g, kh, kw], b' [O]} in F32.
 std::pair<Tensor, Tensor> fold_batchnorm(const TensorMap& t, const std::string& conv_name, float eps) {
-  const std::string bn = conv_name.substr(0, conv_name.size() - kConvFfnConv.size()) + std::string(kConvFfnBn);
+  const std::string bn =
+      conv_name.substr(0, conv_name.size() - kConvFfnConv.size()) + std::string(kConvFfnBn);
   const Tensor w = to_f32(t.at(conv_name));
   const Tensor gamma = to_f32(t.at(bn + "weight")), beta = to_f32(t.at(bn + "bias"));
   const Tensor mean = to_f32(t.at(bn + "running_mean")), var = to_f32(t.at(bn + "running_var"));
@@ -65,7 +66,8 @@ void add_vision_metadata(GgufWriter& w, const ModelSource& src, DType type) {
   w.set("fastvlm.vision.image_size", GgufValue::u32(uint32_t(v.image_size)));
   w.set("fastvlm.vision.layers", GgufValue::ints(GgufType::kI32, ints(v.layers)));
   w.set("fastvlm.vision.embed_dims", GgufValue::ints(GgufType::kI32, ints(v.embed_dims)));
-  w.set("fastvlm.vision.mlp_ratios", GgufValue::floats(GgufType::kF32, {v.mlp_ratios.begin(), v.mlp_ratios.end()}));
+  w.set("fastvlm.vision.mlp_ratios",
+        GgufValue::floats(GgufType::kF32, {v.mlp_ratios.begin(), v.mlp_ratios.end()}));
   w.set("fastvlm.vision.downsamples", GgufValue::ints(GgufType::kBool, ints(v.downsamples)));
   w.set("fastvlm.vision.token_mixers", GgufValue::strings(mixers));
   w.set("fastvlm.vision.pos_embs", GgufValue::strings(pos));
@@ -102,15 +104,17 @@ int write_vision_gguf(const ModelSource& src, DType type, const SourcePages& pag
   for (const TensorSpec& spec : table) {
     auto it = src.tensors.find(spec.name);
     if (spec.presence == Presence::kIgnored || it == src.tensors.end()) continue;
-    if (spec.name.find(kConvFfnBn) != std::string::npos) continue;   // folded into the conv below
+    if (spec.name.find(kConvFfnBn) != std::string::npos) continue;  // folded into the conv below
     const DType dt = convert_storage_dtype(spec, type, false);
     const std::string name = gguf_vision_tensor_name(spec.name);
     if (ends_with(spec.name, kConvFfnConv)) {
       const TensorMap* tensors = &src.tensors;
       const std::string conv = spec.name;
       const std::string bias_name = name.substr(0, name.size() - std::string_view("weight").size()) + "bias";
-      w.add_tensor(name, dt, spec.shape, [=] { return quant::quantize(fold_batchnorm(*tensors, conv, eps).first, dt); });
-      w.add_tensor(bias_name, DType::F32, {spec.shape[0]}, [=] { return fold_batchnorm(*tensors, conv, eps).second; });
+      w.add_tensor(name, dt, spec.shape,
+                   [=] { return quant::quantize(fold_batchnorm(*tensors, conv, eps).first, dt); });
+      w.add_tensor(bias_name, DType::F32, {spec.shape[0]},
+                   [=] { return fold_batchnorm(*tensors, conv, eps).second; });
       count += 2;
       continue;
     }

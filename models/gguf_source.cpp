@@ -40,10 +40,14 @@ void add_vision(const GgufFile& f, const ModelConfig& c, TensorMap& out) {
   const float eps = c.vision.batchnorm_eps;
   for (auto& [name, t] : f.tensors()) {
     std::string ck;
-    if (name.rfind(kGgufVisionPrefix, 0) == 0) ck = kVisionPrefix + name.substr(std::string(kGgufVisionPrefix).size());
-    else if (name.rfind(kGgufProjectorPrefix, 0) == 0) ck = kProjectorPrefix + name.substr(std::string(kGgufProjectorPrefix).size());
-    else throw Error(Errc::kBadModel, fmt::format("{}: unexpected tensor '{}'", f.path(), name));
-    if (ck.size() < kFoldedBias.size() || ck.compare(ck.size() - kFoldedBias.size(), kFoldedBias.size(), kFoldedBias) != 0) {
+    if (name.rfind(kGgufVisionPrefix, 0) == 0)
+      ck = kVisionPrefix + name.substr(std::string(kGgufVisionPrefix).size());
+    else if (name.rfind(kGgufProjectorPrefix, 0) == 0)
+      ck = kProjectorPrefix + name.substr(std::string(kGgufProjectorPrefix).size());
+    else
+      throw Error(Errc::kBadModel, fmt::format("{}: unexpected tensor '{}'", f.path(), name));
+    if (ck.size() < kFoldedBias.size() ||
+        ck.compare(ck.size() - kFoldedBias.size(), kFoldedBias.size(), kFoldedBias) != 0) {
       out[ck] = t;
       continue;
     }
@@ -73,9 +77,9 @@ void check_metadata(const GgufFile& llm, const GgufFile& vis, const ModelConfig&
     problems.push_back({"tokenizer.ggml.tokens", fmt::format("a list of {} tokens", t->size()),
                         fmt::format("{} tokens, one per token_embd row (vocab_size in fastvlm.config_json)",
                                     c.llm.vocab_size)});
-  throw_config_problems(fmt::format("{} / {}: metadata disagrees with fastvlm.config_json", llm.path(),
-                                    kGgufVisionFile),
-                        problems);
+  throw_config_problems(
+      fmt::format("{} / {}: metadata disagrees with fastvlm.config_json", llm.path(), kGgufVisionFile),
+      problems);
 }
 
 }  // namespace
@@ -95,15 +99,17 @@ ModelSource open_gguf_model_source(const std::string& path, bool validate) {
   src.vision_file = MappedFile::open(need_file(src.dir, kGgufVisionFile));
   const GgufFile vis = GgufFile::parse(src.vision_file->data(), src.vision_file->size(), src.vision_file,
                                        src.vision_file->path());
-  const nlohmann::json cfg = nlohmann::json::parse(vis.get("fastvlm.config_json").as_string("fastvlm.config_json"),
-                                                   nullptr, /*allow_exceptions=*/false);
-  if (cfg.is_discarded()) throw Error(Errc::kBadModel, fmt::format("{}: fastvlm.config_json is not JSON", vis.path()));
+  const nlohmann::json cfg = nlohmann::json::parse(
+      vis.get("fastvlm.config_json").as_string("fastvlm.config_json"), nullptr, /*allow_exceptions=*/false);
+  if (cfg.is_discarded())
+    throw Error(Errc::kBadModel, fmt::format("{}: fastvlm.config_json is not JSON", vis.path()));
   src.config = parse_model_config(cfg);
   check_metadata(llm, vis, src.config);
   const auto names = llm_names(src.config);
   for (auto& [name, t] : llm.tensors()) {
     auto it = names.find(name);
-    if (it == names.end()) throw Error(Errc::kBadModel, fmt::format("{}: unexpected tensor '{}'", llm.path(), name));
+    if (it == names.end())
+      throw Error(Errc::kBadModel, fmt::format("{}: unexpected tensor '{}'", llm.path(), name));
     src.tensors[it->second] = t;
   }
   add_vision(vis, src.config, src.tensors);
@@ -117,16 +123,20 @@ TokenizerFiles gguf_tokenizer_files(const std::string& path) {
   const auto& tokens = f.get("tokenizer.ggml.tokens").as_strings("tokenizer.ggml.tokens");
   const std::vector<int64_t> types = f.get("tokenizer.ggml.token_type").as_ints("tokenizer.ggml.token_type");
   if (types.size() != tokens.size())
-    throw Error(Errc::kBadModel, fmt::format("{}: {} tokens but {} token types", f.path(), tokens.size(), types.size()));
+    throw Error(Errc::kBadModel,
+                fmt::format("{}: {} tokens but {} token types", f.path(), tokens.size(), types.size()));
   TokenizerFiles tf;
   tf.vocab_source = tf.merges_source = f.path();
   for (size_t i = 0; i < tokens.size(); ++i) {
-    if (types[i] == 1) tf.vocab.emplace_back(tokens[i], int32_t(i));                       // NORMAL
-    else if (types[i] == 3 || types[i] == 4) tf.added.push_back({int32_t(i), tokens[i], types[i] == 3});
+    if (types[i] == 1)
+      tf.vocab.emplace_back(tokens[i], int32_t(i));  // NORMAL
+    else if (types[i] == 3 || types[i] == 4)
+      tf.added.push_back({int32_t(i), tokens[i], types[i] == 3});
   }
   for (const std::string& m : f.get("tokenizer.ggml.merges").as_strings("tokenizer.ggml.merges")) {
     const size_t sp = m.find(' ');
-    if (sp == std::string::npos) throw Error(Errc::kBadModel, fmt::format("{}: merge '{}' has no space", f.path(), m));
+    if (sp == std::string::npos)
+      throw Error(Errc::kBadModel, fmt::format("{}: merge '{}' has no space", f.path(), m));
     tf.merges.emplace_back(m.substr(0, sp), m.substr(sp + 1));
   }
   return tf;

@@ -11,10 +11,10 @@
 namespace fvlm {
 
 struct ImageViews {
-  Tensor pixels;                      // F32 [views, 3, R, R]
+  Tensor pixels;  // F32 [views, 3, R, R]
   ImageMode mode = ImageMode::kPad;
   int resolution = 0;
-  int grid_cols = 0, grid_rows = 0;   // tiles only
+  int grid_cols = 0, grid_rows = 0;  // tiles only
 };
 
 // `config` may be null when opts.resolution is set (preprocess without a model): then the mode

@@ -22,14 +22,13 @@ std::string resolve_model_path(const std::string& path) {
 ModelSource open_model_source(const std::string& path_in, bool validate) {
   const std::string path = resolve_model_path(path_in);
   if (!fs::exists(path)) throw Error(Errc::kNotFound, fmt::format("model not found: {}", path));
-  if (is_gguf_model_path(path)) return open_gguf_model_source(path, validate);   // the converted form
+  if (is_gguf_model_path(path)) return open_gguf_model_source(path, validate);  // the converted form
   ModelSource src;
   src.path = path;
   src.dir = fs::is_directory(path) ? path : fs::path(path).parent_path().string();
   const fs::path config = fs::path(src.dir) / "config.json";
   if (!fs::is_directory(path) || !fs::exists(config))
-    throw Error(Errc::kBadModel,
-                fmt::format("{}: not a FastVLM model directory (no config.json)", path));
+    throw Error(Errc::kBadModel, fmt::format("{}: not a FastVLM model directory (no config.json)", path));
   src.format = ModelFormat::kHuggingFace;
   src.config = load_model_config(config.string());
   src.tensors = read_safetensors_dir(src.dir);

@@ -15,11 +15,11 @@ enum class ModelFormat { kHuggingFace, kGguf };
 
 struct ModelSource {
   ModelFormat format = ModelFormat::kHuggingFace;
-  std::string path;            // what the user named
-  std::string dir;             // directory holding config/tokenizer files
+  std::string path;  // what the user named
+  std::string dir;   // directory holding config/tokenizer files
   ModelConfig config;
-  TensorMap tensors;           // checkpoint names -> mmapped views
-  int64_t file_bytes = 0;      // total size of the weight files
+  TensorMap tensors;       // checkpoint names -> mmapped views
+  int64_t file_bytes = 0;  // total size of the weight files
   // GGUF: the vision file alone (the encoder packs its weights; their file pages can then go).
   std::shared_ptr<const MappedFile> vision_file;
 };

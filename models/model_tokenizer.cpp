@@ -34,7 +34,8 @@ std::string special_token_files(const fs::path& dir) {
   for (const char* name : {"added_tokens.json", "tokenizer_config.json", "tokenizer.json"})
     (fs::exists(dir / name) ? present : absent).push_back(name);
   std::string s;
-  if (!absent.empty()) s = fmt::format("{} {} missing", fmt::join(absent, ", "), absent.size() > 1 ? "are" : "is");
+  if (!absent.empty())
+    s = fmt::format("{} {} missing", fmt::join(absent, ", "), absent.size() > 1 ? "are" : "is");
   if (!present.empty())
     s += fmt::format("{}{} {} not define them", s.empty() ? "" : "; ", fmt::join(present, ", "),
                      present.size() > 1 ? "do" : "does");
@@ -60,7 +61,8 @@ TokenizerFiles gguf_files_with_chat_tokens(const std::string& path) {
   const std::vector<std::string> missing = missing_chat_tokens(f.added);
   if (!missing.empty())
     throw Error(Errc::kBadModel, fmt::format("tokenizer: {} has no control token {} (the chat template's) in "
-                                             "tokenizer.ggml.tokens", f.vocab_source, fmt::join(missing, ", ")));
+                                             "tokenizer.ggml.tokens",
+                                             f.vocab_source, fmt::join(missing, ", ")));
   return f;
 }
 
@@ -71,17 +73,20 @@ std::string model_dir(const std::string& path) {
 }  // namespace
 
 void check_chat_tokens(const ModelSource& src) {
-  if (src.format == ModelFormat::kGguf) gguf_files_with_chat_tokens(src.path);
-  else check_hf_chat_tokens(src.dir, read_added_tokens(src.dir));
+  if (src.format == ModelFormat::kGguf)
+    gguf_files_with_chat_tokens(src.path);
+  else
+    check_hf_chat_tokens(src.dir, read_added_tokens(src.dir));
 }
 
 Tokenizer open_tokenizer(const ModelSource& src) {
-  Tokenizer tok = Tokenizer::from_files(src.format == ModelFormat::kGguf ? gguf_files_with_chat_tokens(src.path)
-                                                                          : hf_tokenizer_files(src.dir));
+  Tokenizer tok = Tokenizer::from_files(
+      src.format == ModelFormat::kGguf ? gguf_files_with_chat_tokens(src.path) : hf_tokenizer_files(src.dir));
   // Every token id must have an embedding row (the 0.5B has 151646 tokens for 151936 rows).
   if (tok.size() > src.config.llm.vocab_size)
-    throw Error(Errc::kBadModel, fmt::format("tokenizer of {} has {} tokens but vocab_size is {} embedding rows",
-                                             src.path, tok.size(), src.config.llm.vocab_size));
+    throw Error(Errc::kBadModel,
+                fmt::format("tokenizer of {} has {} tokens but vocab_size is {} embedding rows", src.path,
+                            tok.size(), src.config.llm.vocab_size));
   return tok;
 }
 

@@ -1,7 +1,5 @@
 #include "models/pipeline.h"
 
-#include <malloc.h>
-
 #include <chrono>
 
 #include <fmt/format.h>
@@ -25,34 +23,9 @@ namespace fvlm {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
-
-// Forwards to the real backend and remembers when the prompt's prefill ended and its logits, so
-// the generation loop stays the decoder's own (decoder/generate.h).
-class PrefillObserver final : public dec::LlmBackend {
- public:
-  PrefillObserver(dec::LlmBackend& inner, bool keep_logits) : inner_(inner), keep_logits_(keep_logits) {}
-  int hidden_size() const override { return inner_.hidden_size(); }
-  int64_t n_logits() const override { return inner_.n_logits(); }
-  int n_past() const override { return inner_.n_past(); }
-  int max_tokens() const override { return inner_.max_tokens(); }
-  void embed(std::span<const int32_t> ids, float* out) const override { inner_.embed(ids, out); }
-  std::span<const float> prefill(const float* embeds, int T) override {
-    std::span<const float> l = inner_.prefill(embeds, T);
-    prefill_end = Clock::now();
-    if (keep_logits_) logits.assign(l.begin(), l.end());
-    return l;
-  }
-  std::span<const float> decode_step(int32_t token) override { return inner_.decode_step(token); }
-  void reset() override { inner_.reset(); }
-
-  Clock::time_point prefill_end;
-  std::vector<float> logits;
-
- private:
-  dec::LlmBackend& inner_;
-  bool keep_logits_;
-};
+double ms_since(Clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
 
 class FastVlmPipeline final : public Pipeline {
  public:
@@ -61,9 +34,10 @@ class FastVlmPipeline final : public Pipeline {
     const auto t0 = Clock::now();
     source_ = open_model_source(path);
     tokenizer_ = std::make_unique<Tokenizer>(open_tokenizer(source_));
-    vision_ = std::make_unique<enc::CpuVisionBackend>(runtime_, source_.config, source_.tensors,
-                                                      opts.vision_precision);
-    llm_ = std::make_unique<dec::Qwen2Weights>(dec::bind_qwen2(source_.config, source_.tensors));
+    vision_ = std::make_unique<enc::CpuVisionBackend>(runtime_, vision_config(source_.config),
+                                                      source_.tensors, opts.vision_precision);
+    llm_ = std::make_unique<dec::Qwen2Model>(dec::bind_qwen2(source_.config.llm, source_.tensors),
+                                             source_.config.llm);
     for (const char* s : {"<|im_end|>", "<|endoftext|>"})
       if (auto id = tokenizer_->token_id(s)) stop_ids_.push_back(*id);
     load_ms_ = ms_since(t0);
@@ -93,52 +67,51 @@ class FastVlmPipeline final : public Pipeline {
     const int max_new_tokens = new_token_budget(int64_t(ids.size()) - 1, views, gen.max_tokens);
     // 2. FastViTHD + projector: every view's tokens, concatenated flat.
     const auto t_encode = Clock::now();
-    // Pack the encoder's weights first: then the checkpoint's vision pages can go before the
-    // activations come in (they are ~255 MB of the 0.5B's peak RSS otherwise).
-    vision_->prepare(pixels.dim(2), pixels.dim(0));
-    if (source_.vision_file) source_.vision_file->drop_resident_pages();
-    const Tensor projected = vision_->project(vision_->encode(pixels));
-    if (!keep_encoder_) {   // one image per process: done with the encoder, before the LLM's pages come in
-      vision_->release_scratch();
-      vision_->release_weights();
-#ifdef __GLIBC__
-      malloc_trim(0);   // oneDNN's packed weights were heap blocks: hand their pages back now (~300 MB)
-#endif
-    }
+    // The encoder packs its weights first: then the checkpoint's vision pages can go before the
+    // activations come in (they are ~255 MB of the 0.5B's peak RSS otherwise). A one-image process
+    // is done with the encoder afterwards, before the LLM's pages come in.
+    const Tensor projected = vision_->encode_and_project(pixels, keep_encoder_, [&] {
+      if (source_.vision_file) source_.vision_file->drop_resident_pages();
+    });
     r.timing.encode = ms_since(t_encode);
     r.n_image_tokens = int(projected.dim(0));
-    // 3. Text embeddings spliced with the image rows.
-    const Tensor embeds = dec::splice_image_features(llm_->embed_tokens, ids, std::span<const Tensor>(&projected, 1),
-                                                     c.tokenizer_model_max_length);
-    r.n_prompt_tokens = int(embeds.dim(0));
-    // 4. Prefill + decode loop.
+    // 3. A session over the LLM, and the text embeddings (through it) spliced with the image rows.
+    const std::span<const Tensor> images(&projected, 1);
+    r.n_prompt_tokens =
+        int(std::min<int64_t>(dec::spliced_length(ids, images), c.tokenizer_model_max_length));
     dec::SessionOptions so;
     so.max_tokens = r.n_prompt_tokens + max_new_tokens;
     so.logit_rows = tokenizer_->size();
-    dec::Qwen2Session session(*llm_, c.llm, so);
-    PrefillObserver llm(session, want_logits);
+    const std::unique_ptr<dec::LlmBackend> llm = llm_->new_session(so);
+    const Tensor embeds = dec::splice_image_features(*llm, ids, images, c.tokenizer_model_max_length);
+    // 4. Prefill + decode loop.
     dec::Sampler sampler({gen.temperature, gen.top_k, gen.top_p, gen.repetition_penalty, gen.seed});
     dec::StopOptions stop{stop_ids_, gen.ignore_eos, max_new_tokens};
     StreamDecoder stream(*tokenizer_, /*skip_special=*/true);
-    Clock::time_point first_token;
+    Clock::time_point first_token, prefill_end;
     const auto t_prefill = Clock::now();
-    const dec::GenerateResult g = dec::generate(llm, embeds.f32(), r.n_prompt_tokens, sampler, stop, [&](int32_t id) {
+    const auto on_token = [&](int32_t id) {
       if (first_token == Clock::time_point{}) first_token = Clock::now();
       if (on_text) on_text(stream.push(id));
       return true;
-    });
+    };
+    const auto on_prefill = [&](std::span<const float> logits) {
+      prefill_end = Clock::now();
+      if (want_logits) r.last_prompt_logits.assign(logits.begin(), logits.end());
+    };
+    const dec::GenerateResult g =
+        dec::generate(*llm, embeds.f32(), r.n_prompt_tokens, sampler, stop, on_token, on_prefill);
     const auto t_end = Clock::now();
     if (on_text) on_text(stream.flush());
     using ms = std::chrono::duration<double, std::milli>;
-    r.timing.prefill = ms(llm.prefill_end - t_prefill).count();
-    if (first_token == Clock::time_point{}) first_token = t_end;   // stopped at once
+    r.timing.prefill = ms(prefill_end - t_prefill).count();
+    if (first_token == Clock::time_point{}) first_token = t_end;  // stopped at once
     r.timing.ttft = r.timing.encode + ms(first_token - t_prefill).count();
     r.timing.decode = ms(t_end - first_token).count();
     r.decode_tokens_per_s = g.ids.size() > 1 ? double(g.ids.size() - 1) / (r.timing.decode / 1000.0) : 0.0;
     r.token_ids = g.ids;
     r.finish_reason = g.reason == dec::StopReason::kStopToken ? "stop" : "length";
     r.text = strip(tokenizer_->decode(g.ids, /*skip_special=*/true));
-    r.last_prompt_logits = std::move(llm.logits);
     return r;
   }
 
@@ -152,37 +125,44 @@ class FastVlmPipeline final : public Pipeline {
     const int64_t limit = std::min<int64_t>(c.tokenizer_model_max_length, c.llm.max_position_embeddings);
     const int64_t per_view = c.vision.tokens_for(views.resolution), n_views = views.pixels.dim(0);
     const int64_t image_tokens = n_views * per_view, prompt = text_tokens + image_tokens;
-    const nlohmann::json detail = {{"prompt_tokens", prompt},   {"image_tokens", image_tokens},
-                                   {"text_tokens", text_tokens}, {"max_tokens", max_tokens},
+    const nlohmann::json detail = {{"prompt_tokens", prompt},
+                                   {"image_tokens", image_tokens},
+                                   {"text_tokens", text_tokens},
+                                   {"max_tokens", max_tokens},
                                    {"context_length", limit}};
-    if (prompt >= limit) {   // not even one new token fits
+    if (prompt >= limit) {  // not even one new token fits
       std::string change;
       if (image_tokens >= text_tokens) {
-        change = fmt::format("the image is {} tokens ({} view{} of {} tokens at {} px): use a smaller --resolution",
-                             image_tokens, n_views, n_views == 1 ? "" : "s", per_view, views.resolution);
+        change = fmt::format(
+            "the image is {} tokens ({} view{} of {} tokens at {} px): use a smaller --resolution",
+            image_tokens, n_views, n_views == 1 ? "" : "s", per_view, views.resolution);
         if (views.mode == ImageMode::kTiles)
-          change += fmt::format(", a smaller --grid (now {}x{}) or --image-mode pad", views.grid_cols, views.grid_rows);
+          change += fmt::format(", a smaller --grid (now {}x{}) or --image-mode pad", views.grid_cols,
+                                views.grid_rows);
       } else {
         change = fmt::format("the text is {} tokens: shorten the question (or --system)", text_tokens);
       }
-      throw Error(Errc::kTooLarge,
-                  fmt::format("prompt of {} tokens ({} image + {} text) does not fit the model's context of {} "
-                              "tokens; {}",
-                              prompt, image_tokens, text_tokens, limit, change),
-                  detail);
+      throw Error(
+          Errc::kTooLarge,
+          fmt::format("prompt of {} tokens ({} image + {} text) does not fit the model's context of {} "
+                      "tokens; {}",
+                      prompt, image_tokens, text_tokens, limit, change),
+          detail);
     }
     if (max_tokens <= 0) return int(limit - prompt);
     if (prompt + max_tokens > limit)
-      throw Error(Errc::kTooLarge,
-                  fmt::format("prompt of {} tokens ({} image + {} text) + --max-tokens {} exceeds the model's context "
-                              "of {} tokens; use --max-tokens {} or less, or --max-tokens 0 to generate until the "
-                              "context is full",
-                              prompt, image_tokens, text_tokens, max_tokens, limit, limit - prompt),
-                  detail);
+      throw Error(
+          Errc::kTooLarge,
+          fmt::format(
+              "prompt of {} tokens ({} image + {} text) + --max-tokens {} exceeds the model's context "
+              "of {} tokens; use --max-tokens {} or less, or --max-tokens 0 to generate until the "
+              "context is full",
+              prompt, image_tokens, text_tokens, max_tokens, limit, limit - prompt),
+          detail);
     return max_tokens;
   }
 
-  static std::string strip(std::string s) {   // predict.py: outputs.strip()
+  static std::string strip(std::string s) {  // predict.py: outputs.strip()
     const char* ws = " \t\n\r\f\v";
     s.erase(0, s.find_first_not_of(ws));
     s.erase(s.find_last_not_of(ws) + 1);
@@ -194,7 +174,7 @@ class FastVlmPipeline final : public Pipeline {
   ModelSource source_;
   std::unique_ptr<Tokenizer> tokenizer_;
   std::unique_ptr<enc::VisionBackend> vision_;
-  std::unique_ptr<dec::Qwen2Weights> llm_;
+  std::unique_ptr<dec::LlmModel> llm_;
   std::vector<int32_t> stop_ids_;
   double load_ms_ = 0;
 };

@@ -16,13 +16,13 @@
 namespace fvlm {
 
 struct GenerateOptions {
-  int max_tokens = 256;              // new tokens; <= 0: until the context is full
-  float temperature = 0.0f;          // 0 = greedy
-  int top_k = 0;                     // 0 = off
-  float top_p = 1.0f;                // 1 = off
-  float repetition_penalty = 1.0f;   // 1 = off
+  int max_tokens = 256;             // new tokens; <= 0: until the context is full
+  float temperature = 0.0f;         // 0 = greedy
+  int top_k = 0;                    // 0 = off
+  float top_p = 1.0f;               // 1 = off
+  float repetition_penalty = 1.0f;  // 1 = off
   uint64_t seed = 0;
-  bool ignore_eos = false;           // keep going past <|im_end|> (the goldens decode that way)
+  bool ignore_eos = false;  // keep going past <|im_end|> (the goldens decode that way)
   std::string system = "You are a helpful assistant.";
 };
 
@@ -34,25 +34,25 @@ struct ImageOptions {
   int64_t max_pixels = 100'000'000;
 };
 
-struct Timings {                     // milliseconds
+struct Timings {  // milliseconds
   double preprocess = 0, encode = 0, prefill = 0, ttft = 0, decode = 0;
 };
 
 struct GenerateResult {
-  std::string text;                  // decoded answer, special tokens skipped, stripped
-  std::vector<int32_t> token_ids;    // generated ids (stop token excluded)
-  std::string finish_reason;         // "stop" | "length"
-  int n_prompt_tokens = 0;           // spliced length (text + image rows)
+  std::string text;                // decoded answer, special tokens skipped, stripped
+  std::vector<int32_t> token_ids;  // generated ids (stop token excluded)
+  std::string finish_reason;       // "stop" | "length"
+  int n_prompt_tokens = 0;         // spliced length (text + image rows)
   int n_image_tokens = 0;
   int grid_cols = 0, grid_rows = 0;  // tiles mode only
   int resolution = 0;
   Timings timing;
   double decode_tokens_per_s = 0;
-  std::vector<float> last_prompt_logits;   // filled when requested
+  std::vector<float> last_prompt_logits;  // filled when requested
 };
 
 struct PipelineOptions {
-  int threads = 0;                   // 0 = all cores
+  int threads = 0;  // 0 = all cores
   // Keep the encoder's plans, packed weights (~460 MB F32 at 0.5B shapes) and activation scratch
   // (~200 MB at 1024 px) between images (batch, bench). Off (one image per process), they are freed
   // once the image is encoded, before the LLM runs: a lower peak RSS, and a later image re-packs.
@@ -72,7 +72,8 @@ class Pipeline {
   // Answers `question` about `image`. `on_text` receives decoded text as it is produced (for
   // --stream). `want_logits` fills last_prompt_logits.
   virtual GenerateResult generate(const Image& image, const std::string& question, const GenerateOptions& gen,
-                                  const ImageOptions& img, const std::function<void(const std::string&)>& on_text,
+                                  const ImageOptions& img,
+                                  const std::function<void(const std::string&)>& on_text,
                                   bool want_logits) = 0;
 };
 

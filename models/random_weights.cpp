@@ -28,7 +28,8 @@ std::pair<float, float> distribution(const TensorSpec& s) {
     return {1.0f, 0.1f};
   if (n.find("layer_scale") != std::string::npos) return {0.1f, 0.02f};
   if (ends_with(n, "bias") || ends_with(n, "running_mean")) return {0.0f, 0.02f};
-  if (n.find("embed_tokens") != std::string::npos || n.find("lm_head") != std::string::npos) return {0.0f, 0.05f};
+  if (n.find("embed_tokens") != std::string::npos || n.find("lm_head") != std::string::npos)
+    return {0.0f, 0.05f};
   int64_t fan_in = 1;
   for (size_t i = 1; i < s.shape.size(); ++i) fan_in *= s.shape[i];
   return {0.0f, std::sqrt(3.0f / float(std::max<int64_t>(1, fan_in)))};
@@ -46,15 +47,17 @@ TensorMap random_weights(const std::vector<TensorSpec>& table, uint64_t seed, DT
     const auto [offset, half] = distribution(s);
     const int64_t n = t.numel();
     void* data = t.mutable_data();
-    constexpr int64_t kChunk = 1 << 16;   // each chunk has its own stream: same result for any thread count
+    constexpr int64_t kChunk = 1 << 16;  // each chunk has its own stream: same result for any thread count
     parallel_for((n + kChunk - 1) / kChunk, 1, [&](int64_t c0, int64_t c1) {
       for (int64_t c = c0; c < c1; ++c) {
         uint64_t state = seed * 0x100000001b3ull + ti * 0x9e3779b9ull + uint64_t(c);
         for (int64_t i = c * kChunk; i < std::min(n, (c + 1) * kChunk); ++i) {
-          const float u = float(splitmix64(state) >> 40) * (1.0f / 16777216.0f);   // [0, 1)
+          const float u = float(splitmix64(state) >> 40) * (1.0f / 16777216.0f);  // [0, 1)
           const float v = offset + half * (2.0f * u - 1.0f);
-          if (dtype == DType::F32) static_cast<float*>(data)[i] = v;
-          else static_cast<uint16_t*>(data)[i] = f32_to_bf16(v);
+          if (dtype == DType::F32)
+            static_cast<float*>(data)[i] = v;
+          else
+            static_cast<uint16_t*>(data)[i] = f32_to_bf16(v);
         }
       }
     });

@@ -11,16 +11,16 @@ void quantize_row_q8_0(const float* x, BlockQ8_0* y, int64_t k) {
   for (int64_t b = 0; b < k / kBlock; ++b, x += kBlock) {
     float amax = 0.0f;
     for (int j = 0; j < kBlock; ++j) amax = std::max(amax, std::fabs(x[j]));
-    const float d = amax / 127.0f;                       // d = amax / ((1 << 7) - 1)
+    const float d = amax / 127.0f;  // d = amax / ((1 << 7) - 1)
     const float id = d != 0.0f ? 1.0f / d : 0.0f;
     y[b].d = f32_to_f16(d);
-    for (int j = 0; j < kBlock; ++j) y[b].qs[j] = int8_t(std::round(x[j] * id));   // roundf
+    for (int j = 0; j < kBlock; ++j) y[b].qs[j] = int8_t(std::round(x[j] * id));  // roundf
   }
 }
 
 void quantize_row_q4_0(const float* x, BlockQ4_0* y, int64_t k) {
   for (int64_t b = 0; b < k / kBlock; ++b, x += kBlock) {
-    float amax = 0.0f, max = 0.0f;                       // max keeps the sign of the largest |x|
+    float amax = 0.0f, max = 0.0f;  // max keeps the sign of the largest |x|
     for (int j = 0; j < kBlock; ++j) {
       if (amax < std::fabs(x[j])) {
         amax = std::fabs(x[j]);
@@ -76,7 +76,7 @@ void quantize_row_q4_0_min_error(const float* x, BlockQ4_0* y, int64_t k) {
         max = x[j];
       }
     float best_level[kBlock];
-    std::fill_n(best_level, kBlock, -8.0f);   // an all-zero block: d = 0, stored levels 0
+    std::fill_n(best_level, kBlock, -8.0f);  // an all-zero block: d = 0, stored levels 0
     float best_d = 0.0f, best_gain = -1.0f;
     if (amax > 0.0f) {
       for (const float start_level : {-8.0f, 7.0f}) {
@@ -87,7 +87,7 @@ void quantize_row_q4_0_min_error(const float* x, BlockQ4_0* y, int64_t k) {
           q4_sums(x, level, sxl, sll);
           if (sll == 0.0f) break;
           const float g = sxl * sxl / sll;
-          if (g <= gain) break;   // converged: no lower error from here
+          if (g <= gain) break;  // converged: no lower error from here
           gain = g;
           const float d = sxl / sll;
           if (g > best_gain) {
@@ -130,7 +130,7 @@ void quantize_acts_row(const float* x, int64_t k, int8_t* qs, float* d, int32_t*
     d[b] = amax / 127.0f;
     int32_t s = 0;
     for (int j = 0; j < kBlock; ++j) {
-      const int q = int(std::nearbyint(x[j] * id));     // default rounding mode: half to even
+      const int q = int(std::nearbyint(x[j] * id));  // default rounding mode: half to even
       qs[j] = int8_t(std::clamp(q, -127, 127));
       s += qs[j];
     }

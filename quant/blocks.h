@@ -10,14 +10,14 @@
 
 namespace fvlm::quant {
 
-inline constexpr int kBlock = 32;   // QK8_0 == QK4_0
+inline constexpr int kBlock = 32;  // QK8_0 == QK4_0
 
 struct BlockQ8_0 {
-  uint16_t d;        // f16 scale = max|x| / 127
+  uint16_t d;  // f16 scale = max|x| / 127
   int8_t qs[kBlock];
 };
 struct BlockQ4_0 {
-  uint16_t d;        // f16 scale = (signed value of max |x|) / -8
+  uint16_t d;  // f16 scale = (signed value of max |x|) / -8
   uint8_t qs[kBlock / 2];
 };
 static_assert(sizeof(BlockQ8_0) == 34 && alignof(BlockQ8_0) == 2);
@@ -39,10 +39,10 @@ void dequantize_row_q4_0(const BlockQ4_0* x, float* y, int64_t k);
 // Every kernel variant consumes this one reference quantisation, so all variants see identical
 // integers and differ only in float summation order.
 struct QuantizedRows {
-  int64_t rows = 0, k = 0;   // k % 32 == 0
-  int8_t* qs = nullptr;      // [rows, k]
-  float* d = nullptr;        // [rows, k / 32]
-  int32_t* sum = nullptr;    // [rows, k / 32]
+  int64_t rows = 0, k = 0;  // k % 32 == 0
+  int8_t* qs = nullptr;     // [rows, k]
+  float* d = nullptr;       // [rows, k / 32]
+  int32_t* sum = nullptr;   // [rows, k / 32]
 };
 void quantize_acts_row(const float* x, int64_t k, int8_t* qs, float* d, int32_t* sum);
 

@@ -2,24 +2,46 @@
 
 #include <fmt/format.h>
 
-#include "core/cpu_features.h"
 #include "core/error.h"
+#include "core/widen.h"
 
 namespace fvlm::quant {
+namespace {
+constexpr Variant<DequantizeQ8_0Fn> kQ8_0[] = {
+    {"ref", CpuFeature::kNone, dequantize_row_q8_0},
+    {"avx2", CpuFeature::kAvx2, dequantize_row_q8_0_avx2},
+};
+constexpr Variant<DequantizeQ4_0Fn> kQ4_0[] = {
+    {"ref", CpuFeature::kNone, dequantize_row_q4_0},
+    {"avx2", CpuFeature::kAvx2, dequantize_row_q4_0_avx2},
+};
+}  // namespace
+
+std::span<const Variant<DequantizeQ8_0Fn>> dequantize_q8_0_variants() { return kQ8_0; }
+std::span<const Variant<DequantizeQ4_0Fn>> dequantize_q4_0_variants() { return kQ4_0; }
 
 void dequantize_rows(const Tensor& m, int64_t row_begin, int64_t row_end, float* dst) {
-  static const bool avx2 = cpu_has(CpuFeature::kAvx2);
+  static const DequantizeQ8_0Fn q8_0 = pick("dequantize_q8_0", kQ8_0).fn;
+  static const DequantizeQ4_0Fn q4_0 = pick("dequantize_q4_0", kQ4_0).fn;
   const int64_t cols = m.dim(-1), n = (row_end - row_begin) * cols;
   const int64_t first_block = row_begin * (cols / kBlock);
   if (m.dtype() == DType::Q8_0) {
     const BlockQ8_0* blocks = static_cast<const BlockQ8_0*>(m.data()) + first_block;
-    (avx2 ? dequantize_row_q8_0_avx2 : dequantize_row_q8_0)(blocks, dst, n);
+    q8_0(blocks, dst, n);
   } else if (m.dtype() == DType::Q4_0) {
     const BlockQ4_0* blocks = static_cast<const BlockQ4_0*>(m.data()) + first_block;
-    (avx2 ? dequantize_row_q4_0_avx2 : dequantize_row_q4_0)(blocks, dst, n);
+    q4_0(blocks, dst, n);
   } else {
-    throw Error(Errc::kUnsupported, fmt::format("dequantize_rows: {} is not a quantised type", dtype_name(m.dtype())));
+    throw Error(Errc::kUnsupported,
+                fmt::format("dequantize_rows: {} is not a quantised type", dtype_name(m.dtype())));
   }
+}
+
+void rows_to_f32(const Tensor& m, int64_t row_begin, int64_t row_end, float* dst) {
+  if (m.dtype() == DType::Q8_0 || m.dtype() == DType::Q4_0)
+    dequantize_rows(m, row_begin, row_end, dst);
+  else
+    widen_rows(m, row_begin, row_end, dst);
 }
 
 }  // namespace fvlm::quant

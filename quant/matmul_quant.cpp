@@ -7,7 +7,6 @@
 #include <vector>
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include "core/error.h"
 #include "core/half.h"
@@ -30,14 +29,6 @@ constexpr MatmulVariant kQ4_0Variants[] = {
     {"avx512vnni", CpuFeature::kAvx512Vnni, matmul_q4_0_avx512},
 };
 
-const MatmulVariant& pick(std::span<const MatmulVariant> table, DType t) {
-  const MatmulVariant* best = &table[0];
-  for (const MatmulVariant& v : table)
-    if (cpu_has(v.needs)) best = &v;
-  spdlog::info("matmul_{}: using variant '{}' (cpu: {})", dtype_name(t), best->name, cpu_features_summary());
-  return *best;
-}
-
 }  // namespace
 
 std::span<const MatmulVariant> matmul_q8_0_variants() { return kQ8_0Variants; }
@@ -45,9 +36,10 @@ std::span<const MatmulVariant> matmul_q4_0_variants() { return kQ4_0Variants; }
 
 const MatmulVariant& best_matmul(DType weight_type) {
   // Resolved once (thread-safe static init): the CPU does not change while we run.
-  static const MatmulVariant& q8 = pick(kQ8_0Variants, DType::Q8_0);
-  static const MatmulVariant& q4 = pick(kQ4_0Variants, DType::Q4_0);
-  FVLM_CHECK(weight_type == DType::Q8_0 || weight_type == DType::Q4_0, "matmul_quant: weight must be Q8_0/Q4_0");
+  static const MatmulVariant& q8 = pick("matmul_q8_0", kQ8_0Variants);
+  static const MatmulVariant& q4 = pick("matmul_q4_0", kQ4_0Variants);
+  FVLM_CHECK(weight_type == DType::Q8_0 || weight_type == DType::Q4_0,
+             "matmul_quant: weight must be Q8_0/Q4_0");
   return weight_type == DType::Q8_0 ? q8 : q4;
 }
 
@@ -94,23 +86,24 @@ void matmul_quant(const float* x, int64_t M, int64_t K, const Tensor& w, float* 
 void matmul_quant_multi(const float* x, int64_t M, int64_t K, std::span<const QuantOut> outs) {
   for (const QuantOut& o : outs) check_weight(*o.w, K);
   const QuantizedRows xq = quantize_x(x, M, K);
-  parallel_for_parts(outs, [](const QuantOut& o) { return o.w->dim(0); }, 16,
-                     [&](const QuantOut& o, int64_t lo, int64_t hi) {
-                       const QuantMatrix wm{o.w->dtype(), o.w->dim(0), K, static_cast<const uint8_t*>(o.w->data())};
-                       best_matmul(o.w->dtype()).fn(xq, wm, lo, hi, o.y, o.w->dim(0));
-                     });
+  parallel_for_parts(
+      outs, [](const QuantOut& o) { return o.w->dim(0); }, 16,
+      [&](const QuantOut& o, int64_t lo, int64_t hi) {
+        const QuantMatrix wm{o.w->dtype(), o.w->dim(0), K, static_cast<const uint8_t*>(o.w->data())};
+        best_matmul(o.w->dtype()).fn(xq, wm, lo, hi, o.y, o.w->dim(0));
+      });
 }
 
 Tensor quantize(const Tensor& w, DType target) {
   const DType src = w.dtype();
   if (src != DType::F32 && src != DType::F16 && src != DType::BF16)
-    throw Error(Errc::kUnsupported, fmt::format("quantize: source dtype {} is not F32/F16/BF16", dtype_name(src)));
+    throw Error(Errc::kUnsupported,
+                fmt::format("quantize: source dtype {} is not F32/F16/BF16", dtype_name(src)));
   const int64_t cols = w.rank() == 0 ? 1 : w.dim(-1);
   const int64_t rows = cols == 0 ? 0 : w.numel() / cols;
   if ((target == DType::Q8_0 || target == DType::Q4_0) && cols % kBlock != 0)
-    throw Error(Errc::kUnsupported,
-                fmt::format("quantize: {} needs a last dimension divisible by 32, got {}", dtype_name(target),
-                            shape_str(w.shape())));
+    throw Error(Errc::kUnsupported, fmt::format("quantize: {} needs a last dimension divisible by 32, got {}",
+                                                dtype_name(target), shape_str(w.shape())));
   if (target != DType::F32 && target != DType::F16 && target != DType::BF16 && target != DType::Q8_0 &&
       target != DType::Q4_0)
     throw Error(Errc::kUnsupported, fmt::format("quantize: target {} is not supported", dtype_name(target)));
@@ -133,7 +126,9 @@ Tensor quantize(const Tensor& w, DType target) {
       }
       uint8_t* o = dst + r * out_row;
       switch (target) {
-        case DType::F32: std::memcpy(o, row.data(), size_t(out_row)); break;
+        case DType::F32:
+          std::memcpy(o, row.data(), size_t(out_row));
+          break;
         case DType::F16:
         case DType::BF16:
           for (int64_t j = 0; j < cols; ++j) {
@@ -141,33 +136,18 @@ Tensor quantize(const Tensor& w, DType target) {
             std::memcpy(o + 2 * j, &h, 2);
           }
           break;
-        case DType::Q8_0: quantize_row_q8_0(row.data(), reinterpret_cast<BlockQ8_0*>(o), cols); break;
-        case DType::Q4_0: quantize_row_q4_0_min_error(row.data(), reinterpret_cast<BlockQ4_0*>(o), cols); break;
-        default: break;
+        case DType::Q8_0:
+          quantize_row_q8_0(row.data(), reinterpret_cast<BlockQ8_0*>(o), cols);
+          break;
+        case DType::Q4_0:
+          quantize_row_q4_0_min_error(row.data(), reinterpret_cast<BlockQ4_0*>(o), cols);
+          break;
+        default:
+          break;
       }
     }
   });
   return out;
-}
-
-void dequantize_row(const Tensor& w, int64_t row, float* out) {
-  FVLM_CHECK(w.rank() == 2 && row >= 0 && row < w.dim(0), "dequantize_row: row out of range");
-  const int64_t k = w.dim(1);
-  const uint8_t* p = static_cast<const uint8_t*>(w.data()) + row * dtype_bytes(w.dtype(), k);
-  switch (w.dtype()) {
-    case DType::F32: std::memcpy(out, p, size_t(k) * 4); break;
-    case DType::Q8_0:
-    case DType::Q4_0: dequantize_rows(w, row, row + 1, out); break;
-    case DType::F16:
-    case DType::BF16:
-      for (int64_t j = 0; j < k; ++j) {
-        uint16_t h;
-        std::memcpy(&h, p + 2 * j, 2);
-        out[j] = w.dtype() == DType::F16 ? f16_to_f32(h) : bf16_to_f32(h);
-      }
-      break;
-    default: FVLM_CHECK(false, "dequantize_row: unsupported dtype");
-  }
 }
 
 Tensor dequantize(const Tensor& w) {

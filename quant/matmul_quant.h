@@ -3,15 +3,15 @@
 // block) pair is an int8 dot product scaled by d_x * d_w, summed in f32 — as ggml's
 // vec_dot_q8_0_q8_0 / vec_dot_q4_0_q8_0.
 //
-// One variant table per weight type: {name, cpu feature, kernel}. The best supported variant is
-// chosen once (first use) and logged. Kernels never start threads: matmul_quant hands them
+// One variant table per weight type: {name, cpu feature, kernel} (core/dispatch.h). The best
+// allowed variant is picked once (first use) and logged. Kernels never start threads: matmul_quant hands them
 // ranges of weight rows [n_begin, n_end) through core/parallel.h.
 #pragma once
 #include <cstdint>
 #include <span>
 #include <string_view>
 
-#include "core/cpu_features.h"
+#include "core/dispatch.h"
 #include "core/tensor.h"
 #include "quant/blocks.h"
 
@@ -19,25 +19,21 @@ namespace fvlm::quant {
 
 // A weight matrix [n, k] of blocks: row r starts at data + r * (k / 32) * block bytes.
 struct QuantMatrix {
-  DType type = DType::Q8_0;   // Q8_0 or Q4_0
+  DType type = DType::Q8_0;  // Q8_0 or Q4_0
   int64_t n = 0, k = 0;
   const uint8_t* data = nullptr;
 };
 
 // Computes y[m, n] for all rows m of x and weight rows n in [n_begin, n_end); y has row stride ldy.
-using MatmulQuantFn = void (*)(const QuantizedRows& x, const QuantMatrix& w, int64_t n_begin,
-                               int64_t n_end, float* y, int64_t ldy);
+using MatmulQuantFn = void (*)(const QuantizedRows& x, const QuantMatrix& w, int64_t n_begin, int64_t n_end,
+                               float* y, int64_t ldy);
 
-struct MatmulVariant {
-  std::string_view name;
-  CpuFeature needs;
-  MatmulQuantFn fn;
-};
+using MatmulVariant = Variant<MatmulQuantFn>;
 
-// Best first is NOT implied: tables list "ref" first; best_matmul() picks the last supported one.
+// Tables list "ref" first; best_matmul() is pick()'s choice (the last one allowed).
 std::span<const MatmulVariant> matmul_q8_0_variants();
 std::span<const MatmulVariant> matmul_q4_0_variants();
-const MatmulVariant& best_matmul(DType weight_type);   // resolved once, logged (spdlog info)
+const MatmulVariant& best_matmul(DType weight_type);  // resolved once, logged
 
 // y[M,N] = x[M,K] . W^T where W is Tensor [N,K] of dtype Q8_0 or Q4_0. Threads via parallel_for
 // over N inside. `variant` overrides the dispatcher (tests, benchmarks).
@@ -49,8 +45,8 @@ void matmul_quant(const float* x, int64_t M, int64_t K, const Tensor& w, float* 
 // x is quantised once and all weight rows, concatenated, are split over the threads in one pass
 // (one fork/join instead of one per matrix; decode spends ~10% of a token in joins otherwise).
 struct QuantOut {
-  const Tensor* w;   // [N_i, K], Q8_0 or Q4_0
-  float* y;          // [M, N_i]
+  const Tensor* w;  // [N_i, K], Q8_0 or Q4_0
+  float* y;         // [M, N_i]
 };
 void matmul_quant_multi(const float* x, int64_t M, int64_t K, std::span<const QuantOut> outs);
 
@@ -59,10 +55,8 @@ void matmul_quant_multi(const float* x, int64_t M, int64_t K, std::span<const Qu
 Tensor quantize(const Tensor& w_f32_or_bf16, DType target);
 // Any F32/F16/BF16/Q8_0/Q4_0 tensor back to F32 (tests, tools).
 Tensor dequantize(const Tensor& w);
-// Row `row` of a 2-D F32/F16/BF16/Q8_0/Q4_0 tensor [N, K] as K floats (embedding lookup).
-void dequantize_row(const Tensor& w, int64_t row, float* out);
 
-// Kernels (defined in matmul_quant_{ref,avx2,avxvnni,avx512}.cpp; call only if cpu_has(needs)).
+// Kernels (defined in matmul_quant_{ref,avx2,avxvnni,avx512}.cpp; call only if cpu_has(feature)).
 void matmul_q8_0_ref(const QuantizedRows&, const QuantMatrix&, int64_t, int64_t, float*, int64_t);
 void matmul_q4_0_ref(const QuantizedRows&, const QuantMatrix&, int64_t, int64_t, float*, int64_t);
 void matmul_q8_0_avx2(const QuantizedRows&, const QuantMatrix&, int64_t, int64_t, float*, int64_t);

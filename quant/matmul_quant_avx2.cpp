@@ -2,6 +2,7 @@
 #include "quant/matmul_quant_x86.h"
 
 namespace fvlm::quant {
+namespace avx2 {
 namespace {
 
 struct DotAvx2 {
@@ -13,15 +14,16 @@ struct DotAvx2 {
 };
 
 }  // namespace
+}  // namespace avx2
 
-void matmul_q8_0_avx2(const QuantizedRows& x, const QuantMatrix& w, int64_t n_begin, int64_t n_end,
-                      float* y, int64_t ldy) {
-  matmul_x86<WeightsQ8_0, DotAvx2, 4, 2>(x, w, n_begin, n_end, y, ldy);
+void matmul_q8_0_avx2(const QuantizedRows& x, const QuantMatrix& w, int64_t n_begin, int64_t n_end, float* y,
+                      int64_t ldy) {
+  avx2::matmul_x86<avx2::WeightsQ8_0, avx2::DotAvx2, 4, 2>(x, w, n_begin, n_end, y, ldy);
 }
 
-void matmul_q4_0_avx2(const QuantizedRows& x, const QuantMatrix& w, int64_t n_begin, int64_t n_end,
-                      float* y, int64_t ldy) {
-  matmul_x86<WeightsQ4_0, DotAvx2, 4, 2>(x, w, n_begin, n_end, y, ldy);
+void matmul_q4_0_avx2(const QuantizedRows& x, const QuantMatrix& w, int64_t n_begin, int64_t n_end, float* y,
+                      int64_t ldy) {
+  avx2::matmul_x86<avx2::WeightsQ4_0, avx2::DotAvx2, 4, 2>(x, w, n_begin, n_end, y, ldy);
 }
 
 }  // namespace fvlm::quant

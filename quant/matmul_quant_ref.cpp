@@ -23,8 +23,8 @@ int32_t dot_block_q4_0(const BlockQ4_0& w, const int8_t* x) {
 }
 
 template <class Block, int32_t (*dot)(const Block&, const int8_t*)>
-void matmul_ref(const QuantizedRows& x, const QuantMatrix& w, int64_t n_begin, int64_t n_end,
-                float* y, int64_t ldy) {
+void matmul_ref(const QuantizedRows& x, const QuantMatrix& w, int64_t n_begin, int64_t n_end, float* y,
+                int64_t ldy) {
   const int64_t nb = w.k / kBlock;
   const Block* blocks = reinterpret_cast<const Block*>(w.data);
   for (int64_t m = 0; m < x.rows; ++m) {
@@ -42,13 +42,13 @@ void matmul_ref(const QuantizedRows& x, const QuantMatrix& w, int64_t n_begin, i
 
 }  // namespace
 
-void matmul_q8_0_ref(const QuantizedRows& x, const QuantMatrix& w, int64_t n_begin, int64_t n_end,
-                     float* y, int64_t ldy) {
+void matmul_q8_0_ref(const QuantizedRows& x, const QuantMatrix& w, int64_t n_begin, int64_t n_end, float* y,
+                     int64_t ldy) {
   matmul_ref<BlockQ8_0, dot_block_q8_0>(x, w, n_begin, n_end, y, ldy);
 }
 
-void matmul_q4_0_ref(const QuantizedRows& x, const QuantMatrix& w, int64_t n_begin, int64_t n_end,
-                     float* y, int64_t ldy) {
+void matmul_q4_0_ref(const QuantizedRows& x, const QuantMatrix& w, int64_t n_begin, int64_t n_end, float* y,
+                     int64_t ldy) {
   matmul_ref<BlockQ4_0, dot_block_q4_0>(x, w, n_begin, n_end, y, ldy);
 }
 

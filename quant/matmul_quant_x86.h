@@ -2,8 +2,9 @@
 // (matmul_quant_avx2.cpp, _avxvnni.cpp, _avx512.cpp) with a `Dot` policy for the u8 x s8 product:
 //   AVX2:  madd(maddubs(u, s), 1)     (pairs fit int16: u <= 128, |s| <= 127)
 //   VNNI:  dpbusd(0, u, s)            (4 products straight into int32)
-// Include ONLY from those files. Everything here has internal linkage, so the copies compiled with
-// different ISA flags never merge at link time.
+// Include ONLY from those files (FVLM_ISA, set by CMakeLists.txt, names the ISA). Everything here
+// lives in fvlm::quant::<isa> with internal linkage, and calls no inline function or template of a
+// shared header, so the copies compiled with different ISA flags never merge at link time.
 //
 // Layout: one 32-byte vector holds one block (32 int8) of x or of unpacked weights. A tile of
 // MR rows of x times NR weight rows keeps MR*NR f32 accumulators; per block, each weight block is
@@ -11,17 +12,17 @@
 //   acc[r][c] += float(dot(x[r] block b, w[c] block b)) * (d_x[r,b] * d_w[c,b])
 // Prefill (M > 1) walks weight rows in chunks that stay in cache while all row tiles pass.
 #pragma once
+#ifndef FVLM_ISA
+#error "quant/matmul_quant_x86.h is for the matmul_quant ISA files only"
+#endif
 #include <immintrin.h>
 
-#include "core/simd_avx2.h"
-
-#include <algorithm>
-#include <type_traits>
 #include <utility>
 
+#include "core/simd_avx2.h"
 #include "quant/matmul_quant.h"
 
-namespace fvlm::quant {
+namespace fvlm::quant::FVLM_ISA {
 namespace {
 
 // Weight block loaders. Q8_0 gives signed bytes (the product uses |w| * (x * sign(w)), as the
@@ -45,11 +46,10 @@ struct WeightsQ4_0 {
   }
 };
 
-
 // The f16 scales of block b of NR (<= 4) weight rows, as 4 floats (unused lanes 0).
 template <int NR, class Block>
 __m128 load_scales(const Block* const* wrow, int64_t b) {
-  __m128i d = _mm_cvtsi32_si128(wrow[0][b].d);   // register inserts: no store-forwarding stall
+  __m128i d = _mm_cvtsi32_si128(wrow[0][b].d);  // register inserts: no store-forwarding stall
   if constexpr (NR > 1) d = _mm_insert_epi16(d, wrow[1][b].d, 1);
   if constexpr (NR > 2) d = _mm_insert_epi16(d, wrow[2][b].d, 2);
   if constexpr (NR > 3) d = _mm_insert_epi16(d, wrow[3][b].d, 3);
@@ -58,22 +58,30 @@ __m128 load_scales(const Block* const* wrow, int64_t b) {
 
 // Lane C of each 128-bit half, everywhere (in-lane shuffle: no index register).
 template <int C>
-__m256 broadcast_lane(__m256 v) { return _mm256_permute_ps(v, C * 0x55); }
+__m256 broadcast_lane(__m256 v) {
+  return _mm256_permute_ps(v, C * 0x55);
+}
 
-// f(integral_constant<0>) ... f(integral_constant<N-1>): fully unrolled with constant indices,
-// so the compiler keeps every accumulator of the tile in a register.
+// A compile-time index (std::integral_constant's job, minus its shared conversion operator).
+template <int I>
+struct Index {
+  static constexpr int value = I;
+  constexpr operator int() const { return I; }
+};
+
+// f(Index<0>) ... f(Index<N-1>): fully unrolled with constant indices, so the compiler keeps every
+// accumulator of the tile in a register.
 template <int N, class F>
 inline void unroll(F&& f) {
-  [&]<int... I>(std::integer_sequence<int, I...>) { (f(std::integral_constant<int, I>{}), ...); }
+  [&]<int... I>(std::integer_sequence<int, I...>) { (f(Index<I>{}), ...); }
   (std::make_integer_sequence<int, N>{});
 }
 
 // How far ahead of the weight block being multiplied to prefetch. A decode GEMV streams ~0.5 GB of
-// weights per token; the tile walks NR rows at once and the hardware prefetcher alone keeps only
-// ~15 of the machine's ~26 GB/s busy (Zen 3, 2 threads: Q8_0 decode 29 tok/s). Asking for the
-// bytes 4 KB ahead (a few tiles; the rows of a thread's range are contiguous) fills the bandwidth:
-// 51 tok/s. Measured 1/2/4/8 KB: 34/48/51/50 tok/s. Prefetching past the end of the range or the
-// mapping is harmless (prefetches never fault).
+// weights per token; the tile walks NR rows at once and the hardware prefetcher alone leaves much
+// of the memory bandwidth idle. Asking for the bytes 4 KB ahead (a few tiles; the rows of a
+// thread's range are contiguous) fills it (bench/README.md: 1/2/4/8 KB measured). Prefetching past
+// the end of the range or the mapping is harmless (prefetches never fault).
 constexpr int64_t kPrefetchBytes = 4096;
 
 // Prefetch hints for the kBytes bytes at p, one per 64-byte line. (A template, not a runtime
@@ -100,7 +108,7 @@ void tile(const QuantizedRows& x, int64_t m0, const QuantMatrix& w, int64_t n0, 
     xs[r] = x.sum + (m0 + r) * nb;
   }
   __m256 acc[MR][NR];
-  __m128 corr[MR];   // Q4_0: sum_b d_w * (8 * d_x * sum x), one lane per weight row
+  __m128 corr[MR];  // Q4_0: sum_b d_w * (8 * d_x * sum x), one lane per weight row
   unroll<MR>([&](auto r) {
     corr[r] = _mm_setzero_ps();
     unroll<NR>([&](auto c) { acc[r][c] = _mm256_setzero_ps(); });
@@ -114,10 +122,10 @@ void tile(const QuantizedRows& x, int64_t m0, const QuantMatrix& w, int64_t n0, 
     __m256i wv[NR], wa[NR];
     unroll<NR>([&](auto c) {
       wv[c] = W::load(wrow[c][b]);
-      if constexpr (!W::kNibbles) wa[c] = _mm256_sign_epi8(wv[c], wv[c]);   // |w| as u8
+      if constexpr (!W::kNibbles) wa[c] = _mm256_sign_epi8(wv[c], wv[c]);  // |w| as u8
     });
     const __m128 dw = load_scales<NR>(wrow, b);
-    const __m256 dw2 = _mm256_set_m128(dw, dw);   // [dw0..dw3 | dw0..dw3]
+    const __m256 dw2 = _mm256_set_m128(dw, dw);  // [dw0..dw3 | dw0..dw3]
     unroll<MR>([&](auto r) {
       const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq[r] + b * kBlock));
       const __m256 s = _mm256_mul_ps(dw2, _mm256_broadcast_ss(xd[r] + b));
@@ -128,50 +136,59 @@ void tile(const QuantizedRows& x, int64_t m0, const QuantMatrix& w, int64_t n0, 
         if constexpr (W::kNibbles)
           p = Dot::dot(wv[c], xv);
         else
-          p = Dot::dot(wa[c], _mm256_sign_epi8(xv, wv[c]));   // |w| * (x * sign(w)) = w * x
+          p = Dot::dot(wa[c], _mm256_sign_epi8(xv, wv[c]));  // |w| * (x * sign(w)) = w * x
         acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), broadcast_lane<c>(s), acc[r][c]);
       });
     });
   }
   unroll<MR>([&](auto r) {
     unroll<NR>([&](auto c) {
-      const float cr = _mm_cvtss_f32(_mm_permute_ps(corr[r], c * 0x55));
-      y[(m0 + r) * ldy + n0 + c] = hsum_avx2(acc[r][c]) - cr;
+      const float cr =
+          _mm_cvtss_f32(_mm_permute_ps(corr[r], decltype(c)::value * 0x55));  // a literal even at -O0
+      y[(m0 + r) * ldy + n0 + c] = fvlm::FVLM_ISA::hsum_avx2(acc[r][c]) - cr;
     });
   });
 }
 
 // Rows [m0, m0+MR) against weight rows [n_begin, n_end): NR at a time, then single rows.
 template <class W, class Dot, int MR, int NR>
-void row_tile_over_n(const QuantizedRows& x, int64_t m0, const QuantMatrix& w, int64_t n_begin,
-                     int64_t n_end, float* y, int64_t ldy) {
+void row_tile_over_n(const QuantizedRows& x, int64_t m0, const QuantMatrix& w, int64_t n_begin, int64_t n_end,
+                     float* y, int64_t ldy) {
   int64_t n = n_begin;
   for (; n + NR <= n_end; n += NR) tile<W, Dot, MR, NR>(x, m0, w, n, y, ldy);
   for (; n < n_end; ++n) tile<W, Dot, MR, 1>(x, m0, w, n, y, ldy);
 }
 
 template <class W, class Dot, int MR, int NR>
-void matmul_x86(const QuantizedRows& x, const QuantMatrix& w, int64_t n_begin, int64_t n_end,
-                float* y, int64_t ldy) {
-  if (x.rows == 1) {   // decode GEMV: stream 4 weight rows at a time against one x row
+void matmul_x86(const QuantizedRows& x, const QuantMatrix& w, int64_t n_begin, int64_t n_end, float* y,
+                int64_t ldy) {
+  if (x.rows == 1) {  // decode GEMV: stream 4 weight rows at a time against one x row
     row_tile_over_n<W, Dot, 1, 4>(x, 0, w, n_begin, n_end, y, ldy);
     return;
   }
   // Prefill: ~64 KB of weights per chunk stays in L2 while every row tile passes over it.
   const int64_t row_bytes = w.k / kBlock * int64_t(sizeof(typename W::Block));
-  const int64_t chunk = std::max<int64_t>(NR, (65536 / row_bytes) / NR * NR);
+  const int64_t whole_tiles = (65536 / row_bytes) / NR * NR;
+  const int64_t chunk = whole_tiles > NR ? whole_tiles : NR;
   for (int64_t c0 = n_begin; c0 < n_end; c0 += chunk) {
-    const int64_t c1 = std::min(n_end, c0 + chunk);
+    const int64_t c1 = c0 + chunk < n_end ? c0 + chunk : n_end;
     int64_t m = 0;
     for (; m + MR <= x.rows; m += MR) row_tile_over_n<W, Dot, MR, NR>(x, m, w, c0, c1, y, ldy);
-    switch (x.rows - m) {   // MR <= 4
-      case 3: row_tile_over_n<W, Dot, 3, NR>(x, m, w, c0, c1, y, ldy); break;
-      case 2: row_tile_over_n<W, Dot, 2, NR>(x, m, w, c0, c1, y, ldy); break;
-      case 1: row_tile_over_n<W, Dot, 1, NR>(x, m, w, c0, c1, y, ldy); break;
-      default: break;
+    switch (x.rows - m) {  // MR <= 4
+      case 3:
+        row_tile_over_n<W, Dot, 3, NR>(x, m, w, c0, c1, y, ldy);
+        break;
+      case 2:
+        row_tile_over_n<W, Dot, 2, NR>(x, m, w, c0, c1, y, ldy);
+        break;
+      case 1:
+        row_tile_over_n<W, Dot, 1, NR>(x, m, w, c0, c1, y, ldy);
+        break;
+      default:
+        break;
     }
   }
 }
 
 }  // namespace
-}  // namespace fvlm::quant
+}  // namespace fvlm::quant::FVLM_ISA

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 # build-essential's g++ brings libasan/libubsan/liblsan (via libgcc-12-dev), all that the
 # sanitized test build (scripts/test_sanitized.sh) needs.
 PACKAGES=(build-essential cmake pkg-config libcli11-dev libspdlog-dev libfmt-dev libopencv-dev
-          libdnnl-dev libeigen3-dev doctest-dev nlohmann-json3-dev libpcre2-dev libutf8proc-dev
+          libdnnl-dev clang-format doctest-dev nlohmann-json3-dev libpcre2-dev libutf8proc-dev
           clang libclang-rt-14-dev)   # clang: the GGUF reader's libFuzzer target
 
 missing=()

@@ -32,7 +32,7 @@ struct MatchCounter : doctest::IReporter {
 };
 REGISTER_LISTENER("match_counter", 1, MatchCounter);
 
-bool is_query(int argc, char** argv) {   // --list-test-cases and friends run no test by design
+bool is_query(int argc, char** argv) {  // --list-test-cases and friends run no test by design
   for (int i = 1; i < argc; ++i)
     if (std::strstr(argv[i], "list") || std::strstr(argv[i], "help") || std::strstr(argv[i], "-ltc") ||
         std::strstr(argv[i], "-lts") || std::strstr(argv[i], "-ltr") || std::strstr(argv[i], "count"))

@@ -53,7 +53,8 @@ Diff compare(const Tensor& a, const Tensor& b) {
 bool within_vision_tol(const Diff& d) { return d.max_abs <= 1e-4 * std::max(1.0, d.max_ref); }
 
 std::string temp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("fvlm_" + std::to_string(::getpid()) + "_" + name)).string();
+  return (std::filesystem::temp_directory_path() / ("fvlm_" + std::to_string(::getpid()) + "_" + name))
+      .string();
 }
 
 int run_command(const std::string& cmd, std::string& out) {

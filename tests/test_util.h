@@ -10,14 +10,14 @@ namespace fvlm::test {
 // ../shared/golden (FVLM_GOLDEN_DIR at configure time; FASTVLM_GOLDEN overrides). A missing
 // golden directory fails the test that needs it: nothing is skipped silently.
 std::string golden_dir();
-std::string golden(const std::string& rel);   // golden_dir() + "/" + rel, CHECKed to exist
-std::string source_dir();                     // the repository root
-std::string cli_path();                       // the built fastvlm binary
+std::string golden(const std::string& rel);  // golden_dir() + "/" + rel, CHECKed to exist
+std::string source_dir();                    // the repository root
+std::string cli_path();                      // the built fastvlm binary
 
 struct Diff {
-  double max_abs = 0;      // max |a - b|
-  double max_ref = 0;      // max |b|
-  double cosine = 0;       // cos(a, b) over all elements
+  double max_abs = 0;  // max |a - b|
+  double max_ref = 0;  // max |b|
+  double cosine = 0;   // cos(a, b) over all elements
   long worst_index = -1;
 };
 Diff compare(const float* a, const float* b, long n);

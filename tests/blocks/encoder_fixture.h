@@ -21,7 +21,7 @@ struct TinyEncoder {
   TinyEncoder()
       : cfg(load_model_config(golden("tiny/model/config.json"))),
         tensors(read_safetensors_dir(golden("tiny/model"))),
-        backend(std::make_unique<enc::CpuVisionBackend>(rt, cfg, tensors)) {}
+        backend(std::make_unique<enc::CpuVisionBackend>(rt, vision_config(cfg), tensors)) {}
 };
 
 // Image b of a [B, H, W, C] tensor as CHW [C, H, W].

@@ -62,7 +62,7 @@ inline void naive_conv_ffn(Chw& x, const enc::ConvFfnW& f) {
 inline Chw naive_attention(const Chw& x, const enc::AttentionBlockW& a, int64_t head_dim, float eps) {
   const int64_t n = x.h * x.w, c = x.c, heads = c / head_dim;
   Chw t = x;
-  for (int64_t p = 0; p < n; ++p) {   // LayerNormChannel
+  for (int64_t p = 0; p < n; ++p) {  // LayerNormChannel
     double mean = 0, var = 0;
     for (int64_t k = 0; k < c; ++k) mean += x.v[k * n + p];
     mean /= double(c);
@@ -71,7 +71,7 @@ inline Chw naive_attention(const Chw& x, const enc::AttentionBlockW& a, int64_t 
     for (int64_t k = 0; k < c; ++k)
       t.v[k * n + p] = float((x.v[k * n + p] - mean) * inv * a.norm_w.f32()[k] + a.norm_b.f32()[k]);
   }
-  const Chw qkv = naive_conv(t, plain_conv(a.qkv.w.reshaped({3 * c, c, 1, 1}), {}), 1, false);   // [3C, n]
+  const Chw qkv = naive_conv(t, plain_conv(a.qkv.w.reshaped({3 * c, c, 1, 1}), {}), 1, false);  // [3C, n]
   Chw o{c, x.h, x.w, std::vector<float>(size_t(c * n))};
   std::vector<double> s(static_cast<size_t>(n));
   for (int64_t h = 0; h < heads; ++h)
@@ -101,7 +101,8 @@ inline Chw naive_fastvithd(const enc::FastVitHdWeights& w, Chw x) {
   x = naive_conv(x, w.stem[2], 1, true);
   for (const enc::StageW& s : w.network) {
     using K = enc::StageW::Kind;
-    if (s.kind == K::kPatchEmbed) x = naive_conv(naive_conv(x, s.down.lk, w.cfg.down_stride, true), s.down.pw, 1, true);
+    if (s.kind == K::kPatchEmbed)
+      x = naive_conv(naive_conv(x, s.down.lk, w.cfg.down_stride, true), s.down.pw, 1, true);
     if (s.kind == K::kRepCpe) x = naive_conv(x, s.cpe, 1, false);
     for (const auto& b : s.repmixer) {
       x = naive_conv(x, b.mixer, 1, false);

@@ -45,9 +45,8 @@ TEST_CASE("encoder: image features and projector output match the goldens for ev
 TEST_CASE("encoder: every intermediate tap of square matches, first divergence named") {
   test::TinyEncoder m;
   std::map<std::string, Tensor> taps;
-  m.backend->set_tap([&](std::string_view name, const Tensor& bhwc) {
-    taps[std::string(name)] = test::image_chw(bhwc, 0);
-  });
+  m.backend->set_tap(
+      [&](std::string_view name, const Tensor& bhwc) { taps[std::string(name)] = test::image_chw(bhwc, 0); });
   m.backend->encode(test::golden_pixels("square"));
   // stem, network_00 .. network_NN, conv_exp: one per golden file, in forward order.
   std::vector<std::string> names{"stem"};
@@ -71,7 +70,7 @@ TEST_CASE("encoder: ConvFFN in row chunks (with a tail) matches the goldens, F32
   // The production chunk (~16 MB of hidden) covers the tiny model's whole map; force 100-row
   // chunks so that every ConvFFN runs several chunks and a shorter tail.
   test::TinyEncoder m;
-  const enc::FastVitHdWeights w = enc::bind_fastvithd(m.cfg, m.tensors);
+  const enc::FastVitHdWeights w = enc::bind_fastvithd(m.cfg.vision, m.tensors);
   const int64_t r = m.cfg.vision.image_size;
   const Tensor px = test::golden_pixels("square");
   const Tensor ref = read_npy(test::golden("tiny/encoder/square.image_features.npy"));
@@ -80,7 +79,7 @@ TEST_CASE("encoder: ConvFFN in row chunks (with a tail) matches the goldens, F32
     enc::EncoderScratch scratch;
     const enc::FastVitHdPlan whole = enc::make_fastvithd_plan(m.rt, wc, w, r, 1, precision);
     const enc::FastVitHdPlan chunked = enc::make_fastvithd_plan(m.rt, wc, w, r, 1, precision, 100);
-    int64_t stage0_rows = 0;   // rows of the first ConvFFN: more than one chunk, with a tail
+    int64_t stage0_rows = 0;  // rows of the first ConvFFN: more than one chunk, with a tail
     for (const enc::StagePlan& st : chunked.network)
       if (!st.repmixer.empty() && stage0_rows == 0) stage0_rows = st.repmixer.front().ffn.rows;
     REQUIRE(stage0_rows > 100);
@@ -95,7 +94,7 @@ TEST_CASE("encoder: ConvFFN in row chunks (with a tail) matches the goldens, F32
       CHECK(test::within_vision_tol(test::compare(b, ref)));
       CHECK(test::within_vision_tol(d));
     } else {
-      CHECK(d.max_abs == 0.0);   // INT8: per-token quantisation and exact int32 sums, chunked or not
+      CHECK(d.max_abs == 0.0);  // INT8: per-token quantisation and exact int32 sums, chunked or not
     }
   }
 }

@@ -26,7 +26,7 @@ TEST_CASE("encoder bf16: features and projection stay close to the FP32 path on 
   }
   MESSAGE("bf16 in oneDNN: ", enc::bf16_support_name(support));
   test::TinyEncoder m;
-  enc::CpuVisionBackend bf16(m.rt, m.cfg, m.tensors, enc::VisionPrecision::kBf16);
+  enc::CpuVisionBackend bf16(m.rt, vision_config(m.cfg), m.tensors, enc::VisionPrecision::kBf16);
   REQUIRE(bf16.precision() == enc::VisionPrecision::kBf16);
   for (const std::string img : kImages) {
     CAPTURE(img);
@@ -55,7 +55,7 @@ TEST_CASE("encoder bf16: a batch of two images matches each image encoded alone"
     return;
   }
   test::TinyEncoder m;
-  enc::CpuVisionBackend bf16(m.rt, m.cfg, m.tensors, enc::VisionPrecision::kBf16);
+  enc::CpuVisionBackend bf16(m.rt, vision_config(m.cfg), m.tensors, enc::VisionPrecision::kBf16);
   const Tensor p0 = test::golden_pixels("square"), p1 = test::golden_pixels("wide");
   Shape s2 = p0.shape();
   s2[0] = 2;
@@ -81,7 +81,7 @@ TEST_CASE("encoder bf16: ConvFFN in row chunks (with a tail) matches the whole-m
     return;
   }
   test::TinyEncoder m;
-  const enc::FastVitHdWeights w = enc::bind_fastvithd(m.cfg, m.tensors);
+  const enc::FastVitHdWeights w = enc::bind_fastvithd(m.cfg.vision, m.tensors);
   const int64_t r = m.cfg.vision.image_size;
   const Tensor px = test::golden_pixels("square");
   enc::WeightCache wc;
@@ -111,7 +111,8 @@ TEST_CASE("vision precision: names round-trip, auto resolves by the CPU's bf16 t
   for (const std::string& name : enc::vision_precision_names())
     CHECK(enc::vision_precision_name(enc::parse_vision_precision(name)) == name);
   CHECK_THROWS_AS(enc::parse_vision_precision("fp16"), Error);
-  const bool native = enc::bf16_support() == enc::Bf16Support::kAmx || enc::bf16_support() == enc::Bf16Support::kNative;
+  const bool native =
+      enc::bf16_support() == enc::Bf16Support::kAmx || enc::bf16_support() == enc::Bf16Support::kNative;
   CHECK(enc::resolve_vision_precision(enc::VisionPrecision::kAuto) ==
         (native ? enc::VisionPrecision::kBf16 : enc::VisionPrecision::kF32));
   CHECK(enc::resolve_vision_precision(enc::VisionPrecision::kInt8) == enc::VisionPrecision::kInt8);

@@ -23,7 +23,7 @@ const char* const kImages[] = {"square", "wide", "tall", "tiny", "gray", "rgba"}
 // gives cosines ~0.19; 8-bit weights (127), whose u8 x s8 pairs saturate AVX2's int16 sums, 0.81-0.98.
 TEST_CASE("encoder int8: features and projection stay close to the FP32 path on every golden image") {
   test::TinyEncoder m;
-  enc::CpuVisionBackend int8(m.rt, m.cfg, m.tensors, enc::VisionPrecision::kInt8);
+  enc::CpuVisionBackend int8(m.rt, vision_config(m.cfg), m.tensors, enc::VisionPrecision::kInt8);
   for (const std::string img : kImages) {
     CAPTURE(img);
     const Tensor pixels = test::golden_pixels(img);
@@ -32,8 +32,9 @@ TEST_CASE("encoder int8: features and projection stay close to the FP32 path on 
     const test::Diff df = test::compare(q, f32);
     const Tensor pf32 = m.backend->project(f32), pq = int8.project(q);
     const test::Diff dp = test::compare(pq, pf32);
-    MESSAGE(fmt::format("{:6s} features cosine {:.6f} max rel {:.4f} | projected cosine {:.6f} max rel {:.4f}", img,
-                        df.cosine, df.max_abs / df.max_ref, dp.cosine, dp.max_abs / dp.max_ref));
+    MESSAGE(
+        fmt::format("{:6s} features cosine {:.6f} max rel {:.4f} | projected cosine {:.6f} max rel {:.4f}",
+                    img, df.cosine, df.max_abs / df.max_ref, dp.cosine, dp.max_abs / dp.max_ref));
     CHECK(df.cosine >= 0.996);
     CHECK(df.max_abs / df.max_ref <= 0.15);
     CHECK(dp.cosine >= 0.995);
@@ -46,8 +47,8 @@ TEST_CASE("encoder int8: features and projection stay close to the FP32 path on 
 // exactly what a backend that never dropped anything gives.
 TEST_CASE("encoder int8: plans built after the F32 sources are dropped match a fresh backend") {
   test::TinyEncoder m;
-  enc::CpuVisionBackend used(m.rt, m.cfg, m.tensors, enc::VisionPrecision::kInt8);
-  (void)used.encode(test::golden_pixels("square"));   // first plan: binds, quantises, drops F32
+  enc::CpuVisionBackend used(m.rt, vision_config(m.cfg), m.tensors, enc::VisionPrecision::kInt8);
+  (void)used.encode(test::golden_pixels("square"));  // first plan: binds, quantises, drops F32
   for (const auto& [r, batch] : {std::pair<int64_t, int64_t>{320, 1}, {192, 2}}) {
     CAPTURE(r);
     Tensor px = Tensor::zeros(DType::F32, {batch, 3, r, r});
@@ -55,7 +56,7 @@ TEST_CASE("encoder int8: plans built after the F32 sources are dropped match a f
     std::uniform_real_distribution<float> u(-1.0f, 1.0f);
     for (int64_t i = 0; i < px.numel(); ++i) px.f32()[i] = u(rng);
     const Tensor got = used.encode(px);
-    enc::CpuVisionBackend fresh(m.rt, m.cfg, m.tensors, enc::VisionPrecision::kInt8);
+    enc::CpuVisionBackend fresh(m.rt, vision_config(m.cfg), m.tensors, enc::VisionPrecision::kInt8);
     const Tensor want = fresh.encode(px);
     REQUIRE(got.shape() == want.shape());
     CHECK(test::compare(got, want).max_abs == 0.0);

@@ -14,7 +14,8 @@ namespace {
 Tensor random_pixels(int64_t batch, int64_t r, uint32_t seed) {
   Tensor t = Tensor::zeros(DType::F32, {batch, 3, r, r});
   uint32_t s = seed;
-  for (int64_t i = 0; i < t.numel(); ++i) t.f32()[i] = float((s = s * 1664525u + 1013904223u) >> 8) / float(1 << 24);
+  for (int64_t i = 0; i < t.numel(); ++i)
+    t.f32()[i] = float((s = s * 1664525u + 1013904223u) >> 8) / float(1 << 24);
   return t;
 }
 
@@ -45,11 +46,12 @@ TEST_CASE("encoder: 320 px on the tiny model: batch of 2 == two batches of 1 == 
     const test::Diff d = test::compare(rows(both, b * tokens, (b + 1) * tokens), one);
     MESSAGE("batch vs single, image ", b, ": ", describe(d));
     CHECK(test::within_vision_tol(d));
-    const test::Diff dp = test::compare(rows(both_proj, b * tokens, (b + 1) * tokens), m.backend->project(one));
+    const test::Diff dp =
+        test::compare(rows(both_proj, b * tokens, (b + 1) * tokens), m.backend->project(one));
     CHECK(test::within_vision_tol(dp));
   }
   // Naive scalar forward of image 1, compared token by token.
-  const enc::FastVitHdWeights w = enc::bind_fastvithd(m.cfg, m.tensors);
+  const enc::FastVitHdWeights w = enc::bind_fastvithd(m.cfg.vision, m.tensors);
   test::Chw x{3, r, r, std::vector<float>(pixels.f32() + 3 * r * r, pixels.f32() + 6 * r * r)};
   const test::Chw ref = test::naive_fastvithd(w, x);
   REQUIRE(ref.c == c);
@@ -68,11 +70,13 @@ TEST_CASE("encoder: resolutions that are not a multiple of 64 and bad pixel shap
   CHECK_THROWS_AS(m.backend->encode(Tensor::zeros(DType::F32, {1, 4, 64, 64})), Error);
   CHECK_THROWS_AS(m.backend->encode(Tensor::zeros(DType::F32, {1, 3, 64, 128})), Error);
   CHECK_THROWS_AS(m.backend->project(Tensor::zeros(DType::F32, {4, 3})), Error);
-  CHECK(m.backend->encode(random_pixels(1, 64, 1)).shape() == Shape{1, m.cfg.mm_hidden_size});   // 1 token
+  CHECK(m.backend->encode(random_pixels(1, 64, 1)).shape() == Shape{1, m.cfg.mm_hidden_size});  // 1 token
 }
 
-TEST_CASE("encoder: later resolutions and batches, and plans rebuilt after release_weights, match a fresh backend") {
-  test::TinyEncoder m;   // weights bound deferred: packed from the checkpoint as plans need them
+TEST_CASE(
+    "encoder: later resolutions and batches, and plans rebuilt after release_weights, match a fresh "
+    "backend") {
+  test::TinyEncoder m;  // weights bound deferred: packed from the checkpoint as plans need them
   const int64_t golden_r = m.cfg.vision.image_size, c = m.cfg.mm_hidden_size;
   const Tensor golden_px = test::golden_pixels("square");
   const Tensor ref = read_npy(test::golden("tiny/encoder/square.image_features.npy"));
@@ -91,7 +95,7 @@ TEST_CASE("encoder: later resolutions and batches, and plans rebuilt after relea
     REQUIRE(got.shape() == Shape{batch * m.cfg.vision.tokens_for(r), c});
     const test::Diff d = test::compare(got, want);
     MESSAGE(r, " px x ", batch, " vs a fresh backend: ", describe(d));
-    CHECK(d.max_abs == 0.0);   // same packed values, same primitives: bit-identical
+    CHECK(d.max_abs == 0.0);  // same packed values, same primitives: bit-identical
   }
   MESSAGE("packed ", m.backend->packed_weight_bytes(), " bytes (first plan ", packed, ")");
   // The first resolution again after the others: still the golden; and again after everything was

@@ -39,7 +39,7 @@ const GoldenModel& golden_model() {
     GoldenModel g;
     g.cfg = load_model_config(test::golden("tiny/model/config.json"));
     g.tensors = read_safetensors_dir(test::golden("tiny/model"));
-    g.w = bind_qwen2(g.cfg, g.tensors);
+    g.w = bind_qwen2(g.cfg.llm, g.tensors);
     return g;
   }();
   return m;

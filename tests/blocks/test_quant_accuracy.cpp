@@ -26,13 +26,13 @@ namespace {
 
 struct Case {
   std::string tag, image, question;
-  std::vector<double> margins;   // FP32 top1 - top2 logit at each greedy step (cases.json)
+  std::vector<double> margins;  // FP32 top1 - top2 logit at each greedy step (cases.json)
 };
 
 std::vector<Case> golden_cases() {
   std::ifstream f(test::golden("tiny/e2e/cases.json"));
   std::vector<Case> out;
-  const nlohmann::json j = nlohmann::json::parse(f);   // named: a temporary's ["cases"] would dangle
+  const nlohmann::json j = nlohmann::json::parse(f);  // named: a temporary's ["cases"] would dangle
   for (const auto& c : j["cases"])
     out.push_back({c["tag"], c["image"], c["question"], c["greedy_margins"].get<std::vector<double>>()});
   return out;
@@ -60,7 +60,8 @@ std::map<std::string, Run> run_all(const std::string& model) {
   gen.ignore_eos = true;
   std::map<std::string, Run> out;
   for (const Case& c : golden_cases()) {
-    const GenerateResult r = p->generate(load_image(test::golden("images/" + c.image)), c.question, gen, {}, {}, true);
+    const GenerateResult r =
+        p->generate(load_image(test::golden("images/" + c.image)), c.question, gen, {}, {}, true);
     out[c.tag] = {r.token_ids, r.last_prompt_logits};
   }
   return out;
@@ -119,16 +120,16 @@ TEST_CASE("converted F32 model: same greedy ids, logits equal up to summation or
 TEST_CASE("F16/BF16 vision encoder features vs FP32: cosine >= 0.9999 - F32 conversion bit-identical") {
   Runtime rt;
   const ModelSource hf = open_model_source(test::golden("tiny/model"));
-  enc::CpuVisionBackend ref(rt, hf.config, hf.tensors);
+  enc::CpuVisionBackend ref(rt, vision_config(hf.config), hf.tensors);
   {
     const ModelSource gg = open_model_source(converted("f32"));
-    enc::CpuVisionBackend f32(rt, gg.config, gg.tensors);
+    enc::CpuVisionBackend f32(rt, vision_config(gg.config), gg.tensors);
     const ImageViews v = make_image_views(load_image(test::golden("images/wide.png")), {}, &hf.config);
     CHECK(test::compare(f32.project(f32.encode(v.pixels)), ref.project(ref.encode(v.pixels))).max_abs == 0.0);
   }
   for (const std::string type : {"f16", "bf16"}) {
     const ModelSource gg = open_model_source(converted(type));
-    enc::CpuVisionBackend half(rt, gg.config, gg.tensors);
+    enc::CpuVisionBackend half(rt, vision_config(gg.config), gg.tensors);
     for (const std::string img : {"square.jpg", "wide.png", "tall.png"}) {
       const ImageViews v = make_image_views(load_image(test::golden("images/" + img)), {}, &hf.config);
       const test::Diff d = test::compare(half.encode(v.pixels), ref.encode(v.pixels));

@@ -6,9 +6,12 @@
 
 namespace fvlm::test {
 
-CliRun run_cli(const std::string& args, bool keep_stderr) {
+CliRun run_cli(const std::string& args, bool keep_stderr) { return run_cli_with_env("", args, keep_stderr); }
+
+CliRun run_cli_with_env(const std::string& env, const std::string& args, bool keep_stderr) {
   CliRun r;
-  const std::string cmd = quoted_cli() + " " + args + (keep_stderr ? "" : " 2>/dev/null");
+  const std::string cmd = (env.empty() ? "" : "env " + env + " ") + quoted_cli() + " " + args +
+                          (keep_stderr ? "" : " 2>/dev/null");
   r.exit_code = run_command(cmd, r.stdout_text);
   std::istringstream in(r.stdout_text);
   std::string line;

@@ -36,9 +36,9 @@ TEST_CASE("cli: inspect reports the golden model as valid") {
   CHECK(j["validation"]["ok"] == true);
   CHECK(j["n_tensors"].get<int>() > 100);
   CHECK(j["llm"]["hidden_size"].get<int>() > 0);
-  CHECK(j["parameters"]["total"].get<long>() ==
-        j["parameters"]["vision"].get<long>() + j["parameters"]["projector"].get<long>() +
-            j["parameters"]["llm"].get<long>());
+  CHECK(j["parameters"]["total"].get<long>() == j["parameters"]["vision"].get<long>() +
+                                                    j["parameters"]["projector"].get<long>() +
+                                                    j["parameters"]["llm"].get<long>());
 }
 
 TEST_CASE("cli: bad arguments and missing files give the documented codes") {
@@ -66,7 +66,7 @@ TEST_CASE("cli: a q4_0 conversion is a mixed file - inspect reports each LLM ten
     CHECK(kinds[attn].get<Counts>() == Counts{{"Q8_0", layers}});
   for (const char* ffn : {"mlp.gate_proj.weight", "mlp.up_proj.weight"})
     CHECK(kinds[ffn].get<Counts>() == Counts{{"Q4_0", layers}});
-  CHECK(kinds["mlp.down_proj.weight"].get<Counts>() == Counts{{"Q8_0", layers}});   // models/convert.h policy
-  CHECK(kinds["model.embed_tokens.weight"].get<Counts>() == Counts{{"Q8_0", 1}});   // tied: the output matrix
+  CHECK(kinds["mlp.down_proj.weight"].get<Counts>() == Counts{{"Q8_0", layers}});  // models/convert.h policy
+  CHECK(kinds["model.embed_tokens.weight"].get<Counts>() == Counts{{"Q8_0", 1}});  // tied: the output matrix
   CHECK(kinds["self_attn.q_proj.bias"].get<Counts>() == Counts{{"F32", layers}});
 }

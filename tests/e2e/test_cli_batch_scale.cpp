@@ -87,7 +87,7 @@ TEST_CASE("cli batch shards: 3 shard processes answer every image exactly once, 
     for (const auto& j : f.lines) {
       const std::string image = j["image"];
       shard_union.insert(image);
-      CHECK(fnv1a64_reference(fs::path(image).filename().string()) % 3 == uint64_t(k));   // stable hash
+      CHECK(fnv1a64_reference(fs::path(image).filename().string()) % 3 == uint64_t(k));  // stable hash
     }
     nonempty += !f.lines.empty();
     const auto s = summary_in(r.err);
@@ -121,8 +121,9 @@ TEST_CASE("cli batch shards: K/N from Slurm array and Kubernetes Indexed Job var
   CHECK(images_for("JOB_COMPLETION_INDEX=1", "--shards 3") == shard1);
   CHECK(images_for("JOB_COMPLETION_INDEX=2", "--shards 3") != shard1);
   // The shard of an image does not depend on how INPUT is spelled.
-  const auto spelled = run_cli_env("cd " + q(dir.parent_path()) + " &&",
-                                   "batch ./" + dir.filename().string() + "/ " + model_arg(1) + " --shard 1/3");
+  const auto spelled =
+      run_cli_env("cd " + q(dir.parent_path()) + " &&",
+                  "batch ./" + dir.filename().string() + "/ " + model_arg(1) + " --shard 1/3");
   std::set<std::string> names, names1;
   for (const auto& image : images_of(spelled.run.lines)) names.insert(fs::path(image).filename().string());
   for (const auto& image : shard1) names1.insert(fs::path(image).filename().string());
@@ -205,7 +206,8 @@ TEST_CASE("cli batch: on a terminal the progress line is redrawn in place and cl
   fs::remove_all(dir);
 }
 
-TEST_CASE("cli batch: SIGTERM finishes the image in flight, exits 143 with whole lines, and --resume finishes") {
+TEST_CASE(
+    "cli batch: SIGTERM finishes the image in flight, exits 143 with whole lines, and --resume finishes") {
   const fs::path dir = make_image_folder("sigterm", 40);
   const fs::path out = dir / "out.jsonl";
   const std::string args =

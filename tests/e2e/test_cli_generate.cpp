@@ -4,7 +4,10 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <set>
 
+#include "core/cpu_features.h"
 #include "core/npy.h"
 #include "tests/e2e/cli_runner.h"
 #include "tests/test_util.h"
@@ -35,17 +38,24 @@ std::string write_list(const std::filesystem::path& dir) {
 }
 }  // namespace
 
-TEST_CASE("cli ask: every golden e2e case (length, logits, greedy ids)") {
+namespace {
+// Every golden e2e case through `ask`, with `env` set for the binary ("" = as the user runs it).
+// `log`, when given, collects stderr at debug level (-vv).
+void check_golden_cases(const std::string& env, const std::string& log = "") {
   std::ifstream f(golden("tiny/e2e/cases.json"));
   const auto cases = nlohmann::json::parse(f)["cases"];
   REQUIRE(cases.size() >= 4);
   for (const auto& c : cases) {
     const std::string tag = c["tag"];
     CAPTURE(tag);
+    CAPTURE(env);
     const std::string logits = tmp("fvlm_logits_" + tag + ".npy");
     const std::string q = c["question"];
-    const CliRun r = run_cli("ask --vision-precision f32 -m '" + tiny_model() + "' '" + golden_image(c["image"]) + "' \"" + q +
-                             "\" --max-tokens 12 --ignore-eos --logits-out '" + logits + "'");
+    const std::string args = "ask --vision-precision f32 -m '" + tiny_model() + "' '" +
+                             golden_image(c["image"]) + "' \"" + q +
+                             "\" --max-tokens 12 --ignore-eos --logits-out '" + logits + "'" +
+                             (log.empty() ? "" : " -vv 2>>'" + log + "'");
+    const CliRun r = run_cli_with_env(env, args, /*keep_stderr=*/!log.empty());
     CHECK(r.exit_code == 0);
     REQUIRE(r.lines.size() == 1);
     const auto& j = r.lines[0];
@@ -61,14 +71,64 @@ TEST_CASE("cli ask: every golden e2e case (length, logits, greedy ids)") {
     CHECK(mine.numel() >= 151646);
     REQUIRE(mine.numel() <= ref.numel());
     const Diff d = compare(mine.f32(), ref.f32(), long(mine.numel()));
-    MESSAGE(tag << ": last-position logits max|diff| " << d.max_abs);
+    MESSAGE(tag << (env.empty() ? "" : " (" + env + ")") << ": last-position logits max|diff| " << d.max_abs);
     CHECK(d.max_abs <= 2e-3);
   }
 }
 
+// The kernel variants pick() chose, from its debug lines "<op>: variant '<name>' (...)".
+std::set<std::string> picked_variants(const std::string& log) {
+  std::ifstream in(log);
+  std::set<std::string> names;
+  for (std::string line; std::getline(in, line);) {
+    const size_t at = line.find(": variant '");
+    if (at == std::string::npos) continue;
+    const size_t b = at + 11, e = line.find('\'', b);
+    names.insert(line.substr(b, e - b));
+  }
+  return names;
+}
+}  // namespace
+
+TEST_CASE("cli ask: every golden e2e case (length, logits, greedy ids)") { check_golden_cases(""); }
+
+// FVLM_MAX_ISA forces every kernel table (and oneDNN) down to a tier: the goldens still hold, and
+// the debug log shows that only variants of that tier ran.
+TEST_CASE("cli ask: every golden e2e case with FVLM_MAX_ISA=scalar, then avx2") {
+  for (const std::string isa : {"scalar", "avx2"}) {
+    CAPTURE(isa);
+    const std::string log = tmp("fvlm_max_isa_" + isa + ".log");
+    std::filesystem::remove(log);
+    check_golden_cases("FVLM_MAX_ISA=" + isa, log);
+    const std::set<std::string> picked = picked_variants(log);
+    std::ifstream in(log);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    CHECK(text.find("FVLM_MAX_ISA=" + isa + ": kernels and oneDNN capped") != std::string::npos);
+    REQUIRE_FALSE(picked.empty());
+    if (isa == "scalar") {
+      CHECK(picked == std::set<std::string>{"ref"});
+    } else {
+      CHECK(picked.count("avx512vnni") == 0);
+      if (cpu_has(CpuFeature::kAvx2)) CHECK(picked.count("avx2") == 1);
+    }
+    std::filesystem::remove(log);
+  }
+}
+
+TEST_CASE("cli: an unknown FVLM_MAX_ISA is a bad_args error, exit 2") {
+  const CliRun r = run_cli_with_env("FVLM_MAX_ISA=avx1024",
+                                    "ask -m '" + tiny_model() + "' '" + golden_image("wide.png") + "' hi");
+  CHECK(r.exit_code == 2);
+  REQUIRE(r.lines.size() == 1);
+  CHECK(r.lines[0]["ok"] == false);
+  CHECK(r.lines[0]["error"]["code"] == "bad_args");
+  CHECK(r.lines[0]["error"]["message"].get<std::string>().find("FVLM_MAX_ISA='avx1024'") !=
+        std::string::npos);
+}
+
 TEST_CASE("cli describe/ocr/count: schema, several images, one JSON line each") {
-  CliRun r = run_cli("describe -m '" + tiny_model() + "' '" + golden_image("wide.png") + "' '" + golden_image("tall.png") +
-                     "' --max-tokens 4");
+  CliRun r = run_cli("describe -m '" + tiny_model() + "' '" + golden_image("wide.png") + "' '" +
+                     golden_image("tall.png") + "' --max-tokens 4");
   CHECK(r.exit_code == 0);
   REQUIRE(r.lines.size() == 2);
   for (const auto& j : r.lines) {
@@ -100,7 +160,8 @@ TEST_CASE("cli: a bad image among several is an error line - the rest go on - ex
   CHECK(one.exit_code == 3);
   const CliRun no_model = run_cli("ask -m /nonexistent/model '" + golden_image("wide.png") + "' hi");
   CHECK(no_model.exit_code == 3);
-  const CliRun bad_opt = run_cli("ask -m '" + tiny_model() + "' '" + golden_image("wide.png") + "' hi --top-p 7");
+  const CliRun bad_opt =
+      run_cli("ask -m '" + tiny_model() + "' '" + golden_image("wide.png") + "' hi --top-p 7");
   CHECK(bad_opt.exit_code == 2);
 }
 
@@ -123,7 +184,8 @@ TEST_CASE("cli batch: folder input, failures recorded, append + resume") {
   fs::copy_file(golden_image("gray.png"), dir / "b.png");
   std::ofstream(dir / "c.jpg") << "corrupt";
   const std::string out = (dir / "results.jsonl").string();
-  CliRun r = run_cli("batch '" + dir.string() + "' --task ocr --max-tokens 2 -m '" + tiny_model() + "' -o '" + out + "'");
+  CliRun r = run_cli("batch '" + dir.string() + "' --task ocr --max-tokens 2 -m '" + tiny_model() + "' -o '" +
+                     out + "'");
   CHECK(r.exit_code == 1);
   REQUIRE(r.lines.size() == 3);
   CHECK(r.lines[0]["ok"] == true);
@@ -138,7 +200,8 @@ TEST_CASE("cli batch: folder input, failures recorded, append + resume") {
   for (std::string l; std::getline(in, l);) ++lines;
   CHECK(lines == 4);
   // Paths on stdin.
-  r = run_cli("batch - --task count --what cats --max-tokens 2 -m '" + tiny_model() + "' < '" + write_list(dir) + "'");
+  r = run_cli("batch - --task count --what cats --max-tokens 2 -m '" + tiny_model() + "' < '" +
+              write_list(dir) + "'");
   CHECK(r.exit_code == 0);
   REQUIRE(r.lines.size() == 1);
   CHECK(r.lines[0]["task"] == "count");

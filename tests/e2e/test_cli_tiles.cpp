@@ -21,7 +21,7 @@ TEST_CASE("cli tiles: a forced grid encodes the global view + CxR tiles, tokens 
   CHECK(j["grid"] == nlohmann::json::array({2, 2}));
   const int per_view = j["n_image_tokens"].get<int>() / 5;
   CHECK(per_view * 5 == j["n_image_tokens"].get<int>());
-  CHECK(per_view == 16);   // (256 / 64)^2 for the tiny model's resolution
+  CHECK(per_view == 16);  // (256 / 64)^2 for the tiny model's resolution
   // The spliced prompt grows by exactly the extra tiles' tokens.
   const CliRun pad = run_cli("ask -m '" + tiny_model() + "' '" + golden_image("wide.png") +
                              "' 'What is this?' --max-tokens 3");
@@ -38,7 +38,7 @@ TEST_CASE("cli tiles: automatic grid from the pinpoints - embed writes every vie
   const auto grid = r.lines[0]["grid"];
   REQUIRE(grid.size() == 2);
   const int views = 1 + grid[0].get<int>() * grid[1].get<int>();
-  CHECK(grid[1].get<int>() >= grid[0].get<int>());   // a tall image gets at least as many rows as columns
+  CHECK(grid[1].get<int>() >= grid[0].get<int>());  // a tall image gets at least as many rows as columns
   const Tensor t = read_npy(out);
   CHECK(t.dim(0) == views * 16);
   CHECK(t.dim(1) == 64);
@@ -48,9 +48,10 @@ TEST_CASE("cli tiles: automatic grid from the pinpoints - embed writes every vie
 
 TEST_CASE("cli --stream: the answer appears on stderr as it is generated, JSON stays on stdout") {
   const std::string err = fvlm::test::temp_path("stream.txt");
-  const CliRun r = run_cli("ask -m '" + tiny_model() + "' '" + golden_image("wide.png") +
-                               "' 'Describe the image.' --max-tokens 6 --ignore-eos --stream -q 2> '" + err + "'",
-                           /*keep_stderr=*/true);
+  const CliRun r =
+      run_cli("ask -m '" + tiny_model() + "' '" + golden_image("wide.png") +
+                  "' 'Describe the image.' --max-tokens 6 --ignore-eos --stream -q 2> '" + err + "'",
+              /*keep_stderr=*/true);
   REQUIRE(r.lines.size() == 1);
   std::ifstream f(err);
   std::stringstream ss;

@@ -34,7 +34,8 @@ TEST_CASE("cli tokenize/detokenize: the golden chat prompt ids") {
 
 TEST_CASE("cli preprocess: bit-exact golden pixel values for a PNG") {
   const std::string out = tmp("fvlm_pixels.npy");
-  const CliRun r = run_cli("preprocess '" + golden_image("tall.png") + "' -o '" + out + "' -m '" + tiny_model() + "'");
+  const CliRun r =
+      run_cli("preprocess '" + golden_image("tall.png") + "' -o '" + out + "' -m '" + tiny_model() + "'");
   CHECK(r.exit_code == 0);
   const Tensor mine = read_npy(out);
   const Tensor ref = read_npy(golden("tiny/preprocess/tall.pixel_values.npy"));
@@ -44,11 +45,13 @@ TEST_CASE("cli preprocess: bit-exact golden pixel values for a PNG") {
 
 TEST_CASE("cli embed: golden features and projection within tolerance - bad inputs") {
   const std::string out = tmp("fvlm_feats.npy");
-  CliRun r = run_cli("embed --vision-precision f32 -m '" + tiny_model() + "' '" + golden_image("gray.png") + "' -o '" + out + "'");
+  CliRun r = run_cli("embed --vision-precision f32 -m '" + tiny_model() + "' '" + golden_image("gray.png") +
+                     "' -o '" + out + "'");
   CHECK(r.exit_code == 0);
   Diff d = compare(read_npy(out), read_npy(golden("tiny/encoder/gray.image_features.npy")));
   CHECK(within_vision_tol(d));
-  r = run_cli("embed --projected --vision-precision f32 -m '" + tiny_model() + "' - -o '" + out + "' < '" + golden_image("rgba.png") + "'");
+  r = run_cli("embed --projected --vision-precision f32 -m '" + tiny_model() + "' - -o '" + out + "' < '" +
+              golden_image("rgba.png") + "'");
   CHECK(r.exit_code == 0);
   d = compare(read_npy(out), read_npy(golden("tiny/encoder/rgba.projected.npy")));
   CHECK(within_vision_tol(d));
@@ -56,19 +59,20 @@ TEST_CASE("cli embed: golden features and projection within tolerance - bad inpu
   CHECK(r.exit_code == 3);
   REQUIRE(r.lines.size() == 1);
   CHECK(r.lines[0]["error"]["code"] == "not_found");
-  r = run_cli("embed -m '" + tiny_model() + "' '" + golden_image("gray.png") + "' -o '" + out + "' --resolution 100");
+  r = run_cli("embed -m '" + tiny_model() + "' '" + golden_image("gray.png") + "' -o '" + out +
+              "' --resolution 100");
   CHECK(r.exit_code == 2);
 }
 
 TEST_CASE("cli embed --vision-precision int8: close to the golden features, not equal - bad values refused") {
   const std::string out = tmp("fvlm_feats_int8.npy");
-  CliRun r = run_cli("embed --vision-precision int8 -m '" + tiny_model() + "' '" + golden_image("gray.png") + "' -o '" +
-                     out + "'");
+  CliRun r = run_cli("embed --vision-precision int8 -m '" + tiny_model() + "' '" + golden_image("gray.png") +
+                     "' -o '" + out + "'");
   CHECK(r.exit_code == 0);
   const Diff d = compare(read_npy(out), read_npy(golden("tiny/encoder/gray.image_features.npy")));
-  CHECK(d.cosine >= 0.996);            // the bound tests/blocks/test_encoder_int8.cpp measured
-  CHECK_FALSE(within_vision_tol(d));   // it really ran the INT8 path
-  r = run_cli("embed --vision-precision fp8 -m '" + tiny_model() + "' '" + golden_image("gray.png") + "' -o '" + out +
-              "'");
+  CHECK(d.cosine >= 0.996);           // the bound tests/blocks/test_encoder_int8.cpp measured
+  CHECK_FALSE(within_vision_tol(d));  // it really ran the INT8 path
+  r = run_cli("embed --vision-precision fp8 -m '" + tiny_model() + "' '" + golden_image("gray.png") +
+              "' -o '" + out + "'");
   CHECK(r.exit_code == 2);
 }

@@ -14,9 +14,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const fvlm::GgufFile f = fvlm::GgufFile::parse(data, size, nullptr, "fuzz");
     uint64_t checksum = 0;
     for (const fvlm::GgufTensorInfo& t : f.tensor_infos()) {
-      if (t.offset > size || t.nbytes > size - t.offset) std::abort();   // a tensor escaped the bounds
+      if (t.offset > size || t.nbytes > size - t.offset) std::abort();  // a tensor escaped the bounds
       const fvlm::Tensor v = f.tensor(t.name);
-      if (t.nbytes > 0) {   // touch first and last byte: ASan catches any escape
+      if (t.nbytes > 0) {  // touch first and last byte: ASan catches any escape
         const uint8_t* p = static_cast<const uint8_t*>(v.data());
         checksum += p[0] + p[t.nbytes - 1];
       }

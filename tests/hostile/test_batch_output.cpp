@@ -162,7 +162,8 @@ TEST_CASE("hostile batch: a second writer of the same output is refused with io_
 }
 
 TEST_CASE(
-    "hostile batch: a symlink loop or dangling link in the folder is one ok:false line and the batch goes on") {
+    "hostile batch: a symlink loop or dangling link in the folder is one ok:false line and the batch goes "
+    "on") {
   const fs::path dir = make_image_folder("loop", 2);
   fs::create_symlink("self.jpg", dir / "self.jpg");  // ELOOP
   fs::create_symlink("b.png", dir / "a.png");        // a -> b -> a

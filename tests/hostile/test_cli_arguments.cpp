@@ -119,7 +119,7 @@ TEST_CASE("hostile args: out-of-range numbers are bad_args in human words, befor
       {ask + "--top-p 0", {"--top-p", "above 0", "got '0'"}},
       {ask + "--top-p 1.5", {"--top-p", "at most 1"}},
       {ask + "--top-p inf", {"--top-p"}},
-      {ask + "--top-p 1e-50", {"--top-p", "got '1e-50'"}},   // 0 as the float it is stored in
+      {ask + "--top-p 1e-50", {"--top-p", "got '1e-50'"}},  // 0 as the float it is stored in
       {ask + "--top-k -1", {"--top-k", "got '-1'"}},
       {ask + "--repetition-penalty 0", {"--repetition-penalty", "0.01"}},
       {ask + "--seed 99999999999999999999", {"--seed", "18446744073709551615", "got '99999999999999999999'"}},

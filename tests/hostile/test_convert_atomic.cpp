@@ -80,7 +80,8 @@ void check_io_error(const CliRun& r) {
 
 }  // namespace
 
-TEST_CASE("convert: a write failing mid-file (file size limit) keeps the earlier pair, leaves no temporaries") {
+TEST_CASE(
+    "convert: a write failing mid-file (file size limit) keeps the earlier pair, leaves no temporaries") {
   const std::string out = make_earlier_output("atomic_fsize");
   const Pair before = read_pair(out);
   // The file size limit (2048 blocks: 1 or 2 MB by the shell's block size) is passed inside the
@@ -112,8 +113,11 @@ TEST_CASE("convert: killed part-way (SIGKILL) leaves a whole pair and no tempora
   const Pair before = read_pair(out);
   // Killed as soon as it holds a file open in OUTDIR (polled in /proc/PID/fd): mid-stream.
   const CliRun killed = run_shell(
-      "{ (exec " + convert_command(out, "f32") + ") & pid=$!; i=0; "
-      "while [ $i -lt 1000 ] && ! ls -l /proc/$pid/fd 2>/dev/null | grep -q '" + out + "/'; do sleep 0.01; i=$((i+1)); done; "
+      "{ (exec " + convert_command(out, "f32") +
+      ") & pid=$!; i=0; "
+      "while [ $i -lt 1000 ] && ! ls -l /proc/$pid/fd 2>/dev/null | grep -q '" +
+      out +
+      "/'; do sleep 0.01; i=$((i+1)); done; "
       "[ $i -lt 1000 ] && echo '{\"writing\":true}'; kill -9 $pid; wait $pid; } 2>/dev/null; exit 0");
   REQUIRE(killed.lines.size() == 1);
   CHECK(killed.lines[0] == nlohmann::json{{"writing", true}});

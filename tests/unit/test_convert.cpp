@@ -41,14 +41,14 @@ double max_abs_diff(const Tensor& a, const Tensor& b) {
 TEST_CASE("convert: per-tensor storage policy at each asked type") {
   const TensorSpec attn{"a", {64, 64}, TensorRole::kLlm, QuantPolicy::kUpToInt8};
   const TensorSpec ffn{"f", {128, 64}, TensorRole::kLlm, QuantPolicy::kUpToInt4};
-  const TensorSpec odd{"o", {64, 48}, TensorRole::kLlm, QuantPolicy::kUpToInt8};   // 48: no whole blocks
+  const TensorSpec odd{"o", {64, 48}, TensorRole::kLlm, QuantPolicy::kUpToInt8};  // 48: no whole blocks
   const TensorSpec norm{"n", {64}, TensorRole::kLlm, QuantPolicy::kKeepF32};
   const TensorSpec conv{"c", {64, 64, 1, 1}, TensorRole::kVision, QuantPolicy::kFloat16};
   CHECK(convert_storage_dtype(attn, DType::Q4_0, false) == DType::Q8_0);
   CHECK(convert_storage_dtype(attn, DType::Q8_0, false) == DType::Q8_0);
   CHECK(convert_storage_dtype(attn, DType::BF16, false) == DType::BF16);
   CHECK(convert_storage_dtype(ffn, DType::Q4_0, false) == DType::Q4_0);
-  CHECK(convert_storage_dtype(ffn, DType::Q4_0, true) == DType::Q8_0);    // the output matrix
+  CHECK(convert_storage_dtype(ffn, DType::Q4_0, true) == DType::Q8_0);  // the output matrix
   CHECK(convert_storage_dtype(ffn, DType::Q8_0, true) == DType::Q8_0);
   CHECK(convert_storage_dtype(ffn, DType::F32, true) == DType::F32);
   CHECK(convert_storage_dtype(odd, DType::Q4_0, false) == DType::F16);
@@ -65,7 +65,8 @@ TEST_CASE("convert: per-tensor storage policy at each asked type") {
   const ModelSource src = open_model_source(test::golden("tiny/model"));
   int int8_specs = 0;
   for (const TensorSpec& s : llm_tensor_table(src.config)) {
-    const bool attn_proj = s.name.find("self_attn.") != std::string::npos && s.name.find(".weight") != std::string::npos;
+    const bool attn_proj =
+        s.name.find("self_attn.") != std::string::npos && s.name.find(".weight") != std::string::npos;
     const bool down = s.name.find("mlp.down_proj.weight") != std::string::npos;
     CHECK((s.quant == QuantPolicy::kUpToInt8) == (attn_proj || down));
     int8_specs += s.quant == QuantPolicy::kUpToInt8;
@@ -115,7 +116,7 @@ TEST_CASE("convert: f32 LLM file holds the checkpoint exactly, in llama.cpp qwen
   CHECK(types[0] == 1);
   const int32_t im_end = tok.token_id("<|im_end|>").value();
   CHECK(tokens[size_t(im_end)] == "<|im_end|>");
-  CHECK(types[size_t(im_end)] == 3);   // CONTROL
+  CHECK(types[size_t(im_end)] == 3);  // CONTROL
   CHECK(f.get("tokenizer.ggml.eos_token_id").as_int() == im_end);
   CHECK(f.get("tokenizer.ggml.bos_token_id").as_int() == c.bos_token_id);
   CHECK(f.get("tokenizer.ggml.merges").as_strings() == tok.merges());
@@ -134,7 +135,7 @@ TEST_CASE("convert: f32 LLM file holds the checkpoint exactly, in llama.cpp qwen
     ++checked;
   }
   CHECK(checked == int(f.tensor_infos().size()));
-  CHECK(!f.has_tensor("output.weight"));   // tied: llama.cpp and our decoder reuse token_embd
+  CHECK(!f.has_tensor("output.weight"));  // tied: llama.cpp and our decoder reuse token_embd
 }
 
 TEST_CASE("convert: q8_0 and q4_0 quantise the LLM matrices, keep norms and biases F32") {
@@ -146,14 +147,17 @@ TEST_CASE("convert: q8_0 and q4_0 quantise the LLM matrices, keep norms and bias
     const Tensor gate = f.tensor("blk.0.ffn_gate.weight");
     CHECK(gate.dtype() == t);
     const Tensor ref = quant::quantize(src.tensors.at("model.layers.0.mlp.gate_proj.weight"), t);
-    CHECK(std::memcmp(gate.data(), ref.data(), size_t(ref.nbytes())) == 0);   // the reference quantiser's bytes
-    CHECK(f.tensor("blk.1.ffn_down.weight").dtype() == DType::Q8_0);   // never below 8 bits (mixed q4_0)
+    CHECK(std::memcmp(gate.data(), ref.data(), size_t(ref.nbytes())) ==
+          0);                                                         // the reference quantiser's bytes
+    CHECK(f.tensor("blk.1.ffn_down.weight").dtype() == DType::Q8_0);  // never below 8 bits (mixed q4_0)
     CHECK(f.tensor("blk.1.ffn_up.weight").dtype() == t);
     // Attention projections never go below 8 bits: Q8_0 at q8_0 and at q4_0 (mixed file).
     for (const char* name : {"attn_q", "attn_k", "attn_v", "attn_output"})
-      for (int layer : {0, 1}) CHECK(f.tensor(fmt::format("blk.{}.{}.weight", layer, name)).dtype() == DType::Q8_0);
+      for (int layer : {0, 1})
+        CHECK(f.tensor(fmt::format("blk.{}.{}.weight", layer, name)).dtype() == DType::Q8_0);
     const Tensor q = f.tensor("blk.0.attn_q.weight");
-    const Tensor q_ref = quant::quantize(src.tensors.at("model.layers.0.self_attn.q_proj.weight"), DType::Q8_0);
+    const Tensor q_ref =
+        quant::quantize(src.tensors.at("model.layers.0.self_attn.q_proj.weight"), DType::Q8_0);
     CHECK(std::memcmp(q.data(), q_ref.data(), size_t(q_ref.nbytes())) == 0);
     CHECK(f.tensor("blk.0.attn_q.bias").dtype() == DType::F32);
     CHECK(f.tensor("blk.0.attn_norm.weight").dtype() == DType::F32);
@@ -192,11 +196,13 @@ TEST_CASE("convert: vision file has fastvlm.* keys, F16 convs at q8_0 and folded
   CHECK(f.get("general.architecture").as_string() == "fastvlm");
   CHECK(f.get("fastvlm.vision.image_size").as_int() == v.image_size);
   CHECK(f.get("fastvlm.vision.layers").as_ints() == std::vector<int64_t>(v.layers.begin(), v.layers.end()));
-  CHECK(f.get("fastvlm.vision.embed_dims").as_ints() == std::vector<int64_t>(v.embed_dims.begin(), v.embed_dims.end()));
+  CHECK(f.get("fastvlm.vision.embed_dims").as_ints() ==
+        std::vector<int64_t>(v.embed_dims.begin(), v.embed_dims.end()));
   CHECK(f.get("fastvlm.vision.token_mixers").as_strings().back() == "attention");
   CHECK(f.get("fastvlm.projector.type").as_string() == src.config.mm_projector_type);
   CHECK(f.get("fastvlm.vision.batchnorm_folded").as_bool());
-  const ModelConfig back = parse_model_config(nlohmann::json::parse(f.get("fastvlm.config_json").as_string()));
+  const ModelConfig back =
+      parse_model_config(nlohmann::json::parse(f.get("fastvlm.config_json").as_string()));
   CHECK(back.vision.embed_dims == v.embed_dims);
   CHECK(back.llm.hidden_size == src.config.llm.hidden_size);
 
@@ -234,14 +240,15 @@ TEST_CASE("convert: the GGUF pair opens back as the checkpoint (names, values, t
   const ModelSource hf = open_model_source(test::golden("tiny/model"));
   CHECK(is_gguf_model_path(out));
   CHECK(!is_gguf_model_path(test::golden("tiny/model")));
-  const ModelSource g = open_gguf_model_source((fs::path(out) / kGgufVisionFile).string());   // either file works
+  const ModelSource g =
+      open_gguf_model_source((fs::path(out) / kGgufVisionFile).string());  // either file works
   CHECK(g.format == ModelFormat::kGguf);
   CHECK(g.config.llm.vocab_size == hf.config.llm.vocab_size);
   CHECK(g.config.vision.embed_dims == hf.config.vision.embed_dims);
   for (const auto& [name, t] : g.tensors) {
     CAPTURE(name);
     REQUIRE(hf.tensors.count(name));
-    if (name.find("convffn.conv") != std::string::npos) continue;   // folded: checked below
+    if (name.find("convffn.conv") != std::string::npos) continue;  // folded: checked below
     const Tensor a = to_f32(t), b = to_f32(hf.tensors.at(name));
     REQUIRE(a.shape() == b.shape());
     CHECK(std::memcmp(a.data(), b.data(), size_t(a.nbytes())) == 0);
@@ -255,7 +262,8 @@ TEST_CASE("convert: the GGUF pair opens back as the checkpoint (names, values, t
         REQUIRE(t.f32()[i] / std::sqrt(g.tensors.at(p + "bn.running_var").f32()[i] + eps) == 1.0f);
     }
   const Tokenizer a = Tokenizer::from_files(gguf_tokenizer_files(out)), b = Tokenizer::load(hf.dir);
-  for (const char* text : {"Hello, world! 123", "<|im_start|>user\n<image>\nDescribe.<|im_end|>", "  spaces\tand ünïcödé"})
+  for (const char* text :
+       {"Hello, world! 123", "<|im_start|>user\n<image>\nDescribe.<|im_end|>", "  spaces\tand ünïcödé"})
     CHECK(a.encode(text) == b.encode(text));
   CHECK(a.decode(b.encode("round trip ✓")) == "round trip ✓");
 }

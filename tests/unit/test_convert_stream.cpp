@@ -62,7 +62,8 @@ void write_in_memory(const GgufFile& streamed, const ModelSource& src, const std
     }
     const std::string bn = ck.substr(0, ck.size() - std::string("conv.weight").size()) + "bn.";
     const Tensor cw = to_f32(src.tensors.at(ck)), gamma = to_f32(src.tensors.at(bn + "weight"));
-    const Tensor beta = to_f32(src.tensors.at(bn + "bias")), mean = to_f32(src.tensors.at(bn + "running_mean"));
+    const Tensor beta = to_f32(src.tensors.at(bn + "bias")),
+                 mean = to_f32(src.tensors.at(bn + "running_mean"));
     const Tensor var = to_f32(src.tensors.at(bn + "running_var"));
     Tensor fw = Tensor::zeros(DType::F32, cw.shape()), fb = Tensor::zeros(DType::F32, {cw.dim(0)});
     const int64_t per = cw.numel() / cw.dim(0);
@@ -84,7 +85,7 @@ long mapping_rss_kb(const void* p) {
   const auto addr = reinterpret_cast<uintptr_t>(p);
   while (std::getline(smaps, line)) {
     unsigned long long lo = 0, hi = 0;
-    if (std::sscanf(line.c_str(), "%llx-%llx", &lo, &hi) == 2)   // a mapping's header line
+    if (std::sscanf(line.c_str(), "%llx-%llx", &lo, &hi) == 2)  // a mapping's header line
       inside = addr >= lo && addr < hi;
     else if (inside && line.rfind("Rss:", 0) == 0)
       return std::stol(line.substr(4));
@@ -96,8 +97,12 @@ long mapping_rss_kb(const void* p) {
 
 TEST_CASE("convert streams byte-identical files to the in-memory writer at every --type") {
   const ModelSource src = open_model_source(test::golden("tiny/model"));
-  for (const auto& [type, pure] : {std::pair{"f32", false}, {"f16", false}, {"bf16", false}, {"q8_0", false},
-                                    {"q4_0", false}, {"q4_0", true}}) {
+  for (const auto& [type, pure] : {std::pair{"f32", false},
+                                   {"f16", false},
+                                   {"bf16", false},
+                                   {"q8_0", false},
+                                   {"q4_0", false},
+                                   {"q4_0", true}}) {
     CAPTURE(type);
     CAPTURE(pure);
     const std::string out = test::temp_path(fmt::format("stream_{}{}", type, pure ? "_pure" : ""));
@@ -117,7 +122,7 @@ TEST_CASE("convert streams byte-identical files to the in-memory writer at every
     }
     int entries = 0;
     for (const auto& e : fs::directory_iterator(out)) entries += e.path().filename() != "in_memory.gguf";
-    CHECK(entries == 2);   // the pair, no temporaries
+    CHECK(entries == 2);  // the pair, no temporaries
     fs::remove_all(out);
   }
 }
@@ -148,17 +153,20 @@ TEST_CASE("gguf writer: a tensor filled in row chunks equals the tensor written 
   fs::remove(b);
 }
 
-TEST_CASE("convert_rows: chunks of a mapped BF16 matrix give quantize()'s bytes - released pages read back the same") {
-  const int64_t rows = 3000, cols = 1536;   // Q4_0 output 2.6 MB, Q8_0 4.9 MB, F32 18 MB: 1..3 chunks
+TEST_CASE(
+    "convert_rows: chunks of a mapped BF16 matrix give quantize()'s bytes - released pages read back the "
+    "same") {
+  const int64_t rows = 3000, cols = 1536;  // Q4_0 output 2.6 MB, Q8_0 4.9 MB, F32 18 MB: 1..3 chunks
   Tensor w = Tensor::zeros(DType::F32, {rows, cols});
-  for (int64_t i = 0; i < w.numel(); ++i) w.f32()[i] = 0.02f * std::sin(0.37f * float(i)) + 1e-4f * float(i % 13);
+  for (int64_t i = 0; i < w.numel(); ++i)
+    w.f32()[i] = 0.02f * std::sin(0.37f * float(i)) + 1e-4f * float(i % 13);
   const std::string path = test::temp_path("convert_rows.safetensors");
   write_safetensors(path, {{"w", quant::quantize(w, DType::BF16)}});
   TensorMap mapped;
   read_safetensors(path, mapped);
   const Tensor src = mapped.at("w");
   const std::string before(static_cast<const char*>(src.data()), size_t(src.nbytes()));
-  const SourcePages pages;   // finds the mapping just made
+  const SourcePages pages;  // finds the mapping just made
   for (DType dt : {DType::Q4_0, DType::Q8_0, DType::F16, DType::F32}) {
     CAPTURE(dtype_name(dt));
     const Tensor want = quant::quantize(src, dt);
@@ -166,7 +174,8 @@ TEST_CASE("convert_rows: chunks of a mapped BF16 matrix give quantize()'s bytes 
     const int64_t step = std::max<int64_t>(1, GgufWriter::kChunkBytes / row_bytes);
     std::vector<uint8_t> got(size_t(want.nbytes()));
     const GgufWriter::RowFill fill = convert_rows(src, dt, pages);
-    for (int64_t r0 = 0; r0 < rows; r0 += step) fill(r0, std::min(rows, r0 + step), got.data() + r0 * row_bytes);
+    for (int64_t r0 = 0; r0 < rows; r0 += step)
+      fill(r0, std::min(rows, r0 + step), got.data() + r0 * row_bytes);
     CHECK(std::memcmp(got.data(), want.data(), got.size()) == 0);
     // quantize(src) above read every page; the fill released them all but the header's.
     const long rss = mapping_rss_kb(src.data());

@@ -111,17 +111,18 @@ TEST_CASE("safetensors: tensors at misaligned offsets are copied to aligned memo
 
 TEST_CASE("safetensors: corrupt files are bad_model, never a crash") {
   const std::string ok = R"({"a":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]}})";
-  CHECK(load_error(safetensors_bytes(ok, 16).substr(0, 5)) == Errc::kBadModel);        // shorter than 8 bytes
-  CHECK(load_error(safetensors_bytes(ok, 10)) == Errc::kBadModel);                      // truncated data
+  CHECK(load_error(safetensors_bytes(ok, 16).substr(0, 5)) == Errc::kBadModel);  // shorter than 8 bytes
+  CHECK(load_error(safetensors_bytes(ok, 10)) == Errc::kBadModel);               // truncated data
   CHECK(load_error(safetensors_bytes("{not json", 0)) == Errc::kBadModel);
-  CHECK(load_error(std::string("\xff\xff\xff\xff\xff\xff\xff\x7f", 8) + "{}") == Errc::kBadModel);  // huge header
+  CHECK(load_error(std::string("\xff\xff\xff\xff\xff\xff\xff\x7f", 8) + "{}") ==
+        Errc::kBadModel);  // huge header
   CHECK(load_error(safetensors_bytes(R"({"a":{"dtype":"Q9","shape":[1],"data_offsets":[0,1]}})", 1)) ==
         Errc::kBadModel);
   CHECK(load_error(safetensors_bytes(R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", 8)) ==
         Errc::kBadModel);  // size != shape x dtype
   CHECK(load_error(safetensors_bytes(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
-                                     R"("b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})", 12)) ==
-        Errc::kBadModel);  // overlap
+                                     R"("b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})",
+                                     12)) == Errc::kBadModel);  // overlap
   CHECK(load_error(safetensors_bytes(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[8,0]}})", 8)) ==
         Errc::kBadModel);  // reversed offsets
   CHECK(load_error(safetensors_bytes(R"({"a":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})", 8)) ==

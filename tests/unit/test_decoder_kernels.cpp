@@ -8,15 +8,14 @@
 
 #include "core/error.h"
 #include "core/half.h"
+#include "core/widen.h"
 #include "decoder/activations.h"
 #include "decoder/attention_kernels.h"
 #include "decoder/gemm.h"
 #include "decoder/gemv.h"
-#include "core/cpu_features.h"
 #include "decoder/linear.h"
 #include "decoder/rms_norm.h"
 #include "decoder/rope.h"
-#include "decoder/widen.h"
 
 using namespace fvlm;
 using namespace fvlm::dec;
@@ -47,12 +46,12 @@ Tensor random_matrix(DType dt, int64_t N, int64_t K, uint32_t seed) {
   return t;
 }
 
-bool variant_runs(bool needs_avx2) {
-  if (needs_avx2 && !cpu_has(CpuFeature::kAvx2)) {
-    MESSAGE("skip: CPU has no AVX2+FMA+F16C");
-    return false;
-  }
-  return true;
+// Whether this CPU runs the variant; says so when it does not (the test then covers less).
+template <class Fn>
+bool variant_runs(const Variant<Fn>& v) {
+  if (cpu_has(v.feature)) return true;
+  MESSAGE("skip variant '", v.name, "': this CPU lacks ", cpu_feature_name(v.feature));
+  return false;
 }
 }  // namespace
 
@@ -66,7 +65,7 @@ TEST_CASE("gemv: every variant matches ref (F32, BF16, F16 - real sizes and tail
         gemv_variants(dt)[0].fn(w.data(), K, x.data(), 0, N, ref.data());
         const Tensor wf = to_f32(w);
         for (const GemvVariant& v : gemv_variants(dt)) {
-          if (!variant_runs(v.needs_avx2)) continue;
+          if (!variant_runs(v)) continue;
           // Split the row range as parallel_for would: [0, N/2) and [N/2, N).
           std::fill(got.begin(), got.end(), NAN);
           v.fn(w.data(), K, x.data(), 0, N / 2, got.data());
@@ -101,21 +100,23 @@ TEST_CASE("gemv: BF16 at the 0.5B MLP and output sizes (4864 x 896, 896 x 4864)"
   }
 }
 
-TEST_CASE("widen: BF16/F16 variants are exact") {
-  for (int64_t n : {0, 1, 7, 8, 9, 899}) {
-    const Tensor b = random_matrix(DType::BF16, 1, std::max<int64_t>(n, 1), uint32_t(n));
-    const Tensor h = random_matrix(DType::F16, 1, std::max<int64_t>(n, 1), uint32_t(n + 1));
-    std::vector<float> ref(size_t(n) + 1), got(size_t(n) + 1);
-    const auto* bp = static_cast<const uint16_t*>(b.data());
-    const auto* hp = static_cast<const uint16_t*>(h.data());
-    widen_bf16_ref(bp, n, ref.data());
-    if (!variant_runs(true)) return;
-    widen_bf16_avx2(bp, n, got.data());
-    CHECK(std::equal(ref.begin(), ref.begin() + n, got.begin()));
-    widen_f16_ref(hp, n, ref.data());
-    widen_f16_avx2(hp, n, got.data());
-    CHECK(std::equal(ref.begin(), ref.begin() + n, got.begin()));
-  }
+TEST_CASE("widen: every BF16/F16 variant is exact (tails included)") {
+  for (DType dt : {DType::BF16, DType::F16})
+    for (const Variant<WidenFn>& v : widen_variants(dt)) {
+      if (!variant_runs(v)) continue;
+      for (int64_t n : {0, 1, 7, 8, 9, 899}) {
+        const Tensor m = random_matrix(dt, 1, std::max<int64_t>(n, 1), uint32_t(n));
+        const auto* src = static_cast<const uint16_t*>(m.data());
+        std::vector<float> ref(size_t(n) + 1), got(size_t(n) + 1, NAN);
+        widen_variants(dt)[0].fn(src, n, ref.data());
+        v.fn(src, n, got.data());
+        CAPTURE(dtype_name(dt));
+        CAPTURE(v.name);
+        CAPTURE(n);
+        CHECK(std::equal(ref.begin(), ref.begin() + n, got.begin()));
+        CHECK(std::isnan(got[size_t(n)]));  // nothing written past n
+      }
+    }
 }
 
 TEST_CASE("gemm: panels + sgemm match the reference (F32, BF16, F16 - panel boundaries)") {
@@ -153,7 +154,7 @@ TEST_CASE("linear: GEMV and GEMM paths agree, bias added, unknown weight types r
       CHECK(std::fabs(y1[size_t(n)] - y8[size_t(m * N + n)]) < 1e-4);
     }
   }
-  const Tensor q = Tensor::zeros(DType::I32, {4, 32});   // Q8_0/Q4_0 are covered by test_linear_quant.cpp
+  const Tensor q = Tensor::zeros(DType::I32, {4, 32});  // Q8_0/Q4_0 are covered by test_linear_quant.cpp
   std::vector<float> xq(32), yq(4);
   CHECK_THROWS_AS(linear(xq.data(), 1, q, nullptr, yq.data()), Error);
   try {
@@ -179,44 +180,70 @@ TEST_CASE("linear: GEMV and GEMM paths agree, bias added, unknown weight types r
   }
 }
 
-TEST_CASE("silu_mul and softmax: AVX2 matches std::exp reference") {
-  if (!variant_runs(true)) return;
+TEST_CASE("silu_mul and softmax: every variant matches the std::exp reference (tails included)") {
   for (int64_t n : {1, 7, 8, 9, 4864, 4867}) {
-    std::vector<float> g = random_floats(n, uint32_t(n), -30.f, 30.f), u = random_floats(n, uint32_t(n + 1));
-    std::vector<float> ref = g, got = g;
+    const std::vector<float> g = random_floats(n, uint32_t(n), -30.f, 30.f),
+                             u = random_floats(n, uint32_t(n + 1));
+    std::vector<float> ref = g;
     silu_mul_ref(ref.data(), u.data(), n);
-    silu_mul_avx2(got.data(), u.data(), n);
-    for (int64_t i = 0; i < n; ++i)
-      CHECK(std::fabs(got[size_t(i)] - ref[size_t(i)]) <= 1e-6 * (1 + std::fabs(ref[size_t(i)])));
+    for (const Variant<SiluMulFn>& v : silu_mul_variants()) {
+      if (!variant_runs(v)) continue;
+      std::vector<float> got = g;
+      v.fn(got.data(), u.data(), n);
+      CAPTURE(v.name);
+      CAPTURE(n);
+      for (int64_t i = 0; i < n; ++i)
+        CHECK(std::fabs(got[size_t(i)] - ref[size_t(i)]) <= 1e-6 * (1 + std::fabs(ref[size_t(i)])));
+    }
     std::vector<float> s = random_floats(n, uint32_t(n + 2), -40.f, 40.f);
     s[0] = 80.f;  // large spread: most terms underflow towards 0
-    std::vector<float> sr = s, sg = s;
+    std::vector<float> sr = s;
     softmax_ref(sr.data(), n);
-    softmax_avx2(sg.data(), n);
-    double sum = 0;
-    for (int64_t i = 0; i < n; ++i) {
-      CHECK(std::fabs(sg[size_t(i)] - sr[size_t(i)]) <= 1e-6 * sr[size_t(i)] + 1e-30);
-      sum += sg[size_t(i)];
+    for (const Variant<SoftmaxFn>& v : softmax_variants()) {
+      if (!variant_runs(v)) continue;
+      std::vector<float> sg = s;
+      v.fn(sg.data(), n);
+      CAPTURE(v.name);
+      CAPTURE(n);
+      double sum = 0;
+      for (int64_t i = 0; i < n; ++i) {
+        CHECK(std::fabs(sg[size_t(i)] - sr[size_t(i)]) <= 1e-6 * sr[size_t(i)] + 1e-30);
+        sum += sg[size_t(i)];
+      }
+      CHECK(std::fabs(sum - 1.0) < 1e-5);
     }
-    CHECK(std::fabs(sum - 1.0) < 1e-5);
   }
 }
 
-TEST_CASE("attention kernels: AVX2 scores and weighted sums match ref (head_dim 16/64/128, strided rows)") {
-  if (!variant_runs(true)) return;
-  for (int hd : {16, 64, 128})
+TEST_CASE("attention kernels: every variant matches ref (head_dim tails, strided rows)") {
+  for (int hd : {1, 5, 12, 16, 20, 64, 100, 128})
     for (int64_t n : {1, 3, 4, 5, 9, 281}) {
       const int64_t ld = 2 * hd + 8;  // rows of the KV cache hold every kv head
       const std::vector<float> q = random_floats(hd, 1), k = random_floats(n * ld, 2),
                                p = random_floats(n, 3, 0.f, 1.f);
-      std::vector<float> sr(static_cast<size_t>(n)), sg(static_cast<size_t>(n)), orf(static_cast<size_t>(hd)),
-          og(static_cast<size_t>(hd));
+      std::vector<float> sr(static_cast<size_t>(n)), orf(static_cast<size_t>(hd));
       attn_scores_ref(q.data(), k.data(), ld, n, hd, 0.125f, sr.data());
-      attn_scores_avx2(q.data(), k.data(), ld, n, hd, 0.125f, sg.data());
-      for (int64_t j = 0; j < n; ++j) CHECK(std::fabs(sg[size_t(j)] - sr[size_t(j)]) < 1e-5);
       attn_weighted_sum_ref(p.data(), k.data(), ld, n, hd, orf.data());
-      attn_weighted_sum_avx2(p.data(), k.data(), ld, n, hd, og.data());
-      for (int d = 0; d < hd; ++d) CHECK(std::fabs(og[size_t(d)] - orf[size_t(d)]) < 1e-5 * double(n));
+      for (const Variant<AttnScoresFn>& v : attn_scores_variants()) {
+        if (!variant_runs(v)) continue;
+        std::vector<float> sg(static_cast<size_t>(n) + 1, NAN);
+        v.fn(q.data(), k.data(), ld, n, hd, 0.125f, sg.data());
+        CAPTURE(v.name);
+        CAPTURE(hd);
+        CAPTURE(n);
+        for (int64_t j = 0; j < n; ++j) CHECK(std::fabs(sg[size_t(j)] - sr[size_t(j)]) < 1e-5);
+        CHECK(std::isnan(sg[size_t(n)]));
+      }
+      for (const Variant<AttnWeightedSumFn>& v : attn_weighted_sum_variants()) {
+        if (!variant_runs(v)) continue;
+        std::vector<float> og(static_cast<size_t>(hd) + 1, NAN);
+        v.fn(p.data(), k.data(), ld, n, hd, og.data());
+        CAPTURE(v.name);
+        CAPTURE(hd);
+        CAPTURE(n);
+        for (int d = 0; d < hd; ++d) CHECK(std::fabs(og[size_t(d)] - orf[size_t(d)]) < 1e-5 * double(n));
+        CHECK(std::isnan(og[size_t(hd)]));
+      }
     }
 }
 

@@ -34,7 +34,7 @@ ModelConfig small_config() {
 struct SmallModel {
   ModelConfig cfg = small_config();
   TensorMap tensors = random_weights(llm_tensor_table(cfg), 99, DType::BF16);
-  Qwen2Weights w = bind_qwen2(cfg, tensors);
+  Qwen2Weights w = bind_qwen2(cfg.llm, tensors);
 };
 
 const SmallModel& small_model() {
@@ -102,7 +102,7 @@ TEST_CASE("bind: missing and misshapen LLM tensors are one bad_model error") {
   TensorMap t = m.tensors;
   t.erase("model.layers.1.mlp.up_proj.weight");
   try {
-    bind_qwen2(m.cfg, t);
+    bind_qwen2(m.cfg.llm, t);
     FAIL("expected an error");
   } catch (const Error& e) {
     CHECK(e.code() == Errc::kBadModel);
@@ -110,9 +110,9 @@ TEST_CASE("bind: missing and misshapen LLM tensors are one bad_model error") {
   // lm_head present: used instead of the tied embeddings.
   t = m.tensors;
   t["lm_head.weight"] = t.at("model.layers.0.mlp.gate_proj.weight");  // wrong shape
-  CHECK_THROWS_AS(bind_qwen2(m.cfg, t), Error);
+  CHECK_THROWS_AS(bind_qwen2(m.cfg.llm, t), Error);
   t["lm_head.weight"] = m.tensors.at("model.embed_tokens.weight");
-  CHECK(bind_qwen2(m.cfg, t).lm_head.data() == m.tensors.at("model.embed_tokens.weight").data());
+  CHECK(bind_qwen2(m.cfg.llm, t).lm_head.data() == m.tensors.at("model.embed_tokens.weight").data());
 }
 
 TEST_CASE("splice: placeholders replaced by every image row, in order - text rows are embeddings") {

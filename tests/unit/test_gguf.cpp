@@ -10,11 +10,11 @@
 #include <string>
 #include <vector>
 
-#include "tests/test_util.h"
 #include "core/error.h"
 #include "core/gguf.h"
 #include "core/half.h"
 #include "quant/matmul_quant.h"
+#include "tests/test_util.h"
 
 using namespace fvlm;
 
@@ -62,7 +62,9 @@ std::string write_sample(uint32_t alignment = 32, const std::string& name = "sam
   return path;
 }
 
-GgufFile parse_bytes(const std::vector<uint8_t>& b) { return GgufFile::parse(b.data(), b.size(), nullptr, "test"); }
+GgufFile parse_bytes(const std::vector<uint8_t>& b) {
+  return GgufFile::parse(b.data(), b.size(), nullptr, "test");
+}
 
 Errc parse_error(const std::vector<uint8_t>& b) {
   try {
@@ -70,7 +72,7 @@ Errc parse_error(const std::vector<uint8_t>& b) {
   } catch (const Error& e) {
     return e.code();
   }
-  return Errc::kInternal;   // "no error"
+  return Errc::kInternal;  // "no error"
 }
 
 size_t find(const std::vector<uint8_t>& b, const std::string& s) {
@@ -85,7 +87,9 @@ void poke(std::vector<uint8_t>& b, size_t at, T v) {
 }
 
 // Byte position of a tensor info's fields, found by its name.
-struct InfoPos { size_t n_dims, dims, type, offset; };
+struct InfoPos {
+  size_t n_dims, dims, type, offset;
+};
 InfoPos info_pos(const std::vector<uint8_t>& b, const std::string& name, int n_dims) {
   const size_t at = find(b, name) + name.size();
   return {at, at + 4, at + 4 + 8 * size_t(n_dims), at + 8 + 8 * size_t(n_dims)};
@@ -118,11 +122,13 @@ TEST_CASE("gguf: writer -> reader round trip of metadata and tensors") {
   CHECK_THROWS_AS(f.get("missing"), Error);
   CHECK_THROWS_AS(f.get("t.u8").as_string(), Error);
   CHECK_THROWS_AS(f.get("t.strings").as_ints(), Error);
-  CHECK(f.metadata().front().first == "general.architecture");   // insertion order kept
+  CHECK(f.metadata().front().first == "general.architecture");  // insertion order kept
 
   REQUIRE(f.tensor_infos().size() == 5);
-  for (auto [name, dtype, shape] : {std::tuple{"a.f32", DType::F32, Shape{3, 5}}, {"b.q8", DType::Q8_0, Shape{2, 64}},
-                                    {"c.f16", DType::F16, Shape{7}}, {"d.q4", DType::Q4_0, Shape{3, 32}},
+  for (auto [name, dtype, shape] : {std::tuple{"a.f32", DType::F32, Shape{3, 5}},
+                                    {"b.q8", DType::Q8_0, Shape{2, 64}},
+                                    {"c.f16", DType::F16, Shape{7}},
+                                    {"d.q4", DType::Q4_0, Shape{3, 32}},
                                     {"e.bf16", DType::BF16, Shape{2, 2, 3}}}) {
     CAPTURE(name);
     const Tensor t = f.tensor(name);
@@ -146,7 +152,7 @@ TEST_CASE("gguf: dims are stored in ggml order (fastest first) and alignment is 
   std::memcpy(&ne0, b.data() + p.dims, 8);
   std::memcpy(&ne1, b.data() + p.dims + 8, 8);
   CHECK(n_dims == 2);
-  CHECK(ne0 == 5);   // our [3, 5] is ggml ne = {5, 3}
+  CHECK(ne0 == 5);  // our [3, 5] is ggml ne = {5, 3}
   CHECK(ne1 == 3);
   const GgufFile f = parse_bytes(b);
   CHECK(f.alignment() == 64);
@@ -177,20 +183,21 @@ TEST_CASE("gguf: bad magic, version, huge counts and lengths are rejected") {
   };
   CHECK(with([](auto& b) { b[0] = 'X'; }) == Errc::kBadModel);
   CHECK(with([](auto& b) { poke<uint32_t>(b, 4, 2); }) == Errc::kBadModel);
-  CHECK(with([](auto& b) { poke<uint64_t>(b, 8, ~0ull); }) == Errc::kBadModel);          // tensor count
+  CHECK(with([](auto& b) { poke<uint64_t>(b, 8, ~0ull); }) == Errc::kBadModel);  // tensor count
   CHECK(with([](auto& b) { poke<uint64_t>(b, 8, 1ull << 40); }) == Errc::kBadModel);
-  CHECK(with([](auto& b) { poke<uint64_t>(b, 16, ~0ull >> 1); }) == Errc::kBadModel);    // kv count
-  CHECK(with([](auto& b) { poke<uint64_t>(b, 24, ~0ull); }) == Errc::kBadModel);         // first key length
-  CHECK(with([&](auto& b) {   // string array length
-    poke<uint64_t>(b, find(b, "t.strings") + 9 + 4 + 4, 1ull << 61);
-  }) == Errc::kBadModel);
-  CHECK(with([&](auto& b) {   // a string inside the array claims more bytes than the file has
-    poke<uint64_t>(b, find(b, "t.strings") + 9 + 4 + 4 + 8, 1ull << 33);
-  }) == Errc::kBadModel);
-  CHECK(with([&](auto& b) { poke<uint32_t>(b, find(b, "t.u8") + 4, 13); }) == Errc::kBadModel);   // value type
-  CHECK(with([&](auto& b) { poke<uint32_t>(b, find(b, "t.ints") + 6 + 4, 9); }) == Errc::kBadModel);   // nested array
+  CHECK(with([](auto& b) { poke<uint64_t>(b, 16, ~0ull >> 1); }) == Errc::kBadModel);  // kv count
+  CHECK(with([](auto& b) { poke<uint64_t>(b, 24, ~0ull); }) == Errc::kBadModel);       // first key length
+  CHECK(with([&](auto& b) {                                                            // string array length
+          poke<uint64_t>(b, find(b, "t.strings") + 9 + 4 + 4, 1ull << 61);
+        }) == Errc::kBadModel);
+  CHECK(with([&](auto& b) {  // a string inside the array claims more bytes than the file has
+          poke<uint64_t>(b, find(b, "t.strings") + 9 + 4 + 4 + 8, 1ull << 33);
+        }) == Errc::kBadModel);
+  CHECK(with([&](auto& b) { poke<uint32_t>(b, find(b, "t.u8") + 4, 13); }) == Errc::kBadModel);  // value type
+  CHECK(with([&](auto& b) { poke<uint32_t>(b, find(b, "t.ints") + 6 + 4, 9); }) ==
+        Errc::kBadModel);  // nested array
   CHECK(with([&](auto& b) { b[find(b, "t.bool") + 6 + 4] = 7; }) == Errc::kBadModel);
-  CHECK(with([&](auto& b) { b[find(b, "t.i16") + 2] = 'u'; }) == Errc::kBadModel);   // duplicate key t.u16
+  CHECK(with([&](auto& b) { b[find(b, "t.i16") + 2] = 'u'; }) == Errc::kBadModel);  // duplicate key t.u16
 }
 
 TEST_CASE("gguf: bad alignment, misaligned, overlapping and out-of-bounds tensors are rejected") {
@@ -203,20 +210,24 @@ TEST_CASE("gguf: bad alignment, misaligned, overlapping and out-of-bounds tensor
   const size_t align_at = find(good64, "general.alignment") + 17 + 4;
   CHECK(with(good64, [&](auto& b) { poke<uint32_t>(b, align_at, 48); }) == Errc::kBadModel);
   CHECK(with(good64, [&](auto& b) { poke<uint32_t>(b, align_at, 0); }) == Errc::kBadModel);
-  CHECK(with(good64, [&](auto& b) { poke<uint32_t>(b, align_at - 4, 5); }) == Errc::kBadModel);   // as i32
+  CHECK(with(good64, [&](auto& b) { poke<uint32_t>(b, align_at - 4, 5); }) == Errc::kBadModel);  // as i32
   const InfoPos q8 = info_pos(good, "b.q8", 2), f16 = info_pos(good, "c.f16", 1);
-  CHECK(with(good, [&](auto& b) { poke<uint64_t>(b, q8.offset, 16); }) == Errc::kBadModel);    // not aligned
-  CHECK(with(good, [&](auto& b) { poke<uint64_t>(b, q8.offset, 0); }) == Errc::kBadModel);     // overlaps a.f32
+  CHECK(with(good, [&](auto& b) { poke<uint64_t>(b, q8.offset, 16); }) == Errc::kBadModel);  // not aligned
+  CHECK(with(good, [&](auto& b) { poke<uint64_t>(b, q8.offset, 0); }) == Errc::kBadModel);   // overlaps a.f32
   CHECK(with(good, [&](auto& b) { poke<uint64_t>(b, f16.offset, 1ull << 40); }) == Errc::kBadModel);
-  CHECK(with(good, [&](auto& b) { poke<uint64_t>(b, f16.offset, ~0ull - 31); }) == Errc::kBadModel);   // wraps
-  CHECK(with(good, [&](auto& b) { poke<uint64_t>(b, q8.dims + 8, 1ull << 62); }) == Errc::kBadModel);  // huge dim
-  CHECK(with(good, [&](auto& b) { poke<uint64_t>(b, q8.dims, 48); }) == Errc::kBadModel);   // not whole blocks
+  CHECK(with(good, [&](auto& b) { poke<uint64_t>(b, f16.offset, ~0ull - 31); }) == Errc::kBadModel);  // wraps
+  CHECK(with(good, [&](auto& b) { poke<uint64_t>(b, q8.dims + 8, 1ull << 62); }) ==
+        Errc::kBadModel);                                                                  // huge dim
+  CHECK(with(good, [&](auto& b) { poke<uint64_t>(b, q8.dims, 48); }) == Errc::kBadModel);  // not whole blocks
   CHECK(with(good, [&](auto& b) { poke<uint32_t>(b, q8.n_dims, 5); }) == Errc::kBadModel);
   CHECK(with(good, [&](auto& b) { poke<uint32_t>(b, q8.type, 99); }) == Errc::kBadModel);
-  CHECK(with(good, [&](auto& b) { poke<uint32_t>(b, q8.type, 12); }) == Errc::kUnsupported);   // Q4_K
+  CHECK(with(good, [&](auto& b) { poke<uint32_t>(b, q8.type, 12); }) == Errc::kUnsupported);  // Q4_K
   const size_t d_q4 = find(good, "d.q4");
-  CHECK(with(good, [&](auto& b) { b[d_q4] = 'b'; b[d_q4 + 2] = 'q'; b[d_q4 + 3] = '8'; }) ==
-        Errc::kBadModel);   // duplicate tensor name b.q8
+  CHECK(with(good, [&](auto& b) {
+          b[d_q4] = 'b';
+          b[d_q4 + 2] = 'q';
+          b[d_q4 + 3] = '8';
+        }) == Errc::kBadModel);  // duplicate tensor name b.q8
 }
 
 TEST_CASE("gguf: random corruption never crashes the reader") {

@@ -27,9 +27,9 @@ std::vector<float> randu(size_t n, uint32_t seed, float lo, float hi) {
 TEST_CASE("int8 rows: quantize_rows_u8 keeps zero exact and every value within half a step") {
   const int64_t rows = 4, k = 37;
   std::vector<float> x = randu(size_t(rows * k), 1, -2, 5);
-  for (int64_t i = 0; i < k; ++i) x[size_t(k + i)] = 0.5f + float(i);   // all positive: lo = 0
-  for (int64_t i = 0; i < k; ++i) x[size_t(2 * k + i)] = -0.25f * float(i + 1);   // all negative: hi = 0
-  for (int64_t i = 0; i < k; ++i) x[size_t(3 * k + i)] = 0.0f;          // all zero
+  for (int64_t i = 0; i < k; ++i) x[size_t(k + i)] = 0.5f + float(i);            // all positive: lo = 0
+  for (int64_t i = 0; i < k; ++i) x[size_t(2 * k + i)] = -0.25f * float(i + 1);  // all negative: hi = 0
+  for (int64_t i = 0; i < k; ++i) x[size_t(3 * k + i)] = 0.0f;                   // all zero
   std::vector<uint8_t> q(x.size());
   std::vector<float> s(rows);
   std::vector<int32_t> z(rows);
@@ -68,38 +68,50 @@ TEST_CASE("int8 rows: quantize_weights_s7 stays within [-63, 63] and sums its ro
   }
 }
 
-TEST_CASE("int8 rows: AVX2 quantise and dequantise are bit-identical to the scalar reference") {
-  if (!cpu_has(CpuFeature::kAvx2)) return;
-  for (int64_t k : {1, 7, 8, 9, 31, 96, 301}) {
-    CAPTURE(k);
-    const int64_t rows = 5;
-    const std::vector<float> x = randu(size_t(rows * k), uint32_t(k), -3, 7);
-    std::vector<uint8_t> qa(x.size()), qb(x.size());
-    std::vector<float> sa(rows), sb(rows);
-    std::vector<int32_t> za(rows), zb(rows);
-    enc::quantize_rows_u8(x.data(), rows, k, qa.data(), sa.data(), za.data());
-    enc::quantize_rows_u8_avx2(x.data(), rows, k, qb.data(), sb.data(), zb.data());
-    CHECK(qa == qb);
-    CHECK(std::memcmp(sa.data(), sb.data(), sa.size() * sizeof(float)) == 0);
-    CHECK(za == zb);
+TEST_CASE("int8 rows: every quantise and dequantise variant is bit-identical to the scalar reference") {
+  for (const Variant<enc::QuantizeRowsU8Fn>& v : enc::quantize_rows_u8_variants()) {
+    if (!cpu_has(v.feature)) {
+      MESSAGE("skip variant '", v.name, "': this CPU lacks ", cpu_feature_name(v.feature));
+      continue;
+    }
+    for (int64_t k : {1, 7, 8, 9, 31, 96, 301}) {
+      CAPTURE(v.name);
+      CAPTURE(k);
+      const int64_t rows = 5;
+      const std::vector<float> x = randu(size_t(rows * k), uint32_t(k), -3, 7);
+      std::vector<uint8_t> qa(x.size()), qb(x.size());
+      std::vector<float> sa(rows), sb(rows);
+      std::vector<int32_t> za(rows), zb(rows);
+      enc::quantize_rows_u8(x.data(), rows, k, qa.data(), sa.data(), za.data());
+      v.fn(x.data(), rows, k, qb.data(), sb.data(), zb.data());
+      CHECK(qa == qb);
+      CHECK(std::memcmp(sa.data(), sb.data(), sa.size() * sizeof(float)) == 0);
+      CHECK(za == zb);
+    }
   }
-  for (int64_t n : {1, 7, 8, 13, 300})
-    for (const bool bias : {false, true})
-      for (const bool accumulate : {false, true}) {
-        CAPTURE(n);
-        const int64_t rows = 3;
-        std::vector<int32_t> acc(static_cast<size_t>(rows * n)), colsum(static_cast<size_t>(n)), rz{0, 17, 255};
-        std::mt19937 g{static_cast<uint32_t>(n)};
-        for (int32_t& v : acc) v = int32_t(g() % 2000001) - 1000000;
-        for (int32_t& v : colsum) v = int32_t(g() % 4001) - 2000;
-        const std::vector<float> rs = randu(3, 5, 0.001f, 0.1f), cs = randu(size_t(n), 6, 0.001f, 0.05f),
-                                 b = randu(size_t(n), 7, -1, 1), base = randu(size_t(rows * n), 8, -1, 1);
-        const enc::DequantArgs a{rs.data(), rz.data(), cs.data(), colsum.data(), bias ? b.data() : nullptr, accumulate};
-        std::vector<float> ya = base, yb = base;
-        enc::dequantize_rows_s32(acc.data(), rows, n, a, ya.data());
-        enc::dequantize_rows_s32_avx2(acc.data(), rows, n, a, yb.data());
-        CHECK(std::memcmp(ya.data(), yb.data(), ya.size() * sizeof(float)) == 0);
-      }
+  for (const Variant<enc::DequantizeRowsS32Fn>& v : enc::dequantize_rows_s32_variants()) {
+    if (!cpu_has(v.feature)) continue;  // reported above (same features)
+    for (int64_t n : {1, 7, 8, 13, 300})
+      for (const bool bias : {false, true})
+        for (const bool accumulate : {false, true}) {
+          CAPTURE(v.name);
+          CAPTURE(n);
+          const int64_t rows = 3;
+          std::vector<int32_t> acc(static_cast<size_t>(rows * n)), colsum(static_cast<size_t>(n)),
+              rz{0, 17, 255};
+          std::mt19937 g{static_cast<uint32_t>(n)};
+          for (int32_t& a : acc) a = int32_t(g() % 2000001) - 1000000;
+          for (int32_t& c : colsum) c = int32_t(g() % 4001) - 2000;
+          const std::vector<float> rs = randu(3, 5, 0.001f, 0.1f), cs = randu(size_t(n), 6, 0.001f, 0.05f),
+                                   b = randu(size_t(n), 7, -1, 1), base = randu(size_t(rows * n), 8, -1, 1);
+          const enc::DequantArgs a{rs.data(), rz.data(), cs.data(), colsum.data(), bias ? b.data() : nullptr,
+                                   accumulate};
+          std::vector<float> ya = base, yb = base;
+          enc::dequantize_rows_s32(acc.data(), rows, n, a, ya.data());
+          v.fn(acc.data(), rows, n, a, yb.data());
+          CHECK(std::memcmp(ya.data(), yb.data(), ya.size() * sizeof(float)) == 0);
+        }
+  }
 }
 
 // Whole INT8 Linear vs float64 math on the very operands it quantised (scalar reference quantisers):
@@ -108,10 +120,10 @@ TEST_CASE("int8 rows: AVX2 quantise and dequantise are bit-identical to the scal
 // weights (127) the AVX2 int16 pair sums would saturate and this would fail.
 TEST_CASE("int8 linear: run_int8_linear equals float64 math on its quantised operands") {
   Runtime rt(2);
-  const int64_t m = 600, n = 4096, k = 33;   // chunks of 256 rows: 256 + 256 + 88
+  const int64_t m = 600, n = 4096, k = 33;  // chunks of 256 rows: 256 + 256 + 88
   std::vector<float> x = randu(size_t(m * k), 11, -1, 3), wv = randu(size_t(n * k), 12, -0.5f, 0.5f);
-  for (int64_t i = 0; i < k; ++i) x[size_t(i)] = 4.0f;                 // row 0: all q = 255
-  for (int64_t i = 0; i < k; ++i) wv[size_t(i)] = 0.5f;                // channel 0: all q = 63
+  for (int64_t i = 0; i < k; ++i) x[size_t(i)] = 4.0f;   // row 0: all q = 255
+  for (int64_t i = 0; i < k; ++i) wv[size_t(i)] = 0.5f;  // channel 0: all q = 63
   Tensor w = Tensor::zeros(DType::F32, {n, k}), b = Tensor::zeros(DType::F32, {n});
   std::memcpy(w.f32(), wv.data(), wv.size() * sizeof(float));
   const std::vector<float> bv = randu(size_t(n), 13, -1, 1);
@@ -122,7 +134,7 @@ TEST_CASE("int8 linear: run_int8_linear equals float64 math on its quantised ope
   std::vector<int32_t> za(m);
   enc::quantize_rows_u8(x.data(), m, k, qa.data(), sa.data(), za.data());
   auto ws = std::make_shared<enc::Int8Workspace>();
-  for (int mode = 0; mode < 3; ++mode) {   // 0 plain, 1 GELU, 2 accumulate
+  for (int mode = 0; mode < 3; ++mode) {  // 0 plain, 1 GELU, 2 accumulate
     CAPTURE(mode);
     const enc::Int8LinearPlan p = enc::make_int8_linear_plan(rt, qw, ws, m, mode == 1, mode == 2);
     REQUIRE(p.chunk_rows < m);

@@ -9,7 +9,6 @@
 
 #include "decoder/embedding.h"
 #include "decoder/linear.h"
-#include "core/cpu_features.h"
 #include "quant/blocks.h"
 #include "quant/dequantize.h"
 #include "quant/matmul_quant.h"
@@ -35,7 +34,7 @@ TEST_CASE("linear: Q8_0 and Q4_0 weights match F32 on the dequantised matrix (+b
     const Tensor Wf = quant::dequantize(W);
     std::vector<float> bias(N);
     for (int64_t i = 0; i < N; ++i) bias[i] = 0.01f * float(i);
-    for (int64_t M : {1, 5, 47, 48, 70}) {   // int8 kernels below 48 rows, dequantise + sgemm from 48
+    for (int64_t M : {1, 5, 47, 48, 70}) {  // int8 kernels below 48 rows, dequantise + sgemm from 48
       const Tensor x = random_matrix(M, K, 7);
       std::vector<float> yq(M * N), yf(M * N);
       dec::linear(x.f32(), M, W, bias.data(), yq.data());
@@ -68,7 +67,7 @@ TEST_CASE("Q4_0 least-squares quantiser: never worse than ggml's reference, same
   for (int trial = 0; trial < 200; ++trial) {
     float x[32];
     for (float& v : x) v = g(rng) * (trial % 7 == 0 ? 10.0f : 1.0f);
-    if (trial % 5 == 0) x[trial % 32] *= 8.0f;   // an outlier
+    if (trial % 5 == 0) x[trial % 32] *= 8.0f;  // an outlier
     quant::BlockQ4_0 ref, mine;
     quant::quantize_row_q4_0(x, &ref, 32);
     quant::quantize_row_q4_0_min_error(x, &mine, 32);
@@ -84,31 +83,36 @@ TEST_CASE("Q4_0 least-squares quantiser: never worse than ggml's reference, same
   }
 }
 
-TEST_CASE("dequantize: AVX2 rows are bit-identical to the scalar reference (odd row counts)") {
-  if (!cpu_has(CpuFeature::kAvx2)) {
-    MESSAGE("skipped: this CPU lacks AVX2");
-    return;
-  }
-  for (DType t : {DType::Q8_0, DType::Q4_0}) {
+namespace {
+// Every variant of one dequantiser table against its reference (table[0]), bit for bit.
+template <class Block, class Fn>
+void every_dequantize_variant_is_exact(DType t, std::span<const Variant<Fn>> table) {
+  for (const Variant<Fn>& v : table) {
+    if (!cpu_has(v.feature)) {
+      MESSAGE("skip variant '", v.name, "': this CPU lacks ", cpu_feature_name(v.feature));
+      continue;
+    }
     for (int64_t K : {32, 96, 896}) {
       const int64_t N = 7;
       const Tensor W = quant::quantize(random_matrix(N, K, 11), t);
-      std::vector<float> fast(size_t(N * K)), ref(size_t(N * K));
-      const auto* blocks = static_cast<const uint8_t*>(W.data());
-      if (t == DType::Q8_0) {
-        quant::dequantize_row_q8_0_avx2(reinterpret_cast<const quant::BlockQ8_0*>(blocks), fast.data(), N * K);
-        quant::dequantize_row_q8_0(reinterpret_cast<const quant::BlockQ8_0*>(blocks), ref.data(), N * K);
-      } else {
-        quant::dequantize_row_q4_0_avx2(reinterpret_cast<const quant::BlockQ4_0*>(blocks), fast.data(), N * K);
-        quant::dequantize_row_q4_0(reinterpret_cast<const quant::BlockQ4_0*>(blocks), ref.data(), N * K);
-      }
+      const auto* blocks = static_cast<const Block*>(W.data());
+      std::vector<float> got(size_t(N * K)), ref(size_t(N * K));
+      table[0].fn(blocks, ref.data(), N * K);
+      v.fn(blocks, got.data(), N * K);
       CAPTURE(dtype_name(t));
+      CAPTURE(v.name);
       CAPTURE(K);
-      CHECK(std::memcmp(fast.data(), ref.data(), fast.size() * sizeof(float)) == 0);
-      // dequantize_rows on a middle range starts at the right block.
+      CHECK(std::memcmp(got.data(), ref.data(), got.size() * sizeof(float)) == 0);
+      // dequantize_rows (the picked variant) on a middle range starts at the right block.
       std::vector<float> mid(size_t(3 * K));
       quant::dequantize_rows(W, 2, 5, mid.data());
       CHECK(std::memcmp(mid.data(), ref.data() + 2 * K, mid.size() * sizeof(float)) == 0);
     }
   }
+}
+}  // namespace
+
+TEST_CASE("dequantize: every variant is bit-identical to the scalar reference (odd row counts)") {
+  every_dequantize_variant_is_exact<quant::BlockQ8_0>(DType::Q8_0, quant::dequantize_q8_0_variants());
+  every_dequantize_variant_is_exact<quant::BlockQ4_0>(DType::Q4_0, quant::dequantize_q4_0_variants());
 }

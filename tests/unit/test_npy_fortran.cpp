@@ -6,8 +6,8 @@
 #include <fstream>
 #include <string>
 
-#include "tests/test_util.h"
 #include "core/npy.h"
+#include "tests/test_util.h"
 
 using namespace fvlm;
 
@@ -15,7 +15,7 @@ TEST_CASE("npy: a Fortran-order 2x3 float32 array reads as the same array in C o
   const std::string path = test::temp_path("fortran_test.npy");
   std::string header = "{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3), }";
   header.append(128 - 10 - header.size() - 1, ' ').push_back('\n');
-  const float column_major[6] = {0, 10, 1, 11, 2, 12};   // a[i][j] = 10 i + j, first axis fastest
+  const float column_major[6] = {0, 10, 1, 11, 2, 12};  // a[i][j] = 10 i + j, first axis fastest
   {
     std::ofstream f(path, std::ios::binary);
     f.write("\x93NUMPY\x01\x00", 8);

@@ -20,8 +20,8 @@ constexpr double kReorderTolPerBlock = 4 * 6e-8;
 
 struct Problem {
   int64_t m, n, k;
-  Tensor w;                      // [n, k] quantised
-  std::vector<float> x;          // [m, k]
+  Tensor w;              // [n, k] quantised
+  std::vector<float> x;  // [m, k]
   std::vector<int8_t> qs;
   std::vector<float> d;
   std::vector<int32_t> sum;
@@ -32,11 +32,11 @@ struct Problem {
 
 Problem make_problem(DType t, int64_t m, int64_t n, int64_t k, uint32_t seed) {
   uint64_t state = seed * 0x9e3779b97f4a7c15ull + 1;
-  auto uniform = [&state] {   // xorshift64*: std::normal_distribution is too slow for 24M weights
+  auto uniform = [&state] {  // xorshift64*: std::normal_distribution is too slow for 24M weights
     state ^= state >> 12;
     state ^= state << 25;
     state ^= state >> 27;
-    return float(int32_t((state * 0x2545f4914f6cdd1dull) >> 32)) * 0x1p-31f;   // [-1, 1)
+    return float(int32_t((state * 0x2545f4914f6cdd1dull) >> 32)) * 0x1p-31f;  // [-1, 1)
   };
   Problem p;
   p.m = m;
@@ -46,7 +46,7 @@ Problem make_problem(DType t, int64_t m, int64_t n, int64_t k, uint32_t seed) {
   for (int64_t i = 0; i < wf.numel(); ++i) wf.f32()[i] = uniform() * 0.05f;
   p.w = quantize(wf, t);
   p.x.resize(size_t(m * k));
-  for (auto& v : p.x) v = uniform() * (uniform() > 0.875f ? 8.0f : 1.0f);   // outliers, as real activations
+  for (auto& v : p.x) v = uniform() * (uniform() > 0.875f ? 8.0f : 1.0f);  // outliers, as real activations
   p.qs.resize(size_t(m * k));
   p.d.resize(size_t(m * k / 32));
   p.sum.resize(size_t(m * k / 32));
@@ -81,7 +81,7 @@ void check_close(const std::vector<float>& got, const std::vector<float>& ref, c
     for (int64_t c = 0; c < p.n; ++c) {
       const double tol = tol_scale * p.xnorm[r] * p.wnorm[c] + 1e-30;
       const double err = std::fabs(double(got[r * p.n + c]) - ref[r * p.n + c]);
-      if (!(err <= tol)) {   // one REQUIRE per element is too slow at these sizes
+      if (!(err <= tol)) {  // one REQUIRE per element is too slow at these sizes
         CAPTURE(r);
         CAPTURE(c);
         CAPTURE(got[r * p.n + c]);
@@ -99,7 +99,7 @@ void every_variant_matches_ref(DType t, int64_t m, int64_t n, int64_t k) {
   Problem p = make_problem(t, m, n, k, uint32_t(1000003 * m + 1009 * n + k));
   const std::vector<float> ref = run(variants(t)[0], p);
   for (const MatmulVariant& v : variants(t).subspan(1)) {
-    if (!cpu_has(v.needs)) continue;   // reported once per test case below
+    if (!cpu_has(v.feature)) continue;  // reported once per test case below
     CAPTURE(v.name);
     CAPTURE(dtype_name(t));
     CAPTURE(m);
@@ -111,8 +111,9 @@ void every_variant_matches_ref(DType t, int64_t m, int64_t n, int64_t k) {
 
 void report_skipped(DType t) {
   for (const MatmulVariant& v : variants(t))
-    if (!cpu_has(v.needs))
-      MESSAGE("matmul_", dtype_name(t), " variant '", v.name, "' skipped: this CPU lacks ", cpu_feature_name(v.needs));
+    if (!cpu_has(v.feature))
+      MESSAGE("matmul_", dtype_name(t), " variant '", v.name, "' skipped: this CPU lacks ",
+              cpu_feature_name(v.feature));
 }
 
 }  // namespace
@@ -152,7 +153,7 @@ TEST_CASE("quant: matmul prefill (M>1) every variant matches ref, tails in M and
         for (int64_t n : {1, 7, 31, 128}) every_variant_matches_ref(t, m, n, k);
     every_variant_matches_ref(t, 17, 896, 896);
     every_variant_matches_ref(t, 5, 4864, 896);
-    every_variant_matches_ref(t, 64, 130, 32);   // a single block per row
+    every_variant_matches_ref(t, 64, 130, 32);  // a single block per row
   }
 }
 
@@ -170,8 +171,8 @@ TEST_CASE("quant: matmul_quant threads over N and equals the chosen variant") {
     const std::vector<float> single = run(best, p);
     std::vector<float> y(single.size());
     matmul_quant(p.x.data(), p.m, p.k, p.w, y.data());
-    CHECK(y == single);   // same kernel, same integers, same per-row order: bit-identical
-    CHECK(cpu_has(best.needs));
+    CHECK(y == single);  // same kernel, same integers, same per-row order: bit-identical
+    CHECK(cpu_has(best.feature));
   }
 }
 
@@ -189,7 +190,7 @@ TEST_CASE("quant: matmul_quant_multi equals one matmul_quant per matrix (mixed t
       std::vector<float> want(size_t(m * p->n));
       matmul_quant(a.x.data(), m, 896, p->w, want.data());
       const std::vector<float>& got = p == &a ? ya : p == &b ? yb : yc;
-      CHECK(got == want);   // same kernels on the same quantised x: bit-identical
+      CHECK(got == want);  // same kernels on the same quantised x: bit-identical
     }
   }
 }

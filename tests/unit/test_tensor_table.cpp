@@ -21,7 +21,8 @@ namespace {
 TensorMap fake_map(const std::map<std::string, std::pair<Shape, DType>>& shapes) {
   static const std::vector<uint8_t> nothing(1);
   TensorMap m;
-  for (const auto& [name, sd] : shapes) m.emplace(name, Tensor::view(sd.second, sd.first, nothing.data(), nullptr));
+  for (const auto& [name, sd] : shapes)
+    m.emplace(name, Tensor::view(sd.second, sd.first, nothing.data(), nullptr));
   return m;
 }
 std::map<std::string, std::pair<Shape, DType>> shapes_of(const std::vector<TensorSpec>& t) {
@@ -85,7 +86,7 @@ TEST_CASE("tensor table: 1.5B and 7B shapes derive from their configs") {
   CHECK(find(t15, "model.mm_projector.0.weight").shape == Shape{1536, 3072});
   CHECK(find(t7, "model.layers.0.self_attn.k_proj.weight").shape == Shape{512, 3584});
   CHECK(find(t7, "model.embed_tokens.weight").shape == Shape{152064, 3584});
-  CHECK(find(t7, "lm_head.weight").presence == Presence::kRequired);   // untied
+  CHECK(find(t7, "lm_head.weight").presence == Presence::kRequired);  // untied
   CHECK(find(t15, "lm_head.weight").presence == Presence::kOptional);
 }
 

@@ -35,7 +35,8 @@ std::vector<Case> golden_cases() {
   const json j = json::parse(f);
   std::vector<Case> out;
   for (const json& c : j.at("cases"))
-    out.push_back({c.at("text"), c.at("decoded"), c.at("decoded_utf8_hex"), c.at("ids").get<std::vector<int32_t>>()});
+    out.push_back(
+        {c.at("text"), c.at("decoded"), c.at("decoded_utf8_hex"), c.at("ids").get<std::vector<int32_t>>()});
   return out;
 }
 
@@ -77,8 +78,9 @@ Errc load_error(const std::string& dir) {
 // combining marks, CJK, emoji.
 std::string random_text(std::mt19937& rng, int n_chars) {
   static const std::vector<std::string> alphabet = {
-      "a", "b", "e", "o", "T", "Z", "0", "7", " ", " ", "  ", "\n", "\r\n", "\t", ".", ",", "'s", "'LL", "$",
-      "€", "é", "e\u0301", "A\u030a", "\u0301", "ß", "ñ", "中", "文", "😀", "👍🏽", "\u00a0", "\u3000", "١", "ä"};
+      "a",    "b",  "e",  "o",  "T",  "Z",        "0",      "7",      " ", " ",       "  ",      "\n",
+      "\r\n", "\t", ".",  ",",  "'s", "'LL",      "$",      "€",      "é", "e\u0301", "A\u030a", "\u0301",
+      "ß",    "ñ",  "中", "文", "😀",  "👍🏽", "\u00a0", "\u3000", "١", "ä"};
   std::string s;
   for (int i = 0; i < n_chars; ++i) s += alphabet[rng() % alphabet.size()];
   return s;
@@ -198,10 +200,17 @@ TEST_CASE("tokenizer: empty input and round trips decode(encode(s)) == NFC(s)") 
   const Tokenizer& tok = golden_tokenizer();
   CHECK(tok.encode("").empty());
   CHECK(tok.decode(std::vector<int32_t>{}).empty());
-  const std::vector<std::string> fixed = {
-      "Hello, world!", "  leading\n\n\ttrailing  ", "e\u0301te\u0301 A\u030angstro\u0308m", "中文 日本語 한국어",
-      "😀👨‍👩‍👧 🇺🇸", "TOTAL $1,234.56\r\n", "a\0b", "<|im_start|>user\n<image>\nhi<|im_end|>",
-      "\u00a0\u2028\u3000 \u0085x", "x²+y₂=z³ ½ ⅞ ①②", "'S 'Ll 'T 'RE"};
+  const std::vector<std::string> fixed = {"Hello, world!",
+                                          "  leading\n\n\ttrailing  ",
+                                          "e\u0301te\u0301 A\u030angstro\u0308m",
+                                          "中文 日本語 한국어",
+                                          "😀👨‍👩‍👧 🇺🇸",
+                                          "TOTAL $1,234.56\r\n",
+                                          "a\0b",
+                                          "<|im_start|>user\n<image>\nhi<|im_end|>",
+                                          "\u00a0\u2028\u3000 \u0085x",
+                                          "x²+y₂=z³ ½ ⅞ ①②",
+                                          "'S 'Ll 'T 'RE"};
   std::mt19937 rng(7);
   std::vector<std::string> texts = fixed;
   texts[6] = std::string("a\0b", 3);
@@ -231,9 +240,12 @@ TEST_CASE("tokenizer: decode replaces ill-formed UTF-8 like Python errors='repla
   // Unicode ch. 3 "U+FFFD Substitution of Maximal Subparts" examples, as Python decodes them.
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"61F18080E180C262806380BF64", "61efbfbdefbfbdefbfbd62efbfbd63efbfbdefbfbd64"},
-      {"C0AF", "efbfbdefbfbd"},         {"E080AF", "efbfbdefbfbdefbfbd"},
-      {"EDA080", "efbfbdefbfbdefbfbd"}, {"F4908080", "efbfbdefbfbdefbfbdefbfbd"},
-      {"E282", "efbfbd"},               {"FF", "efbfbd"},
+      {"C0AF", "efbfbdefbfbd"},
+      {"E080AF", "efbfbdefbfbdefbfbd"},
+      {"EDA080", "efbfbdefbfbdefbfbd"},
+      {"F4908080", "efbfbdefbfbdefbfbdefbfbd"},
+      {"E282", "efbfbd"},
+      {"FF", "efbfbd"},
       {"F09F9880", "f09f9880"}};
   const Tokenizer& tok = golden_tokenizer();
   for (const auto& [in_hex, out_hex] : cases) {
@@ -334,7 +346,8 @@ TEST_CASE("tokenizer: missing or malformed files are clear errors") {
   CHECK(load_error(dir.string()) == Errc::kBadModel);  // no tokenizer files
   const std::string good_merges = "#version: 0.2\na b\n";
   std::string vocab = "{";
-  for (int b = 0; b < 256; ++b) vocab += json(bytes_to_byte_unicode(std::string(1, char(b)))).dump() + ": " + std::to_string(b) + ",";
+  for (int b = 0; b < 256; ++b)
+    vocab += json(bytes_to_byte_unicode(std::string(1, char(b)))).dump() + ": " + std::to_string(b) + ",";
   const std::string good_vocab = vocab + "\"ab\": 256}";
 
   write(dir / "vocab.json", good_vocab);

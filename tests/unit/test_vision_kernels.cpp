@@ -62,7 +62,8 @@ TEST_CASE("vision kernels: layer_norm_rows matches float64 LayerNormChannel") {
         double mean = 0, var = 0;
         for (int64_t i = 0; i < c; ++i) mean += x[r * c + i] / double(c);
         for (int64_t i = 0; i < c; ++i) var += (x[r * c + i] - mean) * (x[r * c + i] - mean) / double(c);
-        for (int64_t i = 0; i < c; ++i) ref[r * c + i] = (x[r * c + i] - mean) / std::sqrt(var + 1e-5) * w[i] + b[i];
+        for (int64_t i = 0; i < c; ++i)
+          ref[r * c + i] = (x[r * c + i] - mean) / std::sqrt(var + 1e-5) * w[i] + b[i];
       }
       CAPTURE(c);
       CAPTURE(rows);
@@ -112,7 +113,8 @@ TEST_CASE("attention plan: softmax(q k^T) v per head from the [N, 3C] qkv matrix
           double mx = -1e300, sum = 0;
           for (int64_t j = 0; j < n; ++j) {
             double d = 0;
-            for (int64_t e = 0; e < hd; ++e) d += double(qkv[i * 3 * c + h * hd + e]) * qkv[j * 3 * c + c + h * hd + e];
+            for (int64_t e = 0; e < hd; ++e)
+              d += double(qkv[i * 3 * c + h * hd + e]) * qkv[j * 3 * c + c + h * hd + e];
             mx = std::max(mx, s[j] = d);
           }
           for (int64_t j = 0; j < n; ++j) sum += (s[j] = std::exp(s[j] - mx));
@@ -128,25 +130,27 @@ TEST_CASE("attention plan: softmax(q k^T) v per head from the [N, 3C] qkv matrix
     }
 }
 
-TEST_CASE("weight cache: packs once per layout and key - a deferred weight is widened and row-scaled to be packed") {
+TEST_CASE(
+    "weight cache: packs once per layout and key - a deferred weight is widened and row-scaled to be "
+    "packed") {
   using dnnl::memory;
   Runtime rt(1);
   enc::WeightCache wc;
   const std::vector<float> src = randu(6 * 5, 3);
   Tensor w = Tensor::zeros(DType::F32, {6, 5});
   std::copy(src.begin(), src.end(), w.f32());
-  const int key = 0;   // any stable address
+  const int key = 0;  // any stable address
   const memory::desc plain({6, 5}, memory::data_type::f32, memory::format_tag::ab);
   const memory::desc transposed({6, 5}, memory::data_type::f32, memory::format_tag::ba);
   const memory a = wc.get(rt, &key, enc::WeightCache::Role::kWeight, w, plain, transposed);
   REQUIRE(a);
   const float* t = static_cast<const float*>(a.get_data_handle());
   for (int i = 0; i < 6; ++i)
-    for (int j = 0; j < 5; ++j) CHECK(t[j * 6 + i] == src[size_t(i * 5 + j)]);   // reordered into ba
+    for (int j = 0; j < 5; ++j) CHECK(t[j * 6 + i] == src[size_t(i * 5 + j)]);  // reordered into ba
   CHECK(wc.packed_bytes() == 6 * 5 * 4);
   const Tensor no_data = Tensor::view(DType::F32, w.shape(), nullptr, nullptr);
   const memory again = wc.get(rt, &key, enc::WeightCache::Role::kWeight, no_data, plain, transposed);
-  CHECK(again.get_data_handle() == a.get_data_handle());   // same pack, values not needed
+  CHECK(again.get_data_handle() == a.get_data_handle());  // same pack, values not needed
   // The same key as a bias is another entry (packing without values is a bug: FVLM_CHECK aborts).
   const memory bias = wc.get(rt, &key, enc::WeightCache::Role::kBias, w, plain, plain);
   CHECK(bias.get_data_handle() != a.get_data_handle());
@@ -154,7 +158,8 @@ TEST_CASE("weight cache: packs once per layout and key - a deferred weight is wi
 
   // Deferred: a BF16 checkpoint view plus row scales; every layout asked for is made from it.
   Tensor bf = Tensor::zeros(DType::BF16, {6, 5});
-  for (int i = 0; i < 30; ++i) reinterpret_cast<uint16_t*>(bf.mutable_data())[i] = f32_to_bf16(src[size_t(i)]);
+  for (int i = 0; i < 30; ++i)
+    reinterpret_cast<uint16_t*>(bf.mutable_data())[i] = f32_to_bf16(src[size_t(i)]);
   enc::ConvW c;
   c.id = &bf;
   c.src = bf;
@@ -167,9 +172,10 @@ TEST_CASE("weight cache: packs once per layout and key - a deferred weight is wi
     const bool ba = layout == transposed;
     for (int i = 0; i < 6; ++i)
       for (int j = 0; j < 5; ++j)
-        CHECK(v[ba ? j * 6 + i : i * 5 + j] == bf16_to_f32(f32_to_bf16(src[size_t(i * 5 + j)])) * c.row_scale[size_t(i)]);
-    if (ba && want_values) CHECK(v == want_values);   // the second ba request is the first pack
+        CHECK(v[ba ? j * 6 + i : i * 5 + j] ==
+              bf16_to_f32(f32_to_bf16(src[size_t(i * 5 + j)])) * c.row_scale[size_t(i)]);
+    if (ba && want_values) CHECK(v == want_values);  // the second ba request is the first pack
     if (ba) want_values = v;
   }
-  CHECK(wc.packed_bytes() == (2 + 2) * 6 * 5 * 4);   // + the ab and ba packs of the deferred weight
+  CHECK(wc.packed_bytes() == (2 + 2) * 6 * 5 * 4);  // + the ab and ba packs of the deferred weight
 }

@@ -1,0 +1,141 @@
+// core/dispatch.h: FVLM_MAX_ISA parsing, pick() under every ceiling, and the shape of every variant
+// table in the engine (reference first, unique names, ISA tiers in order). The kernels themselves
+// are checked against their references in the tests of their folders, walking the same tables.
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/dispatch.h"
+#include "core/error.h"
+#include "core/resize_pillow_kernels.h"
+#include "core/widen.h"
+#include "decoder/activations.h"
+#include "decoder/attention_kernels.h"
+#include "decoder/gemv.h"
+#include "encoder/int8_rows.h"
+#include "quant/dequantize.h"
+#include "quant/matmul_quant.h"
+
+using namespace fvlm;
+
+namespace {
+
+constexpr IsaCeiling kCeilings[] = {IsaCeiling::kScalar, IsaCeiling::kAvx2, IsaCeiling::kAvx512,
+                                    IsaCeiling::kNone};
+
+// A table's name, and for each variant its name and feature (the shape pick() relies on).
+struct TableShape {
+  std::string op;
+  std::vector<std::pair<std::string, CpuFeature>> variants;
+};
+
+template <class Fn>
+TableShape shape(std::string op, std::span<const Variant<Fn>> table) {
+  TableShape t{std::move(op), {}};
+  for (const Variant<Fn>& v : table) t.variants.emplace_back(std::string(v.name), v.feature);
+  return t;
+}
+
+// Every variant table of the engine. A new op adds its table here.
+std::vector<TableShape> all_tables() {
+  return {
+      shape("matmul_q8_0", quant::matmul_q8_0_variants()),
+      shape("matmul_q4_0", quant::matmul_q4_0_variants()),
+      shape("dequantize_q8_0", quant::dequantize_q8_0_variants()),
+      shape("dequantize_q4_0", quant::dequantize_q4_0_variants()),
+      shape("gemv_f32", dec::gemv_variants(DType::F32)),
+      shape("gemv_bf16", dec::gemv_variants(DType::BF16)),
+      shape("gemv_f16", dec::gemv_variants(DType::F16)),
+      shape("widen_bf16", widen_variants(DType::BF16)),
+      shape("widen_f16", widen_variants(DType::F16)),
+      shape("silu_mul", dec::silu_mul_variants()),
+      shape("softmax", dec::softmax_variants()),
+      shape("attn_scores", dec::attn_scores_variants()),
+      shape("attn_weighted_sum", dec::attn_weighted_sum_variants()),
+      shape("quantize_rows_u8", enc::quantize_rows_u8_variants()),
+      shape("dequantize_rows_s32", enc::dequantize_rows_s32_variants()),
+      shape("resize_horizontal", resize_kernels::horizontal_variants()),
+      shape("resize_vertical", resize_kernels::vertical_variants()),
+  };
+}
+
+void dummy_kernel(int) {}
+using DummyFn = void (*)(int);
+constexpr Variant<DummyFn> kEveryTier[] = {
+    {"ref", CpuFeature::kNone, dummy_kernel},
+    {"avx2", CpuFeature::kAvx2, dummy_kernel},
+    {"avxvnni", CpuFeature::kAvxVnni, dummy_kernel},
+    {"avx512vnni", CpuFeature::kAvx512Vnni, dummy_kernel},
+};
+
+}  // namespace
+
+TEST_CASE("dispatch: FVLM_MAX_ISA values, and a clear bad_args error for anything else") {
+  CHECK(parse_isa_ceiling("") == IsaCeiling::kNone);
+  CHECK(parse_isa_ceiling("scalar") == IsaCeiling::kScalar);
+  CHECK(parse_isa_ceiling("avx2") == IsaCeiling::kAvx2);
+  CHECK(parse_isa_ceiling("avx512") == IsaCeiling::kAvx512);
+  for (const char* bad : {"AVX2", "sse4", "avx-512", "avx512vnni", " avx2", "none"}) {
+    CAPTURE(bad);
+    try {
+      parse_isa_ceiling(bad);
+      FAIL("accepted");
+    } catch (const Error& e) {
+      CHECK(e.code() == Errc::kBadArgs);
+      const std::string msg = e.what();
+      CHECK(msg.find("FVLM_MAX_ISA") != std::string::npos);
+      CHECK(msg.find(bad) != std::string::npos);
+      CHECK(msg.find("scalar, avx2 or avx512") != std::string::npos);
+    }
+  }
+  for (IsaCeiling c : kCeilings)
+    CHECK(parse_isa_ceiling(isa_ceiling_name(c) == "none" ? "" : isa_ceiling_name(c)) == c);
+  // This process's own ceiling is what its environment says.
+  const char* env = std::getenv("FVLM_MAX_ISA");
+  CHECK(isa_ceiling() == parse_isa_ceiling(env ? env : ""));
+}
+
+TEST_CASE("dispatch: feature tiers") {
+  CHECK(isa_tier(CpuFeature::kNone) == IsaCeiling::kScalar);
+  CHECK(isa_tier(CpuFeature::kAvx2) == IsaCeiling::kAvx2);
+  CHECK(isa_tier(CpuFeature::kAvxVnni) == IsaCeiling::kAvx2);  // VEX-encoded, ymm only
+  CHECK(isa_tier(CpuFeature::kAvx512Vnni) == IsaCeiling::kAvx512);
+  CHECK(isa_allowed(CpuFeature::kNone, IsaCeiling::kScalar));
+  CHECK_FALSE(isa_allowed(CpuFeature::kAvx2, IsaCeiling::kScalar));
+  CHECK_FALSE(isa_allowed(CpuFeature::kAvx512Vnni, IsaCeiling::kAvx2));
+  CHECK(isa_allowed(CpuFeature::kAvx2, IsaCeiling::kNone) == cpu_has(CpuFeature::kAvx2));
+}
+
+TEST_CASE("dispatch: pick() is the best variant the CPU runs under each ceiling") {
+  const std::span<const Variant<DummyFn>> table = kEveryTier;
+  CHECK(pick("dummy", table, IsaCeiling::kScalar).name == "ref");
+  for (IsaCeiling c : kCeilings) {
+    CAPTURE(isa_ceiling_name(c));
+    const Variant<DummyFn>& got = pick("dummy", table, c);
+    CHECK(isa_allowed(got.feature, c));      // runs here and within the ceiling
+    for (const Variant<DummyFn>& v : table)  // and nothing later in the table would
+      if (&v > &got) CHECK_FALSE(isa_allowed(v.feature, c));
+  }
+  MESSAGE("cpu: ", cpu_features_summary(), "; best: ", pick("dummy", table, IsaCeiling::kNone).name);
+}
+
+TEST_CASE("dispatch: every variant table starts with the reference, names unique, tiers in order") {
+  const std::vector<TableShape> tables = all_tables();
+  std::set<std::string> ops;
+  for (const TableShape& t : tables) {
+    CAPTURE(t.op);
+    CHECK(ops.insert(t.op).second);
+    REQUIRE(!t.variants.empty());
+    CHECK(t.variants[0].first == "ref");
+    CHECK(t.variants[0].second == CpuFeature::kNone);
+    std::set<std::string> names;
+    for (size_t i = 0; i < t.variants.size(); ++i) {
+      CAPTURE(t.variants[i].first);
+      CHECK(names.insert(t.variants[i].first).second);
+      if (i > 0) CHECK(int(isa_tier(t.variants[i - 1].second)) <= int(isa_tier(t.variants[i].second)));
+    }
+  }
+}
