@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 # sanitized test build (scripts/test_sanitized.sh) needs.
 PACKAGES=(build-essential cmake pkg-config libcli11-dev libspdlog-dev libfmt-dev libopencv-dev
           libdnnl-dev clang-format doctest-dev nlohmann-json3-dev libpcre2-dev libutf8proc-dev
-          clang libclang-rt-14-dev)   # clang: the GGUF reader's libFuzzer target
+          clang libclang-rt-14-dev    # clang: the GGUF reader's libFuzzer target
+          strace)                     # strace: the hostile test that checks one write(2) per result line
 
 missing=()
 for p in "${PACKAGES[@]}"; do
