@@ -10,10 +10,8 @@
 #include <sstream>
 
 #include "core/error.h"
-#include "core/half.h"
-#include "core/parallel.h"
 #include "models/convert_parts.h"
-#include "quant/blocks.h"
+#include "quant/matmul_quant.h"
 
 namespace fvlm {
 
@@ -58,50 +56,13 @@ GgufWriter::RowFill convert_rows(const Tensor& src, DType dtype, const SourcePag
   FVLM_CHECK(dtype == DType::F32 || dtype == DType::F16 || dtype == DType::BF16 || dtype == DType::Q8_0 ||
                  dtype == DType::Q4_0,
              "convert_rows: unsupported target");
-  // Straight into the writer's chunk (no per-chunk tensor), row by row as quant::quantize does, so
-  // the bytes are its bytes (tests/unit/test_convert_stream.cpp).
+  // Straight into the writer's chunk (no per-chunk tensor), with quant::quantize's row loop, so the
+  // bytes are its bytes (tests/unit/test_convert_stream.cpp).
   return [src, from, dtype, &pages](int64_t r0, int64_t r1, uint8_t* out) {
     const int64_t cols = src.dim(-1);
-    const int64_t in_row = dtype_bytes(from, cols), out_row = dtype_bytes(dtype, cols);
-    const auto* first = static_cast<const uint8_t*>(src.data()) + r0 * in_row;
-    parallel_for(r1 - r0, 16, [&](int64_t a, int64_t b) {
-      std::vector<float> row(static_cast<size_t>(cols));
-      for (int64_t r = a; r < b; ++r) {
-        const uint8_t* s = first + r * in_row;
-        uint8_t* o = out + r * out_row;
-        if (from == DType::F32) {
-          std::memcpy(row.data(), s, size_t(in_row));
-        } else {
-          for (int64_t j = 0; j < cols; ++j) {
-            uint16_t h;
-            std::memcpy(&h, s + 2 * j, 2);
-            row[size_t(j)] = from == DType::F16 ? f16_to_f32(h) : bf16_to_f32(h);
-          }
-        }
-        switch (dtype) {
-          case DType::F32:
-            std::memcpy(o, row.data(), size_t(out_row));
-            break;
-          case DType::F16:
-          case DType::BF16:
-            for (int64_t j = 0; j < cols; ++j) {
-              const uint16_t h =
-                  dtype == DType::F16 ? f32_to_f16(row[size_t(j)]) : f32_to_bf16(row[size_t(j)]);
-              std::memcpy(o + 2 * j, &h, 2);
-            }
-            break;
-          case DType::Q8_0:
-            quant::quantize_row_q8_0(row.data(), reinterpret_cast<quant::BlockQ8_0*>(o), cols);
-            break;
-          case DType::Q4_0:
-            quant::quantize_row_q4_0_min_error(row.data(), reinterpret_cast<quant::BlockQ4_0*>(o), cols);
-            break;
-          default:
-            break;
-        }
-      }
-    });
-    pages.release(first, size_t((r1 - r0) * in_row));
+    const auto* first = static_cast<const uint8_t*>(src.data()) + r0 * dtype_bytes(from, cols);
+    quant::convert_rows(first, from, r1 - r0, cols, dtype, out);
+    pages.release(first, size_t((r1 - r0) * dtype_bytes(from, cols)));
   };
 }
 

@@ -108,31 +108,35 @@ Tensor quantize(const Tensor& w, DType target) {
       target != DType::Q4_0)
     throw Error(Errc::kUnsupported, fmt::format("quantize: target {} is not supported", dtype_name(target)));
   Tensor out = Tensor::zeros(target, w.shape());
-  const uint8_t* in = static_cast<const uint8_t*>(w.data());
-  uint8_t* dst = static_cast<uint8_t*>(out.mutable_data());
-  const int64_t in_row = dtype_bytes(src, cols), out_row = dtype_bytes(target, cols);
-  parallel_for(rows, 64, [&](int64_t r0, int64_t r1) {
+  convert_rows(static_cast<const uint8_t*>(w.data()), src, rows, cols, target,
+               static_cast<uint8_t*>(out.mutable_data()));
+  return out;
+}
+
+void convert_rows(const uint8_t* in, DType from, int64_t rows, int64_t cols, DType to, uint8_t* out) {
+  const int64_t in_row = dtype_bytes(from, cols), out_row = dtype_bytes(to, cols);
+  parallel_for(rows, 16, [&](int64_t r0, int64_t r1) {
     std::vector<float> row(static_cast<size_t>(cols));
     for (int64_t r = r0; r < r1; ++r) {
       const uint8_t* s = in + r * in_row;
-      for (int64_t j = 0; j < cols; ++j) {
-        if (src == DType::F32) {
-          std::memcpy(&row[j], s + 4 * j, 4);
-        } else {
+      if (from == DType::F32) {
+        std::memcpy(row.data(), s, size_t(in_row));
+      } else {
+        for (int64_t j = 0; j < cols; ++j) {
           uint16_t h;
           std::memcpy(&h, s + 2 * j, 2);
-          row[j] = src == DType::F16 ? f16_to_f32(h) : bf16_to_f32(h);
+          row[size_t(j)] = from == DType::F16 ? f16_to_f32(h) : bf16_to_f32(h);
         }
       }
-      uint8_t* o = dst + r * out_row;
-      switch (target) {
+      uint8_t* o = out + r * out_row;
+      switch (to) {
         case DType::F32:
           std::memcpy(o, row.data(), size_t(out_row));
           break;
         case DType::F16:
         case DType::BF16:
           for (int64_t j = 0; j < cols; ++j) {
-            const uint16_t h = target == DType::F16 ? f32_to_f16(row[j]) : f32_to_bf16(row[j]);
+            const uint16_t h = to == DType::F16 ? f32_to_f16(row[size_t(j)]) : f32_to_bf16(row[size_t(j)]);
             std::memcpy(o + 2 * j, &h, 2);
           }
           break;
@@ -147,7 +151,6 @@ Tensor quantize(const Tensor& w, DType target) {
       }
     }
   });
-  return out;
 }
 
 Tensor dequantize(const Tensor& w) {

@@ -53,6 +53,10 @@ void matmul_quant_multi(const float* x, int64_t M, int64_t K, std::span<const Qu
 // Converts a F32/F16/BF16 tensor (last dim % 32 == 0 for Q8_0/Q4_0) to `target` (F32/F16/BF16/
 // Q8_0/Q4_0) with the reference quantisers: the bytes `convert` writes. Same shape.
 Tensor quantize(const Tensor& w_f32_or_bf16, DType target);
+// The row loop behind quantize(), for callers that bring their own output (convert streams chunks
+// of rows straight into the file writer's buffer): `rows` rows of `cols` values in `from` (F32/F16/
+// BF16) at `in` become rows in `to` at `out`, over the threads. Types are checked by the callers.
+void convert_rows(const uint8_t* in, DType from, int64_t rows, int64_t cols, DType to, uint8_t* out);
 // Any F32/F16/BF16/Q8_0/Q4_0 tensor back to F32 (tests, tools).
 Tensor dequantize(const Tensor& w);
 

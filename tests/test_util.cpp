@@ -68,4 +68,20 @@ int run_command(const std::string& cmd, std::string& out) {
   return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+std::string memory_cap_prefix() {
+#if defined(__SANITIZE_ADDRESS__)
+  return "export ASAN_OPTIONS=\"${ASAN_OPTIONS:-}:hard_rss_limit_mb=4000\"; ";
+#else
+  return "ulimit -v 4000000; ";
+#endif
+}
+
+std::string traced_prefix() {
+#if defined(__SANITIZE_ADDRESS__)
+  return "export ASAN_OPTIONS=\"${ASAN_OPTIONS:-}:detect_leaks=0\"; ";
+#else
+  return "";
+#endif
+}
+
 }  // namespace fvlm::test

@@ -30,6 +30,15 @@ bool within_vision_tol(const Diff& d);
 // test cases as parallel processes, so fixed names race).
 std::string temp_path(const std::string& name);
 
+// A shell prefix capping the memory of the command after it at ~4 GB, so that a regression sizing
+// an allocation from a hostile value fails fast instead of taking the machine down. ASan reserves
+// terabytes of shadow address space, which `ulimit -v` forbids: under ASan the cap is its own RSS
+// limit instead.
+std::string memory_cap_prefix();
+// A shell prefix for a command run under strace or gdb: LeakSanitizer cannot work under ptrace
+// (it stops the world with ptrace itself), so under ASan its leak check is turned off there.
+std::string traced_prefix();
+
 // Runs a shell command, returns its exit status; stdout captured into `out`.
 int run_command(const std::string& cmd, std::string& out);
 

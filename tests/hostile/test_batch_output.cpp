@@ -251,8 +251,8 @@ TEST_CASE("hostile batch: a result line over 8 KB goes to the file in one write(
   const fs::path out = temp_path("long.jsonl"), trace = temp_path("long.trace");
   fs::remove(out);
   // 1200 generated ids make a ~14 KB line; one thread keeps strace's overhead small.
-  const std::string cmd = "strace -f -y -s 0 -e trace=write -o " + q(trace) + " " + quoted_cli() +
-                          " batch '" + golden_image("wide.png") + "' -m '" + tiny_model() +
+  const std::string cmd = traced_prefix() + "strace -f -y -s 0 -e trace=write -o " + q(trace) + " " +
+                          quoted_cli() + " batch '" + golden_image("wide.png") + "' -m '" + tiny_model() +
                           "' --max-tokens 1200 --ignore-eos -t 1 -o " + q(out) + " >/dev/null 2>&1";
   REQUIRE(run_command(cmd, ignored) == 0);
   const std::string text = read_text(out);

@@ -228,7 +228,7 @@ TEST_CASE("hostile args: --threads beyond the hardware threads is capped with a 
   const std::string err = temp_path("args_threads.txt");
   // Under a 4 GB address-space limit 1000 threads (8 MB stacks) cannot start: libgomp would abort
   // without JSON. The capped run fits.
-  const CliRun r = run_shell("ulimit -v 4000000; " + quoted_cli() + " ask -m " + q(tiny_model()) + " " +
+  const CliRun r = run_shell(memory_cap_prefix() + quoted_cli() + " ask -m " + q(tiny_model()) + " " +
                              q(image()) + " hi --max-tokens 2 --threads 1000 2> " + q(err));
   CHECK(r.exit_code == 0);
   REQUIRE(r.lines.size() == 1);

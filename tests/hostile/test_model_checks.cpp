@@ -26,7 +26,7 @@ using nlohmann::json;
 // an allocation sized from a hostile value fails fast (and then the exit code is wrong).
 CliRun run_limited(const std::string& args) {
   CliRun r;
-  const std::string cmd = "ulimit -v 4000000; " + quoted_cli() + " " + args + " 2>/dev/null";
+  const std::string cmd = memory_cap_prefix() + quoted_cli() + " " + args + " 2>/dev/null";
   r.exit_code = run_command(cmd, r.stdout_text);
   std::istringstream in(r.stdout_text);
   for (std::string line; std::getline(in, line);)
