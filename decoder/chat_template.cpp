@@ -5,12 +5,25 @@
 namespace fvlm {
 
 std::string qwen2_chat_prompt(std::string_view question, std::string_view system, int images) {
-  std::string user;
-  for (int i = 0; i < images; ++i) user += fmt::format("{}\n", kImageTag);  // DEFAULT_IMAGE_TOKEN + '\n'
-  user += question;
-  return fmt::format(
-      "<|im_start|>system\n{}<|im_end|>\n<|im_start|>user\n{}<|im_end|>\n<|im_start|>assistant\n", system,
-      user);
+  const ChatMessage user{ChatRole::kUser, std::string(question)};
+  return qwen2_chat_prompt(std::span(&user, 1), system, images);
+}
+
+std::string qwen2_chat_prompt(std::span<const ChatMessage> messages, std::string_view system, int images) {
+  std::string prompt = fmt::format("<|im_start|>system\n{}<|im_end|>\n", system);
+  bool images_placed = false;
+  for (const ChatMessage& m : messages) {
+    const bool user = m.role == ChatRole::kUser;
+    prompt += user ? "<|im_start|>user\n" : "<|im_start|>assistant\n";
+    if (user && !images_placed) {
+      for (int i = 0; i < images; ++i)
+        prompt += fmt::format("{}\n", kImageTag);  // DEFAULT_IMAGE_TOKEN + '\n'
+      images_placed = true;
+    }
+    prompt += m.text;
+    prompt += "<|im_end|>\n";
+  }
+  return prompt + "<|im_start|>assistant\n";
 }
 
 std::vector<int32_t> tokenize_with_images(

@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,6 +19,20 @@ inline constexpr std::string_view kDefaultSystemPrompt = "You are a helpful assi
 // repeated ("<image>\n" per image, in order).
 std::string qwen2_chat_prompt(std::string_view question, std::string_view system = kDefaultSystemPrompt,
                               int images = 1);
+
+// One message of a conversation. The system prompt is passed apart (qwen2_chat_prompt's `system`).
+enum class ChatRole { kUser, kAssistant };
+struct ChatMessage {
+  ChatRole role = ChatRole::kUser;
+  std::string text;
+};
+
+// A conversation in the same template (conv_qwen_2, SeparatorStyle.QWEN_2): every message as
+// "<|im_start|>{role}\n{text}<|im_end|>\n", then "<|im_start|>assistant\n" for the answer. The
+// `images` "<image>\n" lines open the first user message, where FastVLM saw its image in training.
+// With one user message this is exactly the single-question prompt above.
+std::string qwen2_chat_prompt(std::span<const ChatMessage> messages,
+                              std::string_view system = kDefaultSystemPrompt, int images = 1);
 
 // Splits the prompt on "<image>", tokenises each chunk separately (no merge across the boundary)
 // and joins the chunks with kImagePlaceholderId.

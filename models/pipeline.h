@@ -10,6 +10,7 @@
 
 #include "core/image.h"
 #include "core/image_prep.h"
+#include "decoder/chat_template.h"
 #include "encoder/vision_precision.h"
 #include "models/config.h"
 
@@ -46,9 +47,22 @@ struct GenerateResult {
   int n_image_tokens = 0;
   int grid_cols = 0, grid_rows = 0;  // tiles mode only
   int resolution = 0;
+  bool cancelled = false;  // on_text asked to stop (finish_reason is then "cancelled")
   Timings timing;
   double decode_tokens_per_s = 0;
   std::vector<float> last_prompt_logits;  // filled when requested
+};
+
+// One request: an image (or none) and a conversation about it.
+struct Request {
+  std::optional<Image> image;         // none: a text-only conversation
+  std::vector<ChatMessage> messages;  // ends with the user's message; the image opens the first one
+  GenerateOptions gen;
+  ImageOptions img;
+  bool want_logits = false;  // fill last_prompt_logits
+  // Receives decoded text as it is produced (--stream, server-sent events). Returning false cancels
+  // the request (the client went away): it ends at once with finish_reason "cancelled".
+  std::function<bool(const std::string&)> on_text;
 };
 
 struct PipelineOptions {
@@ -69,12 +83,15 @@ class Pipeline {
   virtual const ModelConfig& config() const = 0;
   virtual double load_ms() const = 0;
 
-  // Answers `question` about `image`. `on_text` receives decoded text as it is produced (for
-  // --stream). `want_logits` fills last_prompt_logits.
-  virtual GenerateResult generate(const Image& image, const std::string& question, const GenerateOptions& gen,
-                                  const ImageOptions& img,
-                                  const std::function<void(const std::string&)>& on_text,
-                                  bool want_logits) = 0;
+  // Runs one request to its end. Not thread-safe: one request at a time per Pipeline (an Engine
+  // queues many).
+  virtual GenerateResult run(const Request& r) = 0;
+
+  // Answers `question` about `image` (one user message). `on_text` receives decoded text as it is
+  // produced (for --stream). `want_logits` fills last_prompt_logits.
+  GenerateResult generate(const Image& image, const std::string& question, const GenerateOptions& gen,
+                          const ImageOptions& img, const std::function<void(const std::string&)>& on_text,
+                          bool want_logits);
 };
 
 }  // namespace fvlm

@@ -26,6 +26,18 @@ TEST_CASE("chat template: reproduces the golden e2e prompts exactly") {
         text[0]["prompt"].get<std::string>());
 }
 
+TEST_CASE("chat template: a conversation puts the image in the first user message, history as text") {
+  const std::vector<ChatMessage> one = {{ChatRole::kUser, "What is it?"}};
+  CHECK(qwen2_chat_prompt(one, "S", 1) == qwen2_chat_prompt("What is it?", "S", 1));
+  const std::vector<ChatMessage> three = {
+      {ChatRole::kUser, "What is it?"}, {ChatRole::kAssistant, "A cat."}, {ChatRole::kUser, "Its colour?"}};
+  CHECK(qwen2_chat_prompt(three, "S", 1) ==
+        "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\n<image>\nWhat is it?<|im_end|>\n"
+        "<|im_start|>assistant\nA cat.<|im_end|>\n<|im_start|>user\nIts colour?<|im_end|>\n"
+        "<|im_start|>assistant\n");
+  CHECK(qwen2_chat_prompt(three, "S", 0).find("<image>") == std::string::npos);
+}
+
 TEST_CASE("chat template: chunks around <image> are tokenised separately") {
   std::vector<std::string> chunks;
   auto enc = [&](std::string_view s) {

@@ -1,0 +1,36 @@
+// The generation engine: the one way requests reach a loaded Pipeline when more than one may be in
+// flight (batch, describe over many images, serve). Callers submit requests from any thread and get
+// a future per request; the engine decides how they share the machine.
+//
+// Today's engine runs requests one at a time, in submission order, on a worker thread (parallel = 1).
+// Continuous batching (issue 14) replaces the inside, not this interface: several sequences decoded
+// together, each request still seeing exactly what it would see alone.
+#pragma once
+#include <cstdint>
+#include <future>
+#include <memory>
+
+#include "models/pipeline.h"
+
+namespace fvlm {
+
+struct EngineOptions {
+  int parallel = 1;          // sequences generated together (1 = one request at a time)
+  int64_t kv_budget_mb = 0;  // KV cache memory for all sequences; 0 = chosen from free memory
+};
+
+class Engine {
+ public:
+  // `pipeline` must outlive the engine, and nothing else may use it while the engine lives.
+  static std::unique_ptr<Engine> create(Pipeline& pipeline, const EngineOptions& o);
+  // Finishes every request already submitted, then stops.
+  virtual ~Engine() = default;
+
+  // Queues a request. Thread-safe. The future holds the result, or the request's Error (a bad
+  // image, a prompt too long, ...) as its exception: one request's failure never stops the others.
+  virtual std::future<GenerateResult> submit(Request r) = 0;
+  // Requests submitted and not finished (queued or running).
+  virtual int in_flight() const = 0;
+};
+
+}  // namespace fvlm
