@@ -152,6 +152,16 @@ int run_serve(ServeCommand& c) {
   try {
     pipeline = load_pipeline(c.run.model, /*many_images=*/true);
     engine = Engine::create(*pipeline, EngineOptions{c.parallel, 0});
+    // Loading maps the weights; the encoder packs them on its first image. One small request now
+    // makes that part of "loading", so that "ok" on /health means answers come at full speed
+    // (and a model that cannot answer fails here, not on a user's request).
+    Request warm;
+    warm.image = Image::black(64, 64);
+    warm.messages = {{ChatRole::kUser, "Hi"}};
+    warm.gen = c.run.gen;
+    warm.gen.max_tokens = 1;
+    warm.img = c.run.image;
+    engine->submit(std::move(warm)).get();
   } catch (...) {
     svr.stop();
     listener.join();

@@ -249,3 +249,19 @@ TEST_CASE("serve: a full queue answers 429, and a client that disconnects cancel
   const Http after = post_json(chat, R"({"messages":[{"role":"user","content":"hi"}],"max_tokens":1})");
   CHECK(after.status == 200);
 }
+
+TEST_CASE("serve: --timeout-s: a request not done in time is cancelled with 503 timeout") {
+  ServeProcess server("--timeout-s 1");
+  const Http h =
+      post_json(server.url("/v1/chat/completions"),
+                R"({"messages":[{"role":"user","content":"Go on."}],"max_tokens":8000,"ignore_eos":true})");
+  check_error(h, 503, "timeout");
+  // The engine drops the cancelled sequence at its next token: the slot comes back.
+  int admitted = -1;
+  for (int i = 0; i < 100 && admitted != 0; ++i) {
+    admitted = curl(server.url("/health")).json.value("admitted", -1);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  CHECK(admitted == 0);
+  CHECK(healthy(server));
+}
