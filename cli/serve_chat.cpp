@@ -98,7 +98,7 @@ struct EventStream {
 
 void handle_chat(ServeState& s, const httplib::Request& req, httplib::Response& res,
                  const httplib::ContentReader& reader) {
-  const Body body = read_body(req, reader, s.settings.max_body_bytes);
+  const Body body = read_body(req, res, reader, s.settings.max_body_bytes);
   std::unique_ptr<Admission> slot = Admission::try_admit(s);
   if (!slot)
     return send_error(res, 429,

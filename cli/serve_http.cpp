@@ -29,7 +29,8 @@ std::string Flight::take_pending() {
   return std::exchange(pending, {});
 }
 
-Body read_body(const httplib::Request& req, const httplib::ContentReader& reader, int64_t max_bytes) {
+Body read_body(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader,
+               int64_t max_bytes) {
   Body b;
   int64_t total = 0;
   bool too_large = false;
@@ -66,6 +67,7 @@ Body read_body(const httplib::Request& req, const httplib::ContentReader& reader
   }
   // A Content-Length over the bound is refused by cpp-httplib itself (payload_max_length) after
   // it skipped the body; a chunked body is cut at the bound above.
+  if (too_large || !ok) res.set_header("Connection", "close");
   const std::string length = req.get_header_value("Content-Length");
   if (too_large || (!length.empty() && std::strtoull(length.c_str(), nullptr, 10) > uint64_t(max_bytes)))
     throw Error(Errc::kTooLarge,

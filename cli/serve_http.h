@@ -30,7 +30,9 @@ struct Body {
   };
   std::vector<File> files;  // multipart file parts
 };
-Body read_body(const httplib::Request& req, const httplib::ContentReader& reader, int64_t max_bytes);
+// On a failure `res` gets "Connection: close": the rest of the body is unread.
+Body read_body(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader,
+               int64_t max_bytes);
 
 // Writes `j` as the JSON answer with `status`.
 void send_json(httplib::Response& res, int status, const nlohmann::ordered_json& j);

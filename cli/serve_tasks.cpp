@@ -34,7 +34,7 @@ void handle_task(ServeState& s, const std::string& task, const httplib::Request&
                  const httplib::ContentReader& reader) {
   serve::TaskCall call;
   try {
-    Body body = read_body(req, reader, s.settings.max_body_bytes);
+    Body body = read_body(req, res, reader, s.settings.max_body_bytes);
     std::unique_ptr<Admission> slot = Admission::try_admit(s);
     if (!slot)
       return send_route_error(
