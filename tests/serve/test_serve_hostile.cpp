@@ -265,3 +265,21 @@ TEST_CASE("serve: --timeout-s: a request not done in time is cancelled with 503 
   CHECK(admitted == 0);
   CHECK(healthy(server));
 }
+
+TEST_CASE("serve: a client that leaves a non-streamed request cancels it too") {
+  ServeProcess server;
+  // curl gives up after 2 s; the 8000 tokens asked for would take far longer.
+  const Http gone = post_json(
+      server.url("/v1/chat/completions"),
+      R"({"messages":[{"role":"user","content":"Go on."}],"max_tokens":8000,"ignore_eos":true})", "-m 2");
+  CHECK(gone.status == 0);  // no answer: the client left
+  int admitted = -1;
+  bool logged = false;  // the access log's line for a request whose client left
+  for (int i = 0; i < 60 && (admitted != 0 || !logged); ++i) {
+    admitted = curl(server.url("/health")).json.value("admitted", -1);
+    logged = server.stderr_text().find("\"POST /v1/chat/completions\" 499") != std::string::npos;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  CHECK(admitted == 0);
+  CHECK(logged);
+}
