@@ -61,22 +61,38 @@ nlohmann::ordered_json run_task(Pipeline& p, const TaskSpec& t, const std::strin
   return run_task_on_image(p, t, image_arg, read_image_arg(image_arg, o.image.max_pixels), o);
 }
 
+Request task_request(const TaskSpec& t, Image image, const GenerateOptions& gen, const ImageOptions& img) {
+  Request r;
+  r.image = std::move(image);
+  r.messages = {{ChatRole::kUser, task_prompt(t)}};
+  r.gen = gen;
+  r.img = img;
+  return r;
+}
+
 nlohmann::ordered_json run_task_on_image(Pipeline& p, const TaskSpec& t, const std::string& image_arg,
                                          const Image& image, const RunOptions& o) {
-  std::function<void(const std::string&)> on_text;
+  Request req = task_request(t, image, o.gen, o.image);
+  req.want_logits = !o.logits_out.empty();
   if (o.stream)
-    on_text = [](const std::string& s) {
+    req.on_text = [](const std::string& s) {
       std::fputs(s.c_str(), stderr);
       std::fflush(stderr);
+      return true;
     };
-  GenerateResult r = p.generate(image, task_prompt(t), o.gen, o.image, on_text, !o.logits_out.empty());
+  GenerateResult r = p.run(req);
   if (o.stream) std::fputc('\n', stderr);
   if (!o.logits_out.empty()) {
     Tensor logits = Tensor::zeros(DType::F32, {int64_t(r.last_prompt_logits.size())});
     std::copy(r.last_prompt_logits.begin(), r.last_prompt_logits.end(), logits.f32());
     write_npy(o.logits_out, logits);
   }
-  nlohmann::ordered_json j = {{"ok", true}, {"task", task_name(t.task)}, {"image", image_arg}};
+  return task_result_json(t, image_arg, r, p.load_ms());
+}
+
+nlohmann::ordered_json task_result_json(const TaskSpec& t, const std::string& image_name,
+                                        const GenerateResult& r, double load_ms) {
+  nlohmann::ordered_json j = {{"ok", true}, {"task", task_name(t.task)}, {"image", image_name}};
   if (t.task == Task::kAsk) j["question"] = t.question;
   if (t.task == Task::kCount) j["what"] = t.what;
   j["answer"] = r.text;
@@ -91,7 +107,7 @@ nlohmann::ordered_json run_task_on_image(Pipeline& p, const TaskSpec& t, const s
   j["n_image_tokens"] = r.n_image_tokens;
   j["resolution"] = r.resolution;
   if (r.grid_cols > 0) j["grid"] = {r.grid_cols, r.grid_rows};
-  j["timing_ms"] = {{"load", round_ms(p.load_ms())},       {"preprocess", round_ms(r.timing.preprocess)},
+  j["timing_ms"] = {{"load", round_ms(load_ms)},           {"preprocess", round_ms(r.timing.preprocess)},
                     {"encode", round_ms(r.timing.encode)}, {"prefill", round_ms(r.timing.prefill)},
                     {"ttft", round_ms(r.timing.ttft)},     {"decode", round_ms(r.timing.decode)}};
   j["decode_tokens_per_s"] = std::round(r.decode_tokens_per_s * 10) / 10;

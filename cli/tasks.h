@@ -25,6 +25,13 @@ Task parse_task(const std::string& name);  // throws Error{kBadArgs}
 // The user text sent after the image.
 std::string task_prompt(const TaskSpec& t);
 
+// The request a task sends about one image (one user message: task_prompt).
+Request task_request(const TaskSpec& t, Image image, const GenerateOptions& gen, const ImageOptions& img);
+// The result object of one image (`load_ms`: the pipeline's). serve's /v1/fastvlm/{task} routes
+// answer with the same object the CLI prints.
+nlohmann::ordered_json task_result_json(const TaskSpec& t, const std::string& image_name,
+                                        const GenerateResult& r, double load_ms);
+
 // Runs one image through the pipeline and returns its result object. Throws Error for a failure
 // that belongs to this image (bad image, too large ...).
 nlohmann::ordered_json run_task(Pipeline& p, const TaskSpec& t, const std::string& image_arg,

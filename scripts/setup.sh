@@ -10,7 +10,8 @@ cd "$(dirname "$0")/.."
 PACKAGES=(build-essential cmake pkg-config libcli11-dev libspdlog-dev libfmt-dev libopencv-dev
           libdnnl-dev clang-format doctest-dev nlohmann-json3-dev libpcre2-dev libutf8proc-dev
           clang libclang-rt-14-dev    # clang: the GGUF reader's libFuzzer target
-          strace)                     # strace: the hostile test that checks one write(2) per result line
+          strace                      # strace: the hostile test that checks one write(2) per result line
+          libcpp-httplib-dev curl)    # fastvlm serve's HTTP server (cpp-httplib); curl: tests/serve's raw requests
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -21,6 +22,15 @@ if ((${#missing[@]})); then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi
+
+# tests/serve drives the server with the official `openai` npm client (versions pinned by
+# tests/serve/client/package-lock.json; node_modules is not committed). Node and npm are needed
+# for that suite only.
+if command -v npm >/dev/null 2>&1; then
+  (cd tests/serve/client && npm ci --no-audit --no-fund --silent) >&2
+else
+  echo "setup: npm not found: tests/serve's OpenAI-client test will fail until node and npm are installed" >&2
 fi
 
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release ${FVLM_CMAKE_ARGS:-} >&2

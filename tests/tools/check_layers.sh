@@ -11,13 +11,13 @@ allowed() {
     encoder) echo "core quant encoder" ;;
     decoder) echo "core quant decoder" ;;
     models) echo "core quant encoder decoder models" ;;
-    cli) echo "core quant encoder decoder models cli" ;;
+    cli | cli/serve) echo "core quant encoder decoder models cli" ;;
     bench) echo "core quant encoder decoder models bench" ;;
   esac
 }
 failed=0
 n=0
-for folder in core quant encoder decoder models cli bench; do
+for folder in core quant encoder decoder models cli cli/serve bench; do
   ok=$(allowed "$folder")
   for f in "$folder"/*.cpp "$folder"/*.h; do
     [ -f "$f" ] || continue
