@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 namespace fvlm {
@@ -57,13 +58,22 @@ class SerialEngine final : public Engine {
         job = std::move(queue_.front());
         queue_.pop_front();
       }
+      // Counted out before the future is ready, so a caller woken by it sees in_flight() without it.
+      std::optional<GenerateResult> result;
+      std::exception_ptr error;
       try {
-        job.result.set_value(pipeline_.run(job.request));
+        result = pipeline_.run(job.request);
       } catch (...) {
-        job.result.set_exception(std::current_exception());
+        error = std::current_exception();
       }
-      std::lock_guard lock(mutex_);
-      --in_flight_;
+      {
+        std::lock_guard lock(mutex_);
+        --in_flight_;
+      }
+      if (result)
+        job.result.set_value(std::move(*result));
+      else
+        job.result.set_exception(error);
     }
   }
 

@@ -26,7 +26,7 @@ Request golden_request(const nlohmann::json& c) {
 
 }  // namespace
 
-TEST_CASE("engine: concurrent submissions give each request's own ids; errors stay with their request") {
+TEST_CASE("engine: concurrent submissions give each request's own ids, errors stay with their request") {
   std::ifstream f(test::golden("tiny/e2e/cases.json"));
   const nlohmann::json cases = nlohmann::json::parse(f)["cases"];
   REQUIRE(cases.size() >= 2);
@@ -57,7 +57,7 @@ TEST_CASE("engine: concurrent submissions give each request's own ids; errors st
   CHECK(engine->in_flight() == 0);
 }
 
-TEST_CASE("engine: on_text returning false cancels; text-only conversations run") {
+TEST_CASE("engine: on_text returning false cancels, text-only conversations run") {
   std::unique_ptr<Pipeline> p = Pipeline::load(test::golden("tiny/model"), {});
   std::unique_ptr<Engine> engine = Engine::create(*p, {});
   std::ifstream f(test::golden("tiny/e2e/cases.json"));
