@@ -273,15 +273,20 @@ TEST_CASE("cli batch -: one SIGINT while the list is still coming on stdin stops
   const pid_t pid =
       spawn_cli("batch - -m '" + tiny_model() + "' --summary " + q(dir / "s.json") + " <" + q(fifo),
                 dir / "stdout.txt", dir / "stderr.txt");
-  // The handlers are in place once SIGINT shows among the caught signals (SigCgt, bit 1 = SIGINT).
-  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  REQUIRE(pid > 0);
+  // The handlers are in place once the process is fastvlm (no longer the sh that execs it) and
+  // SIGINT shows among its caught signals (SigCgt, bit 1 = SIGINT).
+  const std::string proc = "/proc/" + std::to_string(pid) + "/";
   auto sigint_caught = [&] {
-    const std::string status = read_text("/proc/" + std::to_string(pid) + "/status");
+    if (read_text(proc + "comm") != "fastvlm\n") return false;
+    const std::string status = read_text(proc + "status");
     const size_t at = status.find("SigCgt:\t");
     return at != std::string::npos && (std::stoull(status.substr(at + 8, 16), nullptr, 16) & 2) != 0;
   };
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (!sigint_caught() && std::chrono::steady_clock::now() < until)
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  REQUIRE(sigint_caught());
   ::kill(pid, SIGINT);
   int st = 0;
   pid_t reaped = 0;
