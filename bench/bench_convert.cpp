@@ -30,15 +30,10 @@ namespace {
 // refit by least squares and scored with its f16 scale.
 void previous_q4_0_search(const float* x, BlockQ4_0* y, int64_t k) {
   for (int64_t b = 0; b < k / kBlock; ++b, x += kBlock) {
-    float amax = 0.0f, max = 0.0f;
-    for (int j = 0; j < kBlock; ++j)
-      if (amax < std::fabs(x[j])) {
-        amax = std::fabs(x[j]);
-        max = x[j];
-      }
+    const float max = signed_absmax(x, kBlock);
     uint8_t best_q[kBlock] = {};
     float best_d = 0.0f;
-    if (amax > 0.0f) {
+    if (max != 0.0f) {
       float best_err = INFINITY;
       for (int s = -4; s <= 16; ++s) {
         for (float sign : {-1.0f, 1.0f}) {

@@ -1,8 +1,10 @@
 #include "cli/batch_inputs.h"
 
 #include <fmt/format.h>
+#include <poll.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -10,7 +12,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <iostream>
 #include <iterator>
 #include <set>
 
@@ -153,6 +154,30 @@ std::vector<BatchItem> parse_list(std::string text, const std::string& name) {
 
 std::string read_all(std::istream& in) { return {std::istreambuf_iterator<char>(in), {}}; }
 
+// stdin, read until EOF or until `stopped()`. poll(2) is interrupted by a signal whatever
+// SA_RESTART says (signal(7)), and its timeout covers a signal landing just before the call: one
+// Ctrl-C ends the list while it is still being typed or piped (a blocking read would restart and
+// wait for EOF). A line cut off by the stop is dropped.
+std::string read_stdin(const std::function<bool()>& stopped) {
+  std::string text;
+  char buf[1 << 16];
+  for (;;) {
+    if (stopped && stopped()) {
+      text.erase(text.rfind('\n') + 1);  // npos + 1 == 0: no whole line yet
+      spdlog::info("batch input -: stopped while reading stdin, {} bytes of paths read", text.size());
+      return text;
+    }
+    pollfd p{STDIN_FILENO, POLLIN, 0};
+    if (::poll(&p, 1, /*timeout_ms=*/200) <= 0) continue;  // timeout or EINTR: check the stop again
+    const ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
+    if (n == 0) return text;
+    if (n > 0)
+      text.append(buf, size_t(n));
+    else if (errno != EINTR && errno != EAGAIN)
+      throw Error(Errc::kBadArgs, fmt::format("batch input -: cannot read stdin: {}", std::strerror(errno)));
+  }
+}
+
 }  // namespace
 
 bool has_image_signature(const std::string& h) {
@@ -165,8 +190,9 @@ bool has_image_signature(const std::string& h) {
          (h[0] == '\0' && at(4, "ftyp"));                            // HEIF / AVIF box
 }
 
-std::vector<BatchItem> list_batch_inputs(const std::string& input, bool recursive) {
-  if (input == "-") return parse_list(read_all(std::cin), "stdin");
+std::vector<BatchItem> list_batch_inputs(const std::string& input, bool recursive,
+                                         const std::function<bool()>& stopped) {
+  if (input == "-") return parse_list(read_stdin(stopped), "stdin");
   std::error_code ec;
   const fs::file_status st = fs::status(input, ec);
   if (ec || !fs::exists(st))

@@ -2,6 +2,7 @@
 // (one path per line), or a single image. Each item carries the path hashed by --shard and the
 // identity of the file that the resume key is made of.
 #pragma once
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -25,7 +26,9 @@ struct BatchItem {
 // symlinked folders never, so no loop); an image given as INPUT (by content or extension) is a
 // one-image batch; anything else is a list of paths, which must be UTF-8 text without NUL bytes.
 // Throws Error{kNotFound} when INPUT is missing, Error{kBadArgs} for a list that is not text.
-std::vector<BatchItem> list_batch_inputs(const std::string& input, bool recursive);
+// `stopped` (the batch's stop signal) ends a "-" list early: the whole lines read so far.
+std::vector<BatchItem> list_batch_inputs(const std::string& input, bool recursive,
+                                         const std::function<bool()>& stopped = {});
 
 // True when the first bytes are those of an image format fastvlm decodes (or may be asked to).
 bool has_image_signature(const std::string& head);

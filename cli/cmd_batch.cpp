@@ -119,8 +119,9 @@ void write_summary(const BatchCommand& b, const BatchStats& stats, int exit_code
 
 // The items this process answers: INPUT's listing, this shard's slice, less what --resume finds done.
 std::vector<BatchItem> items_to_answer(const BatchCommand& b, const TaskSpec& t, const ResultFile* out,
-                                       BatchStats& stats) {
-  std::vector<BatchItem> items = list_batch_inputs(b.input, b.recursive);
+                                       BatchStats& stats, const StopSignals& stop) {
+  std::vector<BatchItem> items =
+      list_batch_inputs(b.input, b.recursive, [&] { return stop.received() != 0; });
   stats.listed = int64_t(items.size());
   std::erase_if(items, [&](const BatchItem& it) { return !in_shard(stats.shard, it.rel); });
   stats.total = int64_t(items.size());
@@ -149,6 +150,7 @@ std::optional<Error> answer_with_progress(const BatchCommand& b, const TaskSpec&
          fmt::format("resume: {} of {} images already answered with these settings in {}", stats.skipped,
                      stats.total, stats.output));
   progress.update(stats);
+  if (stop.received()) return std::nullopt;  // stopped while the list was read: no model to load
   try {
     std::unique_ptr<Pipeline> p = load_pipeline(b.run.model, /*many_images=*/true);
     stats.first_image = BatchStats::Clock::now();
@@ -175,7 +177,7 @@ int run_batch(BatchCommand& b) {
                  b.output);
   std::unique_ptr<ResultFile> out;  // opened (and locked) before the model loads: a conflict fails fast
   if (!stats.output.empty()) out = std::make_unique<ResultFile>(stats.output);
-  const std::vector<BatchItem> items = items_to_answer(b, t, out.get(), stats);
+  const std::vector<BatchItem> items = items_to_answer(b, t, out.get(), stats, stop);
 
   const std::optional<Error> io_failure = answer_with_progress(b, t, items, out.get(), stats, stop, quiet);
   stats.stop_signal = stop.received();

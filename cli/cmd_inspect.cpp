@@ -12,8 +12,6 @@
 namespace fvlm::cli {
 namespace {
 
-constexpr char kLayerPrefix[] = "model.layers.";
-
 // A model whose config.json (or converted metadata) fails its bounds: nothing derived from the
 // config can be built safely, so the report is the checks and the error.
 nlohmann::ordered_json failed_config_report(const std::string& path, const Error& e) {
@@ -65,7 +63,8 @@ nlohmann::ordered_json inspect(const std::string& path) {
     auto it = src.tensors.find(s.name);
     if (it == src.tensors.end() || s.role != TensorRole::kLlm) continue;
     std::string kind = s.name;
-    if (kind.rfind(kLayerPrefix, 0) == 0) kind = kind.substr(kind.find('.', sizeof(kLayerPrefix) - 1) + 1);
+    const std::string_view layers = dec::kQwen2LayerPrefix;
+    if (kind.starts_with(layers)) kind = kind.substr(kind.find('.', layers.size()) + 1);
     llm_dtypes[kind][std::string(dtype_name(it->second.dtype()))]++;
   }
   nlohmann::ordered_json problem_list = nlohmann::ordered_json::array();
@@ -97,7 +96,7 @@ nlohmann::ordered_json inspect(const std::string& path) {
         {"intermediate_size", c.llm.intermediate_size},
         {"vocab_size", c.llm.vocab_size},
         {"tie_word_embeddings", c.llm.tie_word_embeddings},
-        {"lm_head_stored", src.tensors.count("lm_head.weight") > 0}}},
+        {"lm_head_stored", src.tensors.count(dec::kQwen2LmHead) > 0}}},
       {"image_aspect_ratio", c.image_aspect_ratio},
       {"n_tensors", src.tensors.size()},
       {"dtypes", dtypes},

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "core/image.h"
 
 namespace fvlm {
 namespace {
@@ -48,12 +49,13 @@ CeilingFromEnv read_env_once() {
   }
   if (r.ceiling == IsaCeiling::kNone) return r;
   // Before the first primitive, so that the whole engine honours the ceiling.
+  const std::string opencv = cap_opencv_isa(r.ceiling);
   const dnnl::status st = dnnl::set_max_cpu_isa(onednn_isa(r.ceiling));
   if (st != dnnl::status::success)
-    spdlog::warn("{}={}: oneDNN was already in use, its ISA is not capped", kEnv,
-                 isa_ceiling_name(r.ceiling));
+    spdlog::warn("{}={}: oneDNN was already in use, its ISA is not capped ({})", kEnv,
+                 isa_ceiling_name(r.ceiling), opencv);
   else
-    spdlog::debug("{}={}: kernels and oneDNN capped", kEnv, isa_ceiling_name(r.ceiling));
+    spdlog::debug("{}={}: kernels, oneDNN and OpenCV capped ({})", kEnv, isa_ceiling_name(r.ceiling), opencv);
   return r;
 }
 

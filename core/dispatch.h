@@ -32,7 +32,8 @@ IsaCeiling isa_tier(CpuFeature f);
 
 // FVLM_MAX_ISA, read once. The first call also caps oneDNN at the same tier
 // (dnnl::set_max_cpu_isa), so it must happen before the first primitive: Runtime's constructor
-// and the CLI call it first. Throws Error{kBadArgs} (on every call) for an unknown value.
+// and the CLI call it first; and OpenCV's own dispatch (core/image.h cap_opencv_isa). Throws Error{kBadArgs}
+// (on every call) for an unknown value.
 IsaCeiling isa_ceiling();
 
 // cpu_has(f) and f's tier is at or under `ceiling`.

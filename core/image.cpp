@@ -246,4 +246,13 @@ Image load_image(const std::string& path, int64_t max_pixels) {
   return decode_image(bytes, path, max_pixels);
 }
 
+std::string cap_opencv_isa(IsaCeiling ceiling) {
+  const bool avx512 =
+      cv::checkHardwareSupport(CV_CPU_AVX_512F) || cv::checkHardwareSupport(CV_CPU_AVX512_SKX);
+  if (ceiling == IsaCeiling::kScalar || (ceiling == IsaCeiling::kAvx2 && avx512)) cv::setUseOptimized(false);
+  if (!cv::useOptimized()) return "OpenCV dispatch off (SSE2 baseline)";
+  return cv::checkHardwareSupport(CV_CPU_AVX_512F) ? "OpenCV dispatch up to AVX-512"
+                                                   : "OpenCV dispatch up to AVX2";
+}
+
 }  // namespace fvlm

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "core/dispatch.h"
+
 namespace fvlm {
 
 // 8-bit RGB, interleaved, row-major, no row padding: pixel (x, y) channel c is
@@ -38,6 +40,15 @@ inline constexpr int64_t kDefaultMaxPixels = 100'000'000;  // 100 MP
 //  - EXIF orientation (JPEG APP1, PNG eXIf, WebP EXIF, TIFF IFD0 tag 274) is applied, so the
 //    result is upright as a photo viewer shows it.
 Image decode_image(std::span<const uint8_t> bytes, const std::string& name, int64_t max_pixels);
+
+// Puts OpenCV's own SIMD dispatch (its CV_CPU_DISPATCH kernels: colour conversion, flips,
+// transposes, drawing) under the FVLM_MAX_ISA ceiling; core/dispatch.cpp calls it with the ceiling
+// it reads. OpenCV reads its CPU features (and OPENCV_CPU_DISABLE) once, as libopencv_core loads
+// before main, so single features cannot be dropped any more: what is left is all or nothing,
+// cv::setUseOptimized(false), which leaves only OpenCV's SSE2 baseline (as oneDNN keeps SSE4.1).
+// scalar always turns it off; avx2 turns it off where OpenCV would run AVX-512 code; avx512 and
+// none leave it on. Returns what OpenCV now runs, for the log.
+std::string cap_opencv_isa(IsaCeiling ceiling);
 
 // Reads the file and decodes it (`-` for stdin is the CLI's business, not handled here).
 // Missing file -> Error{kNotFound}; a directory or device -> Error{kBadArgs}. A FIFO, pipe or

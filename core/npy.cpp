@@ -2,13 +2,13 @@
 
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
 #include <regex>
 
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "core/staged_file.h"
 
 namespace fvlm {
 namespace {
@@ -111,21 +111,13 @@ void write_npy(const std::string& path, const Tensor& t) {
   const size_t total = 10 + header.size() + 1;
   header.append((64 - total % 64) % 64, ' ');
   header.push_back('\n');
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) throw Error(Errc::kBadArgs, fmt::format("cannot write {}", path));
-    const uint16_t len = uint16_t(header.size());
-    f.write("\x93NUMPY\x01\x00", 8);
-    const char lb[2] = {char(len & 0xff), char(len >> 8)};
-    f.write(lb, 2);
-    f.write(header.data(), std::streamsize(header.size()));
-    f.write(static_cast<const char*>(t.data()), t.nbytes());
-    if (!f) throw Error(Errc::kBadArgs, fmt::format("cannot write {}", path));
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) throw Error(Errc::kBadArgs, fmt::format("cannot write {}: {}", path, ec.message()));
+  StagedFile f(path);
+  const uint16_t len = uint16_t(header.size());
+  const char magic_len[10] = {'\x93', 'N', 'U', 'M', 'P', 'Y', 1, 0, char(len & 0xff), char(len >> 8)};
+  f.write(magic_len, sizeof magic_len);
+  f.write(header.data(), header.size());
+  f.write(t.data(), size_t(t.nbytes()));
+  f.commit();
 }
 
 }  // namespace fvlm

@@ -34,6 +34,7 @@ struct TensorSpec {
   TensorRole role;
   QuantPolicy quant;
   Presence presence = Presence::kRequired;
+  std::string gguf_name = {};  // llama.cpp's name in a GGUF file, where llama.cpp has the tensor
 };
 
 // Appends specs under a name prefix; keeps table-building code one line per tensor.

@@ -13,6 +13,11 @@
 
 namespace fvlm::dec {
 
+// Names the code above needs to single out (convert: the output matrix; inspect: per-layer kinds).
+inline constexpr const char* kQwen2Embedding = "model.embed_tokens.weight";
+inline constexpr const char* kQwen2LmHead = "lm_head.weight";
+inline constexpr const char* kQwen2LayerPrefix = "model.layers.";  // then "{i}." and the layer's name
+
 // visit(spec, field) for every tensor of the checkpoint, in checkpoint order; `field` is the member
 // of `w` that holds it (w null: a scratch Tensor, for walking the table alone). bind_qwen2 binds
 // through it, and qwen2_tensor_table (validation, inspect, convert, random weights) collects it.

@@ -45,9 +45,7 @@ void run_expand_conv(Runtime& rt, const ExpandConvPlan& p, const float* x, float
 }
 
 // Rows per ConvFFN chunk: a hidden chunk of ~4 MB (it stays in the L3 between fc1 and fc2), but at
-// least 1024 rows (GEMM efficiency), in equal chunks. bench_encoder f32, 512 / 1024 px min: whole map
-// 0.98-1.04 / 4.0-4.3 s; 16 MB chunks 0.99-1.06 / 3.96-4.12; 4 MB 0.96-1.01 / 3.75-3.93; 1 MB with a
-// 256-row floor 1.17-1.30 / 4.69 (M too small for sgemm).
+// least 1024 rows (GEMM efficiency), in equal chunks (bench/README.md: the chunk sizes measured).
 int64_t conv_ffn_chunk_rows(int64_t rows, int64_t hidden) {
   constexpr int64_t kHiddenChunkFloats = int64_t(1) << 20;
   const int64_t target = std::max<int64_t>(1024, kHiddenChunkFloats / hidden);

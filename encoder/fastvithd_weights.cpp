@@ -4,8 +4,6 @@
 #include <cmath>
 #include <string_view>
 
-#include <fmt/format.h>
-
 #include "core/error.h"
 #include "core/parallel.h"
 #include "core/widen.h"
@@ -31,40 +29,34 @@ void widen_into(const Tensor& t, float* dst) {
                [&](int64_t r0, int64_t r1) { widen_rows(src, r0, r1, dst + r0 * cols); });
 }
 
-struct Binder {
-  const TensorMap& m;
-  std::string prefix;
-  Binding mode = Binding::kEager;
-  // An F32 copy of a checkpoint tensor.
-  Tensor get(const std::string& name) const {
-    const Tensor& t = m.at(prefix + name);
-    Tensor out = Tensor::zeros(DType::F32, t.shape());
-    widen_into(t, out.f32());
-    return out;
+// An F32 copy of a checkpoint tensor.
+Tensor widened(const Tensor& t) {
+  Tensor out = Tensor::zeros(DType::F32, t.shape());
+  widen_into(t, out.f32());
+  return out;
+}
+
+// A matrix oneDNN packs: F32 now, or (deferred) a view of the checkpoint for dense_weight.
+void bind_matrix(ConvW& c, const Tensor& t, Binding mode) {
+  c.id = t.data();
+  if (mode == Binding::kEager) {
+    c.w = widened(t);
+  } else {
+    c.src = t;
+    c.w = Tensor::view(DType::F32, t.shape(), nullptr, nullptr);
   }
-  const void* id(const std::string& name) const { return m.at(prefix + name).data(); }
-  // A matrix oneDNN packs: F32 now, or (deferred) a view for dense_weight. No bias.
-  ConvW matrix(const std::string& weight_name, int groups = 1) const {
-    ConvW c;
-    c.groups = groups;
-    c.id = id(weight_name);
-    if (mode == Binding::kEager) {
-      c.w = get(weight_name);
-    } else {
-      c.src = m.at(prefix + weight_name);
-      c.w = Tensor::view(DType::F32, c.src.shape(), nullptr, nullptr);
-    }
-    return c;
-  }
-  ConvW conv(const std::string& name, int groups = 1) const {
-    ConvW c = matrix(name + ".weight", groups);
-    c.b = get(name + ".bias");
-    return c;
-  }
-  ConvW conv_f32(const std::string& name) const {  // read by the forward itself: always F32
-    return Binder{m, prefix, Binding::kEager}.conv(name);
-  }
-};
+}
+
+// Binds every field the walk names from `tensors` (validated against the same table first):
+// kKeepF32 matrices (the SE weights, read by the forward itself) are F32 in either mode.
+auto binder(const TensorMap& tensors, Binding mode) {
+  return [&tensors, mode](const TensorSpec& s, const VisionField& f) {
+    if (f.matrix)
+      bind_matrix(*f.matrix, tensors.at(s.name), s.quant == QuantPolicy::kKeepF32 ? Binding::kEager : mode);
+    else if (f.f32)
+      *f.f32 = widened(tensors.at(s.name));
+  };
+}
 
 // Multiplies output channel o (weight row o and bias o) by s[o]: y' = s * (W x + b). A deferred
 // weight keeps the factor for dense_weight.
@@ -85,22 +77,30 @@ void scale_rows(ConvW& c, const Tensor& s, int64_t rows) {
 }
 
 // convffn.conv = Conv2d(dw 7x7, no bias) -> BatchNorm2d(eps); fc1; GELU; fc2 (x layer_scale).
-ConvFfnW bind_conv_ffn(const Binder& b, const std::string& p, int dim, float eps, const Tensor& layer_scale) {
-  ConvFfnW f;
-  f.dw7x7 = b.matrix(p + "convffn.conv.conv.weight", dim);
-  const Tensor gamma = b.get(p + "convffn.conv.bn.weight"), beta = b.get(p + "convffn.conv.bn.bias");
-  const Tensor mean = b.get(p + "convffn.conv.bn.running_mean"),
-               var = b.get(p + "convffn.conv.bn.running_var");
-  Tensor inv_std = Tensor::zeros(DType::F32, {dim});
-  for (int c = 0; c < dim; ++c)  // BN(y) = (y - mean) * gamma / sqrt(var + eps) + beta
-    inv_std.f32()[c] = gamma.f32()[c] / std::sqrt(var.f32()[c] + eps);
-  scale_rows(f.dw7x7, inv_std, dim);  // no bias yet: scales the weights only
-  f.dw7x7.b = Tensor::zeros(DType::F32, {dim});
-  for (int c = 0; c < dim; ++c) f.dw7x7.b.f32()[c] = beta.f32()[c] - mean.f32()[c] * inv_std.f32()[c];
-  f.fc1 = b.conv(p + "convffn.fc1");
-  f.fc2 = b.conv(p + "convffn.fc2");
+// Consumes the BatchNorm statistics and the layer scale.
+void fold_conv_ffn(ConvFfnW& f, int dim, float eps, Tensor& layer_scale) {
+  const ScaleShift bn = batchnorm_scale_shift(f.bn_gamma, f.bn_beta, f.bn_mean, f.bn_var, eps);
+  scale_rows(f.dw7x7, bn.scale, dim);  // no bias yet: scales the weights only
+  f.dw7x7.b = bn.shift;
   scale_rows(f.fc2, layer_scale, dim);  // x + layer_scale * fc2(.)
-  return f;
+  f.bn_gamma = f.bn_beta = f.bn_mean = f.bn_var = layer_scale = Tensor{};
+}
+
+// The load-time folds of the header: BatchNorm and layer scales, and the attention scale.
+void fold_fastvithd(FastVitHdWeights& w) {
+  const FastVitHdConfig& v = w.cfg;
+  for (StageW& s : w.network) {
+    for (AttentionBlockW& a : s.attention) {
+      Tensor qscale = Tensor::zeros(DType::F32, {3 * s.dim});
+      for (int o = 0; o < 3 * s.dim; ++o)  // q = q * head_dim^-0.5 (Q rows only)
+        qscale.f32()[o] = o < s.dim ? 1.0f / std::sqrt(float(v.attention_head_dim)) : 1.0f;
+      scale_rows(a.qkv, qscale, 3 * s.dim);
+      scale_rows(a.proj, a.layer_scale_1, s.dim);
+      a.layer_scale_1 = Tensor{};
+      fold_conv_ffn(a.ffn, s.dim, v.batchnorm_eps, a.layer_scale_2);
+    }
+    for (RepMixerBlockW& r : s.repmixer) fold_conv_ffn(r.ffn, s.dim, v.batchnorm_eps, r.layer_scale);
+  }
 }
 
 }  // namespace
@@ -123,60 +123,9 @@ Tensor dense_weight(const ConvW& c, std::vector<float>& staging) {
 FastVitHdWeights bind_fastvithd(const FastVitHdConfig& v, const TensorMap& tensors, Binding mode) {
   const TensorMap vt = with_prefix(tensors, kVisionPrefix);
   validate_tensors(fastvithd_tensor_table(v), vt);
-  const Binder b{vt, kVisionPrefix, mode};
   FastVitHdWeights w;
-  w.cfg = v;
-  const int d0 = v.embed_dims[0];
-  w.stem[0] = b.conv("patch_embed.0.reparam_conv");      // 3x3 s2, 3 -> d0
-  w.stem[1] = b.conv("patch_embed.1.reparam_conv", d0);  // 3x3 s2 depthwise
-  w.stem[2] = b.conv("patch_embed.2.reparam_conv");      // 1x1
-  const auto layout = fastvithd_network_layout(v);
-  for (size_t idx = 0; idx < layout.size(); ++idx) {
-    StageW s;
-    s.stage = layout[idx].stage;
-    s.dim = v.embed_dims[s.stage];
-    const std::string p = fmt::format("network.{}.", idx);
-    switch (layout[idx].kind) {
-      case NetworkModule::kRepCpe:
-        s.kind = StageW::Kind::kRepCpe;
-        s.cpe = b.conv(p + "reparam_conv", s.dim);
-        break;
-      case NetworkModule::kPatchEmbed:
-        s.kind = StageW::Kind::kPatchEmbed;
-        s.down.lk = b.conv(p + "proj.0.lkb_reparam", v.embed_dims[s.stage - 1]);
-        s.down.pw = b.conv(p + "proj.1.reparam_conv");
-        break;
-      case NetworkModule::kStage:
-        s.kind = v.attention[s.stage] ? StageW::Kind::kAttentionStage : StageW::Kind::kRepMixerStage;
-        for (int j = 0; j < v.layers[s.stage]; ++j) {
-          const std::string bp = p + fmt::format("{}.", j);
-          if (v.attention[s.stage]) {
-            AttentionBlockW a;
-            a.norm_w = b.get(bp + "norm.weight");
-            a.norm_b = b.get(bp + "norm.bias");
-            a.qkv = b.matrix(bp + "token_mixer.qkv.weight");
-            Tensor qscale = Tensor::zeros(DType::F32, {3 * s.dim});
-            for (int o = 0; o < 3 * s.dim; ++o)  // q = q * head_dim^-0.5 (Q rows only)
-              qscale.f32()[o] = o < s.dim ? 1.0f / std::sqrt(float(v.attention_head_dim)) : 1.0f;
-            scale_rows(a.qkv, qscale, 3 * s.dim);
-            a.proj = b.conv(bp + "token_mixer.proj");
-            scale_rows(a.proj, b.get(bp + "layer_scale_1"), s.dim);
-            a.ffn = bind_conv_ffn(b, bp, s.dim, v.batchnorm_eps, b.get(bp + "layer_scale_2"));
-            s.attention.push_back(std::move(a));
-          } else {
-            RepMixerBlockW r;
-            r.mixer = b.conv(bp + "token_mixer.reparam_conv", s.dim);
-            r.ffn = bind_conv_ffn(b, bp, s.dim, v.batchnorm_eps, b.get(bp + "layer_scale"));
-            s.repmixer.push_back(std::move(r));
-          }
-        }
-        break;
-    }
-    w.network.push_back(std::move(s));
-  }
-  w.conv_exp.conv = b.conv("conv_exp.reparam_conv", v.embed_dims.back());
-  w.conv_exp.se_reduce = b.conv_f32("conv_exp.se.reduce");
-  w.conv_exp.se_expand = b.conv_f32("conv_exp.se.expand");
+  for_each_fastvithd_tensor(v, w, binder(vt, mode));
+  fold_fastvithd(w);
   return w;
 }
 
@@ -185,9 +134,8 @@ ProjectorW bind_projector(const ProjectorConfig& c, const TensorMap& tensors) {
     throw Error(Errc::kUnsupported, "mm_projector_type " + c.type + " is not supported");
   const TensorMap pt = with_prefix(tensors, kProjectorPrefix);
   validate_tensors(projector_tensor_table(c), pt);
-  const Binder b{pt, kProjectorPrefix};
   ProjectorW p;
-  for (int i = 0; i < c.depth; ++i) p.linears.push_back(b.conv(std::to_string(2 * i)));
+  for_each_projector_tensor(c, p, binder(pt, Binding::kEager));
   return p;
 }
 

@@ -31,18 +31,23 @@ struct ConvFfnW {  // ConvFFN(dim, hidden)
   ConvW dw7x7;     // convffn.conv.{conv,bn} folded: [d,1,7,7] + bias
   ConvW fc1;       // convffn.fc1 [hidden, d, 1, 1]      (GELU after)
   ConvW fc2;       // convffn.fc2 [d, hidden, 1, 1] x layer_scale (residual)
+  // convffn.conv.bn.{weight,bias,running_mean,running_var} [d]: read at bind, folded into dw7x7,
+  // then released (empty in bound weights).
+  Tensor bn_gamma, bn_beta, bn_mean, bn_var;
 };
 
 struct RepMixerBlockW {  // network.{s}.{j}
   ConvW mixer;           // token_mixer.reparam_conv [d,1,3,3] (identity folded in)
   ConvFfnW ffn;          // convffn.*, fc2 scaled by layer_scale [d,1,1]
+  Tensor layer_scale;    // [d,1,1]: folded into ffn.fc2 at bind, then released
 };
 
-struct AttentionBlockW {  // network.{s}.{j}
-  Tensor norm_w, norm_b;  // [d] norm.{weight,bias} (LayerNormChannel)
-  ConvW qkv;              // token_mixer.qkv.weight [3d, d], Q rows x head_dim^-0.5, no bias
-  ConvW proj;             // token_mixer.proj.{weight,bias} [d,d] x layer_scale_1
-  ConvFfnW ffn;           // convffn.*, fc2 scaled by layer_scale_2
+struct AttentionBlockW {                // network.{s}.{j}
+  Tensor norm_w, norm_b;                // [d] norm.{weight,bias} (LayerNormChannel)
+  ConvW qkv;                            // token_mixer.qkv.weight [3d, d], Q rows x head_dim^-0.5, no bias
+  ConvW proj;                           // token_mixer.proj.{weight,bias} [d,d] x layer_scale_1
+  ConvFfnW ffn;                         // convffn.*, fc2 scaled by layer_scale_2
+  Tensor layer_scale_1, layer_scale_2;  // [d,1,1]: folded into proj / ffn.fc2 at bind, then released
 };
 
 struct PatchEmbedW {  // network.{i}.proj
@@ -77,7 +82,8 @@ struct ProjectorW {            // mm_projector: Linear, GELU, Linear, ...
   std::vector<ConvW> linears;  // [H, mm_hidden], [H, H] ...
 };
 
-// Validates the vision tensors against the table (all problems at once, Error{kBadModel}) and binds.
+// Validates the vision tensors against the table (all problems at once, Error{kBadModel}) and binds
+// through the same table (encoder/fastvithd_tensors.h), then applies the folds above.
 // kDeferred: every matrix oneDNN packs is left to dense_weight (views of `tensors`, which must stay
 // mapped); norms, biases and the SE weights that the forward reads itself are F32 either way.
 enum class Binding { kEager, kDeferred };

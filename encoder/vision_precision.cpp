@@ -69,8 +69,8 @@ VisionPrecision resolve_vision_precision(VisionPrecision p) {
   if (p != VisionPrecision::kAuto) return p;
   // bf16 wherever the CPU computes it natively (AMX, or AVX512_BF16 as on Zen 4 and Cooper Lake):
   // its accuracy is proven by the tests (features cosine >= 0.9999 vs FP32, greedy ids identical) and
-  // it measured 1.73x FP32 at 1024 px on Zen 4. Emulated bf16 (AVX-512 without the instructions) is
-  // slower than FP32, so f32 there and below. int8 stays opt-in until shown on a real checkpoint.
+  // it is faster than FP32 there (bench/README.md). Emulated bf16 (AVX-512 without the instructions)
+  // is slower than FP32, so f32 there and below. int8 stays opt-in until shown on a real checkpoint.
   const Bf16Support s = bf16_support();
   return s == Bf16Support::kAmx || s == Bf16Support::kNative ? VisionPrecision::kBf16 : VisionPrecision::kF32;
 }

@@ -26,8 +26,8 @@ enum class Bf16Support {
 Bf16Support bf16_support();
 std::string_view bf16_support_name(Bf16Support s);
 
-// kAuto -> kBf16 where the CPU has AMX-BF16, else kF32 (on AVX512_BF16 alone oneDNN 2.6's bf16 matmul
-// measured barely faster than f32: issue 12). Concrete precisions are returned unchanged.
+// kAuto -> kBf16 where the CPU computes bf16 natively (AMX-BF16 or AVX512_BF16), else kF32 (emulated
+// bf16 is slower than f32). Concrete precisions are returned unchanged.
 VisionPrecision resolve_vision_precision(VisionPrecision p);
 
 }  // namespace fvlm::enc

@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
-#include <regex>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -44,32 +43,6 @@ DType convert_storage_dtype(const TensorSpec& spec, DType requested, bool is_out
       return requested;
   }
   return DType::F32;
-}
-
-std::string gguf_llm_tensor_name(const std::string& name) {
-  static const std::pair<const char*, const char*> kLayer[] = {
-      {"input_layernorm.weight", "attn_norm.weight"},
-      {"self_attn.q_proj.weight", "attn_q.weight"},
-      {"self_attn.q_proj.bias", "attn_q.bias"},
-      {"self_attn.k_proj.weight", "attn_k.weight"},
-      {"self_attn.k_proj.bias", "attn_k.bias"},
-      {"self_attn.v_proj.weight", "attn_v.weight"},
-      {"self_attn.v_proj.bias", "attn_v.bias"},
-      {"self_attn.o_proj.weight", "attn_output.weight"},
-      {"post_attention_layernorm.weight", "ffn_norm.weight"},
-      {"mlp.gate_proj.weight", "ffn_gate.weight"},
-      {"mlp.up_proj.weight", "ffn_up.weight"},
-      {"mlp.down_proj.weight", "ffn_down.weight"},
-  };
-  if (name == "model.embed_tokens.weight") return "token_embd.weight";
-  if (name == "model.norm.weight") return "output_norm.weight";
-  if (name == "lm_head.weight") return "output.weight";
-  static const std::regex kLayerRe(R"(model\.layers\.(\d+)\.(.+))");
-  std::smatch m;
-  if (std::regex_match(name, m, kLayerRe))
-    for (const auto& [hf, gg] : kLayer)
-      if (m[2] == hf) return fmt::format("blk.{}.{}", m[1].str(), gg);
-  throw Error(Errc::kInternal, fmt::format("convert: no GGUF name for LLM tensor '{}'", name));
 }
 
 std::string gguf_vision_tensor_name(const std::string& name) {

@@ -45,12 +45,8 @@
 // A q4_0 file is thus mixed, as llama.cpp's are, and still says general.file_type = MOSTLY_Q4_0.
 // `--pure` (llama-quantize's flag) turns the mixture off: every LLM matrix, the output included,
 // at the asked type.
-// Golden tiny model, min over the e2e cases of the last-position logit cosine vs FP32 (each class
-// Q4_0 alone, the rest F32: embed 0.9905, o 0.9914, v 0.9954, down/up/gate ~0.9977, q/k ~0.9987):
-// all Q4_0 but the output 0.9826; + attention Q8_0 0.9935 and the first-step top-1 flips on one
-// case of four (margin 1.17); + ffn_down Q8_0 0.9962, top-1 identical on all four.
-// 0.5B LLM file: 352 MB all-Q4_0-but-output, 374 MB + attention, 426 MB + ffn_down (Q8_0: 531 MB);
-// decode 2 threads 52 -> 45-47 tok/s for the last step.
+// Why this mixture: the accuracy, size and speed it was chosen on are in bench/README.md
+// ("Figures behind design choices": the q4_0 mixture).
 // Shapes are row-major here; the GGUF files store ggml's reversed ne (core/gguf.h).
 #pragma once
 #include <cstdint>
@@ -97,9 +93,7 @@ ConvertResult convert_model(const ConvertOptions& opt);
 DType convert_storage_dtype(const TensorSpec& spec, DType requested, bool is_output_matrix,
                             bool pure = false);
 
-// llama.cpp name of an LLM checkpoint tensor ("model.layers.3.mlp.up_proj.weight" ->
-// "blk.3.ffn_up.weight"); Error{kInternal} for a name outside the Qwen2 table.
-std::string gguf_llm_tensor_name(const std::string& checkpoint_name);
+// An LLM tensor's llama.cpp name is its table entry's gguf_name (decoder/qwen2_tensors.cpp).
 // GGUF name of a vision/projector checkpoint tensor ("v." / "mm." prefixes).
 std::string gguf_vision_tensor_name(const std::string& checkpoint_name);
 

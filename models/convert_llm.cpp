@@ -126,11 +126,11 @@ int write_llm_gguf(const ModelSource& src, DType type, bool pure, const SourcePa
   for (const TensorSpec& spec : llm_tensor_table(mc)) {
     auto it = src.tensors.find(spec.name);
     if (spec.presence == Presence::kIgnored || it == src.tensors.end()) continue;
-    if (spec.name == "lm_head.weight" && c.tie_word_embeddings) continue;  // llama.cpp reuses token_embd
+    if (spec.name == dec::kQwen2LmHead && c.tie_word_embeddings) continue;  // llama.cpp reuses token_embd
     const bool output_matrix =
-        spec.name == "lm_head.weight" || (spec.name == "model.embed_tokens.weight" && c.tie_word_embeddings);
+        spec.name == dec::kQwen2LmHead || (spec.name == dec::kQwen2Embedding && c.tie_word_embeddings);
     const DType dt = convert_storage_dtype(spec, type, output_matrix, pure);
-    w.add_tensor_rows(gguf_llm_tensor_name(spec.name), dt, spec.shape, convert_rows(it->second, dt, pages));
+    w.add_tensor_rows(spec.gguf_name, dt, spec.shape, convert_rows(it->second, dt, pages));
     ++count;
   }
   w.write(out);

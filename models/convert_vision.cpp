@@ -3,6 +3,8 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <set>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -17,30 +19,18 @@ namespace fvlm {
 namespace fs = std::filesystem;
 namespace {
 
-constexpr std::string_view kConvFfnConv = "convffn.conv.conv.weight";
-constexpr std::string_view kConvFfnBn = "convffn.conv.bn.";
-
-bool ends_with(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-// y = gamma * (conv(x) - mean) / sqrt(var + eps) + beta  ==  conv'(x) + b' with
-// w'[o] = w[o] * s[o], b'[o] = beta[o] - mean[o] * s[o], s = gamma / sqrt(var + eps).
-// Returns {w' [O, I/g, kh, kw], b' [O]} in F32.
-std::pair<Tensor, Tensor> fold_batchnorm(const TensorMap& t, const std::string& conv_name, float eps) {
-  const std::string bn =
-      conv_name.substr(0, conv_name.size() - kConvFfnConv.size()) + std::string(kConvFfnBn);
-  const Tensor w = to_f32(t.at(conv_name));
-  const Tensor gamma = to_f32(t.at(bn + "weight")), beta = to_f32(t.at(bn + "bias"));
-  const Tensor mean = to_f32(t.at(bn + "running_mean")), var = to_f32(t.at(bn + "running_var"));
+// The folded pair {w' [O, I/g, kh, kw], b' [O]} in F32: w'[o] = w[o] * scale[o], b' = shift, with the
+// BatchNorm's scale and shift as binding computes them (enc::batchnorm_scale_shift).
+std::pair<Tensor, Tensor> fold_batchnorm(const TensorMap& t, const enc::BatchNormFold& fold, float eps) {
+  const Tensor w = to_f32(t.at(fold.conv_weight));
+  const enc::ScaleShift bn = enc::batchnorm_scale_shift(to_f32(t.at(fold.gamma)), to_f32(t.at(fold.beta)),
+                                                        to_f32(t.at(fold.mean)), to_f32(t.at(fold.var)), eps);
   const int64_t out = w.dim(0), per_out = w.numel() / out;
-  Tensor wf = Tensor::zeros(DType::F32, w.shape()), bf = Tensor::zeros(DType::F32, {out});
-  for (int64_t o = 0; o < out; ++o) {
-    const float s = gamma.f32()[o] / std::sqrt(var.f32()[o] + eps);
-    for (int64_t j = 0; j < per_out; ++j) wf.f32()[o * per_out + j] = w.f32()[o * per_out + j] * s;
-    bf.f32()[o] = beta.f32()[o] - mean.f32()[o] * s;
-  }
-  return {wf, bf};
+  Tensor wf = Tensor::zeros(DType::F32, w.shape());
+  for (int64_t o = 0; o < out; ++o)
+    for (int64_t j = 0; j < per_out; ++j)
+      wf.f32()[o * per_out + j] = w.f32()[o * per_out + j] * bn.scale.f32()[o];
+  return {wf, bn.shift};
 }
 
 std::string read_text(const fs::path& p) {
@@ -100,21 +90,26 @@ int write_vision_gguf(const ModelSource& src, DType type, const SourcePages& pag
   std::vector<TensorSpec> table = vision_tensor_table(src.config);
   for (TensorSpec& s : projector_tensor_table(src.config)) table.push_back(std::move(s));
   const float eps = src.config.vision.batchnorm_eps;
+  std::map<std::string, enc::BatchNormFold> fold_of_conv;  // each ConvFFN dw conv -> its BatchNorm
+  std::set<std::string> folded_in;                         // the BatchNorm tensors: written inside their conv
+  for (enc::BatchNormFold& f : enc::fastvithd_batchnorm_folds(src.config.vision)) {
+    folded_in.insert({f.gamma, f.beta, f.mean, f.var});
+    fold_of_conv.emplace(f.conv_weight, std::move(f));
+  }
   int count = 0;
   for (const TensorSpec& spec : table) {
     auto it = src.tensors.find(spec.name);
-    if (spec.presence == Presence::kIgnored || it == src.tensors.end()) continue;
-    if (spec.name.find(kConvFfnBn) != std::string::npos) continue;  // folded into the conv below
+    if (spec.presence == Presence::kIgnored || it == src.tensors.end() || folded_in.count(spec.name))
+      continue;
     const DType dt = convert_storage_dtype(spec, type, false);
     const std::string name = gguf_vision_tensor_name(spec.name);
-    if (ends_with(spec.name, kConvFfnConv)) {
+    if (auto f = fold_of_conv.find(spec.name); f != fold_of_conv.end()) {
       const TensorMap* tensors = &src.tensors;
-      const std::string conv = spec.name;
-      const std::string bias_name = name.substr(0, name.size() - std::string_view("weight").size()) + "bias";
+      const enc::BatchNormFold fold = f->second;
       w.add_tensor(name, dt, spec.shape,
-                   [=] { return quant::quantize(fold_batchnorm(*tensors, conv, eps).first, dt); });
-      w.add_tensor(bias_name, DType::F32, {spec.shape[0]},
-                   [=] { return fold_batchnorm(*tensors, conv, eps).second; });
+                   [=] { return quant::quantize(fold_batchnorm(*tensors, fold, eps).first, dt); });
+      w.add_tensor(gguf_vision_tensor_name(fold.folded_bias), DType::F32, {spec.shape[0]},
+                   [=] { return fold_batchnorm(*tensors, fold, eps).second; });
       count += 2;
       continue;
     }

@@ -16,8 +16,6 @@ namespace fvlm {
 namespace fs = std::filesystem;
 namespace {
 
-constexpr std::string_view kFoldedBias = "convffn.conv.conv.bias";
-
 // The directory holding both files.
 std::string gguf_dir(const std::string& path) {
   return fs::is_directory(path) ? path : fs::path(path).parent_path().string();
@@ -29,15 +27,18 @@ std::string need_file(const std::string& dir, const char* name) {
   return p.string();
 }
 
-// GGUF LLM name -> checkpoint name: the inverse of gguf_llm_tensor_name over the table.
+// GGUF LLM name -> checkpoint name, from the table.
 std::map<std::string, std::string> llm_names(const ModelConfig& c) {
   std::map<std::string, std::string> m;
-  for (const TensorSpec& s : llm_tensor_table(c)) m[gguf_llm_tensor_name(s.name)] = s.name;
+  for (const TensorSpec& s : llm_tensor_table(c)) m[s.gguf_name] = s.name;
   return m;
 }
 
 void add_vision(const GgufFile& f, const ModelConfig& c, TensorMap& out) {
   const float eps = c.vision.batchnorm_eps;
+  std::map<std::string, enc::BatchNormFold> fold_of_bias;  // convert's folded bias -> its BatchNorm
+  for (enc::BatchNormFold& fold : enc::fastvithd_batchnorm_folds(c.vision))
+    fold_of_bias.emplace(fold.folded_bias, std::move(fold));
   for (auto& [name, t] : f.tensors()) {
     std::string ck;
     if (name.rfind(kGgufVisionPrefix, 0) == 0)
@@ -46,21 +47,20 @@ void add_vision(const GgufFile& f, const ModelConfig& c, TensorMap& out) {
       ck = kProjectorPrefix + name.substr(std::string(kGgufProjectorPrefix).size());
     else
       throw Error(Errc::kBadModel, fmt::format("{}: unexpected tensor '{}'", f.path(), name));
-    if (ck.size() < kFoldedBias.size() ||
-        ck.compare(ck.size() - kFoldedBias.size(), kFoldedBias.size(), kFoldedBias) != 0) {
+    const auto fold = fold_of_bias.find(ck);
+    if (fold == fold_of_bias.end()) {
       out[ck] = t;
       continue;
     }
     // Folded ConvFFN bias b' -> identity BatchNorm: gamma / sqrt(var + eps) == 1 exactly.
-    const std::string bn = ck.substr(0, ck.size() - kFoldedBias.size()) + "convffn.conv.bn.";
     const int64_t n = t.numel();
     Tensor gamma = Tensor::zeros(DType::F32, {n}), zeros = Tensor::zeros(DType::F32, {n});
     const float g = std::sqrt(0.0f + eps);
     for (int64_t i = 0; i < n; ++i) gamma.f32()[i] = g;
-    out[bn + "weight"] = gamma;
-    out[bn + "bias"] = t;
-    out[bn + "running_mean"] = zeros;
-    out[bn + "running_var"] = zeros;
+    out[fold->second.gamma] = gamma;
+    out[fold->second.beta] = t;
+    out[fold->second.mean] = zeros;
+    out[fold->second.var] = zeros;
   }
 }
 

@@ -7,6 +7,17 @@
 
 namespace fvlm::quant {
 
+float signed_absmax(const float* x, int n) {
+  float amax = 0.0f, max = 0.0f;
+  for (int j = 0; j < n; ++j) {
+    if (amax < std::fabs(x[j])) {
+      amax = std::fabs(x[j]);
+      max = x[j];
+    }
+  }
+  return max;
+}
+
 void quantize_row_q8_0(const float* x, BlockQ8_0* y, int64_t k) {
   for (int64_t b = 0; b < k / kBlock; ++b, x += kBlock) {
     float amax = 0.0f;
@@ -20,14 +31,7 @@ void quantize_row_q8_0(const float* x, BlockQ8_0* y, int64_t k) {
 
 void quantize_row_q4_0(const float* x, BlockQ4_0* y, int64_t k) {
   for (int64_t b = 0; b < k / kBlock; ++b, x += kBlock) {
-    float amax = 0.0f, max = 0.0f;  // max keeps the sign of the largest |x|
-    for (int j = 0; j < kBlock; ++j) {
-      if (amax < std::fabs(x[j])) {
-        amax = std::fabs(x[j]);
-        max = x[j];
-      }
-    }
-    const float d = max / -8.0f;
+    const float d = signed_absmax(x, kBlock) / -8.0f;
     const float id = d != 0.0f ? 1.0f / d : 0.0f;
     y[b].d = f32_to_f16(d);
     for (int j = 0; j < kBlock / 2; ++j) {
@@ -69,16 +73,11 @@ void quantize_row_q4_0_min_error(const float* x, BlockQ4_0* y, int64_t k) {
   // sum x^2 - (sum x*l)^2 / sum l^2, so comparing (sum x*l)^2 / sum l^2 suffices.
   constexpr int kMaxSteps = 4;
   for (int64_t b = 0; b < k / kBlock; ++b, x += kBlock) {
-    float amax = 0.0f, max = 0.0f;
-    for (int j = 0; j < kBlock; ++j)
-      if (amax < std::fabs(x[j])) {
-        amax = std::fabs(x[j]);
-        max = x[j];
-      }
+    const float max = signed_absmax(x, kBlock);
     float best_level[kBlock];
     std::fill_n(best_level, kBlock, -8.0f);  // an all-zero block: d = 0, stored levels 0
     float best_d = 0.0f, best_gain = -1.0f;
-    if (amax > 0.0f) {
+    if (max != 0.0f) {
       for (const float start_level : {-8.0f, 7.0f}) {
         float id = start_level / max, gain = -1.0f;
         for (int step = 0; step < kMaxSteps; ++step) {

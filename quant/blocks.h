@@ -25,6 +25,10 @@ static_assert(sizeof(BlockQ4_0) == 18 && alignof(BlockQ4_0) == 2);
 
 // Weights -> blocks. k % 32 == 0. Rounding as ggml: Q8_0 roundf (half away from zero) of x/d;
 // Q4_0 truncation of x/d + 8.5, clamped to 15 (so the extreme value maps to exactly -8).
+// The value of largest magnitude among x[0..n), sign kept (the first on ties; 0 if all are 0):
+// what ggml's q4_0 scale is made of.
+float signed_absmax(const float* x, int n);
+
 void quantize_row_q8_0(const float* x, BlockQ8_0* y, int64_t k);
 void quantize_row_q4_0(const float* x, BlockQ4_0* y, int64_t k);
 // Same layout, smaller error: per block, a few rounds of least-squares scale refit and re-rounding

@@ -4,6 +4,9 @@
 #include <memory>
 #include <string>
 
+#include <doctest/doctest.h>
+#include <fmt/format.h>
+
 #include "core/npy.h"
 #include "core/runtime.h"
 #include "core/safetensors.h"
@@ -40,6 +43,22 @@ inline Tensor golden_pixels(const std::string& image) {
   Shape s = p.shape();
   s.insert(s.begin(), 1);
   return to_f32(p).reshaped(s);
+}
+
+// How far a reduced-precision backend is from the FP32 one on one golden image: its image features
+// and its projector output (each compared with FP32's), logged as a MESSAGE line.
+struct PrecisionDiff {
+  Diff features, projected;
+};
+inline PrecisionDiff diff_from_f32(TinyEncoder& m, enc::CpuVisionBackend& other, const std::string& img) {
+  const Tensor pixels = golden_pixels(img);
+  const Tensor f32 = m.backend->encode(pixels), o = other.encode(pixels);
+  REQUIRE(o.shape() == f32.shape());
+  const PrecisionDiff d{compare(o, f32), compare(other.project(o), m.backend->project(f32))};
+  MESSAGE(fmt::format("{:6s} features cosine {:.7f} max rel {:.5f} | projected cosine {:.7f} max rel {:.5f}",
+                      img, d.features.cosine, d.features.max_abs / d.features.max_ref, d.projected.cosine,
+                      d.projected.max_abs / d.projected.max_ref));
+  return d;
 }
 
 }  // namespace fvlm::test

@@ -30,15 +30,7 @@ TEST_CASE("encoder bf16: features and projection stay close to the FP32 path on 
   REQUIRE(bf16.precision() == enc::VisionPrecision::kBf16);
   for (const std::string img : kImages) {
     CAPTURE(img);
-    const Tensor pixels = test::golden_pixels(img);
-    const Tensor f32 = m.backend->encode(pixels), b = bf16.encode(pixels);
-    REQUIRE(b.shape() == f32.shape());
-    const test::Diff df = test::compare(b, f32);
-    const Tensor pf32 = m.backend->project(f32), pb = bf16.project(b);
-    const test::Diff dp = test::compare(pb, pf32);
-    MESSAGE(
-        fmt::format("{:6s} features cosine {:.7f} max rel {:.5f} | projected cosine {:.7f} max rel {:.5f}",
-                    img, df.cosine, df.max_abs / df.max_ref, dp.cosine, dp.max_abs / dp.max_ref));
+    const auto [df, dp] = test::diff_from_f32(m, bf16, img);
     CHECK(df.max_abs > 0.0);  // bf16 really ran (an F32 fallback would match exactly)
     CHECK(df.cosine >= 0.9999);
     CHECK(dp.cosine >= 0.9999);

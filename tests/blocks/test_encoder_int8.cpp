@@ -26,15 +26,7 @@ TEST_CASE("encoder int8: features and projection stay close to the FP32 path on 
   enc::CpuVisionBackend int8(m.rt, vision_config(m.cfg), m.tensors, enc::VisionPrecision::kInt8);
   for (const std::string img : kImages) {
     CAPTURE(img);
-    const Tensor pixels = test::golden_pixels(img);
-    const Tensor f32 = m.backend->encode(pixels), q = int8.encode(pixels);
-    REQUIRE(q.shape() == f32.shape());
-    const test::Diff df = test::compare(q, f32);
-    const Tensor pf32 = m.backend->project(f32), pq = int8.project(q);
-    const test::Diff dp = test::compare(pq, pf32);
-    MESSAGE(
-        fmt::format("{:6s} features cosine {:.6f} max rel {:.4f} | projected cosine {:.6f} max rel {:.4f}",
-                    img, df.cosine, df.max_abs / df.max_ref, dp.cosine, dp.max_abs / dp.max_ref));
+    const auto [df, dp] = test::diff_from_f32(m, int8, img);
     CHECK(df.cosine >= 0.996);
     CHECK(df.max_abs / df.max_ref <= 0.15);
     CHECK(dp.cosine >= 0.995);

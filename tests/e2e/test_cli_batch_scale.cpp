@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -257,5 +258,55 @@ TEST_CASE("cli batch: a second SIGINT exits at once (130), the file still whole"
   const JsonLines f = read_jsonl(out);
   CHECK(f.whole);
   for (const auto& j : f.lines) CHECK(j.is_object());
+  fs::remove_all(dir);
+}
+
+TEST_CASE("cli batch -: one SIGINT while the list is still coming on stdin stops it (130, summary)") {
+  const fs::path dir = make_image_folder("sigint_stdin", 2);
+  const fs::path fifo = dir / "list.fifo";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  // Held open for writing and never closed before the signal: the list never reaches EOF.
+  const int writer = ::open(fifo.c_str(), O_RDWR);
+  REQUIRE(writer >= 0);
+  const std::string first = (dir / "img00.png").string() + "\n";
+  REQUIRE(::write(writer, first.data(), first.size()) == ssize_t(first.size()));
+  const pid_t pid =
+      spawn_cli("batch - -m '" + tiny_model() + "' --summary " + q(dir / "s.json") + " <" + q(fifo),
+                dir / "stdout.txt", dir / "stderr.txt");
+  REQUIRE(pid > 0);
+  // The handlers are in place once the process is fastvlm (no longer the sh that execs it) and
+  // SIGINT shows among its caught signals (SigCgt, bit 1 = SIGINT).
+  const std::string proc = "/proc/" + std::to_string(pid) + "/";
+  auto sigint_caught = [&] {
+    if (read_text(proc + "comm") != "fastvlm\n") return false;
+    const std::string status = read_text(proc + "status");
+    const size_t at = status.find("SigCgt:\t");
+    return at != std::string::npos && (std::stoull(status.substr(at + 8, 16), nullptr, 16) & 2) != 0;
+  };
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!sigint_caught() && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  REQUIRE(sigint_caught());
+  ::kill(pid, SIGINT);
+  int st = 0;
+  pid_t reaped = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while ((reaped = ::waitpid(pid, &st, WNOHANG)) == 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  if (reaped == 0) {  // still waiting for the list: the bug this test is about
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, &st, 0);
+    ::close(writer);
+    FAIL("batch - still reading stdin 30 s after one SIGINT");
+  }
+  ::close(writer);
+  CHECK(WIFEXITED(st));
+  CHECK(WEXITSTATUS(st) == 130);
+  const auto s = nlohmann::json::parse(read_text(dir / "s.json"), nullptr, false);
+  REQUIRE(s.is_object());
+  CHECK(s["interrupted"] == "SIGINT");
+  CHECK(s["images"]["ok"] == 0);  // stopped before the model was loaded: nothing answered
+  CHECK(s["images"]["listed"] <= 1);
+  CHECK(read_text(dir / "stdout.txt").empty());
   fs::remove_all(dir);
 }

@@ -93,7 +93,7 @@ std::set<std::string> picked_variants(const std::string& log) {
 TEST_CASE("cli ask: every golden e2e case (length, logits, greedy ids)") { check_golden_cases(""); }
 
 // FVLM_MAX_ISA forces every kernel table (and oneDNN) down to a tier: the goldens still hold, and
-// the debug log shows that only variants of that tier ran.
+// the debug log shows that only variants of that tier ran, and that OpenCV's dispatch is capped too.
 TEST_CASE("cli ask: every golden e2e case with FVLM_MAX_ISA=scalar, then avx2") {
   for (const std::string isa : {"scalar", "avx2"}) {
     CAPTURE(isa);
@@ -103,7 +103,9 @@ TEST_CASE("cli ask: every golden e2e case with FVLM_MAX_ISA=scalar, then avx2") 
     const std::set<std::string> picked = picked_variants(log);
     std::ifstream in(log);
     const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    CHECK(text.find("FVLM_MAX_ISA=" + isa + ": kernels and oneDNN capped") != std::string::npos);
+    CHECK(text.find("FVLM_MAX_ISA=" + isa + ": kernels, oneDNN and OpenCV capped") != std::string::npos);
+    if (isa == "scalar") CHECK(text.find("OpenCV dispatch off") != std::string::npos);
+    if (isa == "avx2") CHECK(text.find("OpenCV dispatch up to AVX-512") == std::string::npos);
     REQUIRE_FALSE(picked.empty());
     if (isa == "scalar") {
       CHECK(picked == std::set<std::string>{"ref"});

@@ -5,11 +5,14 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <map>
+#include <set>
 
 #include <fmt/format.h>
 
 #include "core/error.h"
 #include "core/gguf.h"
+#include "decoder/qwen2_tensors.h"
 #include "decoder/tokenizer.h"
 #include "models/convert.h"
 #include "models/gguf_source.h"
@@ -79,11 +82,27 @@ TEST_CASE("convert: --type names") {
   CHECK(parse_convert_type("Q8_0") == DType::Q8_0);
   CHECK(parse_convert_type("bf16") == DType::BF16);
   CHECK_THROWS_AS(parse_convert_type("q5_k"), Error);
-  CHECK(gguf_llm_tensor_name("model.layers.11.mlp.down_proj.weight") == "blk.11.ffn_down.weight");
-  CHECK(gguf_llm_tensor_name("model.layers.0.self_attn.k_proj.bias") == "blk.0.attn_k.bias");
-  CHECK(gguf_llm_tensor_name("model.embed_tokens.weight") == "token_embd.weight");
-  CHECK_THROWS_AS(gguf_llm_tensor_name("model.layers.0.mlp.nope.weight"), Error);
   CHECK(gguf_vision_tensor_name("model.mm_projector.2.bias") == "mm.2.bias");
+}
+
+TEST_CASE("convert: every LLM table entry has its own llama.cpp name") {
+  Qwen2Config c;
+  c.hidden_size = 64, c.intermediate_size = 128, c.num_hidden_layers = 12, c.num_attention_heads = 4;
+  c.num_key_value_heads = 2, c.vocab_size = 100;
+  std::map<std::string, std::string> gguf;
+  std::set<std::string> distinct;
+  for (const TensorSpec& s : dec::qwen2_tensor_table(c)) {
+    CAPTURE(s.name);
+    CHECK(!s.gguf_name.empty());
+    distinct.insert(s.gguf_name);
+    gguf[s.name] = s.gguf_name;
+  }
+  CHECK(distinct.size() == gguf.size());  // no two tensors share a GGUF name
+  CHECK(gguf.at("model.layers.11.mlp.down_proj.weight") == "blk.11.ffn_down.weight");
+  CHECK(gguf.at("model.layers.0.self_attn.k_proj.bias") == "blk.0.attn_k.bias");
+  CHECK(gguf.at("model.embed_tokens.weight") == "token_embd.weight");
+  CHECK(gguf.at("model.norm.weight") == "output_norm.weight");
+  CHECK(gguf.at("lm_head.weight") == "output.weight");
 }
 
 TEST_CASE("convert: f32 LLM file holds the checkpoint exactly, in llama.cpp qwen2 conventions") {
@@ -127,7 +146,7 @@ TEST_CASE("convert: f32 LLM file holds the checkpoint exactly, in llama.cpp qwen
   for (const TensorSpec& spec : llm_tensor_table(src.config)) {
     if (!src.tensors.count(spec.name) || spec.name == "lm_head.weight") continue;
     CAPTURE(spec.name);
-    const Tensor got = f.tensor(gguf_llm_tensor_name(spec.name));
+    const Tensor got = f.tensor(spec.gguf_name);
     CHECK(got.dtype() == DType::F32);
     CHECK(got.shape() == spec.shape);
     const Tensor want = to_f32(src.tensors.at(spec.name));
@@ -253,6 +272,17 @@ TEST_CASE("convert: the GGUF pair opens back as the checkpoint (names, values, t
     REQUIRE(a.shape() == b.shape());
     CHECK(std::memcmp(a.data(), b.data(), size_t(a.nbytes())) == 0);
   }
+  // Every tensor of the table that the checkpoint has comes back under its own name (tied lm_head:
+  // llama.cpp reuses token_embd; ignored ones are not written).
+  int round_tripped = 0;
+  for (const TensorSpec& s : model_tensor_table(hf.config)) {
+    if (s.presence == Presence::kIgnored || !hf.tensors.count(s.name)) continue;
+    if (s.name == "lm_head.weight" && hf.config.llm.tie_word_embeddings) continue;
+    CAPTURE(s.name);
+    CHECK(g.tensors.count(s.name) == 1);
+    ++round_tripped;
+  }
+  CHECK(round_tripped > 100);
   // The identity BatchNorm folds to scale 1 exactly, so folding at load gives the converter's conv.
   for (const auto& [name, t] : g.tensors)
     if (name.find("convffn.conv.bn.weight") != std::string::npos) {

@@ -35,7 +35,7 @@ std::string file_bytes(const std::string& path) {
 // GGUF name -> the checkpoint tensor it is made of (every table entry, LLM and vision).
 std::map<std::string, std::string> checkpoint_names(const ModelSource& src) {
   std::map<std::string, std::string> m;
-  for (const TensorSpec& s : llm_tensor_table(src.config)) m[gguf_llm_tensor_name(s.name)] = s.name;
+  for (const TensorSpec& s : llm_tensor_table(src.config)) m[s.gguf_name] = s.name;
   std::vector<TensorSpec> vision = vision_tensor_table(src.config);
   for (TensorSpec& s : projector_tensor_table(src.config)) vision.push_back(std::move(s));
   for (const TensorSpec& s : vision) m[gguf_vision_tensor_name(s.name)] = s.name;

@@ -42,6 +42,30 @@ TEST_CASE("npy: write then read preserves shape, dtype and bytes") {
   std::filesystem::remove(path);
 }
 
+TEST_CASE("npy: a write replaces the file whole and leaves no temporary; an unwritable path is io_error") {
+  namespace fs = std::filesystem;
+  const fs::path dir = test::temp_path("npy_staged");
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string path = (dir / "out.npy").string();
+  std::ofstream(path) << "an older file";
+  Tensor t = Tensor::zeros(DType::I32, {4});
+  for (int i = 0; i < 4; ++i) static_cast<int32_t*>(t.mutable_data())[i] = 7 * i;
+  write_npy(path, t);
+  CHECK(std::memcmp(read_npy(path).data(), t.data(), 16) == 0);
+  int entries = 0;
+  for (const auto& e : fs::directory_iterator(dir)) entries += e.path().filename() == "out.npy" ? 1 : 100;
+  CHECK(entries == 1);  // the old file replaced, no "out.npy.tmp*" beside it
+  try {
+    write_npy((dir / "missing" / "x.npy").string(), t);
+    FAIL("wrote into a directory that does not exist");
+  } catch (const Error& e) {
+    CHECK(e.code() == Errc::kIoError);
+  }
+  CHECK(fs::is_regular_file(path));
+  fs::remove_all(dir);
+}
+
 TEST_CASE("npy: reads golden files") {
   Tensor ids = read_npy(test::golden("tiny/llm/text0.input_ids.npy"));
   CHECK(ids.dtype() == DType::I32);

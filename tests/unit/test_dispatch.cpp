@@ -8,8 +8,11 @@
 #include <string>
 #include <vector>
 
+#include <opencv2/core.hpp>
+
 #include "core/dispatch.h"
 #include "core/error.h"
+#include "core/image.h"
 #include "core/resize_pillow_kernels.h"
 #include "core/widen.h"
 #include "decoder/activations.h"
@@ -138,4 +141,40 @@ TEST_CASE("dispatch: every variant table starts with the reference, names unique
       if (i > 0) CHECK(int(isa_tier(t.variants[i - 1].second)) <= int(isa_tier(t.variants[i].second)));
     }
   }
+}
+
+// OpenCV dispatches its own SIMD kernels (CV_CPU_DISPATCH); the ceiling must reach them too.
+TEST_CASE("dispatch: the ceiling caps OpenCV's own SIMD dispatch") {
+  const bool was_optimized = cv::useOptimized();
+  cv::setUseOptimized(true);  // what OpenCV found on this CPU
+  const bool opencv_avx512 =
+      cv::checkHardwareSupport(CV_CPU_AVX_512F) || cv::checkHardwareSupport(CV_CPU_AVX512_SKX);
+  for (IsaCeiling c : kCeilings) {
+    CAPTURE(isa_ceiling_name(c));
+    cv::setUseOptimized(true);
+    const bool had_avx2 = cv::checkHardwareSupport(CV_CPU_AVX2);
+    const std::string said = cap_opencv_isa(c);
+    switch (c) {
+      case IsaCeiling::kScalar:  // nothing above the baseline dispatched any more
+        CHECK_FALSE(cv::useOptimized());
+        for (int f :
+             {CV_CPU_SSE4_1, CV_CPU_AVX, CV_CPU_AVX2, CV_CPU_FMA3, CV_CPU_AVX_512F, CV_CPU_AVX512_SKX})
+          CHECK_FALSE(cv::checkHardwareSupport(f));
+        CHECK(said.find("off") != std::string::npos);
+        break;
+      case IsaCeiling::kAvx2:  // no AVX-512 code; AVX2 kept where AVX-512 was not there to drop
+        CHECK_FALSE(cv::checkHardwareSupport(CV_CPU_AVX_512F));
+        CHECK_FALSE(cv::checkHardwareSupport(CV_CPU_AVX512_SKX));
+        CHECK(cv::useOptimized() == !opencv_avx512);
+        if (!opencv_avx512) CHECK(cv::checkHardwareSupport(CV_CPU_AVX2) == had_avx2);
+        break;
+      case IsaCeiling::kAvx512:
+      case IsaCeiling::kNone:  // nothing above these tiers: OpenCV keeps all it found
+        CHECK(cv::useOptimized());
+        CHECK(cv::checkHardwareSupport(CV_CPU_AVX2) == had_avx2);
+        CHECK(cv::checkHardwareSupport(CV_CPU_AVX_512F) == opencv_avx512);
+        break;
+    }
+  }
+  cv::setUseOptimized(was_optimized);
 }

@@ -9,6 +9,8 @@
 
 #include "core/error.h"
 #include "core/safetensors.h"
+#include "decoder/qwen2_weights.h"
+#include "encoder/fastvithd_weights.h"
 #include "models/random_weights.h"
 #include "models/tensor_table.h"
 #include "tests/test_util.h"
@@ -111,4 +113,127 @@ TEST_CASE("random weights: deterministic, complete, and a safetensors round trip
   CHECK(std::memcmp(r.at("model.norm.weight").data(), a.at("model.norm.weight").data(),
                     a.at("model.norm.weight").nbytes()) == 0);
   std::filesystem::remove(path);
+}
+
+namespace {
+
+// The shapes of the FastVLM-0.5B release, by name.
+std::map<std::string, Shape> release_shapes() {
+  std::ifstream f(test::golden("shapes-fastvlm-0.5b.json"));
+  std::map<std::string, Shape> out;
+  const nlohmann::json inventory = nlohmann::json::parse(f);
+  for (const auto& t : inventory["tensors"]) out[t["name"].get<std::string>()] = t["shape"].get<Shape>();
+  return out;
+}
+
+// The matrices of bound FastViTHD weights in checkpoint order, read off the structs (not the table).
+std::vector<const enc::ConvW*> matrices_in_order(const enc::FastVitHdWeights& w) {
+  std::vector<const enc::ConvW*> out{&w.stem[0], &w.stem[1], &w.stem[2]};
+  for (const enc::StageW& s : w.network) {
+    if (s.kind == enc::StageW::Kind::kRepCpe) out.push_back(&s.cpe);
+    if (s.kind == enc::StageW::Kind::kPatchEmbed) out.insert(out.end(), {&s.down.lk, &s.down.pw});
+    for (const enc::AttentionBlockW& a : s.attention)
+      out.insert(out.end(), {&a.qkv, &a.proj, &a.ffn.dw7x7, &a.ffn.fc1, &a.ffn.fc2});
+    for (const enc::RepMixerBlockW& r : s.repmixer)
+      out.insert(out.end(), {&r.mixer, &r.ffn.dw7x7, &r.ffn.fc1, &r.ffn.fc2});
+  }
+  out.insert(out.end(), {&w.conv_exp.conv, &w.conv_exp.se_reduce, &w.conv_exp.se_expand});
+  return out;
+}
+
+// Binds the vision half of `tensors` (deferred, as the backend does) and checks that each matrix
+// the table names is the checkpoint tensor of that name, each with its bias, and that the folds
+// consumed the BatchNorm statistics and layer scales.
+void check_vision_binding(const ModelConfig& c, const TensorMap& tensors) {
+  std::vector<std::string> names;  // the table's matrices, in walk order
+  enc::FastVitHdWeights layout;
+  enc::for_each_fastvithd_tensor(c.vision, layout, [&](const TensorSpec& s, const enc::VisionField& f) {
+    if (f.matrix) names.push_back(s.name);
+  });
+  const enc::FastVitHdWeights w = enc::bind_fastvithd(c.vision, tensors, enc::Binding::kDeferred);
+  const std::vector<const enc::ConvW*> bound = matrices_in_order(w);
+  REQUIRE(bound.size() == names.size());
+  for (size_t i = 0; i < names.size(); ++i) {
+    CAPTURE(names[i]);
+    const Tensor& t = tensors.at(names[i]);
+    CHECK(bound[i]->id == t.data());
+    CHECK(bound[i]->w.shape() == t.shape());
+    if (names[i].ends_with("token_mixer.qkv.weight"))
+      CHECK(bound[i]->b.empty());  // qkv has no bias
+    else
+      CHECK(bound[i]->b.numel() == t.dim(0));
+  }
+  for (const enc::StageW& s : w.network) {
+    for (const enc::AttentionBlockW& a : s.attention) {
+      CHECK((a.layer_scale_1.empty() && a.layer_scale_2.empty() && a.ffn.bn_gamma.empty()));
+    }
+    for (const enc::RepMixerBlockW& r : s.repmixer) CHECK((r.layer_scale.empty() && r.ffn.bn_var.empty()));
+  }
+  const enc::ProjectorW p = enc::bind_projector(vision_config(c).projector, tensors);
+  REQUIRE(p.linears.size() == size_t(c.projector_depth));
+  for (size_t i = 0; i < p.linears.size(); ++i) {
+    const Tensor& t = tensors.at(std::string(enc::kProjectorPrefix) + std::to_string(2 * i) + ".weight");
+    CHECK(p.linears[i].id == t.data());
+    CHECK(p.linears[i].w.shape() == t.shape());
+  }
+}
+
+}  // namespace
+
+// One walk per weights struct is the whole table: each name comes once, each with a field of its own
+// (a name spelled twice, or two names for one field, would show here), and at 0.5B shapes the walks
+// give exactly the release's names and shapes.
+TEST_CASE("tensor tables: one field per entry, and the release's names and shapes at 0.5B") {
+  const ModelConfig c = released_config(ReleasedModel::k0_5B);
+  std::map<std::string, Shape> walked;
+  std::set<const void*> fields;
+  auto record = [&](const TensorSpec& s, const void* field) {
+    CAPTURE(s.name);
+    CHECK(walked.emplace(s.name, s.shape).second);
+    if (s.presence == Presence::kIgnored) {
+      CHECK(field == nullptr);
+      return;
+    }
+    REQUIRE(field != nullptr);
+    CHECK(fields.insert(field).second);
+  };
+  auto vision = [&](const TensorSpec& s, const enc::VisionField& f) {
+    record(s, f.matrix ? static_cast<const void*>(f.matrix) : f.f32);
+  };
+  enc::FastVitHdWeights fw;
+  enc::ProjectorW pw;
+  dec::Qwen2Weights qw;
+  enc::for_each_fastvithd_tensor(c.vision, fw, vision);
+  enc::for_each_projector_tensor(vision_config(c).projector, pw, vision);
+  dec::for_each_qwen2_tensor(c.llm, &qw, [&](const TensorSpec& s, Tensor* f) { record(s, f); });
+  const std::map<std::string, Shape> release = release_shapes();
+  for (const auto& [name, shape] : walked) {
+    CAPTURE(name);
+    CHECK((release.count(name) && release.at(name) == shape));
+  }
+  CHECK(walked.size() == release.size());
+  CHECK(walked.size() == model_tensor_table(c).size());
+}
+
+TEST_CASE("tensor tables: every vision entry binds to its field on the golden tiny checkpoint") {
+  const ModelConfig c = load_model_config(test::golden("tiny/model/config.json"));
+  check_vision_binding(c, read_safetensors_dir(test::golden("tiny/model")));
+  const dec::Qwen2Weights q = dec::bind_qwen2(c.llm, read_safetensors_dir(test::golden("tiny/model")));
+  CHECK(q.layers.size() == size_t(c.llm.num_hidden_layers));
+}
+
+// make_random_model's generator at the release's shapes (the vision half: ~125M weights in BF16).
+TEST_CASE("tensor tables: every vision entry binds to its field on random weights at 0.5B shapes") {
+  const ModelConfig c = released_config(ReleasedModel::k0_5B);
+  std::vector<TensorSpec> table = vision_tensor_table(c);
+  for (TensorSpec& s : projector_tensor_table(c)) table.push_back(std::move(s));
+  const TensorMap m = random_weights(table, 5);
+  const std::map<std::string, Shape> release = release_shapes();
+  for (const TensorSpec& s : table)
+    if (s.presence != Presence::kIgnored) {
+      CAPTURE(s.name);
+      REQUIRE(m.count(s.name));
+      CHECK(release.at(s.name) == m.at(s.name).shape());
+    }
+  check_vision_binding(c, m);
 }
