@@ -52,6 +52,13 @@ std::shared_ptr<const Int8Weights> WeightCache::int8(const ConvW& c) {
   return slot;
 }
 
+memory WeightCache::int8_weight(Runtime& rt, const ConvW& c, const memory::desc& want) {
+  if (memory m = find(key_of(c), Role::kInt8Weight, want)) return m;
+  memory m = pack_int8_weights(rt, *int8(c), want);
+  packed_[{key_of(c), Role::kInt8Weight}].push_back(m);
+  return m;
+}
+
 std::shared_ptr<std::vector<uint16_t>> WeightCache::bf16_source(int64_t elements) {
   if (!bf16_source_) bf16_source_ = std::make_shared<std::vector<uint16_t>>();
   if (int64_t(bf16_source_->size()) < elements) bf16_source_->resize(size_t(elements));
@@ -134,8 +141,10 @@ LinearPlan make_linear_plan(Runtime& rt, WeightCache& wc, const ConvW& lw, int64
   if (precision == VisionPrecision::kInt8) {
     LinearPlan p;
     const std::shared_ptr<const Int8Weights> w8 = wc.int8(lw);
+    const PackInt8Fn pack = [&](const memory::desc& want) { return wc.int8_weight(rt, lw, want); };
     p.int8 = std::make_shared<const Int8LinearPlan>(make_int8_linear_plan(
-        rt, w8, wc.int8_workspace(), m, post == PostOp::kGelu, post == PostOp::kAccumulate));
+        rt, w8, wc.int8_workspace(), m, post == PostOp::kGelu, post == PostOp::kAccumulate, pack));
+    p.impl = p.int8->impl;
     return p;
   }
   const bool bf16 = precision == VisionPrecision::kBf16;

@@ -32,7 +32,7 @@ enum class PostOp {
 // packed copy alone, and a layout asked for later is packed again from the checkpoint.
 class WeightCache {
  public:
-  enum class Role { kWeight, kBias };
+  enum class Role { kWeight, kBias, kInt8Weight };
   // `w` (F32 with data) in layout `want`.
   dnnl::memory get(Runtime& rt, const void* key, Role role, const Tensor& w, const dnnl::memory::desc& user,
                    const dnnl::memory::desc& want);
@@ -41,7 +41,9 @@ class WeightCache {
                       const dnnl::memory::desc& want);
   // The weight (and bias) of `c` quantised to 7-bit s8 once, found by the same stable key.
   std::shared_ptr<const Int8Weights> int8(const ConvW& c);
-  // The chunk scratch all INT8 Linears share.
+  // The int8 weight of `c` in layout `want` (a primitive's weights_desc).
+  dnnl::memory int8_weight(Runtime& rt, const ConvW& c, const dnnl::memory::desc& want);
+  // The block scratch all INT8 Linears share.
   std::shared_ptr<Int8Workspace> int8_workspace();
   // The bf16 copy of a Linear's F32 source that every bf16 Linear shares (grown to the largest).
   std::shared_ptr<std::vector<uint16_t>> bf16_source(int64_t elements);
@@ -81,8 +83,9 @@ struct LinearIo {
 };
 
 // y[M, N] = x[M, K] W^T + b for a Linear weight W [N, K] (or a 1x1 conv [N, K, 1, 1]).
-// With kInt8 only `int8` is set and run_linear takes the INT8 path. With kBf16 the weights are packed
-// as bf16, and an F32 source is first converted by `to_bf16` into the shared `bf16_src`.
+// With kInt8 only `int8` (and `impl`) are set and run_linear takes the INT8 path (encoder/int8_linear.h).
+// With kBf16 the weights are packed as bf16, and an F32 source is first converted by `to_bf16` into the
+// shared `bf16_src`.
 struct LinearPlan {
   dnnl::matmul prim;
   dnnl::memory::desc src, dst;
