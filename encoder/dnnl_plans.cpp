@@ -174,6 +174,17 @@ LinearPlan make_linear_plan(Runtime& rt, WeightCache& wc, const ConvW& lw, int64
   return p;
 }
 
+std::string linear_kernel_name(Runtime& rt, VisionPrecision precision, int64_t m, int64_t k, int64_t n,
+                               PostOp post) {
+  FVLM_CHECK(precision != VisionPrecision::kAuto, "linear_kernel_name: resolve the vision precision first");
+  if (precision == VisionPrecision::kInt8)
+    return int8_kernel_name(rt, m, k, n, post == PostOp::kGelu, post == PostOp::kAccumulate);
+  const dt act = precision == VisionPrecision::kBf16 ? dt::bf16 : dt::f32;
+  const dnnl::matmul::desc d(memory::desc({m, k}, act, tag::ab), memory::desc({k, n}, act, tag::any),
+                             memory::desc({1, n}, dt::f32, tag::ab), memory::desc({m, n}, dt::f32, tag::ab));
+  return dnnl::matmul::primitive_desc(d, post_op_attr(post), rt.engine()).impl_info_str();
+}
+
 void run_linear(Runtime& rt, const LinearPlan& p, const void* src, void* dst) {
   if (p.int8) return run_int8_linear(rt, *p.int8, static_cast<const float*>(src), static_cast<float*>(dst));
   memory src_mem = wrap(rt, p.src, src);

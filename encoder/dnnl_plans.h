@@ -99,6 +99,10 @@ struct LinearPlan {
 };
 LinearPlan make_linear_plan(Runtime& rt, WeightCache& wc, const ConvW& lw, int64_t m, PostOp post,
                             VisionPrecision precision = VisionPrecision::kF32, LinearIo io = {});
+// The kernel oneDNN picks for a Linear x[m, k] -> [m, n] with a bias at `precision`, without
+// packing any weight (for inspect and bench; make_linear_plan builds the same primitive).
+std::string linear_kernel_name(Runtime& rt, VisionPrecision precision, int64_t m, int64_t k, int64_t n,
+                               PostOp post);
 // src / dst are F32, or bf16 where the plan's LinearIo says so.
 void run_linear(Runtime& rt, const LinearPlan& p, const void* src, void* dst);
 

@@ -160,6 +160,13 @@ FastVitHdPlan make_fastvithd_plan(Runtime& rt, WeightCache& wc, const FastVitHdW
   return p;
 }
 
+std::string ffn_kernel_name(Runtime& rt, const FastVitHdConfig& cfg, VisionPrecision precision) {
+  const int64_t c = cfg.embed_dims.front(), hidden = int64_t(float(c) * cfg.mlp_ratios.front());
+  const int64_t side = cfg.image_size / 4;  // the stem's stride
+  const int64_t rows = conv_ffn_chunk_rows(side * side, hidden);
+  return linear_kernel_name(rt, resolve_vision_precision(precision), rows, c, hidden, PostOp::kGelu);
+}
+
 void EncoderScratch::reserve(const ScratchSizes& s) {
   const auto grow = [](Tensor& t, int64_t n) {
     if (t.empty() || t.numel() < n) t = f32_buffer(n);

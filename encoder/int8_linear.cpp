@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "core/parallel.h"
 #include "encoder/int8_rows.h"
+#include "encoder/vision_precision.h"
 
 namespace fvlm::enc {
 namespace {
@@ -16,13 +17,6 @@ using dt = memory::data_type;
 // Rows per block (one quantisation range, one primitive call). Smaller blocks follow the activations'
 // range more closely; larger ones cost fewer calls.
 constexpr int64_t kBlockRows = 256;
-
-// Whether oneDNN's effective ISA includes every bit of `isa` (the cpu_isa values are nested bit masks).
-bool isa_at_least(dnnl::cpu_isa isa) {
-  const auto have = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
-  const auto want = static_cast<unsigned>(isa);
-  return (have & want) == want;
-}
 
 bool is_reference(const char* impl) { return std::string_view(impl).starts_with("ref"); }
 
@@ -70,9 +64,7 @@ U8Params block_range(const float* x, int64_t n, int levels) {
 
 }  // namespace
 
-int int8_activation_levels() {
-  return isa_at_least(dnnl::cpu_isa::avx512_core_vnni) || isa_at_least(dnnl::cpu_isa::avx2_vnni) ? 255 : 127;
-}
+int int8_activation_levels() { return onednn_has_vnni() ? 255 : 127; }
 
 Int8Weights quantize_linear_weights(const Tensor& w, const Tensor& b) {
   FVLM_CHECK(w.dtype() == DType::F32, "int8 linear: weights must be bound as F32");
@@ -84,6 +76,19 @@ Int8Weights quantize_linear_weights(const Tensor& w, const Tensor& b) {
   quantize_weights_s8(w.f32(), q.n, q.k, q.q.data(), q.scale.data());
   if (!b.empty()) q.bias.assign(b.f32(), b.f32() + q.n);
   return q;
+}
+
+std::string int8_kernel_name(Runtime& rt, int64_t m, int64_t k, int64_t n, bool gelu, bool accumulate) {
+  m = std::min(m, kBlockRows);  // the block a plan's primitive runs
+  Int8Weights w;
+  w.n = n;
+  w.k = k;
+  w.scale.assign(size_t(n), 1.0f);
+  w.bias.assign(size_t(n), 0.0f);
+  const dnnl::matmul::primitive_desc pd = int8_pd(rt, w, m, true, gelu, accumulate);
+  if (accumulate && is_reference(pd.impl_info_str()))
+    return int8_pd(rt, w, m, true, gelu, false).impl_info_str();
+  return pd.impl_info_str();
 }
 
 dnnl::memory pack_int8_weights(Runtime& rt, const Int8Weights& w, const memory::desc& want) {

@@ -66,6 +66,9 @@ Int8LinearPlan make_int8_linear_plan(Runtime& rt, std::shared_ptr<const Int8Weig
                                      const PackInt8Fn& pack, int64_t chunk_rows = 0);
 void run_int8_linear(Runtime& rt, const Int8LinearPlan& p, const float* src, float* dst);
 
+// The kernel oneDNN picks for an INT8 Linear of this shape (with a bias), without building a plan.
+std::string int8_kernel_name(Runtime& rt, int64_t m, int64_t k, int64_t n, bool gelu, bool accumulate);
+
 // Packs plain [n, k] s8 weights into `want` (a primitive's weights_desc, compensation included).
 dnnl::memory pack_int8_weights(Runtime& rt, const Int8Weights& w, const dnnl::memory::desc& want);
 

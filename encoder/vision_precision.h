@@ -26,6 +26,15 @@ enum class Bf16Support {
 Bf16Support bf16_support();
 std::string_view bf16_support_name(Bf16Support s);
 
+// oneDNN's effective ISA (after ONEDNN_MAX_CPU_ISA / FVLM_MAX_ISA), e.g. "avx512_core_vnni".
+std::string_view onednn_isa_name();
+// Whether it has int8 dot products (AVX512_VNNI or AVX-VNNI): oneDNN's int8 kernels then sum u8 x s8
+// products in int32, not in saturating int16.
+bool onednn_has_vnni();
+
+// The precisions this CPU can run: f32, bf16 where oneDNN has a bf16 matmul (kNone excluded), int8.
+std::vector<VisionPrecision> runnable_vision_precisions();
+
 // kAuto -> kBf16 where the CPU has AMX-BF16, else kF32 (on AVX512_BF16 alone oneDNN 2.6's bf16 matmul
 // measured barely faster than f32: issue 12). Concrete precisions are returned unchanged.
 VisionPrecision resolve_vision_precision(VisionPrecision p);
