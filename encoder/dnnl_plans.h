@@ -39,7 +39,7 @@ class WeightCache {
   // The weight matrix of `c` in layout `want` (user: its plain layout).
   dnnl::memory weight(Runtime& rt, const ConvW& c, const dnnl::memory::desc& user,
                       const dnnl::memory::desc& want);
-  // The weight (and bias) of `c` quantised to 7-bit s8 once, found by the same stable key.
+  // The weight (and bias) of `c` quantised to s8 once (encoder/int8_rows.h), found by the same stable key.
   std::shared_ptr<const Int8Weights> int8(const ConvW& c);
   // The int8 weight of `c` in layout `want` (a primitive's weights_desc).
   dnnl::memory int8_weight(Runtime& rt, const ConvW& c, const dnnl::memory::desc& want);

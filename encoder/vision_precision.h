@@ -1,8 +1,8 @@
 // Arithmetic of the vision encoder's Linear / 1x1 layers. kF32 is the reference path (golden tests);
 // kBf16 runs them and the attention matmuls as oneDNN bf16 x bf16 -> f32 primitives (weights packed
-// to bf16 once, activations converted on the way in); kInt8 (opt-in) runs the Linears as 7-bit-weight
-// x u8 integer GEMMs (encoder/int8_linear.h). kAuto picks per CPU (resolve_vision_precision).
-// Depthwise / dense convs, the norms and the projector stay FP32 in every mode.
+// to bf16 once, activations converted on the way in); kInt8 (opt-in) runs the Linears as oneDNN int8
+// matmul primitives, u8 activations x s8 weights (encoder/int8_linear.h). kAuto picks per CPU
+// (resolve_vision_precision). Depthwise / dense convs, the norms and the projector stay FP32 in every mode.
 #pragma once
 #include <string>
 #include <string_view>
