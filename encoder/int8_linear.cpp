@@ -14,10 +14,6 @@ using dnnl::memory;
 using tag = memory::format_tag;
 using dt = memory::data_type;
 
-// Rows per block (one quantisation range, one primitive call). Smaller blocks follow the activations'
-// range more closely; larger ones cost fewer calls.
-constexpr int64_t kBlockRows = 256;
-
 bool is_reference(const char* impl) { return std::string_view(impl).starts_with("ref"); }
 
 template <class T>
@@ -73,13 +69,15 @@ Int8Weights quantize_linear_weights(const Tensor& w, const Tensor& b) {
   q.k = w.numel() / q.n;
   q.q.resize(size_t(q.n * q.k));
   q.scale.resize(size_t(q.n));
-  quantize_weights_s8(w.f32(), q.n, q.k, q.q.data(), q.scale.data());
+  parallel_for(q.n, 16, [&](int64_t a, int64_t b) {  // rows are independent
+    quantize_weights_s8(w.f32() + a * q.k, b - a, q.k, q.q.data() + a * q.k, q.scale.data() + a);
+  });
   if (!b.empty()) q.bias.assign(b.f32(), b.f32() + q.n);
   return q;
 }
 
 std::string int8_kernel_name(Runtime& rt, int64_t m, int64_t k, int64_t n, bool gelu, bool accumulate) {
-  m = std::min(m, kBlockRows);  // the block a plan's primitive runs
+  m = std::min(m, kInt8BlockRows);  // the block a plan's primitive runs
   Int8Weights w;
   w.n = n;
   w.k = k;
@@ -105,7 +103,7 @@ Int8LinearPlan make_int8_linear_plan(Runtime& rt, std::shared_ptr<const Int8Weig
                                      const PackInt8Fn& pack, int64_t chunk_rows) {
   Int8LinearPlan p;
   p.m = m;
-  p.chunk_rows = std::min(m, chunk_rows > 0 ? chunk_rows : kBlockRows);
+  p.chunk_rows = std::min(m, chunk_rows > 0 ? chunk_rows : kInt8BlockRows);
   p.levels = int8_activation_levels();
   p.accumulate = accumulate;
   const bool has_bias = !w->bias.empty();

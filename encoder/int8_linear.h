@@ -22,6 +22,11 @@
 
 namespace fvlm::enc {
 
+// Rows per block (one quantisation range, one primitive call). Smaller blocks follow the activations'
+// range more closely; larger ones cost fewer calls. A caller that splits a matrix into row chunks
+// gets the very same result as from one call when its chunks are multiples of this.
+inline constexpr int64_t kInt8BlockRows = 256;
+
 // The u8 activation levels on this CPU (encoder/int8_rows.h): 255 where oneDNN's effective ISA has
 // VNNI, 127 below it.
 int int8_activation_levels();
