@@ -7,11 +7,13 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "cli/bench_compare.h"
 #include "cli/commands.h"
 #include "cli/common_options.h"
 #include "cli/image_input.h"
 #include "cli/option_checks.h"
 #include "cli/output.h"
+#include "cli/precision_report.h"
 #include "cli/tasks.h"
 #include "core/error.h"
 #include "core/plot.h"
@@ -31,6 +33,9 @@ struct BenchCommand {
   std::string question = "Describe the image.";
   std::string format = "json";
   std::string plot;
+  bool compare_precision = false;
+  std::vector<std::string> images;  // --compare-precision's IMAGES
+  int answer_tokens = 12;
 };
 
 struct Row {
@@ -43,23 +48,21 @@ double median(std::vector<double> v) {
   return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
 }
 
-// A deterministic test card (gradients and bars) when no image is given: content does not change
-// the work, only the resolution does.
-Image test_card() {
-  Image img = Image::black(1280, 960);
-  for (int y = 0; y < img.height; ++y)
-    for (int x = 0; x < img.width; ++x) {
-      uint8_t* p = img.row(y) + 3 * x;
-      p[0] = uint8_t(x * 255 / img.width);
-      p[1] = uint8_t(y * 255 / img.height);
-      p[2] = uint8_t(((x / 80) % 2) * 200);
-    }
-  return img;
-}
-
 int run_bench(BenchCommand& b) {
   // Everything the user gave is checked before the model loads: options, the image, the plot path.
   finish_run_options(b.run);
+  if (!b.images.empty() && !b.compare_precision)
+    throw Error(Errc::kBadArgs, "bench takes images only with --compare-precision (else --image PATH)");
+  if (b.compare_precision) {
+    if (!b.image.empty())
+      throw Error(Errc::kBadArgs, "--compare-precision takes its images as arguments, not --image");
+    if (!b.resolutions.empty() || !b.plot.empty() || b.format != "json")
+      throw Error(Errc::kBadArgs,
+                  "--compare-precision runs at the model's resolution (or --resolution) and writes JSON: "
+                  "no --resolutions, --plot or --format");
+    if (!b.run.logits_out.empty()) throw Error(Errc::kBadArgs, "--logits-out is not available in bench");
+    return run_compare_precision({b.run, b.images, b.repeats, b.warmup, b.answer_tokens, b.question});
+  }
   if (!b.run.logits_out.empty()) throw Error(Errc::kBadArgs, "--logits-out is not available in bench");
   if (b.resolutions.empty() && b.run.image.resolution != 0) b.resolutions.push_back(b.run.image.resolution);
   if (!b.plot.empty()) {
@@ -67,7 +70,7 @@ int run_bench(BenchCommand& b) {
       throw Error(Errc::kBadArgs, fmt::format("--plot {}: the plot is a PNG file, name it *.png", b.plot));
     check_output_file(b.plot, "--plot");
   }
-  const Image img = b.image.empty() ? test_card() : read_image_arg(b.image, b.run.image.max_pixels);
+  const Image img = b.image.empty() ? bench_test_card() : read_image_arg(b.image, b.run.image.max_pixels);
   std::unique_ptr<Pipeline> p = load_pipeline(b.run.model, /*many_images=*/true);
   if (b.resolutions.empty()) {
     const int native = p->config().vision.image_size;
@@ -78,6 +81,7 @@ int run_bench(BenchCommand& b) {
   const enc::VisionPrecision as_run =  // auto resolved for this CPU
       enc::resolve_vision_precision(enc::parse_vision_precision(b.run.model.vision_precision));
   const std::string vision_precision(enc::vision_precision_name(as_run));
+  const std::string vision_kernel = cli::vision_kernel(p->config().vision, as_run);
   GenerateOptions gen = b.run.gen;
   gen.max_tokens = 1;  // time to the first token only
   gen.ignore_eos = true;
@@ -132,7 +136,9 @@ int run_bench(BenchCommand& b) {
             {"prefill_ms", {{"median", round_ms(r.prefill_med)}, {"min", round_ms(r.prefill_min)}}},
             {"ttft_ms", {{"median", round_ms(r.ttft_med)}, {"min", round_ms(r.ttft_min)}}},
             {"load_ms", round_ms(p->load_ms())},
-            {"vision_precision", vision_precision}});
+            {"vision_precision", vision_precision},
+            {"vision_kernel", vision_kernel},
+            {"isa", isa_report()}});
   }
   std::fflush(stdout);
   if (!b.plot.empty()) {
@@ -169,6 +175,12 @@ void add_bench_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--format", b->format, "json (default) | table | csv")
       ->check(CLI::IsMember({"json", "table", "csv"}));
   cmd->add_option("--plot", b->plot, "Also draw a PNG plot to this file");
+  cmd->add_flag("--compare-precision", b->compare_precision,
+                "Run every vision precision this CPU has on the model and IMAGES (default: a test card) and "
+                "compare them with f32: feature cosine, first-token and greedy-answer agreement, speed");
+  cmd->add_option("images", b->images, "Images for --compare-precision");
+  cmd->add_option("--answer-tokens", b->answer_tokens, "Greedy tokens compared per image (12)")
+      ->transform(whole_number(1, 4096, "a whole number of tokens from 1 to 4096"));
   add_run_options(cmd, b->run);
   cmd->callback([b, &exit_code] { exit_code = run_bench(*b); });
 }

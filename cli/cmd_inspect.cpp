@@ -5,6 +5,7 @@
 
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "cli/precision_report.h"
 #include "encoder/vision_precision.h"
 #include "models/model_source.h"
 #include "models/model_tokenizer.h"
@@ -86,7 +87,9 @@ nlohmann::ordered_json inspect(const std::string& path) {
         // what --vision-precision auto runs on this CPU, and how oneDNN would run bf16 here
         {"auto_precision",
          enc::vision_precision_name(enc::resolve_vision_precision(enc::VisionPrecision::kAuto))},
-        {"bf16", enc::bf16_support_name(enc::bf16_support())}}},
+        {"bf16", enc::bf16_support_name(enc::bf16_support())},
+        // oneDNN's kernel for the first ConvFFN fc1 at each precision this CPU runs
+        {"kernels", vision_kernels_report(v)}}},
       {"projector", {{"type", c.mm_projector_type}, {"depth", c.projector_depth}}},
       {"llm",
        {{"hidden_size", c.llm.hidden_size},
@@ -97,6 +100,7 @@ nlohmann::ordered_json inspect(const std::string& path) {
         {"vocab_size", c.llm.vocab_size},
         {"tie_word_embeddings", c.llm.tie_word_embeddings},
         {"lm_head_stored", src.tensors.count(dec::kQwen2LmHead) > 0}}},
+      {"isa", isa_report()},
       {"image_aspect_ratio", c.image_aspect_ratio},
       {"n_tensors", src.tensors.size()},
       {"dtypes", dtypes},

@@ -52,6 +52,13 @@ std::shared_ptr<const Int8Weights> WeightCache::int8(const ConvW& c) {
   return slot;
 }
 
+memory WeightCache::int8_weight(Runtime& rt, const ConvW& c, const memory::desc& want) {
+  if (memory m = find(key_of(c), Role::kInt8Weight, want)) return m;
+  memory m = pack_int8_weights(rt, *int8(c), want);
+  packed_[{key_of(c), Role::kInt8Weight}].push_back(m);
+  return m;
+}
+
 std::shared_ptr<std::vector<uint16_t>> WeightCache::bf16_source(int64_t elements) {
   if (!bf16_source_) bf16_source_ = std::make_shared<std::vector<uint16_t>>();
   if (int64_t(bf16_source_->size()) < elements) bf16_source_->resize(size_t(elements));
@@ -134,8 +141,10 @@ LinearPlan make_linear_plan(Runtime& rt, WeightCache& wc, const ConvW& lw, int64
   if (precision == VisionPrecision::kInt8) {
     LinearPlan p;
     const std::shared_ptr<const Int8Weights> w8 = wc.int8(lw);
+    const PackInt8Fn pack = [&](const memory::desc& want) { return wc.int8_weight(rt, lw, want); };
     p.int8 = std::make_shared<const Int8LinearPlan>(make_int8_linear_plan(
-        rt, w8, wc.int8_workspace(), m, post == PostOp::kGelu, post == PostOp::kAccumulate));
+        rt, w8, wc.int8_workspace(), m, post == PostOp::kGelu, post == PostOp::kAccumulate, pack));
+    p.impl = p.int8->impl;
     return p;
   }
   const bool bf16 = precision == VisionPrecision::kBf16;
@@ -163,6 +172,17 @@ LinearPlan make_linear_plan(Runtime& rt, WeightCache& wc, const ConvW& lw, int64
     p.bf16_src = wc.bf16_source(m * k);
   }
   return p;
+}
+
+std::string linear_kernel_name(Runtime& rt, VisionPrecision precision, int64_t m, int64_t k, int64_t n,
+                               PostOp post) {
+  FVLM_CHECK(precision != VisionPrecision::kAuto, "linear_kernel_name: resolve the vision precision first");
+  if (precision == VisionPrecision::kInt8)
+    return int8_kernel_name(rt, m, k, n, post == PostOp::kGelu, post == PostOp::kAccumulate);
+  const dt act = precision == VisionPrecision::kBf16 ? dt::bf16 : dt::f32;
+  const dnnl::matmul::desc d(memory::desc({m, k}, act, tag::ab), memory::desc({k, n}, act, tag::any),
+                             memory::desc({1, n}, dt::f32, tag::ab), memory::desc({m, n}, dt::f32, tag::ab));
+  return dnnl::matmul::primitive_desc(d, post_op_attr(post), rt.engine()).impl_info_str();
 }
 
 void run_linear(Runtime& rt, const LinearPlan& p, const void* src, void* dst) {

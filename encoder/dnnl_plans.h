@@ -32,16 +32,18 @@ enum class PostOp {
 // packed copy alone, and a layout asked for later is packed again from the checkpoint.
 class WeightCache {
  public:
-  enum class Role { kWeight, kBias };
+  enum class Role { kWeight, kBias, kInt8Weight };
   // `w` (F32 with data) in layout `want`.
   dnnl::memory get(Runtime& rt, const void* key, Role role, const Tensor& w, const dnnl::memory::desc& user,
                    const dnnl::memory::desc& want);
   // The weight matrix of `c` in layout `want` (user: its plain layout).
   dnnl::memory weight(Runtime& rt, const ConvW& c, const dnnl::memory::desc& user,
                       const dnnl::memory::desc& want);
-  // The weight (and bias) of `c` quantised to 7-bit s8 once, found by the same stable key.
+  // The weight (and bias) of `c` quantised to s8 once (encoder/int8_rows.h), found by the same stable key.
   std::shared_ptr<const Int8Weights> int8(const ConvW& c);
-  // The chunk scratch all INT8 Linears share.
+  // The int8 weight of `c` in layout `want` (a primitive's weights_desc).
+  dnnl::memory int8_weight(Runtime& rt, const ConvW& c, const dnnl::memory::desc& want);
+  // The block scratch all INT8 Linears share.
   std::shared_ptr<Int8Workspace> int8_workspace();
   // The bf16 copy of a Linear's F32 source that every bf16 Linear shares (grown to the largest).
   std::shared_ptr<std::vector<uint16_t>> bf16_source(int64_t elements);
@@ -81,8 +83,9 @@ struct LinearIo {
 };
 
 // y[M, N] = x[M, K] W^T + b for a Linear weight W [N, K] (or a 1x1 conv [N, K, 1, 1]).
-// With kInt8 only `int8` is set and run_linear takes the INT8 path. With kBf16 the weights are packed
-// as bf16, and an F32 source is first converted by `to_bf16` into the shared `bf16_src`.
+// With kInt8 only `int8` (and `impl`) are set and run_linear takes the INT8 path (encoder/int8_linear.h).
+// With kBf16 the weights are packed as bf16, and an F32 source is first converted by `to_bf16` into the
+// shared `bf16_src`.
 struct LinearPlan {
   dnnl::matmul prim;
   dnnl::memory::desc src, dst;
@@ -96,6 +99,10 @@ struct LinearPlan {
 };
 LinearPlan make_linear_plan(Runtime& rt, WeightCache& wc, const ConvW& lw, int64_t m, PostOp post,
                             VisionPrecision precision = VisionPrecision::kF32, LinearIo io = {});
+// The kernel oneDNN picks for a Linear x[m, k] -> [m, n] with a bias at `precision`, without
+// packing any weight (for inspect and bench; make_linear_plan builds the same primitive).
+std::string linear_kernel_name(Runtime& rt, VisionPrecision precision, int64_t m, int64_t k, int64_t n,
+                               PostOp post);
 // src / dst are F32, or bf16 where the plan's LinearIo says so.
 void run_linear(Runtime& rt, const LinearPlan& p, const void* src, void* dst);
 

@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/parallel.h"
+#include "encoder/int8_linear.h"
 #include "encoder/vision_kernels.h"
 
 namespace fvlm::enc {
@@ -61,6 +62,8 @@ ConvFfnPlan make_conv_ffn_plan(Runtime& rt, WeightCache& wc, const ConvFfnW& f, 
   p.c = s.c;
   p.chunk_rows =
       s.ffn_chunk_rows > 0 ? std::min(s.ffn_chunk_rows, p.rows) : conv_ffn_chunk_rows(p.rows, hidden);
+  if (s.precision == VisionPrecision::kInt8)  // whole int8 blocks: chunked gives what one call gives
+    p.chunk_rows = std::min(p.rows, (p.chunk_rows + kInt8BlockRows - 1) / kInt8BlockRows * kInt8BlockRows);
   const LinearIo to_hidden{.dst_bf16 = true}, from_hidden{.src_bf16 = true};  // the hidden chunk may be bf16
   p.fc1 = make_linear_plan(rt, wc, f.fc1, p.chunk_rows, PostOp::kGelu, s.precision, to_hidden);
   p.fc2 = make_linear_plan(rt, wc, f.fc2, p.chunk_rows, PostOp::kAccumulate, s.precision, from_hidden);
@@ -156,6 +159,13 @@ FastVitHdPlan make_fastvithd_plan(Runtime& rt, WeightCache& wc, const FastVitHdW
   p.precision = s.precision;
   p.ffn_impl = s.first_ffn_impl;
   return p;
+}
+
+std::string ffn_kernel_name(Runtime& rt, const FastVitHdConfig& cfg, VisionPrecision precision) {
+  const int64_t c = cfg.embed_dims.front(), hidden = int64_t(float(c) * cfg.mlp_ratios.front());
+  const int64_t side = cfg.image_size / 4;  // the stem's stride
+  const int64_t rows = conv_ffn_chunk_rows(side * side, hidden);
+  return linear_kernel_name(rt, resolve_vision_precision(precision), rows, c, hidden, PostOp::kGelu);
 }
 
 void EncoderScratch::reserve(const ScratchSizes& s) {

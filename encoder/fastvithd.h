@@ -83,6 +83,10 @@ FastVitHdPlan make_fastvithd_plan(Runtime& rt, WeightCache& wc, const FastVitHdW
                                   int64_t batch, VisionPrecision precision = VisionPrecision::kF32,
                                   int64_t ffn_chunk_rows = 0);
 
+// The kernel oneDNN picks for the first ConvFFN's fc1 (stage 0, the widest Linear at the model's
+// resolution) at `precision` (kAuto resolved): what FastVitHdPlan::ffn_impl will say, without a plan.
+std::string ffn_kernel_name(Runtime& rt, const FastVitHdConfig& cfg, VisionPrecision precision);
+
 // pixels [B, 3, R, R] (NCHW, as preprocessed) -> out [B * out_hw^2, out_c].
 void fastvithd_forward(Runtime& rt, const FastVitHdWeights& w, const FastVitHdPlan& p,
                        EncoderScratch& scratch, const float* pixels, float* out, const TapFn& tap = {});

@@ -1,13 +1,18 @@
-// Opt-in INT8 Linear (1x1 conv) for the vision encoder: y[M, N] = x[M, K] W^T + b, computed as
-//   qa = per-row dynamic asymmetric u8 of x (sa[m], za[m]);  qw = per-channel symmetric 7-bit s8 of W (sw[n])
-//   acc = qa qw^T in int32 (oneDNN dnnl_gemm_u8s8s32)
-//   y = sa[m] sw[n] (acc - za[m] * sum_k qw[n, k]) + b[n]      (rank-1 zero-point correction)
-// then GELU (oneDNN eltwise, the same gelu_erf the FP32 path fuses) or a residual accumulate.
-// Rows run in chunks so the int32 block stays in cache between the GEMM and the dequantisation.
-// Kernels and their scalar references: encoder/int8_rows.h.
+// INT8 Linear (1x1 conv) of the vision encoder on a oneDNN matmul primitive, so oneDNN's VNNI / AMX
+// int8 kernels run it: y[M, N] = x[M, K] W^T + b, per block of rows (chunk_rows, one call each):
+//   (sa, za) = the block's dynamic asymmetric u8 range, qa = u8 of x     (encoder/int8_rows.h)
+//   qw = per-output-channel symmetric s8 of W, scale sw[n]               (once, at plan time)
+//   y = post_ops(sw[n] * sum_k (qa[m, k] - za) qw[n, k])
+// with everything after the integer dot product fused into the primitive: output scales sw (static,
+// per N), src zero point za (runtime), then post-ops  x sa (binary_mul, runtime scalar), + b
+// (binary_add: oneDNN 2.6 would scale its own bias argument by sw), then GELU or the residual sum.
+// Where oneDNN has no fused kernel for the residual sum (below AVX-512 VNNI it would pick
+// ref_int8), the block is written to scratch and added by hand instead.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include <oneapi/dnnl/dnnl.hpp>
@@ -17,35 +22,59 @@
 
 namespace fvlm::enc {
 
-// One weight (and its bias) quantised once at plan time.
+// Rows per block (one quantisation range, one primitive call). Smaller blocks follow the activations'
+// range more closely; larger ones cost fewer calls. A caller that splits a matrix into row chunks
+// gets the very same result as from one call when its chunks are multiples of this.
+inline constexpr int64_t kInt8BlockRows = 256;
+
+// The u8 activation levels on this CPU (encoder/int8_rows.h): 255 where oneDNN's effective ISA has
+// VNNI, 127 below it.
+int int8_activation_levels();
+
+// One weight (and its bias) quantised once, in plain [n, k] layout (plans pack it for their kernel).
 struct Int8Weights {
   int64_t n = 0, k = 0;
   std::vector<int8_t> q;     // [n, k]
   std::vector<float> scale;  // sw [n]
-  std::vector<int32_t> sum;  // sum_k q[n, k]
   std::vector<float> bias;   // [n] or empty
 };
 Int8Weights quantize_linear_weights(const Tensor& w, const Tensor& b);
 
-// Scratch of one chunk, shared by every INT8 Linear of a backend (grown to the largest chunk).
+// Scratch of one block, shared by every INT8 Linear of a backend (grown to the largest block).
 struct Int8Workspace {
   std::vector<uint8_t> q;
-  std::vector<int32_t> acc;
-  std::vector<float> row_scale;
-  std::vector<int32_t> row_zero;
+  std::vector<float> sum;  // the block's result when the residual is added by hand
+};
+
+// The primitive of one block size (the full chunk, or the last partial one).
+struct Int8Matmul {
+  dnnl::matmul prim;
+  dnnl::memory::desc src, dst;
+  dnnl::memory w;  // packed for this primitive
+  size_t scratchpad_bytes = 0;
 };
 
 struct Int8LinearPlan {
   int64_t m = 0, chunk_rows = 0;
-  bool gelu = false, accumulate = false;
+  int levels = 255;  // u8 activation levels (int8_activation_levels)
+  bool accumulate = false, sum_by_hand = false;
   std::shared_ptr<const Int8Weights> w;
   std::shared_ptr<Int8Workspace> ws;
-  dnnl::eltwise_forward gelu_chunk, gelu_tail;  // GELU over one full chunk / the last partial one
-  dnnl::memory::desc chunk_md, tail_md;
+  Int8Matmul chunk, tail;
+  dnnl::memory bias;  // [1, n] f32 (binary_add), or none
+  std::string impl;   // oneDNN's kernel (impl_info_str)
 };
+// `pack(want)` returns the weights in the layout a primitive asks for (a WeightCache lookup).
+using PackInt8Fn = std::function<dnnl::memory(const dnnl::memory::desc& want)>;
 Int8LinearPlan make_int8_linear_plan(Runtime& rt, std::shared_ptr<const Int8Weights> w,
-                                     std::shared_ptr<Int8Workspace> ws, int64_t m, bool gelu,
-                                     bool accumulate);
+                                     std::shared_ptr<Int8Workspace> ws, int64_t m, bool gelu, bool accumulate,
+                                     const PackInt8Fn& pack, int64_t chunk_rows = 0);
 void run_int8_linear(Runtime& rt, const Int8LinearPlan& p, const float* src, float* dst);
+
+// The kernel oneDNN picks for an INT8 Linear of this shape (with a bias), without building a plan.
+std::string int8_kernel_name(Runtime& rt, int64_t m, int64_t k, int64_t n, bool gelu, bool accumulate);
+
+// Packs plain [n, k] s8 weights into `want` (a primitive's weights_desc, compensation included).
+dnnl::memory pack_int8_weights(Runtime& rt, const Int8Weights& w, const dnnl::memory::desc& want);
 
 }  // namespace fvlm::enc

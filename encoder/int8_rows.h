@@ -1,7 +1,11 @@
-// Row-wise int8 quantisation kernels of the opt-in INT8 encoder path (encoder/int8_linear.h).
-// Activations: dynamic, per token row, asymmetric u8 (x ~ sa * (q - za)), all 8 bits used.
-// Weights: per output channel, symmetric, 7 bits (q in [-63, 63]) so that AVX2's vpmaddubsw
-// (u8 x s8 pairs summed into a saturating int16) cannot saturate: 2 * 255 * 63 = 32130 < 32767.
+// Quantisation kernels of the INT8 encoder path (encoder/int8_linear.h).
+// Activations: dynamic, per block of rows (one oneDNN matmul call), asymmetric u8 (x ~ s * (q - z)):
+// oneDNN 2.6's VNNI kernel takes one runtime zero point and scale per call, not per row (a per-row
+// scale falls back to its reference kernel). All 8 bits (q <= 255) where oneDNN runs int8 on VNNI
+// (int32 dot products); 7 bits (q <= 127) below it, where u8 x s8 pairs are summed into saturating
+// int16 (vpmaddubsw): 2 * 127 * 127 = 32258 < 32767.
+// Weights: per output channel, symmetric, 8 bits (|q| <= 127). On the golden model, 7-bit weights
+// with 8-bit activations (the other way to stay clear of saturation) lost 3-4x more accuracy.
 // The scalar functions are the specification; the *_avx2 variants are bit-identical to them.
 #pragma once
 #include <cstdint>
@@ -11,37 +15,35 @@
 
 namespace fvlm::enc {
 
-inline constexpr int kInt8WeightMax = 63;  // 7-bit symmetric weights (see above)
+inline constexpr int kInt8WeightMax = 127;
 
-// w [n, k] row-major -> q [n, k] in [-63, 63], scale[n] = max|w[n,:]| / 63 (1 for an all-zero row),
-// sum[n] = sum_k q[n, k] (the zero-point compensation term). Run once per weight.
-void quantize_weights_s7(const float* w, int64_t n, int64_t k, int8_t* q, float* scale, int32_t* sum);
+// w [n, k] row-major -> q [n, k] in [-127, 127], scale[n] = max|w[n,:]| / 127 (1 for an all-zero
+// row). Run once per weight.
+void quantize_weights_s8(const float* w, int64_t n, int64_t k, int8_t* q, float* scale);
 
-// x [rows, k] -> q [rows, k] u8 with, per row, lo = min(0, min x), hi = max(0, max x),
-// scale = (hi - lo) / 255 (1 if hi == lo), zero = nearbyint(-lo / scale) in [0, 255] and
-// q = clamp(nearbyint(x * (1 / scale)) + zero, 0, 255). Zero is exactly representable.
-using QuantizeRowsU8Fn = void (*)(const float* x, int64_t rows, int64_t k, uint8_t* q, float* scale,
-                                  int32_t* zero);
-void quantize_rows_u8(const float* x, int64_t rows, int64_t k, uint8_t* q, float* scale, int32_t* zero);
-void quantize_rows_u8_avx2(const float* x, int64_t rows, int64_t k, uint8_t* q, float* scale, int32_t* zero);
+// lo = min(lo, min x), hi = max(hi, max x) over x[0, n): callers start from lo = hi = 0, so zero is
+// always inside the range (and exactly representable).
+using MinMaxFn = void (*)(const float* x, int64_t n, float* lo, float* hi);
+void minmax_f32(const float* x, int64_t n, float* lo, float* hi);
+void minmax_f32_avx2(const float* x, int64_t n, float* lo, float* hi);
 
-// acc [rows, n] = sum_k qa[m, k] qw[j, k] -> y[m, j] = fma(float(acc - za[m] wsum[j]), sa[m] sw[j], b[j])
-// (b null: 0), stored to dst, or added to dst when accumulate (dst = dst + y).
-struct DequantArgs {
-  const float* row_scale;   // sa [rows]
-  const int32_t* row_zero;  // za [rows]
-  const float* col_scale;   // sw [n]
-  const int32_t* col_sum;   // wsum [n]
-  const float* bias;        // b [n] or null
-  bool accumulate;
+// The u8 parameters of a range [lo <= 0, hi >= 0] in `levels` steps (255 or 127, above):
+// scale = (hi - lo) / levels (1 if hi == lo), inv = 1 / scale, zero = nearbyint(-lo * inv) in
+// [0, levels].
+struct U8Params {
+  float scale, inv;
+  int32_t zero;
 };
-using DequantizeRowsS32Fn = void (*)(const int32_t* acc, int64_t rows, int64_t n, const DequantArgs& a,
-                                     float* dst);
-void dequantize_rows_s32(const int32_t* acc, int64_t rows, int64_t n, const DequantArgs& a, float* dst);
-void dequantize_rows_s32_avx2(const int32_t* acc, int64_t rows, int64_t n, const DequantArgs& a, float* dst);
+U8Params u8_params(float lo, float hi, int levels);
+
+// q = clamp(nearbyint(x * inv) + zero, 0, 255) over x[0, n) (x within the range of its U8Params: q
+// stays within its levels).
+using QuantizeU8Fn = void (*)(const float* x, int64_t n, float inv, int32_t zero, uint8_t* q);
+void quantize_u8(const float* x, int64_t n, float inv, int32_t zero, uint8_t* q);
+void quantize_u8_avx2(const float* x, int64_t n, float inv, int32_t zero, uint8_t* q);
 
 // "ref" (the scalar functions above) first, then "avx2" (core/dispatch.h).
-std::span<const Variant<QuantizeRowsU8Fn>> quantize_rows_u8_variants();
-std::span<const Variant<DequantizeRowsS32Fn>> dequantize_rows_s32_variants();
+std::span<const Variant<MinMaxFn>> minmax_f32_variants();
+std::span<const Variant<QuantizeU8Fn>> quantize_u8_variants();
 
 }  // namespace fvlm::enc

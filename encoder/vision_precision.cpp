@@ -1,5 +1,7 @@
 #include "encoder/vision_precision.h"
 
+#include <utility>
+
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "core/error.h"
@@ -42,6 +44,33 @@ VisionPrecision parse_vision_precision(std::string_view s) {
     if (n.name == s) return n.p;
   throw Error(Errc::kBadArgs,
               "vision precision must be auto, f32, bf16 or int8, got '" + std::string(s) + "'");
+}
+
+std::string_view onednn_isa_name() {
+  using dnnl::cpu_isa;
+  // Widest first: each value's bits include those of the ISAs below it.
+  constexpr std::pair<cpu_isa, std::string_view> kIsas[] = {{cpu_isa::avx512_core_amx, "avx512_core_amx"},
+                                                            {cpu_isa::avx512_core_bf16, "avx512_core_bf16"},
+                                                            {cpu_isa::avx512_core_vnni, "avx512_core_vnni"},
+                                                            {cpu_isa::avx512_core, "avx512_core"},
+                                                            {cpu_isa::avx2_vnni, "avx2_vnni"},
+                                                            {cpu_isa::avx2, "avx2"},
+                                                            {cpu_isa::avx, "avx"},
+                                                            {cpu_isa::sse41, "sse41"}};
+  for (const auto& [isa, name] : kIsas)
+    if (isa_at_least(isa)) return name;
+  return "generic";
+}
+
+bool onednn_has_vnni() {
+  return isa_at_least(dnnl::cpu_isa::avx512_core_vnni) || isa_at_least(dnnl::cpu_isa::avx2_vnni);
+}
+
+std::vector<VisionPrecision> runnable_vision_precisions() {
+  std::vector<VisionPrecision> v{VisionPrecision::kF32};
+  if (bf16_support() != Bf16Support::kNone) v.push_back(VisionPrecision::kBf16);
+  v.push_back(VisionPrecision::kInt8);
+  return v;
 }
 
 Bf16Support bf16_support() {

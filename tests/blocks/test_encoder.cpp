@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "encoder/fastvithd.h"
+#include "encoder/int8_linear.h"
 #include "encoder/vision_precision.h"
 #include "models/tensor_table.h"
 #include "tests/blocks/encoder_fixture.h"
@@ -79,11 +80,20 @@ TEST_CASE("encoder: ConvFFN in row chunks (with a tail) matches the goldens, F32
     enc::EncoderScratch scratch;
     const enc::FastVitHdPlan whole = enc::make_fastvithd_plan(m.rt, wc, w, r, 1, precision);
     const enc::FastVitHdPlan chunked = enc::make_fastvithd_plan(m.rt, wc, w, r, 1, precision, 100);
-    int64_t stage0_rows = 0;  // rows of the first ConvFFN: more than one chunk, with a tail
+    int64_t stage0_rows = 0, chunk0 = 0;  // the first ConvFFN: more than one chunk (F32: with a tail)
     for (const enc::StagePlan& st : chunked.network)
-      if (!st.repmixer.empty() && stage0_rows == 0) stage0_rows = st.repmixer.front().ffn.rows;
+      if (!st.repmixer.empty() && stage0_rows == 0) {
+        stage0_rows = st.repmixer.front().ffn.rows;
+        chunk0 = st.repmixer.front().ffn.chunk_rows;
+      }
     REQUIRE(stage0_rows > 100);
-    REQUIRE(stage0_rows % 100 != 0);
+    if (precision == enc::VisionPrecision::kF32) {
+      REQUIRE(chunk0 == 100);
+      REQUIRE(stage0_rows % 100 != 0);
+    } else {  // INT8 chunks are whole quantisation blocks (encoder/int8_linear.h), still several
+      REQUIRE(chunk0 == enc::kInt8BlockRows);
+      REQUIRE(stage0_rows > chunk0);
+    }
     CHECK(chunked.scratch.hidden < whole.scratch.hidden);
     Tensor a = Tensor::zeros(DType::F32, ref.shape()), b = Tensor::zeros(DType::F32, ref.shape());
     enc::fastvithd_forward(m.rt, w, whole, scratch, px.f32(), a.f32());
@@ -94,7 +104,7 @@ TEST_CASE("encoder: ConvFFN in row chunks (with a tail) matches the goldens, F32
       CHECK(test::within_vision_tol(test::compare(b, ref)));
       CHECK(test::within_vision_tol(d));
     } else {
-      CHECK(d.max_abs == 0.0);  // INT8: per-token quantisation and exact int32 sums, chunked or not
+      CHECK(d.max_abs == 0.0);  // INT8: the same blocks, ranges and int32 sums, chunked or not
     }
   }
 }

@@ -36,6 +36,10 @@ TEST_CASE("cli: inspect reports the golden model as valid") {
   CHECK(j["validation"]["ok"] == true);
   CHECK(j["n_tensors"].get<int>() > 100);
   CHECK(j["llm"]["hidden_size"].get<int>() > 0);
+  // oneDNN's kernel per precision this CPU runs (f32 and int8 everywhere), and the ISA tiers
+  CHECK(!j["vision"]["kernels"]["f32"].get<std::string>().empty());
+  CHECK(!j["vision"]["kernels"]["int8"].get<std::string>().empty());
+  CHECK(!j["isa"]["onednn"].get<std::string>().empty());
   CHECK(j["parameters"]["total"].get<long>() == j["parameters"]["vision"].get<long>() +
                                                     j["parameters"]["projector"].get<long>() +
                                                     j["parameters"]["llm"].get<long>());

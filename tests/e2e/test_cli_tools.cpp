@@ -70,7 +70,7 @@ TEST_CASE("cli embed --vision-precision int8: close to the golden features, not 
                      "' -o '" + out + "'");
   CHECK(r.exit_code == 0);
   const Diff d = compare(read_npy(out), read_npy(golden("tiny/encoder/gray.image_features.npy")));
-  CHECK(d.cosine >= 0.996);           // the bound tests/blocks/test_encoder_int8.cpp measured
+  CHECK(d.cosine >= 0.998);           // the bound tests/blocks/test_encoder_int8.cpp measured
   CHECK_FALSE(within_vision_tol(d));  // it really ran the INT8 path
   r = run_cli("embed --vision-precision fp8 -m '" + tiny_model() + "' '" + golden_image("gray.png") +
               "' -o '" + out + "'");

@@ -58,8 +58,8 @@ std::vector<TableShape> all_tables() {
       shape("softmax", dec::softmax_variants()),
       shape("attn_scores", dec::attn_scores_variants()),
       shape("attn_weighted_sum", dec::attn_weighted_sum_variants()),
-      shape("quantize_rows_u8", enc::quantize_rows_u8_variants()),
-      shape("dequantize_rows_s32", enc::dequantize_rows_s32_variants()),
+      shape("minmax_f32", enc::minmax_f32_variants()),
+      shape("quantize_u8", enc::quantize_u8_variants()),
       shape("resize_horizontal", resize_kernels::horizontal_variants()),
       shape("resize_vertical", resize_kernels::vertical_variants()),
   };

@@ -1,0 +1,191 @@
+#include "cli/bench_compare.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <memory>
+
+#include <spdlog/spdlog.h>
+
+#include "cli/image_input.h"
+#include "cli/output.h"
+#include "cli/precision_report.h"
+#include "cli/tasks.h"
+#include "core/runtime.h"
+#include "encoder/vision_backend.h"
+#include "models/image_views.h"
+#include "models/model_source.h"
+
+namespace fvlm::cli {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double ms_since(Clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+}
+
+nlohmann::ordered_json ms_stats(const std::vector<double>& v) {
+  return {{"median", round_ms(median(v))}, {"min", round_ms(*std::min_element(v.begin(), v.end()))}};
+}
+
+double cosine(const Tensor& a, const Tensor& b) {
+  double ab = 0, aa = 0, bb = 0;
+  for (int64_t i = 0; i < a.numel(); ++i) {
+    const double x = a.f32()[i], y = b.f32()[i];
+    ab += x * y, aa += x * x, bb += y * y;
+  }
+  return aa > 0 && bb > 0 ? ab / std::sqrt(aa * bb) : (aa == bb ? 1.0 : 0.0);
+}
+
+struct NamedImage {
+  std::string name;
+  Image image;
+};
+
+// What one precision did on every image.
+struct PrecisionRun {
+  enc::VisionPrecision precision;
+  std::string kernel;  // oneDNN's kernel of the first ConvFFN fc1, from the plan that ran
+  std::vector<double> encode_ms, ttft_ms;
+  std::vector<Tensor> features;         // per image
+  std::vector<GenerateResult> answers;  // per image, greedy
+};
+
+// The encoder alone, each precision on its own backend over one opened checkpoint: features and
+// encode times (weights packed before the clock starts, as a long-lived process has them).
+void encode_all(const ComparePrecisionOptions& o, const std::vector<NamedImage>& images,
+                std::vector<PrecisionRun>& runs) {
+  const ModelSource src = open_model_source(o.run.model.model);
+  Runtime rt(o.run.model.threads);
+  for (PrecisionRun& run : runs) {
+    enc::CpuVisionBackend vision(rt, vision_config(src.config), src.tensors, run.precision);
+    for (const NamedImage& im : images) {
+      const ImageViews views = make_image_views(im.image, o.run.image, &src.config);
+      vision.prepare(views.pixels.dim(2), views.pixels.dim(0));
+      Tensor feats;
+      for (int i = 0; i < o.warmup + o.repeats; ++i) {
+        const auto t0 = Clock::now();
+        feats = vision.encode(views.pixels);
+        if (i >= o.warmup) run.encode_ms.push_back(ms_since(t0));
+      }
+      run.kernel = vision.plan(views.pixels.dim(2), views.pixels.dim(0)).ffn_impl;
+      run.features.push_back(std::move(feats));
+    }
+  }
+}
+
+// The whole pipeline per precision: the greedy answer of each image, then time to first token.
+void answer_all(const ComparePrecisionOptions& o, const std::vector<NamedImage>& images,
+                std::vector<PrecisionRun>& runs) {
+  GenerateOptions greedy = o.run.gen;
+  greedy.temperature = 0.0f;
+  greedy.top_k = 0;
+  greedy.top_p = 1.0f;
+  greedy.max_tokens = o.answer_tokens;
+  GenerateOptions first = greedy;
+  first.max_tokens = 1;
+  first.ignore_eos = true;
+  for (PrecisionRun& run : runs) {
+    PipelineOptions po;
+    po.threads = o.run.model.threads;
+    po.keep_encoder = true;  // weights packed once per precision, as in batch
+    po.vision_precision = run.precision;
+    const std::unique_ptr<Pipeline> p = Pipeline::load(o.run.model.model, po);
+    for (const NamedImage& im : images) {
+      run.answers.push_back(p->generate(im.image, o.question, greedy, o.run.image, {}, false));
+      for (int i = 0; i < o.repeats; ++i)  // the greedy run above warmed this image up
+        run.ttft_ms.push_back(p->generate(im.image, o.question, first, o.run.image, {}, false).timing.ttft);
+    }
+  }
+}
+
+nlohmann::ordered_json report(const ComparePrecisionOptions& o, const std::vector<NamedImage>& images,
+                              const std::vector<PrecisionRun>& runs) {
+  const PrecisionRun& ref = runs.front();  // f32
+  nlohmann::ordered_json precisions = nlohmann::ordered_json::array();
+  for (const PrecisionRun& run : runs) {
+    nlohmann::ordered_json per_image = nlohmann::ordered_json::array();
+    double cos_min = 1.0, cos_sum = 0.0;
+    int first_same = 0, answer_same = 0;
+    for (size_t i = 0; i < images.size(); ++i) {
+      const double c = cosine(run.features[i], ref.features[i]);
+      const std::vector<int32_t>&ids = run.answers[i].token_ids, &ref_ids = ref.answers[i].token_ids;
+      const bool first_ok = !ids.empty() && !ref_ids.empty() && ids[0] == ref_ids[0];
+      const bool answer_ok = ids == ref_ids;
+      cos_min = std::min(cos_min, c);
+      cos_sum += c;
+      first_same += first_ok;
+      answer_same += answer_ok;
+      per_image.push_back({{"image", images[i].name},
+                           {"feature_cosine", c},
+                           {"first_token_same", first_ok},
+                           {"answer_same", answer_ok},
+                           {"answer_ids", ids},
+                           {"answer", run.answers[i].text}});
+    }
+    const double n = double(images.size());
+    precisions.push_back({{"vision_precision", std::string(enc::vision_precision_name(run.precision))},
+                          {"kernel", run.kernel},
+                          {"encode_ms", ms_stats(run.encode_ms)},
+                          {"ttft_ms", ms_stats(run.ttft_ms)},
+                          {"feature_cosine", {{"min", cos_min}, {"mean", cos_sum / n}}},
+                          {"first_token_agreement", first_same / n},
+                          {"answer_agreement", answer_same / n},
+                          {"images", per_image}});
+  }
+  nlohmann::ordered_json names = nlohmann::ordered_json::array();
+  for (const NamedImage& im : images) names.push_back(im.name);
+  return {{"ok", true},
+          {"task", "bench"},
+          {"mode", "compare_precision"},
+          {"model", o.run.model.model},
+          {"images", names},
+          {"resolution", ref.answers.front().resolution},
+          {"repeats", o.repeats},
+          {"warmup", o.warmup},
+          {"answer_tokens", o.answer_tokens},
+          {"isa", isa_report()},
+          {"reference", "f32"},
+          {"precisions", precisions}};
+}
+
+}  // namespace
+
+Image bench_test_card() {
+  Image img = Image::black(1280, 960);
+  for (int y = 0; y < img.height; ++y)
+    for (int x = 0; x < img.width; ++x) {
+      uint8_t* p = img.row(y) + 3 * x;
+      p[0] = uint8_t(x * 255 / img.width);
+      p[1] = uint8_t(y * 255 / img.height);
+      p[2] = uint8_t(((x / 80) % 2) * 200);
+    }
+  return img;
+}
+
+int run_compare_precision(const ComparePrecisionOptions& o) {
+  std::vector<NamedImage> images;
+  for (const std::string& path : o.images)
+    images.push_back({path, read_image_arg(path, o.run.image.max_pixels)});
+  if (images.empty()) images.push_back({"test-card", bench_test_card()});
+  std::vector<PrecisionRun> runs;
+  for (enc::VisionPrecision p : enc::runnable_vision_precisions()) runs.push_back({p, {}, {}, {}, {}, {}});
+  encode_all(o, images, runs);
+  answer_all(o, images, runs);
+  for (const PrecisionRun& run : runs)
+    spdlog::info("vision {}: kernel {}, encode {:.0f} ms, ttft {:.0f} ms",
+                 enc::vision_precision_name(run.precision), run.kernel, median(run.encode_ms),
+                 median(run.ttft_ms));
+  emit(report(o, images, runs));
+  std::fflush(stdout);
+  return 0;
+}
+
+}  // namespace fvlm::cli

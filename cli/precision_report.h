@@ -1,0 +1,21 @@
+// What `inspect` and `bench` say about the arithmetic this CPU runs: the ISA tiers (our kernels'
+// and oneDNN's) and, per vision precision, the oneDNN kernel of the encoder's widest Linear.
+#pragma once
+#include <nlohmann/json.hpp>
+
+#include "encoder/fastvithd_config.h"
+#include "encoder/vision_precision.h"
+
+namespace fvlm::cli {
+
+// {"cpu": "avx2 fma ...", "max_isa": "none", "kernels": "avx512", "onednn": "avx512_core_vnni",
+//  "bf16": "native (avx512_core_bf16)"}
+nlohmann::ordered_json isa_report();
+
+// The oneDNN kernel (impl_info_str) of the first ConvFFN fc1 at one precision (kAuto resolved).
+std::string vision_kernel(const FastVitHdConfig& cfg, enc::VisionPrecision precision);
+
+// {"f32": kernel, "bf16": kernel, "int8": kernel} over the precisions this CPU runs.
+nlohmann::ordered_json vision_kernels_report(const FastVitHdConfig& cfg);
+
+}  // namespace fvlm::cli

@@ -1,0 +1,112 @@
+// `bench --compare-precision` on the golden model: every precision this CPU runs is reported with
+// its oneDNN kernel, f32 reproduces the golden greedy ids, and bf16 / int8 meet issue 12's bars against
+// it (bf16: features cosine >= 0.9999 and the 12 greedy ids identical; int8: cosine >= 0.998).
+#include <doctest/doctest.h>
+
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+
+#include "core/dispatch.h"
+#include "encoder/vision_precision.h"
+#include "tests/e2e/cli_runner.h"
+#include "tests/test_util.h"
+
+using namespace fvlm;
+using namespace fvlm::test;
+
+namespace {
+
+// The golden cases that ask `question`, by image.
+std::map<std::string, nlohmann::json> cases_asking(const std::string& question) {
+  std::ifstream f(golden("tiny/e2e/cases.json"));
+  const nlohmann::json all = nlohmann::json::parse(f);
+  std::map<std::string, nlohmann::json> by_image;
+  for (const auto& c : all["cases"])
+    if (c["question"] == question) by_image[c["image"].get<std::string>()] = c;
+  return by_image;
+}
+
+}  // namespace
+
+TEST_CASE("cli bench --compare-precision: every precision against f32 on the golden images") {
+  const std::string question = "Describe the image.";
+  const auto cases = cases_asking(question);
+  REQUIRE(cases.size() >= 2);
+  std::string images;
+  for (const auto& [image, c] : cases) images += " '" + golden_image(image) + "'";
+  const CliRun r = run_cli("bench --compare-precision -m '" + tiny_model() + "' --repeats 1 --warmup 0 " +
+                           "--answer-tokens 12 --ignore-eos --question '" + question + "'" + images);
+  CHECK(r.exit_code == 0);
+  REQUIRE(r.lines.size() == 1);
+  const nlohmann::json& j = r.lines[0];
+  CHECK(j["ok"] == true);
+  CHECK(j["mode"] == "compare_precision");
+  CHECK(j["reference"] == "f32");
+  CHECK(j["images"].size() == cases.size());
+  CHECK(!j["isa"]["onednn"].get<std::string>().empty());
+  CHECK(!j["isa"]["kernels"].get<std::string>().empty());
+  std::set<std::string> want{"f32", "int8"};
+  isa_ceiling();  // caps oneDNN here as in the CLI (FVLM_MAX_ISA), before asking it about bf16
+  if (enc::bf16_support() != enc::Bf16Support::kNone)
+    want.insert("bf16");
+  else
+    MESSAGE("bf16 not compared: oneDNN has no bf16 matmul on this CPU (needs AVX-512)");
+  std::set<std::string> got;
+  for (const auto& p : j["precisions"]) {
+    const std::string name = p["vision_precision"];
+    CAPTURE(name);
+    got.insert(name);
+    const std::string kernel = p["kernel"];
+    MESSAGE(name, ": kernel ", kernel, ", feature cosine min ", p["feature_cosine"]["min"].get<double>());
+    CHECK(!kernel.empty());
+    CHECK(kernel.rfind("ref", 0) != 0);  // a oneDNN kernel, not its reference loops
+    CHECK(p["encode_ms"]["min"].get<double>() > 0);
+    CHECK(p["ttft_ms"]["min"].get<double>() > 0);
+    REQUIRE(p["images"].size() == cases.size());
+    const double cos_min = p["feature_cosine"]["min"];
+    if (name == "f32") {
+      CHECK(cos_min == 1.0);
+      for (const auto& im : p["images"]) {  // the reference reproduces the goldens
+        const std::string path = im["image"];
+        const std::string base = path.substr(path.rfind('/') + 1);
+        CAPTURE(base);
+        CHECK(im["answer_ids"] == cases.at(base)["greedy_ids"]);
+      }
+    }
+    if (name == "bf16") {
+      CHECK(cos_min >= 0.9999);
+      CHECK(p["answer_agreement"] == 1.0);  // all 12 greedy ids identical on every image
+      CHECK(p["first_token_agreement"] == 1.0);
+    }
+    if (name == "int8") {
+      CHECK(cos_min >= 0.998);
+      CHECK(cos_min < 1.0);  // it really ran the int8 path
+    }
+    for (const auto& im : p["images"]) {  // the summary is the per-image flags, counted
+      CHECK(im["feature_cosine"].get<double>() >= cos_min);
+      CHECK(im["answer_ids"].size() == 12);
+    }
+  }
+  CHECK(got == want);
+}
+
+TEST_CASE("cli bench --compare-precision: conflicting options are bad_args before the model loads") {
+  const std::string bench = "bench -m /nonexistent/model ";
+  for (const std::string& args :
+       {bench + "--compare-precision --format table", bench + "--compare-precision --plot p.png",
+        bench + "--compare-precision --image '" + golden_image("wide.png") + "'",
+        bench + "'" + golden_image("wide.png") + "'"}) {
+    CAPTURE(args);
+    const CliRun r = run_cli(args);
+    CHECK(r.exit_code == 2);
+    REQUIRE(r.lines.size() == 1);
+    CHECK(r.lines[0]["error"]["code"] == "bad_args");
+  }
+  const CliRun missing = run_cli(bench + "--compare-precision /nonexistent/card.png");  // read first
+  CHECK(missing.exit_code == 3);
+  REQUIRE(missing.lines.size() == 1);
+  CHECK(missing.lines[0]["error"]["code"] == "not_found");
+}
