@@ -26,7 +26,7 @@ Request golden_request(const nlohmann::json& c) {
 
 }  // namespace
 
-TEST_CASE("engine: concurrent submissions give each request's own ids; errors stay with their request") {
+TEST_CASE("engine: concurrent submissions give each request's own ids, errors stay with their request") {
   std::ifstream f(test::golden("tiny/e2e/cases.json"));
   const nlohmann::json cases = nlohmann::json::parse(f)["cases"];
   REQUIRE(cases.size() >= 2);
@@ -57,7 +57,7 @@ TEST_CASE("engine: concurrent submissions give each request's own ids; errors st
   CHECK(engine->in_flight() == 0);
 }
 
-TEST_CASE("engine: on_text returning false cancels; text-only conversations run") {
+TEST_CASE("engine: on_text returning false cancels, text-only conversations run") {
   std::unique_ptr<Pipeline> p = Pipeline::load(test::golden("tiny/model"), {});
   std::unique_ptr<Engine> engine = Engine::create(*p, {});
   std::ifstream f(test::golden("tiny/e2e/cases.json"));
@@ -77,11 +77,4 @@ TEST_CASE("engine: on_text returning false cancels; text-only conversations run"
   CHECK(t.n_image_tokens == 0);
   CHECK(t.token_ids.size() == 4);
   CHECK(t.n_prompt_tokens > 10);
-}
-
-TEST_CASE("engine: --parallel above 1 says it is not implemented") {
-  std::unique_ptr<Pipeline> p = Pipeline::load(test::golden("tiny/model"), {});
-  EngineOptions o;
-  o.parallel = 4;
-  CHECK_THROWS_AS(Engine::create(*p, o), Error);
 }
