@@ -21,6 +21,7 @@
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "cli/progress.h"
+#include "cli/run_many.h"
 #include "cli/stop_signals.h"
 #include "cli/tasks.h"
 
@@ -83,32 +84,36 @@ void record(BatchRun& r, const nlohmann::ordered_json& result) {
   r.progress.update(r.stats);
 }
 
-// Answers the items in order; the next image is decoded while the model works on this one.
+// Answers the items through the engine (--parallel images generated together), recording each in
+// input order (or as it finishes with --unordered). Images are decoded on this thread, a window
+// ahead of the engine. A stop signal stops new submissions; the images in flight finish and are
+// recorded.
 void answer_items(BatchRun& r, const std::vector<BatchItem>& items) {
-  const int64_t max_pixels = r.run.image.max_pixels;
-  auto start_decode = [&](size_t i) {
-    if (i >= items.size() || items[i].unreadable) return std::future<Image>();
-    return std::async(std::launch::async,
-                      [max_pixels, path = items[i].path] { return load_image(path, max_pixels); });
+  std::unique_ptr<Engine> engine = Engine::create(r.pipeline, r.run.engine);
+  ManyRequests m;
+  m.count = items.size();
+  m.window = size_t(r.run.engine.parallel > 0 ? r.run.engine.parallel : default_parallel()) + 2;
+  m.unordered = r.run.unordered;
+  m.stop = [&] { return r.stop.received() != 0; };
+  m.make = [&](size_t i) {
+    if (items[i].unreadable) throw Error(items[i].error_code, items[i].error_message);
+    return task_request(r.task, load_image(items[i].path, r.run.image.max_pixels), r.run);
   };
-  std::future<Image> next = start_decode(0);
-  for (size_t i = 0; i < items.size() && !r.stop.received(); ++i) {
-    std::future<Image> current = std::move(next);
+  m.done = [&](size_t i, std::future<GenerateResult>& f) {
     nlohmann::ordered_json result;
     try {
-      if (items[i].unreadable) throw Error(items[i].error_code, items[i].error_message);
-      const Image image = current.get();  // rethrows this image's decode error
-      next = start_decode(i + 1);
-      result = run_task_on_image(r.pipeline, r.task, items[i].path, image, r.run);
+      const GenerateResult g = f.get();
+      if (r.run.stream) std::fputc('\n', stderr);
+      result = task_result_json(r.pipeline, r.task, items[i].path, g, r.run);
     } catch (const Error& e) {
-      if (!next.valid()) next = start_decode(i + 1);
       result = error_json(e.code(), e.what(), e.detail(), items[i].path);
     }
     result["key"] = items[i].key;
     record(r, result);
     spdlog::info("[{}/{}] {} {}", r.stats.done(), r.stats.to_do(), items[i].path,
                  result["ok"].get<bool>() ? "ok" : std::string(result["error"]["code"]));
-  }
+  };
+  run_many(*engine, m);
 }
 
 void write_summary(const BatchCommand& b, const BatchStats& stats, int exit_code, bool quiet) {
@@ -227,6 +232,7 @@ void add_batch_command(CLI::App& app, int& exit_code) {
                   "N shards, K from the scheduler ($JOB_COMPLETION_INDEX; Slurm arrays need neither)");
   cmd->add_option("--summary", b->summary, "Also write the end-of-run summary object to this JSON file");
   add_run_options(cmd, b->run);
+  add_engine_options(cmd, b->run);
   cmd->callback([b, &exit_code] { exit_code = run_batch(*b); });
 }
 

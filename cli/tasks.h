@@ -25,6 +25,12 @@ Task parse_task(const std::string& name);  // throws Error{kBadArgs}
 // The user text sent after the image.
 std::string task_prompt(const TaskSpec& t);
 
+// The request that answers task t about `image` (--stream: on_text writes to stderr).
+Request task_request(const TaskSpec& t, Image image, const RunOptions& o);
+// The result object of an answered image (design.md); writes --logits-out when asked.
+nlohmann::ordered_json task_result_json(const Pipeline& p, const TaskSpec& t, const std::string& image_arg,
+                                        const GenerateResult& r, const RunOptions& o);
+
 // Runs one image through the pipeline and returns its result object. Throws Error for a failure
 // that belongs to this image (bad image, too large ...).
 nlohmann::ordered_json run_task(Pipeline& p, const TaskSpec& t, const std::string& image_arg,
@@ -33,7 +39,8 @@ nlohmann::ordered_json run_task(Pipeline& p, const TaskSpec& t, const std::strin
 nlohmann::ordered_json run_task_on_image(Pipeline& p, const TaskSpec& t, const std::string& name,
                                          const Image& image, const RunOptions& o);
 
-// Runs the task over several images, one JSON line each, the model loaded once. A failed image
+// Runs the task over several images, one JSON line each, the model loaded once; several images go
+// through an Engine (--parallel, --kv-budget; input order unless --unordered). A failed image
 // is reported as an error line and the rest go on. Returns the exit code: 0 all ok; for a single
 // image its error's code; for several, 1 when some failed.
 int run_task_over_images(const TaskSpec& t, const std::vector<std::string>& images, RunOptions& o);

@@ -31,6 +31,9 @@ class LlmBackend {
   virtual std::span<const float> prefill(const float* embeds, int T) = 0;
   // Appends one token; returns its logits.
   virtual std::span<const float> decode_step(int32_t token) = 0;
+  // Copies the first n positions of `from`'s cache (a session of the same model) into this one, which
+  // then holds exactly those n positions: a prompt prefix computed once, reused by many requests.
+  virtual void copy_prefix(const LlmBackend& from, int n) = 0;
   // Forgets all positions (the cache is reused).
   virtual void reset() = 0;
 };

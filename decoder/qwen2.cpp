@@ -118,6 +118,18 @@ std::span<const float> Qwen2Session::decode_step(int32_t token) {
   return logits_;
 }
 
+void Qwen2Session::copy_prefix(const LlmBackend& from, int n) {
+  const auto* f = dynamic_cast<const Qwen2Session*>(&from);
+  FVLM_CHECK(f && &f->w_ == &w_, "copy_prefix: a session of another model");
+  FVLM_CHECK(n >= 0 && n <= f->n_past_ && n <= kv_.max_tokens(), "copy_prefix: positions out of range");
+  const size_t bytes = size_t(n) * size_t(kv_.kv_dim()) * sizeof(float);
+  for (int l = 0; l < c_.num_hidden_layers; ++l) {  // each layer's positions are contiguous
+    std::memcpy(kv_.k(l, 0), f->kv_.k(l, 0), bytes);
+    std::memcpy(kv_.v(l, 0), f->kv_.v(l, 0), bytes);
+  }
+  n_past_ = n;
+}
+
 std::span<const float> Qwen2Model::decode_batch(std::span<LlmBackend* const> sessions,
                                                 std::span<const int32_t> tokens) {
   FVLM_CHECK(!sessions.empty() && sessions.size() == tokens.size(), "decode_batch: one token per session");

@@ -40,6 +40,7 @@ class Qwen2Session final : public LlmBackend {
   void embed(std::span<const int32_t> ids, float* out) const override;
   std::span<const float> prefill(const float* embeds, int T) override;
   std::span<const float> decode_step(int32_t token) override;
+  void copy_prefix(const LlmBackend& from, int n) override;
   void reset() override { n_past_ = 0; }
 
   // As prefill, but returns the logits of every new position: [T, n_logits()] (tests, scoring).

@@ -50,7 +50,7 @@ void qwen2_decode_batch(const Qwen2Weights& w, const Qwen2Config& c, const Tenso
   const SiluMulFn silu_mul = best_silu_mul();
   for (int l = 0; l < c.num_hidden_layers; ++l) {
     const Qwen2LayerW& lw = w.layers[size_t(l)];
-    rms_norm(x, B, H, lw.input_layernorm.f32(), eps, h);  // input_layernorm
+    rms_norm(x, B, H, lw.input_layernorm.f32(), eps, h);        // input_layernorm
     const LinearOut qkv[] = {{&lw.q_proj, lw.q_bias.f32(), q},  // q/k/v projections, B rows at once
                              {&lw.k_proj, lw.k_bias.f32(), k},
                              {&lw.v_proj, lw.v_bias.f32(), v}};
@@ -65,7 +65,7 @@ void qwen2_decode_batch(const Qwen2Weights& w, const Qwen2Config& c, const Tenso
     gqa_decode_attention(q, s.caches, s.positions, l, c, attn);  // per sequence, its own keys
     const LinearOut o_proj[] = {{&lw.o_proj, nullptr, h}};
     linear_rows(attn, B, o_proj);
-    add_rows(x, h, B * H);                                          // residual
+    add_rows(x, h, B * H);                                         // residual
     rms_norm(x, B, H, lw.post_attention_layernorm.f32(), eps, h);  // post_attention_layernorm
     const LinearOut gate_up[] = {{&lw.gate_proj, nullptr, gate}, {&lw.up_proj, nullptr, up}};
     linear_rows(h, B, gate_up);

@@ -104,6 +104,7 @@ class BatchingEngine final : public Engine {
         fail(std::move(job), std::current_exception());
         continue;
       }
+      job->request.image.reset();  // encoded: the decoded pixels (tens of MB for a photo) can go
       kv_used_ += bytes;
       active_.push_back(std::move(job));
     }

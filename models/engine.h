@@ -21,7 +21,7 @@ struct EngineOptions {
                              // request that does not fit waits for others to finish, never fails.
 };
 
-int default_parallel();         // what parallel = 0 picks: from the cores
+int default_parallel();          // what parallel = 0 picks: from the cores
 int64_t default_kv_budget_mb();  // what kv_budget_mb = 0 picks: a quarter of the available memory
 
 class Engine {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <deque>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -125,10 +126,19 @@ class FastVlmPipeline final : public Pipeline {
   std::unique_ptr<dec::LlmModel> llm_;
   std::vector<int32_t> stop_ids_;
   double load_ms_ = 0;
+  // KV of recent prompt prefixes (system prompt + chat template up to the image), shared by the
+  // requests that start with them. Used from one thread (run(), or the engine's worker).
+  struct CachedPrefix {
+    std::vector<int32_t> ids;
+    std::unique_ptr<dec::LlmBackend> kv;
+  };
+  std::deque<CachedPrefix> prefixes_;
+  static constexpr size_t kMaxPrefixes = 4;
 };
 
-// Prompt positions per prefill call. Boundaries sit at multiples of it (a function of the sequence
-// alone), so a sequence computes the same prefill alone or beside others; between two chunks the
+// Prompt positions per prefill call. Boundaries sit at multiples of it and at the end of the prefix
+// before the image (functions of the sequence alone), so a sequence computes the same prefill alone,
+// beside others, or with its prefix's KV copied from an earlier request; between two chunks the
 // engine runs a decode step for the others, which bounds how long a joining sequence stalls them.
 constexpr int kPrefillChunk = 256;
 
@@ -150,6 +160,8 @@ class FastVlmSequence final : public Sequence {
     const std::string prompt = qwen2_chat_prompt(req.messages, req.gen.system, req.image ? 1 : 0);
     ids_ = tokenize_with_images(prompt, [&](std::string_view s) { return p.tokenizer_->encode(s); });
     r_.timing.preprocess = ms_since(t);
+    if (req.image)  // the shared prefix: everything before the image placeholder
+      prefix_ = int(std::find(ids_.begin(), ids_.end(), dec::kImageTokenIndex) - ids_.begin());
     const int64_t text_tokens = int64_t(ids_.size()) - (req.image ? 1 : 0);
     max_new_tokens_ = p.new_token_budget(text_tokens, views_ ? &*views_ : nullptr, req.gen.max_tokens);
     const int64_t image_tokens = views_ ? views_->pixels.dim(0) * c.vision.tokens_for(views_->resolution) : 0;
@@ -178,12 +190,14 @@ class FastVlmSequence final : public Sequence {
     r_.timing.encode = ms_since(t_encode);
     // 3. A session over the LLM, and the text embeddings (through it) spliced with the image rows.
     const std::span<const Tensor> images(projected);
-    r_.n_prompt_tokens = int(std::min<int64_t>(dec::spliced_length(ids_, images), c.tokenizer_model_max_length));
+    r_.n_prompt_tokens =
+        int(std::min<int64_t>(dec::spliced_length(ids_, images), c.tokenizer_model_max_length));
     dec::SessionOptions so;
     so.max_tokens = r_.n_prompt_tokens + max_new_tokens_;
     so.logit_rows = p_.tokenizer_->size();
     llm_ = p_.llm_->new_session(so);
     embeds_ = dec::splice_image_features(*llm_, ids_, images, c.tokenizer_model_max_length);
+    prefix_ = std::min(prefix_, r_.n_prompt_tokens - 1);
     const GenerateOptions& gen = req_.gen;
     sampler_.emplace(
         dec::SamplerOptions{gen.temperature, gen.top_k, gen.top_p, gen.repetition_penalty, gen.seed});
@@ -192,11 +206,16 @@ class FastVlmSequence final : public Sequence {
   bool prefilling() const override { return llm_ && fed_ < r_.n_prompt_tokens; }
 
   void prefill_chunk() override {
-    if (fed_ == 0) t_prefill_ = Clock::now();
-    const int end = std::min(r_.n_prompt_tokens, (fed_ / kPrefillChunk + 1) * kPrefillChunk);
+    if (fed_ == 0) {
+      t_prefill_ = Clock::now();
+      reuse_prefix();
+    }
+    int end = std::min(r_.n_prompt_tokens, (fed_ / kPrefillChunk + 1) * kPrefillChunk);
+    if (fed_ < prefix_) end = std::min(end, prefix_);
     const std::span<const float> logits =
         llm_->prefill(embeds_.f32() + int64_t(fed_) * llm_->hidden_size(), end - fed_);
     fed_ = end;
+    if (fed_ == prefix_) keep_prefix();
     if (fed_ < r_.n_prompt_tokens) return;
     prefill_end_ = Clock::now();
     if (req_.want_logits) r_.last_prompt_logits.assign(logits.begin(), logits.end());
@@ -230,6 +249,34 @@ class FastVlmSequence final : public Sequence {
   }
 
  private:
+  // The cached KV of this prompt's prefix, if an earlier request computed it: copied, not recomputed.
+  const FastVlmPipeline::CachedPrefix* cached_prefix() const {
+    for (const auto& cached : p_.prefixes_)
+      if (int(cached.ids.size()) == prefix_ && std::equal(cached.ids.begin(), cached.ids.end(), ids_.begin()))
+        return &cached;
+    return nullptr;
+  }
+
+  void reuse_prefix() {
+    if (prefix_ <= 0) return;
+    if (const auto* cached = cached_prefix()) {
+      llm_->copy_prefix(*cached->kv, prefix_);
+      fed_ = prefix_;
+    }
+  }
+
+  // Keeps a copy of the prefix's KV for the requests that start the same way.
+  void keep_prefix() {
+    auto& cache = p_.prefixes_;
+    if (cached_prefix()) return;
+    dec::SessionOptions so;
+    so.max_tokens = prefix_;
+    so.logit_rows = llm_->n_logits();
+    cache.push_back({std::vector<int32_t>(ids_.begin(), ids_.begin() + prefix_), p_.llm_->new_session(so)});
+    cache.back().kv->copy_prefix(*llm_, prefix_);
+    if (cache.size() > FastVlmPipeline::kMaxPrefixes) cache.pop_front();
+  }
+
   void finish(const char* reason) {
     const auto t_end = Clock::now();
     finished_ = true;
@@ -256,7 +303,8 @@ class FastVlmSequence final : public Sequence {
   int64_t kv_bytes_ = 0;
   std::unique_ptr<dec::LlmBackend> llm_;
   Tensor embeds_;
-  int fed_ = 0;  // prompt positions in the cache
+  int fed_ = 0;     // prompt positions in the cache
+  int prefix_ = 0;  // positions before the image (0: none, or no image)
   std::optional<dec::Sampler> sampler_;
   StreamDecoder stream_;
   std::vector<int32_t> ids_out_;
