@@ -122,21 +122,23 @@ void write_summary(const BatchCommand& b, const BatchStats& stats, int exit_code
   if (!b.summary.empty()) write_summary_file(expand_shard(b.summary, stats.shard), j);
 }
 
-// The items this process answers: INPUT's listing, this shard's slice, less what --resume finds done.
-std::vector<BatchItem> items_to_answer(const BatchCommand& b, const TaskSpec& t, const ResultFile* out,
-                                       BatchStats& stats) {
+// The items this process answers: INPUT's listing and this shard's slice (a bad INPUT throws here,
+// before -o is created), keyed for --resume.
+std::vector<BatchItem> items_to_answer(const BatchCommand& b, const TaskSpec& t, BatchStats& stats) {
   std::vector<BatchItem> items = list_batch_inputs(b.input, b.recursive);
   stats.listed = int64_t(items.size());
   std::erase_if(items, [&](const BatchItem& it) { return !in_shard(stats.shard, it.rel); });
   stats.total = int64_t(items.size());
   const std::string fingerprint = settings_fingerprint(t, b.run);
   for (BatchItem& it : items) it.key = result_key(fingerprint, it.identity);
-  if (b.resume) {
-    const std::set<std::string> done = out->done_keys();
-    std::erase_if(items, [&](const BatchItem& it) { return done.count(it.key) > 0; });
-    stats.skipped = stats.total - int64_t(items.size());
-  }
   return items;
+}
+
+// --resume: drops the items already answered with these settings in the output file.
+void drop_answered(std::vector<BatchItem>& items, const ResultFile& out, BatchStats& stats) {
+  const std::set<std::string> done = out.done_keys();
+  std::erase_if(items, [&](const BatchItem& it) { return done.count(it.key) > 0; });
+  stats.skipped = stats.total - int64_t(items.size());
 }
 
 // Loads the model and answers the items under a progress line. An I/O error on the results is
@@ -178,11 +180,18 @@ int run_batch(BatchCommand& b) {
   if (stats.shard.n > 1 && !b.output.empty() && b.output.find("{shard}") == std::string::npos)
     spdlog::warn("-o {} has no {{shard}}: on a shared file system the shards would lock each other out",
                  b.output);
+  std::vector<BatchItem> items = items_to_answer(b, t, stats);
   std::unique_ptr<ResultFile> out;  // opened (and locked) before the model loads: a conflict fails fast
   if (!stats.output.empty()) out = std::make_unique<ResultFile>(stats.output);
-  const std::vector<BatchItem> items = items_to_answer(b, t, out.get(), stats);
+  if (b.resume) drop_answered(items, *out, stats);
 
-  const std::optional<Error> io_failure = answer_with_progress(b, t, items, out.get(), stats, stop, quiet);
+  std::optional<Error> io_failure;
+  try {
+    io_failure = answer_with_progress(b, t, items, out.get(), stats, stop, quiet);
+  } catch (const Error& e) {  // the model did not load (or another whole-run failure): still a summary
+    write_summary(b, stats, errc_exit_code(e.code()), quiet);
+    throw;
+  }
   stats.stop_signal = stop.received();
   if (io_failure) {
     // Results are being lost: stop, and say exactly what is safe on disk.

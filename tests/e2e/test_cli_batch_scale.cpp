@@ -261,3 +261,21 @@ TEST_CASE("cli batch: a second SIGINT exits at once (130), the file still whole"
   for (const auto& j : f.lines) CHECK(j.is_object());
   fs::remove_all(dir);
 }
+
+TEST_CASE("cli batch: a bad INPUT creates no -o file, a model that fails to load still writes the summary") {
+  const fs::path dir = temp_path("batch_early_failures");
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const CliRun bad_input = run_cli("batch " + q(dir / "missing") + " -m " + q(tiny_model()) + " -o " +
+                                   q(dir / "out.jsonl") + " -q");
+  CHECK(bad_input.exit_code == 3);
+  CHECK(!fs::exists(dir / "out.jsonl"));
+  const CliRun bad_model = run_cli("batch " + q(golden_image("wide.png")) + " -m " + q(dir / "no_model") +
+                                   " --summary " + q(dir / "s.json") + " -q");
+  CHECK(bad_model.exit_code == 3);
+  REQUIRE(fs::exists(dir / "s.json"));
+  const auto s = nlohmann::json::parse(read_text(dir / "s.json"));
+  CHECK(s["exit_code"] == 3);
+  CHECK(s["images"]["not_done"] == 1);
+  fs::remove_all(dir);
+}
