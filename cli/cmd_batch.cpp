@@ -21,6 +21,7 @@
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "cli/progress.h"
+#include "cli/run_many.h"
 #include "cli/stop_signals.h"
 #include "cli/tasks.h"
 
@@ -83,32 +84,36 @@ void record(BatchRun& r, const nlohmann::ordered_json& result) {
   r.progress.update(r.stats);
 }
 
-// Answers the items in order; the next image is decoded while the model works on this one.
+// Answers the items through the engine (--parallel images generated together), recording each in
+// input order (or as it finishes with --unordered). Images are decoded on this thread, a window
+// ahead of the engine. A stop signal stops new submissions; the images in flight finish and are
+// recorded.
 void answer_items(BatchRun& r, const std::vector<BatchItem>& items) {
-  const int64_t max_pixels = r.run.image.max_pixels;
-  auto start_decode = [&](size_t i) {
-    if (i >= items.size() || items[i].unreadable) return std::future<Image>();
-    return std::async(std::launch::async,
-                      [max_pixels, path = items[i].path] { return load_image(path, max_pixels); });
+  std::unique_ptr<Engine> engine = Engine::create(r.pipeline, r.run.engine);
+  ManyRequests m;
+  m.count = items.size();
+  m.window = size_t(r.run.engine.parallel > 0 ? r.run.engine.parallel : default_parallel()) + 2;
+  m.unordered = r.run.unordered;
+  m.stop = [&] { return r.stop.received() != 0; };
+  m.make = [&](size_t i) {
+    if (items[i].unreadable) throw Error(items[i].error_code, items[i].error_message);
+    return task_request(r.task, load_image(items[i].path, r.run.image.max_pixels), r.run);
   };
-  std::future<Image> next = start_decode(0);
-  for (size_t i = 0; i < items.size() && !r.stop.received(); ++i) {
-    std::future<Image> current = std::move(next);
+  m.done = [&](size_t i, std::future<GenerateResult>& f) {
     nlohmann::ordered_json result;
     try {
-      if (items[i].unreadable) throw Error(items[i].error_code, items[i].error_message);
-      const Image image = current.get();  // rethrows this image's decode error
-      next = start_decode(i + 1);
-      result = run_task_on_image(r.pipeline, r.task, items[i].path, image, r.run);
+      const GenerateResult g = f.get();
+      if (r.run.stream) std::fputc('\n', stderr);
+      result = task_result_json(r.pipeline, r.task, items[i].path, g, r.run);
     } catch (const Error& e) {
-      if (!next.valid()) next = start_decode(i + 1);
       result = error_json(e.code(), e.what(), e.detail(), items[i].path);
     }
     result["key"] = items[i].key;
     record(r, result);
     spdlog::info("[{}/{}] {} {}", r.stats.done(), r.stats.to_do(), items[i].path,
                  result["ok"].get<bool>() ? "ok" : std::string(result["error"]["code"]));
-  }
+  };
+  run_many(*engine, m);
 }
 
 void write_summary(const BatchCommand& b, const BatchStats& stats, int exit_code, bool quiet) {
@@ -117,9 +122,10 @@ void write_summary(const BatchCommand& b, const BatchStats& stats, int exit_code
   if (!b.summary.empty()) write_summary_file(expand_shard(b.summary, stats.shard), j);
 }
 
-// The items this process answers: INPUT's listing, this shard's slice, less what --resume finds done.
-std::vector<BatchItem> items_to_answer(const BatchCommand& b, const TaskSpec& t, const ResultFile* out,
-                                       BatchStats& stats, const StopSignals& stop) {
+// The items this process answers: INPUT's listing and this shard's slice (a bad INPUT throws here,
+// before -o is created), keyed for --resume. A stop signal ends the listing (stdin) early.
+std::vector<BatchItem> items_to_answer(const BatchCommand& b, const TaskSpec& t, BatchStats& stats,
+                                       const StopSignals& stop) {
   std::vector<BatchItem> items =
       list_batch_inputs(b.input, b.recursive, [&] { return stop.received() != 0; });
   stats.listed = int64_t(items.size());
@@ -127,12 +133,14 @@ std::vector<BatchItem> items_to_answer(const BatchCommand& b, const TaskSpec& t,
   stats.total = int64_t(items.size());
   const std::string fingerprint = settings_fingerprint(t, b.run);
   for (BatchItem& it : items) it.key = result_key(fingerprint, it.identity);
-  if (b.resume) {
-    const std::set<std::string> done = out->done_keys();
-    std::erase_if(items, [&](const BatchItem& it) { return done.count(it.key) > 0; });
-    stats.skipped = stats.total - int64_t(items.size());
-  }
   return items;
+}
+
+// --resume: drops the items already answered with these settings in the output file.
+void drop_answered(std::vector<BatchItem>& items, const ResultFile& out, BatchStats& stats) {
+  const std::set<std::string> done = out.done_keys();
+  std::erase_if(items, [&](const BatchItem& it) { return done.count(it.key) > 0; });
+  stats.skipped = stats.total - int64_t(items.size());
 }
 
 // Loads the model and answers the items under a progress line. An I/O error on the results is
@@ -175,11 +183,18 @@ int run_batch(BatchCommand& b) {
   if (stats.shard.n > 1 && !b.output.empty() && b.output.find("{shard}") == std::string::npos)
     spdlog::warn("-o {} has no {{shard}}: on a shared file system the shards would lock each other out",
                  b.output);
+  std::vector<BatchItem> items = items_to_answer(b, t, stats, stop);
   std::unique_ptr<ResultFile> out;  // opened (and locked) before the model loads: a conflict fails fast
   if (!stats.output.empty()) out = std::make_unique<ResultFile>(stats.output);
-  const std::vector<BatchItem> items = items_to_answer(b, t, out.get(), stats, stop);
+  if (b.resume) drop_answered(items, *out, stats);
 
-  const std::optional<Error> io_failure = answer_with_progress(b, t, items, out.get(), stats, stop, quiet);
+  std::optional<Error> io_failure;
+  try {
+    io_failure = answer_with_progress(b, t, items, out.get(), stats, stop, quiet);
+  } catch (const Error& e) {  // the model did not load (or another whole-run failure): still a summary
+    write_summary(b, stats, errc_exit_code(e.code()), quiet);
+    throw;
+  }
   stats.stop_signal = stop.received();
   if (io_failure) {
     // Results are being lost: stop, and say exactly what is safe on disk.
@@ -229,6 +244,7 @@ void add_batch_command(CLI::App& app, int& exit_code) {
                   "N shards, K from the scheduler ($JOB_COMPLETION_INDEX; Slurm arrays need neither)");
   cmd->add_option("--summary", b->summary, "Also write the end-of-run summary object to this JSON file");
   add_run_options(cmd, b->run);
+  add_engine_options(cmd, b->run);
   cmd->callback([b, &exit_code] { exit_code = run_batch(*b); });
 }
 

@@ -60,6 +60,7 @@ void add_generate_commands(CLI::App& app, int& exit_code) {
                                                               : "Transcribe the text of each image");
     cmd->add_option("images", c->images, "Image files, or - for image bytes on stdin")->required();
     add_run_options(cmd, c->run);
+    add_engine_options(cmd, c->run);
     cmd->callback([c, &exit_code] {
       check_images(c->images);
       exit_code = run_task_over_images(c->task, c->images, c->run);

@@ -87,6 +87,19 @@ void add_run_options(CLI::App* cmd, RunOptions& o) {
                   "Write float32 logits at the last prompt position to this .npy");
 }
 
+void add_engine_options(CLI::App* cmd, RunOptions& o) {
+  cmd->add_option("--parallel", o.engine.parallel,
+                  fmt::format("Images generated together, one forward pass per token for all (0 = from the "
+                              "cores: {} here; 1 = one at a time). Answers do not change with it",
+                              default_parallel()))
+      ->transform(whole_number(0, 256, "a whole number of sequences from 0 (automatic) to 256"));
+  cmd->add_option("--kv-budget", o.engine.kv_budget_mb,
+                  "KV cache memory for the images in flight, MB (0 = a quarter of the free memory); an "
+                  "image that does not fit waits")
+      ->transform(whole_number(0, int64_t(1) << 40, "a whole number of MB, 0 for automatic"));
+  cmd->add_flag("--unordered", o.unordered, "Write each result as it finishes, not in input order");
+}
+
 void finish_model_options(ModelOptions& o) { o.threads = cap_threads(o.threads); }
 
 void finish_run_options(RunOptions& o) {
@@ -111,6 +124,7 @@ void finish_run_options(RunOptions& o) {
                                             kMaxResolution, im.resolution));
   if (im.max_pixels <= 0) throw Error(Errc::kBadArgs, "--max-pixels must be positive");
   if (!o.logits_out.empty()) check_output_file(o.logits_out, "--logits-out");
+  if (o.stream) o.engine.parallel = 1;  // streamed answers of several images would interleave on stderr
 }
 
 }  // namespace fvlm::cli

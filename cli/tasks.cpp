@@ -8,6 +8,7 @@
 
 #include "cli/image_input.h"
 #include "cli/output.h"
+#include "cli/run_many.h"
 #include "core/error.h"
 #include "core/npy.h"
 #include "models/answer_parse.h"
@@ -70,18 +71,20 @@ Request task_request(const TaskSpec& t, Image image, const GenerateOptions& gen,
   return r;
 }
 
-nlohmann::ordered_json run_task_on_image(Pipeline& p, const TaskSpec& t, const std::string& image_arg,
-                                         const Image& image, const RunOptions& o) {
-  Request req = task_request(t, image, o.gen, o.image);
-  req.want_logits = !o.logits_out.empty();
+Request task_request(const TaskSpec& t, Image image, const RunOptions& o) {
+  Request r = task_request(t, std::move(image), o.gen, o.image);
+  r.want_logits = !o.logits_out.empty();
   if (o.stream)
-    req.on_text = [](const std::string& s) {
+    r.on_text = [](const std::string& s) {
       std::fputs(s.c_str(), stderr);
       std::fflush(stderr);
       return true;
     };
-  GenerateResult r = p.run(req);
-  if (o.stream) std::fputc('\n', stderr);
+  return r;
+}
+
+nlohmann::ordered_json task_result_json(const Pipeline& p, const TaskSpec& t, const std::string& image_arg,
+                                        const GenerateResult& r, const RunOptions& o) {
   if (!o.logits_out.empty()) {
     Tensor logits = Tensor::zeros(DType::F32, {int64_t(r.last_prompt_logits.size())});
     std::copy(r.last_prompt_logits.begin(), r.last_prompt_logits.end(), logits.f32());
@@ -114,22 +117,49 @@ nlohmann::ordered_json task_result_json(const TaskSpec& t, const std::string& im
   return j;
 }
 
+nlohmann::ordered_json run_task_on_image(Pipeline& p, const TaskSpec& t, const std::string& image_arg,
+                                         const Image& image, const RunOptions& o) {
+  const GenerateResult r = p.run(task_request(t, image, o));
+  if (o.stream) std::fputc('\n', stderr);
+  return task_result_json(p, t, image_arg, r, o);
+}
+
 int run_task_over_images(const TaskSpec& t, const std::vector<std::string>& images, RunOptions& o) {
   finish_run_options(o);
   if (!o.logits_out.empty() && images.size() != 1)
     throw Error(Errc::kBadArgs, "--logits-out takes exactly one image");
-  std::unique_ptr<Pipeline> p = load_pipeline(o.model);
+  std::unique_ptr<Pipeline> p = load_pipeline(o.model, /*many_images=*/images.size() > 1);
   int failed = 0;
   Errc last = Errc::kInternal;
-  for (const std::string& img : images) {
+  const auto report = [&](const std::string& img, const Error& e) {
+    ++failed;
+    last = e.code();
+    spdlog::error("{}: {}: {}", img, errc_name(e.code()), e.what());
+    emit(error_json(e.code(), e.what(), e.detail(), img));
+  };
+  if (images.size() == 1) {  // one image: no engine thread
     try {
-      emit(run_task(*p, t, img, o));
+      emit(run_task(*p, t, images[0], o));
     } catch (const Error& e) {
-      ++failed;
-      last = e.code();
-      spdlog::error("{}: {}: {}", img, errc_name(e.code()), e.what());
-      emit(error_json(e.code(), e.what(), e.detail(), img));
+      report(images[0], e);
     }
+  } else {  // several: generated together (continuous batching), one line each
+    std::unique_ptr<Engine> engine = Engine::create(*p, o.engine);
+    ManyRequests m;
+    m.count = images.size();
+    m.window = size_t(o.engine.parallel > 0 ? o.engine.parallel : default_parallel()) + 2;
+    m.unordered = o.unordered;
+    m.make = [&](size_t i) { return task_request(t, read_image_arg(images[i], o.image.max_pixels), o); };
+    m.done = [&](size_t i, std::future<GenerateResult>& f) {
+      try {
+        const GenerateResult r = f.get();
+        if (o.stream) std::fputc('\n', stderr);
+        emit(task_result_json(*p, t, images[i], r, o));
+      } catch (const Error& e) {
+        report(images[i], e);
+      }
+    };
+    run_many(*engine, m);
   }
   if (failed == 0) return kExitOk;
   return images.size() == 1 ? errc_exit_code(last) : kExitSomeFailed;

@@ -31,6 +31,11 @@ Request task_request(const TaskSpec& t, Image image, const GenerateOptions& gen,
 // answer with the same object the CLI prints.
 nlohmann::ordered_json task_result_json(const TaskSpec& t, const std::string& image_name,
                                         const GenerateResult& r, double load_ms);
+// The same for the CLI's RunOptions (--logits-out fills want_logits; --stream writes text to stderr).
+Request task_request(const TaskSpec& t, Image image, const RunOptions& o);
+// The same, after writing --logits-out when asked.
+nlohmann::ordered_json task_result_json(const Pipeline& p, const TaskSpec& t, const std::string& image_arg,
+                                        const GenerateResult& r, const RunOptions& o);
 
 // Runs one image through the pipeline and returns its result object. Throws Error for a failure
 // that belongs to this image (bad image, too large ...).
@@ -40,7 +45,8 @@ nlohmann::ordered_json run_task(Pipeline& p, const TaskSpec& t, const std::strin
 nlohmann::ordered_json run_task_on_image(Pipeline& p, const TaskSpec& t, const std::string& name,
                                          const Image& image, const RunOptions& o);
 
-// Runs the task over several images, one JSON line each, the model loaded once. A failed image
+// Runs the task over several images, one JSON line each, the model loaded once; several images go
+// through an Engine (--parallel, --kv-budget; input order unless --unordered). A failed image
 // is reported as an error line and the rest go on. Returns the exit code: 0 all ok; for a single
 // image its error's code; for several, 1 when some failed.
 int run_task_over_images(const TaskSpec& t, const std::vector<std::string>& images, RunOptions& o);

@@ -1,6 +1,8 @@
 // GEMV variant tables and the scalar references (the spec for every SIMD variant).
 #include "decoder/gemv.h"
 
+#include <algorithm>
+
 #include "core/error.h"
 #include "core/half.h"
 
@@ -47,6 +49,21 @@ void gemv_bf16_ref(const void* w, int64_t K, const float* x, int64_t n_begin, in
 
 void gemv_f16_ref(const void* w, int64_t K, const float* x, int64_t n_begin, int64_t n_end, float* y) {
   gemv_ref(static_cast<const uint16_t*>(w), K, x, n_begin, n_end, y, f16_to_f32);
+}
+
+void gemv_rows(GemvFn fn, const void* w, DType weight_type, int64_t K, const float* x, int64_t M,
+               int64_t n_begin, int64_t n_end, float* y, int64_t ldy) {
+  if (M == 1) {  // the plain GEMV: no tiling to gain
+    fn(w, K, x, n_begin, n_end, y);
+    return;
+  }
+  const int64_t row_bytes = dtype_bytes(weight_type, K);
+  const int64_t tile = std::max<int64_t>(4, 16384 / std::max<int64_t>(1, row_bytes) / 4 * 4);
+  for (int64_t n0 = n_begin; n0 < n_end; n0 += tile) {
+    const int64_t n1 = std::min(n_end, n0 + tile);
+    // fn writes y[n] for n in [n0, n1): shift y so that row m's outputs land at y + m * ldy.
+    for (int64_t m = 0; m < M; ++m) fn(w, K, x + m * K, n0, n1, y + m * ldy);
+  }
 }
 
 std::span<const GemvVariant> gemv_variants(DType t) {

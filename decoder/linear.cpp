@@ -89,12 +89,39 @@ void linear_multi(const float* x, int64_t M, std::span<const LinearOut> outs, Ge
     for (const LinearOut& o : outs) add_bias(M, o.W->dim(0), o.bias, o.y);
     return;
   }
+  if (M < kGemmMinRows) {
+    linear_rows(x, M, outs);
+    return;
+  }
   for (int64_t m = 0; m < M; ++m)
     parallel_for_parts(
         outs, [](const LinearOut& o) { return o.W->dim(0); }, kGemvGrain,
         [&](const LinearOut& o, int64_t lo, int64_t hi) {
           const int64_t N = o.W->dim(0), K = o.W->dim(1);
           best_gemv(o.W->dtype()).fn(o.W->data(), K, x + m * K, lo, hi, o.y + m * N);
+        });
+  for (const LinearOut& o : outs) add_bias(M, o.W->dim(0), o.bias, o.y);
+}
+
+void linear_rows(const float* x, int64_t M, std::span<const LinearOut> outs) {
+  std::vector<quant::QuantOut> q;
+  std::vector<LinearOut> wide;
+  for (const LinearOut& o : outs) {
+    check_supported(*o.W);
+    if (o.W->dtype() == DType::Q8_0 || o.W->dtype() == DType::Q4_0)
+      q.push_back({o.W, o.y});
+    else
+      wide.push_back(o);
+  }
+  // The int8 kernels give each (x row, weight row) the same sum for any number of x rows (their
+  // tiles only change which pairs share registers), and quantise each x row on its own.
+  if (!q.empty()) quant::matmul_quant_multi(x, M, outs[0].W->dim(1), q);
+  if (!wide.empty())
+    parallel_for_parts(
+        wide, [](const LinearOut& o) { return o.W->dim(0); }, kGemvGrain,
+        [&](const LinearOut& o, int64_t lo, int64_t hi) {
+          const int64_t N = o.W->dim(0), K = o.W->dim(1);
+          gemv_rows(best_gemv(o.W->dtype()).fn, o.W->data(), o.W->dtype(), K, x, M, lo, hi, o.y, N);
         });
   for (const LinearOut& o : outs) add_bias(M, o.W->dim(0), o.bias, o.y);
 }

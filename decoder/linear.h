@@ -26,6 +26,13 @@ struct LinearOut {
 };
 void linear_multi(const float* x, int64_t M, std::span<const LinearOut> outs, GemmScratch& scratch);
 
+// As linear_multi for the decode rows of M sequences (one token each): every row of y is computed
+// exactly as an M = 1 call computes it, whatever M is (no switch to a GEMM, whose sums would be
+// ordered differently), so batching never changes a sequence's tokens. The weights are still read
+// once for all rows: the int8 kernels take all rows per weight tile (quant/matmul_quant.h), the
+// f32 GEMV passes every row over a cached tile of weight rows (gemv_rows).
+void linear_rows(const float* x, int64_t M, std::span<const LinearOut> outs);
+
 // The first `rows` rows of a [N, K] matrix as a [rows, K] view (no copy; `W` must outlive it).
 // Used for the output projection, which only computes the logits of valid token ids.
 Tensor leading_rows(const Tensor& W, int64_t rows);

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <vector>
 
 namespace fvlm::dec {
 
@@ -30,6 +31,9 @@ class LlmBackend {
   virtual std::span<const float> prefill(const float* embeds, int T) = 0;
   // Appends one token; returns its logits.
   virtual std::span<const float> decode_step(int32_t token) = 0;
+  // Copies the first n positions of `from`'s cache (a session of the same model) into this one, which
+  // then holds exactly those n positions: a prompt prefix computed once, reused by many requests.
+  virtual void copy_prefix(const LlmBackend& from, int n) = 0;
   // Forgets all positions (the cache is reused).
   virtual void reset() = 0;
 };
@@ -40,6 +44,12 @@ class LlmModel {
   virtual ~LlmModel() = default;
   // A fresh session; the model must outlive it.
   virtual std::unique_ptr<LlmBackend> new_session(const SessionOptions& o) const = 0;
+  // One decode step for several sessions of this model at once (continuous batching): session b
+  // appends tokens[b]. Returns the logits [B, n_logits()] (valid until the next call), row b exactly
+  // what sessions[b]->decode_step(tokens[b]) would return: batching never changes a sequence's
+  // result. Not thread-safe (one caller drives the batch).
+  virtual std::span<const float> decode_batch(std::span<LlmBackend* const> sessions,
+                                              std::span<const int32_t> tokens) = 0;
 };
 
 }  // namespace fvlm::dec

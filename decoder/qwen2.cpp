@@ -108,9 +108,48 @@ Tensor Qwen2Session::prefill_all_logits(const float* embeds, int T) {
 }
 
 std::span<const float> Qwen2Session::decode_step(int32_t token) {
-  s_.reserve(1, c_);
-  embed_rows(w_.embed_tokens, {&token, 1}, s_.x.data());
-  forward(1, 1);
+  if (n_past_ + 1 > kv_.max_tokens())
+    throw Error(Errc::kTooLarge, fmt::format("sequence of {} tokens exceeds the session's {} (context)",
+                                             n_past_ + 1, kv_.max_tokens()));
+  const DecodeRow row{&kv_, &rope_, n_past_, token};
+  logits_.resize(size_t(logit_rows_));
+  qwen2_decode_batch(w_, c_, lm_head_rows_, {&row, 1}, one_, logits_.data());
+  ++n_past_;
+  return logits_;
+}
+
+void Qwen2Session::copy_prefix(const LlmBackend& from, int n) {
+  const auto* f = dynamic_cast<const Qwen2Session*>(&from);
+  FVLM_CHECK(f && &f->w_ == &w_, "copy_prefix: a session of another model");
+  FVLM_CHECK(n >= 0 && n <= f->n_past_ && n <= kv_.max_tokens(), "copy_prefix: positions out of range");
+  const size_t bytes = size_t(n) * size_t(kv_.kv_dim()) * sizeof(float);
+  for (int l = 0; l < c_.num_hidden_layers; ++l) {  // each layer's positions are contiguous
+    std::memcpy(kv_.k(l, 0), f->kv_.k(l, 0), bytes);
+    std::memcpy(kv_.v(l, 0), f->kv_.v(l, 0), bytes);
+  }
+  n_past_ = n;
+}
+
+std::span<const float> Qwen2Model::decode_batch(std::span<LlmBackend* const> sessions,
+                                                std::span<const int32_t> tokens) {
+  FVLM_CHECK(!sessions.empty() && sessions.size() == tokens.size(), "decode_batch: one token per session");
+  rows_.clear();
+  std::vector<Qwen2Session*> qs;
+  for (size_t b = 0; b < sessions.size(); ++b) {
+    auto* s = dynamic_cast<Qwen2Session*>(sessions[b]);
+    FVLM_CHECK(s && &s->w_ == &w_, "decode_batch: a session of another model");
+    FVLM_CHECK(qs.empty() || s->logit_rows_ == qs[0]->logit_rows_,
+               "decode_batch: sessions with different output rows");
+    if (s->n_past_ + 1 > s->kv_.max_tokens())
+      throw Error(Errc::kTooLarge, fmt::format("sequence of {} tokens exceeds the session's {} (context)",
+                                               s->n_past_ + 1, s->kv_.max_tokens()));
+    rows_.push_back({&s->kv_, &s->rope_, s->n_past_, tokens[b]});
+    qs.push_back(s);
+  }
+  const int64_t n_logits = qs[0]->logit_rows_;
+  logits_.resize(sessions.size() * size_t(n_logits));
+  qwen2_decode_batch(w_, c_, qs[0]->lm_head_rows_, rows_, scratch_, logits_.data());
+  for (Qwen2Session* s : qs) ++s->n_past_;
   return logits_;
 }
 

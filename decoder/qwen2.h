@@ -9,6 +9,7 @@
 #include "decoder/gemm.h"
 #include "decoder/kv_cache.h"
 #include "decoder/llm_backend.h"
+#include "decoder/qwen2_batch.h"
 #include "decoder/qwen2_config.h"
 #include "decoder/qwen2_weights.h"
 #include "decoder/rope.h"
@@ -39,12 +40,15 @@ class Qwen2Session final : public LlmBackend {
   void embed(std::span<const int32_t> ids, float* out) const override;
   std::span<const float> prefill(const float* embeds, int T) override;
   std::span<const float> decode_step(int32_t token) override;
+  void copy_prefix(const LlmBackend& from, int n) override;
   void reset() override { n_past_ = 0; }
 
   // As prefill, but returns the logits of every new position: [T, n_logits()] (tests, scoring).
   Tensor prefill_all_logits(const float* embeds, int T);
 
  private:
+  friend class Qwen2Model;  // decode_batch reads the cache and RoPE table, then advances n_past_
+
   // Runs all layers on s_.x[0:T]; then logits for the last `n_out` rows into logits_.
   void forward(int T, int n_out);
 
@@ -55,6 +59,7 @@ class Qwen2Session final : public LlmBackend {
   KvCache kv_;
   RopeTable rope_;
   Qwen2Scratch s_;
+  DecodeBatchScratch one_;  // decode_step is a batch of one: the same code as batched decoding
   std::vector<float> logits_;
   int n_past_ = 0;
 };
@@ -66,10 +71,15 @@ class Qwen2Model final : public LlmModel {
   std::unique_ptr<LlmBackend> new_session(const SessionOptions& o) const override {
     return std::make_unique<Qwen2Session>(w_, c_, o);
   }
+  std::span<const float> decode_batch(std::span<LlmBackend* const> sessions,
+                                      std::span<const int32_t> tokens) override;
 
  private:
   Qwen2Weights w_;
   Qwen2Config c_;
+  DecodeBatchScratch scratch_;
+  std::vector<DecodeRow> rows_;
+  std::vector<float> logits_;
 };
 
 }  // namespace fvlm::dec

@@ -1,22 +1,36 @@
 #include "models/engine.h"
 
-#include "core/error.h"
-
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
+#include <fstream>
 #include <mutex>
-#include <optional>
+#include <string>
 #include <thread>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+#include "core/error.h"
 
 namespace fvlm {
 namespace {
 
-// Requests run one after another on one worker thread, in submission order.
-class SerialEngine final : public Engine {
+// Continuous batching on one worker thread. Each turn of its loop:
+//   1. admits queued requests while a slot is free and their KV cache fits the budget (prepare,
+//      then start: encode + allocate); the first request that does not fit waits at the head of
+//      the queue (FIFO: a large request is never overtaken for ever) until memory frees up, and a
+//      request larger than the whole budget runs when it is alone;
+//   2. feeds one prefill chunk of one joining sequence (bounded: decode of the others goes on);
+//   3. advances every decoding sequence by one token in one forward pass (Pipeline::decode_step);
+//   4. hands finished results to their futures.
+// A request's failure (prepare, encode, prefill) fails its future only.
+class BatchingEngine final : public Engine {
  public:
-  explicit SerialEngine(Pipeline& p) : pipeline_(p), worker_([this] { work(); }) {}
+  BatchingEngine(Pipeline& p, int parallel, int64_t kv_budget_bytes)
+      : pipeline_(p), parallel_(parallel), budget_(kv_budget_bytes), worker_([this] { work(); }) {}
 
-  ~SerialEngine() override {
+  ~BatchingEngine() override {
     {
       std::lock_guard lock(mutex_);
       closing_ = true;
@@ -26,8 +40,9 @@ class SerialEngine final : public Engine {
   }
 
   std::future<GenerateResult> submit(Request r) override {
-    Job job{std::move(r), {}};
-    std::future<GenerateResult> f = job.result.get_future();
+    auto job = std::make_unique<Job>();
+    job->request = std::move(r);
+    std::future<GenerateResult> f = job->result.get_future();
     {
       std::lock_guard lock(mutex_);
       queue_.push_back(std::move(job));
@@ -44,54 +59,158 @@ class SerialEngine final : public Engine {
 
  private:
   struct Job {
-    Request request;
+    Request request;  // the sequence refers to it: a Job never moves (unique_ptr)
     std::promise<GenerateResult> result;
+    std::unique_ptr<Sequence> seq;
+    std::exception_ptr error;  // failed while active
   };
 
   void work() {
     while (true) {
-      Job job;
-      {
+      admit();
+      if (active_.empty() && !next_) {
         std::unique_lock lock(mutex_);
         wake_.wait(lock, [&] { return closing_ || !queue_.empty(); });
         if (queue_.empty()) return;  // closing, and everything submitted is done
-        job = std::move(queue_.front());
-        queue_.pop_front();
+        continue;
       }
-      // Counted out before the future is ready, so a caller woken by it sees in_flight() without it.
-      std::optional<GenerateResult> result;
-      std::exception_ptr error;
-      try {
-        result = pipeline_.run(job.request);
-      } catch (...) {
-        error = std::current_exception();
-      }
-      {
-        std::lock_guard lock(mutex_);
-        --in_flight_;
-      }
-      if (result)
-        job.result.set_value(std::move(*result));
-      else
-        job.result.set_exception(error);
+      step();
     }
   }
 
+  // Moves queued requests into the batch while there is a slot and KV memory for them.
+  void admit() {
+    while (int(active_.size()) < parallel_) {
+      if (!next_) {
+        {
+          std::lock_guard lock(mutex_);
+          if (queue_.empty()) return;
+          next_ = std::move(queue_.front());
+          queue_.pop_front();
+        }
+        try {
+          next_->seq = pipeline_.prepare(next_->request);
+        } catch (...) {
+          fail(std::move(next_), std::current_exception());
+          continue;
+        }
+      }
+      const int64_t bytes = next_->seq->kv_bytes();
+      if (!active_.empty() && kv_used_ + bytes > budget_) return;  // waits for a sequence to finish
+      std::unique_ptr<Job> job = std::move(next_);
+      try {
+        job->seq->start();
+      } catch (...) {
+        fail(std::move(job), std::current_exception());
+        continue;
+      }
+      job->request.image.reset();  // encoded: the decoded pixels (tens of MB for a photo) can go
+      kv_used_ += bytes;
+      active_.push_back(std::move(job));
+    }
+  }
+
+  void step() {
+    for (auto& job : active_)  // one chunk of one joining sequence per step
+      if (job->seq->prefilling()) {
+        try {
+          job->seq->prefill_chunk();
+        } catch (...) {
+          job->error = std::current_exception();
+        }
+        break;
+      }
+    std::vector<Sequence*> decoding;
+    for (auto& job : active_)
+      if (!job->error && !job->seq->prefilling() && !job->seq->finished()) decoding.push_back(job->seq.get());
+    if (!decoding.empty()) {
+      try {
+        pipeline_.decode_step(decoding);
+      } catch (...) {  // a step is shared: what broke it (a callback, memory) fails its sequences
+        for (auto& job : active_)
+          if (std::find(decoding.begin(), decoding.end(), job->seq.get()) != decoding.end())
+            job->error = std::current_exception();
+      }
+    }
+    std::vector<std::unique_ptr<Job>> still;
+    for (auto& job : active_) {
+      if (!job->error && !job->seq->finished()) {
+        still.push_back(std::move(job));
+        continue;
+      }
+      kv_used_ -= job->seq->kv_bytes();
+      if (job->error) {
+        const std::exception_ptr e = job->error;
+        fail(std::move(job), e);
+      } else {
+        GenerateResult r = job->seq->take_result();
+        job->seq.reset();
+        done();  // before the future is ready: a caller that saw its result sees it counted out
+        job->result.set_value(std::move(r));
+      }
+    }
+    active_ = std::move(still);
+  }
+
+  void fail(std::unique_ptr<Job> job, std::exception_ptr e) {
+    job->seq.reset();
+    done();
+    job->result.set_exception(e);
+  }
+
+  void done() {
+    std::lock_guard lock(mutex_);
+    --in_flight_;
+  }
+
   Pipeline& pipeline_;
+  const int parallel_;
+  const int64_t budget_;
   mutable std::mutex mutex_;
   std::condition_variable wake_;
-  std::deque<Job> queue_;
+  std::deque<std::unique_ptr<Job>> queue_;  // submitted, not yet prepared
   int in_flight_ = 0;
   bool closing_ = false;
+  // The worker's own state (no lock).
+  std::vector<std::unique_ptr<Job>> active_;  // started: prefilling or decoding
+  std::unique_ptr<Job> next_;                 // prepared, waiting for a slot or KV memory
+  int64_t kv_used_ = 0;
   std::thread worker_;  // last: starts once the members above exist
 };
 
+// MemAvailable from /proc/meminfo in MB, 0 when unknown.
+int64_t available_memory_mb() {
+  std::ifstream f("/proc/meminfo");
+  std::string key;
+  int64_t kb = 0;
+  std::string unit;
+  while (f >> key >> kb >> unit)
+    if (key == "MemAvailable:") return kb / 1024;
+  return 0;
+}
+
 }  // namespace
 
+int default_parallel() {
+  // Decode is memory-bound: more sequences per weight read pay until the cores are busy with the
+  // arithmetic; 4 per core is about where an int8 matmul of M rows stops being bandwidth-bound,
+  // and 8 keeps the batch's KV caches and latency modest on a laptop.
+  const int cores = int(std::max(1u, std::thread::hardware_concurrency()));
+  return std::clamp(2 * cores, 1, 8);
+}
+
+int64_t default_kv_budget_mb() {
+  const int64_t avail = available_memory_mb();
+  return avail > 0 ? std::max<int64_t>(64, avail / 4) : 1024;  // a quarter of what is free
+}
+
 std::unique_ptr<Engine> Engine::create(Pipeline& pipeline, const EngineOptions& o) {
-  if (o.parallel != 1)
-    throw Error(Errc::kUnsupported, "--parallel above 1 is not implemented yet (continuous batching)");
-  return std::make_unique<SerialEngine>(pipeline);
+  if (o.parallel < 0) throw Error(Errc::kBadArgs, "--parallel must be 0 (automatic) or more");
+  if (o.kv_budget_mb < 0) throw Error(Errc::kBadArgs, "--kv-budget must be 0 (automatic) or more MB");
+  const int parallel = o.parallel > 0 ? o.parallel : default_parallel();
+  const int64_t budget_mb = o.kv_budget_mb > 0 ? o.kv_budget_mb : default_kv_budget_mb();
+  spdlog::debug("engine: {} sequences at once, KV budget {} MB", parallel, budget_mb);
+  return std::make_unique<BatchingEngine>(pipeline, parallel, budget_mb << 20);
 }
 
 }  // namespace fvlm

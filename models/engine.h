@@ -2,9 +2,10 @@
 // flight (batch, describe over many images, serve). Callers submit requests from any thread and get
 // a future per request; the engine decides how they share the machine.
 //
-// Today's engine runs requests one at a time, in submission order, on a worker thread (parallel = 1).
-// Continuous batching (issue 14) replaces the inside, not this interface: several sequences decoded
-// together, each request still seeing exactly what it would see alone.
+// Continuous batching (issue 14): up to `parallel` sequences run together on a worker thread; their
+// decode tokens go through the model in one forward pass per step, a sequence joins as soon as a
+// slot and KV memory are free and leaves at its stop. Each request still gets exactly the tokens it
+// gets alone (Pipeline::run), whatever runs beside it (models/pipeline.h, Sequence).
 #pragma once
 #include <cstdint>
 #include <future>
@@ -15,9 +16,13 @@
 namespace fvlm {
 
 struct EngineOptions {
-  int parallel = 1;          // sequences generated together (1 = one request at a time)
-  int64_t kv_budget_mb = 0;  // KV cache memory for all sequences; 0 = chosen from free memory
+  int parallel = 1;          // sequences generated together (1 = one request at a time; 0 = automatic)
+  int64_t kv_budget_mb = 0;  // KV cache memory for all sequences; 0 = chosen from free memory. A
+                             // request that does not fit waits for others to finish, never fails.
 };
+
+int default_parallel();          // what parallel = 0 picks: from the cores
+int64_t default_kv_budget_mb();  // what kv_budget_mb = 0 picks: a quarter of the available memory
 
 class Engine {
  public:

@@ -1,6 +1,8 @@
 #include "models/pipeline.h"
 
+#include <algorithm>
 #include <chrono>
+#include <deque>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -8,7 +10,6 @@
 #include "core/error.h"
 #include "core/runtime.h"
 #include "decoder/chat_template.h"
-#include "decoder/generate.h"
 #include "decoder/qwen2.h"
 #include "decoder/qwen2_weights.h"
 #include "decoder/sampler.h"
@@ -47,82 +48,21 @@ class FastVlmPipeline final : public Pipeline {
   const ModelConfig& config() const override { return source_.config; }
   double load_ms() const override { return load_ms_; }
 
-  GenerateResult run(const Request& req) override {
-    const ModelConfig& c = source_.config;
-    const GenerateOptions& gen = req.gen;
-    if (req.messages.empty() || req.messages.back().role != ChatRole::kUser)
-      throw Error(Errc::kBadArgs, "a request needs a conversation that ends with a user message");
-    GenerateResult r;
-    // 1. Image -> model views ([B, 3, R, R]): one for pad/crop, global + tiles for anyres.
-    auto t = Clock::now();
-    std::optional<ImageViews> views;
-    if (req.image) {
-      views = make_image_views(*req.image, req.img, &c);
-      r.resolution = views->resolution;
-      r.grid_cols = views->grid_cols;
-      r.grid_rows = views->grid_rows;
-    }
-    // The prompt with the image placeholder; its length is known before any encoding.
-    const std::string prompt = qwen2_chat_prompt(req.messages, gen.system, req.image ? 1 : 0);
-    const std::vector<int32_t> ids =
-        tokenize_with_images(prompt, [&](std::string_view s) { return tokenizer_->encode(s); });
-    r.timing.preprocess = ms_since(t);
-    const int max_new_tokens = new_token_budget(int64_t(ids.size()) - (req.image ? 1 : 0),
-                                                views ? &*views : nullptr, gen.max_tokens);
-    // 2. FastViTHD + projector: every view's tokens, concatenated flat.
-    const auto t_encode = Clock::now();
-    std::vector<Tensor> projected;
-    if (views) {
-      // The encoder packs its weights first: then the checkpoint's vision pages can go before the
-      // activations come in (they are ~255 MB of the 0.5B's peak RSS otherwise). A one-image
-      // process is done with the encoder afterwards, before the LLM's pages come in.
-      projected.push_back(vision_->encode_and_project(views->pixels, keep_encoder_, [&] {
-        if (source_.vision_file) source_.vision_file->drop_resident_pages();
-      }));
-      r.n_image_tokens = int(projected[0].dim(0));
-    }
-    r.timing.encode = ms_since(t_encode);
-    // 3. A session over the LLM, and the text embeddings (through it) spliced with the image rows.
-    const std::span<const Tensor> images(projected);
-    r.n_prompt_tokens =
-        int(std::min<int64_t>(dec::spliced_length(ids, images), c.tokenizer_model_max_length));
-    dec::SessionOptions so;
-    so.max_tokens = r.n_prompt_tokens + max_new_tokens;
-    so.logit_rows = tokenizer_->size();
-    const std::unique_ptr<dec::LlmBackend> llm = llm_->new_session(so);
-    const Tensor embeds = dec::splice_image_features(*llm, ids, images, c.tokenizer_model_max_length);
-    // 4. Prefill + decode loop.
-    dec::Sampler sampler({gen.temperature, gen.top_k, gen.top_p, gen.repetition_penalty, gen.seed});
-    dec::StopOptions stop{stop_ids_, gen.ignore_eos, max_new_tokens};
-    StreamDecoder stream(*tokenizer_, /*skip_special=*/true);
-    Clock::time_point first_token, prefill_end;
-    const auto t_prefill = Clock::now();
-    const auto on_token = [&](int32_t id) {
-      if (first_token == Clock::time_point{}) first_token = Clock::now();
-      if (req.on_text && !req.on_text(stream.push(id))) r.cancelled = true;
-      return !r.cancelled;
-    };
-    const auto on_prefill = [&](std::span<const float> logits) {
-      prefill_end = Clock::now();
-      if (req.want_logits) r.last_prompt_logits.assign(logits.begin(), logits.end());
-    };
-    const dec::GenerateResult g =
-        dec::generate(*llm, embeds.f32(), r.n_prompt_tokens, sampler, stop, on_token, on_prefill);
-    const auto t_end = Clock::now();
-    if (req.on_text && !r.cancelled) req.on_text(stream.flush());
-    using ms = std::chrono::duration<double, std::milli>;
-    r.timing.prefill = ms(prefill_end - t_prefill).count();
-    if (first_token == Clock::time_point{}) first_token = t_end;  // stopped at once
-    r.timing.ttft = r.timing.encode + ms(first_token - t_prefill).count();
-    r.timing.decode = ms(t_end - first_token).count();
-    r.decode_tokens_per_s = g.ids.size() > 1 ? double(g.ids.size() - 1) / (r.timing.decode / 1000.0) : 0.0;
-    r.token_ids = g.ids;
-    r.finish_reason = r.cancelled ? "cancelled" : g.reason == dec::StopReason::kStopToken ? "stop" : "length";
-    r.text = strip(tokenizer_->decode(g.ids, /*skip_special=*/true));
-    return r;
+  GenerateResult run(const Request& req) override {  // a batch of one
+    std::unique_ptr<Sequence> seq = prepare(req);
+    seq->start();
+    while (seq->prefilling()) seq->prefill_chunk();
+    Sequence* one = seq.get();
+    while (!seq->finished()) decode_step({&one, 1});
+    return seq->take_result();
   }
 
+  std::unique_ptr<Sequence> prepare(const Request& r) override;
+  void decode_step(std::span<Sequence* const> seqs) override;
+
  private:
+  friend class FastVlmSequence;
+
   // How many new tokens this request may generate: --max-tokens, or (0 / -1) all the room the
   // context has left. The reference truncates a spliced prompt past tokenizer_model_max_length,
   // which would cut off the question and the assistant header: refuse it instead, before spending
@@ -186,7 +126,213 @@ class FastVlmPipeline final : public Pipeline {
   std::unique_ptr<dec::LlmModel> llm_;
   std::vector<int32_t> stop_ids_;
   double load_ms_ = 0;
+  // KV of recent prompt prefixes (system prompt + chat template up to the image), shared by the
+  // requests that start with them. Used from one thread (run(), or the engine's worker).
+  struct CachedPrefix {
+    std::vector<int32_t> ids;
+    std::unique_ptr<dec::LlmBackend> kv;
+  };
+  std::deque<CachedPrefix> prefixes_;
+  static constexpr size_t kMaxPrefixes = 4;
 };
+
+// Prompt positions per prefill call. Boundaries sit at multiples of it and at the end of the prefix
+// before the image (functions of the sequence alone), so a sequence computes the same prefill alone,
+// beside others, or with its prefix's KV copied from an earlier request; between two chunks the
+// engine runs a decode step for the others, which bounds how long a joining sequence stalls them.
+constexpr int kPrefillChunk = 256;
+
+class FastVlmSequence final : public Sequence {
+ public:
+  FastVlmSequence(FastVlmPipeline& p, const Request& req) : p_(p), req_(req), stream_(*p.tokenizer_, true) {
+    const ModelConfig& c = p.source_.config;
+    if (req.messages.empty() || req.messages.back().role != ChatRole::kUser)
+      throw Error(Errc::kBadArgs, "a request needs a conversation that ends with a user message");
+    // 1. Image -> model views ([B, 3, R, R]): one for pad/crop, global + tiles for anyres.
+    const auto t = Clock::now();
+    if (req.image) {
+      views_ = make_image_views(*req.image, req.img, &c);
+      r_.resolution = views_->resolution;
+      r_.grid_cols = views_->grid_cols;
+      r_.grid_rows = views_->grid_rows;
+    }
+    // The prompt with the image placeholder; its length is known before any encoding.
+    const std::string prompt = qwen2_chat_prompt(req.messages, req.gen.system, req.image ? 1 : 0);
+    ids_ = tokenize_with_images(prompt, [&](std::string_view s) { return p.tokenizer_->encode(s); });
+    r_.timing.preprocess = ms_since(t);
+    if (req.image)  // the shared prefix: everything before the image placeholder
+      prefix_ = int(std::find(ids_.begin(), ids_.end(), dec::kImageTokenIndex) - ids_.begin());
+    const int64_t text_tokens = int64_t(ids_.size()) - (req.image ? 1 : 0);
+    max_new_tokens_ = p.new_token_budget(text_tokens, views_ ? &*views_ : nullptr, req.gen.max_tokens);
+    const int64_t image_tokens = views_ ? views_->pixels.dim(0) * c.vision.tokens_for(views_->resolution) : 0;
+    const int64_t prompt_tokens = std::min<int64_t>(text_tokens + image_tokens, c.tokenizer_model_max_length);
+    kv_bytes_ = 2 * int64_t(sizeof(float)) * c.llm.num_hidden_layers * c.llm.kv_dim() *
+                (prompt_tokens + max_new_tokens_);
+  }
+
+  int64_t kv_bytes() const override { return kv_bytes_; }
+
+  void start() override {
+    const ModelConfig& c = p_.source_.config;
+    // 2. FastViTHD + projector: every view's tokens, concatenated flat.
+    const auto t_encode = Clock::now();
+    std::vector<Tensor> projected;
+    if (views_) {
+      // The encoder packs its weights first: then the checkpoint's vision pages can go before the
+      // activations come in (they are ~255 MB of the 0.5B's peak RSS otherwise). A one-image
+      // process is done with the encoder afterwards, before the LLM's pages come in.
+      projected.push_back(p_.vision_->encode_and_project(views_->pixels, p_.keep_encoder_, [&] {
+        if (p_.source_.vision_file) p_.source_.vision_file->drop_resident_pages();
+      }));
+      r_.n_image_tokens = int(projected[0].dim(0));
+      views_.reset();  // the pixels are no longer needed
+    }
+    r_.timing.encode = ms_since(t_encode);
+    // 3. A session over the LLM, and the text embeddings (through it) spliced with the image rows.
+    const std::span<const Tensor> images(projected);
+    r_.n_prompt_tokens =
+        int(std::min<int64_t>(dec::spliced_length(ids_, images), c.tokenizer_model_max_length));
+    dec::SessionOptions so;
+    so.max_tokens = r_.n_prompt_tokens + max_new_tokens_;
+    so.logit_rows = p_.tokenizer_->size();
+    llm_ = p_.llm_->new_session(so);
+    embeds_ = dec::splice_image_features(*llm_, ids_, images, c.tokenizer_model_max_length);
+    prefix_ = std::min(prefix_, r_.n_prompt_tokens - 1);
+    const GenerateOptions& gen = req_.gen;
+    sampler_.emplace(
+        dec::SamplerOptions{gen.temperature, gen.top_k, gen.top_p, gen.repetition_penalty, gen.seed});
+  }
+
+  bool prefilling() const override { return llm_ && fed_ < r_.n_prompt_tokens; }
+
+  void prefill_chunk() override {
+    if (fed_ == 0) {
+      t_prefill_ = Clock::now();
+      reuse_prefix();
+    }
+    int end = std::min(r_.n_prompt_tokens, (fed_ / kPrefillChunk + 1) * kPrefillChunk);
+    if (fed_ < prefix_) end = std::min(end, prefix_);
+    const std::span<const float> logits =
+        llm_->prefill(embeds_.f32() + int64_t(fed_) * llm_->hidden_size(), end - fed_);
+    fed_ = end;
+    if (fed_ == prefix_) keep_prefix();
+    if (fed_ < r_.n_prompt_tokens) return;
+    prefill_end_ = Clock::now();
+    if (req_.want_logits) r_.last_prompt_logits.assign(logits.begin(), logits.end());
+    embeds_ = Tensor();  // the prompt is in the cache now
+    accept(logits);
+  }
+
+  bool finished() const override { return finished_; }
+  int32_t pending() const { return pending_; }
+  dec::LlmBackend& session() { return *llm_; }
+
+  // The generation loop's body (as dec::generate): sample, then stop, keep or go on.
+  void accept(std::span<const float> logits) {
+    const int32_t id = sampler_->sample(logits, ids_out_);
+    const std::vector<int32_t>& stops = p_.stop_ids_;
+    if (std::find(stops.begin(), stops.end(), id) != stops.end() && !req_.gen.ignore_eos)
+      return finish("stop");
+    ids_out_.push_back(id);
+    if (first_token_ == Clock::time_point{}) first_token_ = Clock::now();
+    if (req_.on_text && !req_.on_text(stream_.push(id))) {
+      r_.cancelled = true;
+      return finish("cancelled");
+    }
+    if (int(ids_out_.size()) >= max_new_tokens_) return finish("length");
+    pending_ = id;
+  }
+
+  GenerateResult take_result() override {
+    FVLM_CHECK(finished_, "take_result before the sequence finished");
+    return std::move(r_);
+  }
+
+ private:
+  // The cached KV of this prompt's prefix, if an earlier request computed it: copied, not recomputed.
+  const FastVlmPipeline::CachedPrefix* cached_prefix() const {
+    for (const auto& cached : p_.prefixes_)
+      if (int(cached.ids.size()) == prefix_ && std::equal(cached.ids.begin(), cached.ids.end(), ids_.begin()))
+        return &cached;
+    return nullptr;
+  }
+
+  void reuse_prefix() {
+    if (prefix_ <= 0) return;
+    if (const auto* cached = cached_prefix()) {
+      llm_->copy_prefix(*cached->kv, prefix_);
+      fed_ = prefix_;
+    }
+  }
+
+  // Keeps a copy of the prefix's KV for the requests that start the same way.
+  void keep_prefix() {
+    auto& cache = p_.prefixes_;
+    if (cached_prefix()) return;
+    dec::SessionOptions so;
+    so.max_tokens = prefix_;
+    so.logit_rows = llm_->n_logits();
+    cache.push_back({std::vector<int32_t>(ids_.begin(), ids_.begin() + prefix_), p_.llm_->new_session(so)});
+    cache.back().kv->copy_prefix(*llm_, prefix_);
+    if (cache.size() > FastVlmPipeline::kMaxPrefixes) cache.pop_front();
+  }
+
+  void finish(const char* reason) {
+    const auto t_end = Clock::now();
+    finished_ = true;
+    llm_.reset();  // the KV cache goes now, not when the engine gets round to the result
+    if (req_.on_text && !r_.cancelled) req_.on_text(stream_.flush());
+    using ms = std::chrono::duration<double, std::milli>;
+    r_.timing.prefill = ms(prefill_end_ - t_prefill_).count();
+    if (first_token_ == Clock::time_point{}) first_token_ = t_end;  // stopped at once
+    r_.timing.ttft = r_.timing.encode + ms(first_token_ - t_prefill_).count();
+    r_.timing.decode = ms(t_end - first_token_).count();
+    r_.decode_tokens_per_s =
+        ids_out_.size() > 1 ? double(ids_out_.size() - 1) / (r_.timing.decode / 1000.0) : 0.0;
+    r_.finish_reason = reason;
+    r_.text = FastVlmPipeline::strip(p_.tokenizer_->decode(ids_out_, /*skip_special=*/true));
+    r_.token_ids = std::move(ids_out_);
+  }
+
+  FastVlmPipeline& p_;
+  const Request& req_;
+  GenerateResult r_;
+  std::optional<ImageViews> views_;
+  std::vector<int32_t> ids_;  // the prompt, image placeholder included
+  int max_new_tokens_ = 0;
+  int64_t kv_bytes_ = 0;
+  std::unique_ptr<dec::LlmBackend> llm_;
+  Tensor embeds_;
+  int fed_ = 0;     // prompt positions in the cache
+  int prefix_ = 0;  // positions before the image (0: none, or no image)
+  std::optional<dec::Sampler> sampler_;
+  StreamDecoder stream_;
+  std::vector<int32_t> ids_out_;
+  int32_t pending_ = -1;  // the last kept id, fed by the next decode step
+  bool finished_ = false;
+  Clock::time_point t_prefill_, prefill_end_, first_token_;
+};
+
+std::unique_ptr<Sequence> FastVlmPipeline::prepare(const Request& r) {
+  return std::make_unique<FastVlmSequence>(*this, r);
+}
+
+void FastVlmPipeline::decode_step(std::span<Sequence* const> seqs) {
+  std::vector<dec::LlmBackend*> sessions;
+  std::vector<int32_t> tokens;
+  std::vector<FastVlmSequence*> mine;
+  for (Sequence* s : seqs) {
+    auto* f = dynamic_cast<FastVlmSequence*>(s);
+    FVLM_CHECK(f && !f->finished() && !f->prefilling(), "decode_step: a sequence not ready to decode");
+    sessions.push_back(&f->session());
+    tokens.push_back(f->pending());
+    mine.push_back(f);
+  }
+  if (mine.empty()) return;
+  const std::span<const float> logits = llm_->decode_batch(sessions, tokens);
+  const size_t n = logits.size() / mine.size();
+  for (size_t b = 0; b < mine.size(); ++b) mine[b]->accept(logits.subspan(b * n, n));
+}
 
 }  // namespace
 

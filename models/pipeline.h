@@ -5,6 +5,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -74,6 +75,24 @@ struct PipelineOptions {
   enc::VisionPrecision vision_precision = enc::VisionPrecision::kF32;
 };
 
+// One request on its way through the model, as an Engine interleaves many (models/engine.cpp):
+// Pipeline::prepare checks and tokenizes it (cheap: nothing encoded or allocated yet, so a request
+// waiting for KV memory holds little); start() encodes the image and allocates the KV cache;
+// prefill_chunk() feeds the prompt a chunk at a time and, after the last one, samples the first
+// token; Pipeline::decode_step then advances many sequences by one token in one forward pass.
+// Chunk boundaries are fixed positions and every step computes each row as it would alone, so a
+// sequence gets the same tokens whatever shares the machine with it.
+class Sequence {
+ public:
+  virtual ~Sequence() = default;
+  virtual int64_t kv_bytes() const = 0;  // the KV cache start() allocates
+  virtual void start() = 0;              // throws Error (this request only)
+  virtual bool prefilling() const = 0;   // started, prompt not all in yet
+  virtual void prefill_chunk() = 0;
+  virtual bool finished() const = 0;  // stop id, token limit or cancelled
+  virtual GenerateResult take_result() = 0;
+};
+
 class Pipeline {
  public:
   // Opens the model (HF directory, converted directory or GGUF files). Throws Error.
@@ -86,6 +105,12 @@ class Pipeline {
   // Runs one request to its end. Not thread-safe: one request at a time per Pipeline (an Engine
   // queues many).
   virtual GenerateResult run(const Request& r) = 0;
+
+  // The parts of run() an Engine interleaves (see Sequence). `r` must outlive the sequence.
+  // prepare throws Error for a request that cannot run (bad conversation, image, prompt too long).
+  virtual std::unique_ptr<Sequence> prepare(const Request& r) = 0;
+  // One token for each sequence (started, prefilled, not finished), in one forward pass.
+  virtual void decode_step(std::span<Sequence* const> seqs) = 0;
 
   // Answers `question` about `image` (one user message). `on_text` receives decoded text as it is
   // produced (for --stream). `want_logits` fills last_prompt_logits.

@@ -78,10 +78,3 @@ TEST_CASE("engine: on_text returning false cancels, text-only conversations run"
   CHECK(t.token_ids.size() == 4);
   CHECK(t.n_prompt_tokens > 10);
 }
-
-TEST_CASE("engine: --parallel above 1 says it is not implemented") {
-  std::unique_ptr<Pipeline> p = Pipeline::load(test::golden("tiny/model"), {});
-  EngineOptions o;
-  o.parallel = 4;
-  CHECK_THROWS_AS(Engine::create(*p, o), Error);
-}

@@ -241,8 +241,10 @@ TEST_CASE(
 TEST_CASE("cli batch: a second SIGINT exits at once (130), the file still whole") {
   const fs::path dir = make_image_folder("sigint2", 40);
   const fs::path out = dir / "out.jsonl";
-  const std::string args =
-      "batch " + q(dir) + " -m '" + tiny_model() + "' --max-tokens 400 --ignore-eos -o " + q(out);
+  // --parallel 1: the first line comes after one image's 400 tokens (images that run together
+  // finish together, later on a loaded machine), and an image is surely in flight at the signals.
+  const std::string args = "batch " + q(dir) + " -m '" + tiny_model() +
+                           "' --max-tokens 400 --ignore-eos --parallel 1 -o " + q(out);
   const pid_t pid =
       spawn_cli(args + " --summary " + q(dir / "s.json"), dir / "stdout.txt", dir / "stderr.txt");
   REQUIRE(wait_for_lines(out, 1, 120));
@@ -308,5 +310,23 @@ TEST_CASE("cli batch -: one SIGINT while the list is still coming on stdin stops
   CHECK(s["images"]["ok"] == 0);  // stopped before the model was loaded: nothing answered
   CHECK(s["images"]["listed"] <= 1);
   CHECK(read_text(dir / "stdout.txt").empty());
+  fs::remove_all(dir);
+}
+
+TEST_CASE("cli batch: a bad INPUT creates no -o file, a model that fails to load still writes the summary") {
+  const fs::path dir = temp_path("batch_early_failures");
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const CliRun bad_input = run_cli("batch " + q(dir / "missing") + " -m " + q(tiny_model()) + " -o " +
+                                   q(dir / "out.jsonl") + " -q");
+  CHECK(bad_input.exit_code == 3);
+  CHECK(!fs::exists(dir / "out.jsonl"));
+  const CliRun bad_model = run_cli("batch " + q(golden_image("wide.png")) + " -m " + q(dir / "no_model") +
+                                   " --summary " + q(dir / "s.json") + " -q");
+  CHECK(bad_model.exit_code == 3);
+  REQUIRE(fs::exists(dir / "s.json"));
+  const auto s = nlohmann::json::parse(read_text(dir / "s.json"));
+  CHECK(s["exit_code"] == 3);
+  CHECK(s["images"]["not_done"] == 1);
   fs::remove_all(dir);
 }

@@ -16,6 +16,7 @@
 #include "decoder/linear.h"
 #include "decoder/rms_norm.h"
 #include "decoder/rope.h"
+#include "quant/matmul_quant.h"
 
 using namespace fvlm;
 using namespace fvlm::dec;
@@ -82,6 +83,53 @@ TEST_CASE("gemv: every variant matches ref (F32, BF16, F16 - real sizes and tail
           }
         }
       }
+}
+
+TEST_CASE("gemv_rows: every row equals the one-row GEMV exactly (every variant, F32, BF16, F16)") {
+  // The batched decode's bar: a sequence's values must not depend on how many rows share the call.
+  for (DType dt : {DType::F32, DType::BF16, DType::F16})
+    for (int64_t K : {17, 64, 896})
+      for (int64_t N : {5, 131})
+        for (int64_t M : {1, 2, 3, 7}) {
+          const Tensor w = random_matrix(dt, N, K, uint32_t(N * 31 + K));
+          const std::vector<float> x = random_floats(M * K, uint32_t(M * 7 + K));
+          for (const GemvVariant& v : gemv_variants(dt)) {
+            if (!variant_runs(v)) continue;
+            CAPTURE(v.name);
+            CAPTURE(dtype_name(dt));
+            CAPTURE(K);
+            CAPTURE(N);
+            CAPTURE(M);
+            const int64_t ldy = N + 3;  // a row stride wider than N
+            std::vector<float> got(size_t(M * ldy), NAN);
+            gemv_rows(v.fn, w.data(), dt, K, x.data(), M, 0, N / 2, got.data(), ldy);  // thread split
+            gemv_rows(v.fn, w.data(), dt, K, x.data(), M, N / 2, N, got.data(), ldy);
+            for (int64_t m = 0; m < M; ++m) {
+              std::vector<float> one(size_t(N), NAN);
+              v.fn(w.data(), K, x.data() + m * K, 0, N, one.data());
+              CHECK(std::equal(one.begin(), one.end(), got.begin() + m * ldy));
+            }
+          }
+        }
+}
+
+TEST_CASE("linear_rows: each of M rows equals linear() on that row alone (F32, BF16, Q8_0, Q4_0, bias)") {
+  const int64_t K = 96, N = 70, M = 6;
+  const std::vector<float> x = random_floats(M * K, 5);
+  const std::vector<float> bias = random_floats(N, 6);
+  for (DType dt : {DType::F32, DType::BF16, DType::Q8_0, DType::Q4_0}) {
+    CAPTURE(dtype_name(dt));
+    const Tensor wf = random_matrix(DType::F32, N, K, 9);
+    const Tensor w = dt == DType::F32 ? wf : quant::quantize(wf, dt);
+    std::vector<float> rows(size_t(M * N));
+    const LinearOut out{&w, bias.data(), rows.data()};
+    linear_rows(x.data(), M, {&out, 1});
+    for (int64_t m = 0; m < M; ++m) {
+      std::vector<float> one(static_cast<size_t>(N));
+      linear(x.data() + m * K, 1, w, bias.data(), one.data());
+      CHECK(std::equal(one.begin(), one.end(), rows.begin() + m * N));
+    }
+  }
 }
 
 TEST_CASE("gemv: BF16 at the 0.5B MLP and output sizes (4864 x 896, 896 x 4864)") {
