@@ -13,5 +13,6 @@ void add_preprocess_command(CLI::App& app, int& exit_code);
 void add_embed_command(CLI::App& app, int& exit_code);
 void add_bench_command(CLI::App& app, int& exit_code);
 void add_convert_command(CLI::App& app, int& exit_code);
+void add_pull_commands(CLI::App& app, int& exit_code);  // pull, list, rm
 
 }  // namespace fvlm::cli

@@ -10,7 +10,9 @@ cd "$(dirname "$0")/.."
 PACKAGES=(build-essential cmake pkg-config libcli11-dev libspdlog-dev libfmt-dev libopencv-dev
           libdnnl-dev clang-format doctest-dev nlohmann-json3-dev libpcre2-dev libutf8proc-dev
           clang libclang-rt-14-dev    # clang: the GGUF reader's libFuzzer target
-          strace)                     # strace: the hostile test that checks one write(2) per result line
+          strace                      # strace: the hostile test that checks one write(2) per result line
+          libcurl4-openssl-dev libssl-dev   # `pull`: HTTPS downloads from the Hub, SHA-256 checks
+          libcpp-httplib-dev)         # tests/pull: a local imitation of the Hub on 127.0.0.1
 
 missing=()
 for p in "${PACKAGES[@]}"; do
