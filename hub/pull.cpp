@@ -72,7 +72,8 @@ PullResult pull_model(const PullOptions& opt) {
     r.commit = cached_commit(r.repo, opt.revision);
     r.snapshot_dir = hf_snapshot_dir(r.repo, r.commit);
     for (const auto& e : fs::directory_iterator(r.snapshot_dir))
-      r.files.push_back({e.path().filename().string(), int64_t(fs::file_size(e.path())), 0, true});
+      if (e.is_regular_file())
+        r.files.push_back({e.path().filename().string(), int64_t(fs::file_size(e.path())), 0, true});
     check_fastvlm_config(r.snapshot_dir + "/config.json", r.repo.str());
   } else {
     const RepoInfo info = fetch_repo_info(hub, r.repo, opt.revision);

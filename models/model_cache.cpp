@@ -161,8 +161,11 @@ std::string resolve_cached_model(std::string_view spec) {
       fmt::format("fastvlm pull {}{}", repo.str(), type.empty() ? "" : " --type " + type);
   const std::optional<std::string> commit = read_hf_ref(repo, "main");
   if (!commit)
-    throw Error(Errc::kNotFound, fmt::format("model {} is not in the cache ({}): run `{}` first", spec,
-                                             hf_repo_dir(repo), pull_hint));
+    throw Error(
+        Errc::kNotFound,
+        fmt::format("model {}: no such file or folder, and no pulled model of that name in the cache ({}): "
+                    "run `{}` first",
+                    spec, hf_repo_dir(repo), pull_hint));
   for (const std::string& t : types) {
     if (!type.empty() && t != type) continue;
     if (t == "none") {
