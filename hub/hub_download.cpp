@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 #include <thread>
 
 #include <fmt/format.h>
@@ -114,11 +115,20 @@ class BlobLock {
   int fd_ = -1;
 };
 
+// The partial file being written, and the digest of its bytes so far: hashing as the bytes arrive
+// spares reading a multi-GB file again at the end (a resumed file's prefix is read once, at start).
 struct Download {
   int fd = -1;
   int64_t have = 0;
   int err = 0;  // errno of a failed write
   bool range_mismatch = false;
+  std::unique_ptr<Sha256> sha = std::make_unique<Sha256>();
+  bool restart() {  // back to an empty file
+    if (::ftruncate(fd, 0) != 0) return false;
+    have = 0;
+    sha = std::make_unique<Sha256>();
+    return true;
+  }
 };
 
 // One GET appending to d.fd from d.have on. A 200 to a range request restarts the file.
@@ -132,13 +142,13 @@ HttpResponse get_into(const HubSettings& hub, const FileMeta& meta, Download& d,
     if (first) {
       first = false;
       if (head.status == 200 && d.have > 0) {  // the server ignored the range: start over
-        if (::ftruncate(d.fd, 0) != 0) return d.err = errno, false;
-        d.have = 0;
+        if (!d.restart()) return d.err = errno, false;
       } else if (head.status == 206) {
         const std::string range = head.header("content-range");  // "bytes N-M/T"
         if (range.rfind(fmt::format("bytes {}-", d.have), 0) != 0) return d.range_mismatch = true, false;
       }
     }
+    d.sha->update(data, n);
     while (n > 0) {
       const ssize_t w = ::write(d.fd, data, n);
       if (w < 0 && errno == EINTR) continue;
@@ -162,10 +172,8 @@ int64_t download_blob(const HubSettings& hub, const FileMeta& meta, const RepoFi
   if (d.fd < 0) io_error("create", incomplete, errno);
   struct stat st {};
   if (::fstat(d.fd, &st) == 0) d.have = st.st_size;
-  if (total >= 0 && d.have > total) {  // not a prefix of this file: start over
-    if (::ftruncate(d.fd, 0) != 0) io_error("truncate", incomplete, errno);
-    d.have = 0;
-  }
+  if (total >= 0 && d.have > total && !d.restart()) io_error("truncate", incomplete, errno);  // not ours
+  if (d.have > 0) sha256_update_file(*d.sha, incomplete);
   const int64_t resumed_from = d.have;
   if (resumed_from > 0) spdlog::info("{}: resuming at byte {} of {}", what, resumed_from, total);
   std::string last_error;
@@ -177,8 +185,7 @@ int64_t download_blob(const HubSettings& hub, const FileMeta& meta, const RepoFi
       io_error("write", incomplete, d.err);  // disk full: the partial file stays, to resume later
     }
     if (res.status == 416 && total >= 0 && d.have != total) {  // our partial file is not theirs
-      if (::ftruncate(d.fd, 0) != 0) io_error("truncate", incomplete, errno);
-      d.have = 0;
+      if (!d.restart()) io_error("truncate", incomplete, errno);
       continue;
     }
     if (res.status != 0 && (res.status < 200 || res.status >= 300) && res.status != 416) {
@@ -214,7 +221,7 @@ int64_t download_blob(const HubSettings& hub, const FileMeta& meta, const RepoFi
   // LFS files carry their sha256: a download that does not match it is deleted, never kept.
   const std::string expected = !file.lfs_sha256.empty() ? file.lfs_sha256 : meta.redirected ? meta.etag : "";
   if (expected.size() == 64) {
-    const std::string got = sha256_file(incomplete);
+    const std::string got = d.sha->hex();
     if (got != expected) {
       ::unlink(incomplete.c_str());
       throw Error(Errc::kIoError,

@@ -38,10 +38,9 @@ std::string Sha256::hex() {
   return out;
 }
 
-std::string sha256_file(const std::string& path) {
+void sha256_update_file(Sha256& h, const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw Error(Errc::kIoError, fmt::format("cannot read {}: {}", path, std::strerror(errno)));
-  Sha256 h;
   std::vector<char> buf(size_t(4) << 20);
   for (;;) {
     const ssize_t n = ::read(fd, buf.data(), buf.size());
@@ -55,6 +54,11 @@ std::string sha256_file(const std::string& path) {
     h.update(buf.data(), size_t(n));
   }
   ::close(fd);
+}
+
+std::string sha256_file(const std::string& path) {
+  Sha256 h;
+  sha256_update_file(h, path);
   return h.hex();
 }
 

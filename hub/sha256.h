@@ -20,7 +20,8 @@ class Sha256 {
   std::unique_ptr<Ctx> ctx_;
 };
 
-// The digest of a whole file, read in 4 MiB pieces. Error{kIoError} if it cannot be read.
-std::string sha256_file(const std::string& path);
+// Feeds a whole file to `h`, read in 4 MiB pieces. Error{kIoError} if it cannot be read.
+void sha256_update_file(Sha256& h, const std::string& path);
+std::string sha256_file(const std::string& path);  // the digest of a whole file
 
 }  // namespace fvlm::hub
