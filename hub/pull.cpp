@@ -64,6 +64,11 @@ PullResult pull_model(const PullOptions& opt) {
   PullResult r;
   r.repo = repo_id_or_throw(opt.repo);
   r.revision = opt.revision;
+  // It names a file under refs/ too: nothing that climbs out of it.
+  if (opt.revision.empty() || opt.revision.front() == '/' || opt.revision.find("..") != std::string::npos ||
+      opt.revision.find('\\') != std::string::npos)
+    throw Error(Errc::kBadArgs,
+                fmt::format("--revision '{}' is not a branch, tag or commit name", opt.revision));
   if (opt.type != "none") parse_convert_type(opt.type);  // a bad --type fails before any download
   const HubSettings hub = hub_settings(opt.offline);
   r.offline = hub.offline;

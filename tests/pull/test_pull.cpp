@@ -244,10 +244,15 @@ TEST_CASE("pull: a repository the Hub does not have is not_found, and nothing is
   CHECK(message_of(r).find("not found") != std::string::npos);
   CHECK_FALSE(fs::exists(fs::path(box.root) / "hf/hub/models--fake-org--no-such-model"));
 
-  const CliRun bad = run_cli_with_env(box.env(hub), "pull ../etc");
-  REQUIRE(bad.lines.size() == 1);
-  CHECK(bad.exit_code == 2);
-  CHECK(bad.lines[0]["error"]["code"] == "bad_args");
+  for (const char* bad_args :
+       {"pull ../etc", "pull fake-org/x --revision ../../../etc", "pull fake-org/x --type q5_k"}) {
+    CAPTURE(bad_args);
+    const CliRun bad = run_cli_with_env(box.env(hub), bad_args);
+    REQUIRE(bad.lines.size() == 1);
+    CHECK(bad.exit_code == 2);
+    CHECK(bad.lines[0]["error"]["code"] == "bad_args");
+  }
+  CHECK(hub.log().size() == 1);  // only the 404 above: bad arguments never reach the network
 }
 
 TEST_CASE("pull: a gated repository needs HF_TOKEN, which never reaches the CDN") {
