@@ -14,5 +14,6 @@ void add_embed_command(CLI::App& app, int& exit_code);
 void add_bench_command(CLI::App& app, int& exit_code);
 void add_convert_command(CLI::App& app, int& exit_code);
 void add_serve_command(CLI::App& app, int& exit_code);
+void add_pull_commands(CLI::App& app, int& exit_code);  // pull, list, rm
 
 }  // namespace fvlm::cli

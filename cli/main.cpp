@@ -33,6 +33,7 @@ int run(int argc, char** argv) {
   fvlm::cli::add_bench_command(app, exit_code);
   fvlm::cli::add_convert_command(app, exit_code);
   fvlm::cli::add_serve_command(app, exit_code);
+  fvlm::cli::add_pull_commands(app, exit_code);
   app.parse_complete_callback([&] {
     spdlog::set_level(quiet            ? spdlog::level::err
                       : verbosity >= 2 ? spdlog::level::debug

@@ -8,15 +8,21 @@
 
 #include "core/error.h"
 #include "models/gguf_source.h"
+#include "models/model_cache.h"
 #include "models/model_tokenizer.h"
 
 namespace fvlm {
 namespace fs = std::filesystem;
 
 std::string resolve_model_path(const std::string& path) {
-  if (!path.empty()) return path;
-  if (const char* env = std::getenv("FASTVLM_MODEL"); env && *env) return env;
-  throw Error(Errc::kBadArgs, "no model: pass -m/--model DIR or set FASTVLM_MODEL");
+  std::string named = path;
+  if (named.empty())
+    if (const char* env = std::getenv("FASTVLM_MODEL"); env && *env) named = env;
+  if (named.empty())
+    throw Error(Errc::kBadArgs, "no model: pass -m/--model DIR or REPO (pulled) or set FASTVLM_MODEL");
+  // A Hub repository id (pulled into the cache) when no local file or folder has that name.
+  if (names_cached_model(named)) return resolve_cached_model(named);
+  return named;
 }
 
 ModelSource open_model_source(const std::string& path_in, bool validate) {

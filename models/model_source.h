@@ -28,7 +28,9 @@ struct ModelSource {
 // is there, Error{kBadModel} for a malformed or mismatched checkpoint (every tensor problem at once).
 ModelSource open_model_source(const std::string& path, bool validate = true);
 
-// `path`, or $FASTVLM_MODEL, or Error{kBadArgs} saying how to name a model.
+// `path`, or $FASTVLM_MODEL, or Error{kBadArgs} saying how to name a model. A repository id
+// (`apple/FastVLM-0.5B`, `REPO:q4_0`) that is no local path resolves from the pull cache
+// (models/model_cache.h), or Error{kNotFound} saying how to pull it.
 std::string resolve_model_path(const std::string& path);
 
 }  // namespace fvlm

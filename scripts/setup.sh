@@ -11,7 +11,8 @@ PACKAGES=(build-essential cmake pkg-config libcli11-dev libspdlog-dev libfmt-dev
           libdnnl-dev clang-format doctest-dev nlohmann-json3-dev libpcre2-dev libutf8proc-dev
           clang libclang-rt-14-dev    # clang: the GGUF reader's libFuzzer target
           strace                      # strace: the hostile test that checks one write(2) per result line
-          libcpp-httplib-dev curl)    # fastvlm serve's HTTP server (cpp-httplib); curl: tests/serve's raw requests
+          libcpp-httplib-dev curl     # fastvlm serve's HTTP server (cpp-httplib; also tests/pull's imitation of the Hub); curl: tests/serve's raw requests
+          libcurl4-openssl-dev libssl-dev)  # `pull`: HTTPS downloads from the Hub, SHA-256 checks
 
 missing=()
 for p in "${PACKAGES[@]}"; do
