@@ -1,5 +1,5 @@
 // `pull REPO`, `list`, `rm REPO`: models from the Hugging Face Hub, cached in its own layout and
-// converted (hub/pull.h); the cache itself is models/model_cache.h.
+// converted (cli/hub/pull.h); the cache itself is models/model_cache.h.
 #include <unistd.h>
 
 #include <chrono>
@@ -9,8 +9,8 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/commands.h"
+#include "cli/hub/pull.h"
 #include "cli/output.h"
-#include "hub/pull.h"
 #include "models/model_cache.h"
 
 namespace fvlm::cli {

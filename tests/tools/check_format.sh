@@ -10,7 +10,7 @@ cd "$src" || exit 1
 if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
   files=$(git ls-files '*.cpp' '*.h')
 else
-  files=$(find core quant encoder decoder models hub cli bench tests -name '*.cpp' -o -name '*.h')
+  files=$(find core quant encoder decoder models cli bench tests -name '*.cpp' -o -name '*.h')
 fi
 checked=""
 n=0

@@ -1,6 +1,6 @@
 #!/bin/sh
-# Layers (shared/style.md): core <- quant <- encoder, decoder <- models <- hub <- cli (and bench);
-# hub/ is the network client of `pull`, the only code that opens a connection. A folder
+# Layers (shared/style.md): core <- quant <- encoder, decoder <- models <- cli (and bench);
+# cli/hub/ is the network client of `pull`, the only code that opens a connection. A folder
 # may include its own headers and those of the layers below it, never above or beside. The build
 # enforces this through per-library include roots; this checks the sources themselves.
 # Usage: check_layers.sh SOURCE_DIR
@@ -12,14 +12,13 @@ allowed() {
     encoder) echo "core quant encoder" ;;
     decoder) echo "core quant decoder" ;;
     models) echo "core quant encoder decoder models" ;;
-    hub) echo "core quant encoder decoder models hub" ;;
-    cli | cli/serve) echo "core quant encoder decoder models hub cli" ;;
+    cli | cli/serve | cli/hub) echo "core quant encoder decoder models cli" ;;
     bench) echo "core quant encoder decoder models bench" ;;
   esac
 }
 failed=0
 n=0
-for folder in core quant encoder decoder models hub cli cli/serve bench; do
+for folder in core quant encoder decoder models cli cli/serve cli/hub bench; do
   ok=$(allowed "$folder")
   for f in "$folder"/*.cpp "$folder"/*.h; do
     [ -f "$f" ] || continue

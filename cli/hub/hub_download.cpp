@@ -1,4 +1,4 @@
-#include "hub/hub_download.h"
+#include "cli/hub/hub_download.h"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -15,8 +15,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "cli/hub/sha256.h"
 #include "core/error.h"
-#include "hub/sha256.h"
 
 namespace fvlm::hub {
 namespace fs = std::filesystem;

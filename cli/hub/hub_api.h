@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "hub/http_client.h"
+#include "cli/hub/http_client.h"
 #include "models/model_cache.h"
 
 namespace fvlm::hub {

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "hub/hub_download.h"
+#include "cli/hub/hub_download.h"
 #include "models/convert.h"
 #include "models/model_cache.h"
 

@@ -1,4 +1,4 @@
-#include "hub/http_client.h"
+#include "cli/hub/http_client.h"
 
 #include <curl/curl.h>
 

@@ -1,4 +1,4 @@
-#include "hub/pull.h"
+#include "cli/hub/pull.h"
 
 #include <chrono>
 #include <filesystem>

@@ -1,4 +1,4 @@
-#include "hub/sha256.h"
+#include "cli/hub/sha256.h"
 
 #include <fcntl.h>
 #include <openssl/evp.h>

@@ -1,4 +1,4 @@
-#include "hub/hub_api.h"
+#include "cli/hub/hub_api.h"
 
 #include <algorithm>
 #include <cctype>

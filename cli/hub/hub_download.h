@@ -14,7 +14,7 @@
 #include <functional>
 #include <string>
 
-#include "hub/hub_api.h"
+#include "cli/hub/hub_api.h"
 
 namespace fvlm::hub {
 
