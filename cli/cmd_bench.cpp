@@ -15,6 +15,7 @@
 #include "cli/tasks.h"
 #include "core/error.h"
 #include "core/plot.h"
+#include "decoder/llm_precision.h"
 #include "encoder/vision_precision.h"
 
 namespace fvlm::cli {
@@ -78,6 +79,8 @@ int run_bench(BenchCommand& b) {
   const enc::VisionPrecision as_run =  // auto resolved for this CPU
       enc::resolve_vision_precision(enc::parse_vision_precision(b.run.model.vision_precision));
   const std::string vision_precision(enc::vision_precision_name(as_run));
+  const std::string llm_precision(dec::llm_precision_name(
+      dec::resolve_llm_precision(dec::parse_llm_precision(b.run.model.llm_precision))));
   GenerateOptions gen = b.run.gen;
   gen.max_tokens = 1;  // time to the first token only
   gen.ignore_eos = true;
@@ -103,8 +106,8 @@ int run_bench(BenchCommand& b) {
     row.prefill_med = median(pre);
     row.ttft_min = *std::min_element(ttft.begin(), ttft.end());
     row.ttft_med = median(ttft);
-    spdlog::info("{} px: ttft {:.0f} ms (encode {:.0f}, prefill {:.0f}; vision {})", R, row.ttft_med,
-                 row.encode_med, row.prefill_med, vision_precision);
+    spdlog::info("{} px: ttft {:.0f} ms (encode {:.0f}, prefill {:.0f}; vision {}, llm {})", R, row.ttft_med,
+                 row.encode_med, row.prefill_med, vision_precision, llm_precision);
     rows.push_back(row);
   }
   if (b.format == "table") {
@@ -132,7 +135,8 @@ int run_bench(BenchCommand& b) {
             {"prefill_ms", {{"median", round_ms(r.prefill_med)}, {"min", round_ms(r.prefill_min)}}},
             {"ttft_ms", {{"median", round_ms(r.ttft_med)}, {"min", round_ms(r.ttft_min)}}},
             {"load_ms", round_ms(p->load_ms())},
-            {"vision_precision", vision_precision}});
+            {"vision_precision", vision_precision},
+            {"llm_precision", llm_precision}});
   }
   std::fflush(stdout);
   if (!b.plot.empty()) {

@@ -3,6 +3,8 @@
 //   F32 / BF16 / F16 : decoder kernels (gemv.h; gemm.h = BF16/F16 panels widened on the fly + sgemm)
 //   Q8_0 / Q4_0      : quant::matmul_quant (int8 dot products) below kDequantGemmMinRows rows,
 //                      else the GEMM on dequantised panels (faster on AVX2; f32 activations)
+//   bf16 prefill       : with GemmScratch::bf16 set (--llm-precision bf16), every weight type from
+//                        kBf16MinRows rows of x: oneDNN bf16 matmuls (decoder/bf16_matmul.h)
 #pragma once
 #include <cstdint>
 #include <span>

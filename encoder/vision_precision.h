@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/bf16_support.h"
+
 namespace fvlm::enc {
 
 enum class VisionPrecision { kAuto, kF32, kBf16, kInt8 };
@@ -16,15 +18,10 @@ std::string_view vision_precision_name(VisionPrecision p);   // "auto", "f32", "
 std::vector<std::string> vision_precision_names();           // every name parse accepts (CLI checks)
 VisionPrecision parse_vision_precision(std::string_view s);  // throws Error{kBadArgs}
 
-// What oneDNN can do with bf16 on this CPU (honours ONEDNN_MAX_CPU_ISA).
-enum class Bf16Support {
-  kNone,      // no bf16 matmul at all (oneDNN 2.6 below AVX-512)
-  kEmulated,  // AVX-512 without AVX512_BF16: converted in software, slower than f32
-  kNative,    // AVX512_BF16 dot products
-  kAmx,       // AMX-BF16 tiles
-};
-Bf16Support bf16_support();
-std::string_view bf16_support_name(Bf16Support s);
+// What oneDNN can do with bf16 on this CPU (core/bf16_support.h; the decoder asks it too).
+using ::fvlm::bf16_support;
+using ::fvlm::bf16_support_name;
+using ::fvlm::Bf16Support;
 
 // kAuto -> kBf16 where the CPU has AMX-BF16, else kF32 (on AVX512_BF16 alone oneDNN 2.6's bf16 matmul
 // measured barely faster than f32: issue 12). Concrete precisions are returned unchanged.
