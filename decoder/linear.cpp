@@ -15,18 +15,8 @@
 namespace fvlm::dec {
 
 namespace {
-// Below this many rows of x, streaming W once per row (GEMV) beats packing for a GEMM.
-constexpr int64_t kGemmMinRows = 4;
-// Below this many rows, int8 dot products on Q8_0/Q4_0 weights beat dequantising them for sgemm
-// (AVX2 has no int8 FMA: vpmaddubsw + vpmaddwd do 32 MACs in the time sgemm does 16-32 f32 MACs,
-// and the per-block scale costs a convert + FMA). `bench_quant` prints both sides.
-constexpr int64_t kDequantGemmMinRows = 48;  // bench_quant's crossover (bench/README.md)
 // Weight rows per parallel chunk of a GEMV: enough to amortise the fork, small enough to balance.
 constexpr int64_t kGemvGrain = 64;
-// bf16 prefill (GemmScratch::bf16 set): from this many rows of x every weight type goes through the
-// bf16 matmul, quantised ones too (converting a Q8_0/Q4_0 matrix to bf16 costs less than the int8
-// GEMV kernels re-reading it per row: bench_llm, bench/README.md).
-constexpr int64_t kBf16MinRows = kGemmMinRows;
 // A bf16 weight panel holds at most this many values (128 MB): the 0.5B's largest matrix (4.4M) in
 // one piece, the 7B MLP (68M) in two.
 constexpr int64_t kMaxBf16PanelValues = int64_t(64) << 20;
@@ -105,7 +95,7 @@ void linear_multi(const float* x, int64_t M, std::span<const LinearOut> outs, Ge
     check_supported(*o.W);
     quantised |= o.W->dtype() == DType::Q8_0 || o.W->dtype() == DType::Q4_0;
   }
-  if (scratch.bf16 && M >= kBf16MinRows) {
+  if (scratch.bf16 && M >= (quantised ? kDequantGemmMinRows : kGemmMinRows)) {
     linear_bf16(x, M, outs, scratch);
     return;
   }

@@ -1,5 +1,5 @@
-// Arithmetic of the LLM prefill matmuls (prompts of kBf16MinRows tokens or more; decode keeps its
-// GEMV kernels in every mode). kF32 is the reference path (golden tests): weights widened or
+// Arithmetic of the LLM prefill matmuls (where the f32 path runs a GEMM: linear.h's row thresholds;
+// decode keeps its GEMV kernels in every mode). kF32 is the reference path (golden tests): weights widened or
 // dequantised to f32 panels and oneDNN's sgemm. kBf16 runs them as oneDNN bf16 x bf16 -> f32 matmul
 // primitives (decoder/bf16_matmul.h): activations rounded to bf16, BF16 weights used in place, other
 // weight types converted to a reused bf16 panel just before their matmul. kAuto picks per CPU.

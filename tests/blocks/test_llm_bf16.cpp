@@ -1,13 +1,15 @@
 // bf16 prefill (LlmPrecision::kBf16: the prefill matmuls as oneDNN bf16 x bf16 -> f32 primitives)
 // against our FP32 prefill on the same weights, over the golden LLM text prompts and the golden e2e
-// splices (projector outputs from the golden), for the BF16 checkpoint and its F32, F16, Q8_0 and
-// Q4_0 conversions (each weight type has its own conversion to bf16). Issue 12's bar: last-position
-// logits cosine >= 0.9995 and the same first token. Where oneDNN 2.6 has no bf16 matmul (below
-// AVX-512, or FVLM_MAX_ISA=avx2) the tests report "SKIPPED:" and ctest marks them skipped.
+// splices (projector outputs from the golden) and two-turn prompts made of both, for the BF16
+// checkpoint and its F32, F16, Q8_0 and Q4_0 conversions (each weight type has its own conversion to
+// bf16; Q8_0/Q4_0 below 48 tokens keep the int8 kernels in both modes, so there logits are equal). Issue 12's
+// bar: last-position logits cosine >= 0.9995 and the same first token. Where oneDNN 2.6 has no bf16 matmul
+// (below AVX-512, or FVLM_MAX_ISA=avx2) the tests report "SKIPPED:" and ctest marks them skipped.
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -16,6 +18,7 @@
 #include "core/bf16_support.h"
 #include "core/error.h"
 #include "core/npy.h"
+#include "decoder/linear.h"
 #include "decoder/qwen2.h"
 #include "decoder/qwen2_weights.h"
 #include "decoder/splice.h"
@@ -63,17 +66,45 @@ std::vector<Prompt> golden_prompts(const Qwen2Weights& w, const ModelConfig& cfg
         read_npy(test::golden("tiny/encoder/" + image.substr(0, image.find('.')) + ".projected.npy"))};
     out.push_back({tag, splice_image_features(w.embed_tokens, ids, images, cfg.tokenizer_model_max_length)});
   }
+  // Every golden prompt is under 48 tokens, where Q8_0/Q4_0 weights keep the int8 kernels in both
+  // modes; each e2e prompt after the first text prompt (a two-turn context, 61-72 tokens) reaches
+  // the bf16 matmuls for them too.
+  const size_t n_single = out.size(), first_e2e = text["cases"].size();
+  for (size_t i = first_e2e; i < n_single; ++i) {
+    const Tensor& a = out[0].embeds;
+    const Tensor& b = out[i].embeds;
+    Tensor both = Tensor::zeros(DType::F32, {a.dim(0) + b.dim(0), a.dim(1)});
+    std::copy(a.f32(), a.f32() + a.numel(), both.f32());
+    std::copy(b.f32(), b.f32() + b.numel(), both.f32() + a.numel());
+    out.push_back({out[0].tag + "+" + out[i].tag, std::move(both)});
+  }
   return out;
 }
 
 int argmax(std::span<const float> v) { return int(std::max_element(v.begin(), v.end()) - v.begin()); }
 
+// top-1 minus top-2 logit
+double margin(const std::vector<float>& v) {
+  float top1 = -INFINITY, top2 = -INFINITY;
+  for (float x : v) {
+    if (x > top1) {
+      top2 = top1;
+      top1 = x;
+    } else if (x > top2) {
+      top2 = x;
+    }
+  }
+  return double(top1) - double(top2);
+}
+
 // Every golden prompt through an FP32 and a bf16 session on the same weights.
 void check_bf16_prefill(const ModelConfig& cfg, const TensorMap& tensors, const std::string& what) {
   const Qwen2Weights w = bind_qwen2(cfg.llm, tensors);
+  const DType wt = w.layers[0].q_proj.dtype();
+  const bool quantised = wt == DType::Q8_0 || wt == DType::Q4_0;
   const Bf16Matmul bf16;
   const std::vector<Prompt> prompts = golden_prompts(w, cfg);
-  REQUIRE(prompts.size() >= 5);
+  REQUIRE(prompts.size() >= 9);
   for (const Prompt& p : prompts) {
     CAPTURE(what);
     CAPTURE(p.tag);
@@ -89,10 +120,23 @@ void check_bf16_prefill(const ModelConfig& cfg, const TensorMap& tensors, const 
     MESSAGE(fmt::format(
         "{} {} ({} tokens): last-position logits cosine {:.7f}, max|diff| {:.4f} (max|ref| {:.2f})", what,
         p.tag, T, d.cosine, d.max_abs, d.max_ref));
+    if (quantised && T < kDequantGemmMinRows) {  // int8 kernels in both modes (linear.h)
+      CHECK(bf16.calls() == calls);
+      CHECK(d.max_abs == 0.0);
+      continue;
+    }
     CHECK(bf16.calls() > calls);  // the bf16 matmuls ran (7 per layer) ...
     CHECK(d.max_abs > 0.0);       // ... and changed the result: no silent FP32 fallback
     CHECK(d.cosine >= 0.9995);
-    CHECK(argmax(b) == argmax(f32));
+    // The golden prompts (issue 12's bar) must keep their first token. The two-turn prompts are ours,
+    // with no margin guarantee: there the first token is compared where FP32's top-1 leads its
+    // top-2 by more than twice the logit error (below that, agreement is luck; test_quant_accuracy's
+    // rule), and the margin is printed.
+    const double m = margin(f32);
+    const bool golden = p.tag.find('+') == std::string::npos;
+    MESSAGE(fmt::format("  first token {} vs {}; FP32 margin {:.3f}{}", argmax(b), argmax(f32), m,
+                        golden || m > 2 * d.max_abs ? "" : " (not compared: under twice the error)"));
+    if (golden || m > 2 * d.max_abs) CHECK(argmax(b) == argmax(f32));
   }
 }
 
