@@ -67,7 +67,7 @@ std::vector<Prompt> golden_prompts(const Qwen2Weights& w, const ModelConfig& cfg
     out.push_back({tag, splice_image_features(w.embed_tokens, ids, images, cfg.tokenizer_model_max_length)});
   }
   // Every golden prompt is under 48 tokens, where Q8_0/Q4_0 weights keep the int8 kernels in both
-  // modes; each e2e prompt after the first text prompt (a two-turn context, 61-72 tokens) reaches
+  // modes; each e2e prompt after the first text prompt (a two-turn context, 66-71 tokens) reaches
   // the bf16 matmuls for them too.
   const size_t n_single = out.size(), first_e2e = text["cases"].size();
   for (size_t i = first_e2e; i < n_single; ++i) {

@@ -11,6 +11,7 @@
 
 #include "core/bf16_support.h"
 #include "core/npy.h"
+#include "tests/e2e/batch_fixture.h"
 #include "tests/e2e/cli_runner.h"
 #include "tests/test_util.h"
 
@@ -69,4 +70,31 @@ TEST_CASE(
   CHECK(r.exit_code == 2);
   REQUIRE(r.lines.size() == 1);
   CHECK(r.lines[0]["error"]["code"] == "bad_args");
+}
+
+// The resume key holds the LLM precision that runs: results of an f32 run are not taken for a bf16
+// run (where bf16 is available), and auto is keyed as what it resolves to.
+TEST_CASE("cli batch --resume: the key holds the llm precision that runs, not the name asked for") {
+  namespace fs = std::filesystem;
+  const fs::path dir = make_image_folder("llm_precision_key", 1);
+  const fs::path out = dir / "out.jsonl";
+  const std::string base =
+      "batch " + q(dir) + " " + model_arg(1) + " -o " + q(out) + " --resume --vision-precision f32";
+  REQUIRE(run_cli_env("", base + " --llm-precision f32").run.exit_code == 0);
+  REQUIRE(read_jsonl(out).lines.size() == 1);
+  // The same precision again: the image is skipped.
+  CHECK(run_cli_env("", base + " --llm-precision f32").run.exit_code == 0);
+  CHECK(read_jsonl(out).lines.size() == 1);
+  // auto: skipped exactly where it resolves to f32 (under FVLM_MAX_ISA=avx2 it must).
+  CHECK(run_cli_env("FVLM_MAX_ISA=avx2", base).run.exit_code == 0);
+  CHECK(read_jsonl(out).lines.size() == 1);
+  if (bf16_support() == Bf16Support::kNone) {
+    MESSAGE("SKIPPED (bf16 part): oneDNN has no bf16 matmul on this CPU (needs AVX-512)");
+  } else {
+    CHECK(run_cli_env("", base + " --llm-precision bf16").run.exit_code == 0);
+    const JsonLines lines = read_jsonl(out);
+    REQUIRE(lines.lines.size() == 2);  // answered again: another key
+    CHECK(lines.lines[0]["key"] != lines.lines[1]["key"]);
+  }
+  fs::remove_all(dir);
 }
