@@ -168,7 +168,7 @@ TEST_CASE("llm bf16 prefill vs FP32: F32, F16, Q8_0 and Q4_0 conversions (each c
   }
 }
 
-TEST_CASE("llm precision: auto resolves to bf16 exactly where oneDNN's bf16 is native; bad names refused") {
+TEST_CASE("llm precision: auto resolves to bf16 exactly where oneDNN bf16 is native, bad names refused") {
   const bool native = bf16_is_native(bf16_support());
   CHECK(resolve_llm_precision(LlmPrecision::kAuto) == (native ? LlmPrecision::kBf16 : LlmPrecision::kF32));
   CHECK(resolve_llm_precision(LlmPrecision::kF32) == LlmPrecision::kF32);
