@@ -139,6 +139,7 @@ int main(int argc, char** argv) {
   po.threads = threads;
   po.keep_encoder = true;                             // as batch
   po.vision_precision = enc::VisionPrecision::kAuto;  // as batch's default
+  po.llm_precision = dec::LlmPrecision::kAuto;        // as batch's default
   const auto pipeline = Pipeline::load(model, po);
   std::printf("model %s loaded in %.0f ms\n", model.c_str(), pipeline->load_ms());
   GenerateOptions gen;

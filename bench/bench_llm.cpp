@@ -1,6 +1,9 @@
-// Qwen2 decoder speed on the real FastVLM-0.5B shapes with random BF16 weights: prefill of a
-// 280-token prompt (24 text + 256 image tokens) and greedy decode steps after it.
-// Usage: bench_llm [threads=2] [prompt=280] [decode_steps=64] [repeats=3] [model=0.5b|1.5b|7b]
+// Qwen2 decoder speed on the real FastVLM-0.5B shapes with random BF16 weights (or the LLM of a model
+// on disk, e.g. a Q8_0/Q4_0 GGUF pair, to set beside llama-bench on the same file): prefill of a
+// 280-token prompt (24 text + 256 image tokens) and greedy decode steps after it, with the prefill
+// matmuls in f32 or bf16 (--llm-precision).
+// Usage: bench_llm [threads=2] [prompt=280] [decode_steps=64] [repeats=3] [model=0.5b|1.5b|7b|PATH]
+//                  [precision=f32|bf16|auto]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -13,6 +16,7 @@
 #include "core/parallel.h"
 #include "decoder/qwen2.h"
 #include "decoder/qwen2_weights.h"
+#include "models/model_source.h"
 #include "models/random_weights.h"
 #include "models/tensor_table.h"
 
@@ -41,18 +45,29 @@ int main(int argc, char** argv) {
   const int steps = argc > 3 ? std::atoi(argv[3]) : 64;
   const int repeats = argc > 4 ? std::atoi(argv[4]) : 3;
   const std::string model = argc > 5 ? argv[5] : "0.5b";
+  const dec::LlmPrecision precision = dec::parse_llm_precision(argc > 6 ? argv[6] : "f32");
   set_num_threads(threads);
-  const ModelConfig cfg = released_config(model == "7b"     ? ReleasedModel::k7B
-                                          : model == "1.5b" ? ReleasedModel::k1_5B
-                                                            : ReleasedModel::k0_5B);
+  const bool released = model == "0.5b" || model == "1.5b" || model == "7b";
   auto t0 = Clock::now();
-  const TensorMap tensors = random_weights(llm_tensor_table(cfg), 42, DType::BF16);
-  const dec::Qwen2Weights w = dec::bind_qwen2(cfg.llm, tensors);
-  std::printf("model %s (random BF16 weights, %.1f s to generate), threads %d\n", model.c_str(),
-              seconds_since(t0), threads);
+  ModelSource source;
+  ModelConfig cfg;
+  if (released) {
+    cfg = released_config(model == "7b"     ? ReleasedModel::k7B
+                          : model == "1.5b" ? ReleasedModel::k1_5B
+                                            : ReleasedModel::k0_5B);
+    source.tensors = random_weights(llm_tensor_table(cfg), 42, DType::BF16);
+  } else {
+    source = open_model_source(model);
+    cfg = source.config;
+  }
+  const dec::Qwen2Model llm(dec::bind_qwen2(cfg.llm, source.tensors), cfg.llm, precision);
+  std::printf("model %s (%s, %.1f s to load), threads %d, prefill precision %s\n", model.c_str(),
+              released ? "random BF16 weights" : "from disk", seconds_since(t0), threads,
+              std::string(dec::llm_precision_name(llm.precision())).c_str());
 
   const int64_t n_vocab_valid = 151646;  // Qwen2 tokenizer size: logits only for these rows
-  dec::Qwen2Session s(w, cfg.llm, {prompt + steps + 1, n_vocab_valid});
+  const std::unique_ptr<dec::LlmBackend> session = llm.new_session({prompt + steps + 1, n_vocab_valid});
+  dec::LlmBackend& s = *session;
   std::mt19937 rng(7);
   std::vector<int32_t> ids(static_cast<size_t>(prompt));
   for (int32_t& id : ids) id = int32_t(rng() % 150000);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cli/stable_hash.h"
+#include "decoder/llm_precision.h"
 #include "encoder/vision_precision.h"
 #include "models/model_source.h"
 
@@ -61,6 +62,8 @@ std::string settings_fingerprint(const TaskSpec& t, const RunOptions& o) {
       // The precision that will run, not the name asked for: "auto" means bf16 on one machine of a
       // sharded job and f32 on another, and their answers differ.
       {"vision_precision", resolved_precision(o.model.vision_precision)},
+      {"llm_precision", std::string(dec::llm_precision_name(
+                            dec::resolve_llm_precision(dec::parse_llm_precision(o.model.llm_precision))))},
       {"image_mode", im.mode_from_config ? std::string("config") : std::to_string(int(im.mode))},
       {"resolution", im.resolution},
       {"grid", {im.grid_cols, im.grid_rows}},

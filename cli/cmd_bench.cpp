@@ -17,6 +17,7 @@
 #include "cli/tasks.h"
 #include "core/error.h"
 #include "core/plot.h"
+#include "decoder/llm_precision.h"
 #include "encoder/vision_precision.h"
 
 namespace fvlm::cli {
@@ -82,6 +83,8 @@ int run_bench(BenchCommand& b) {
       enc::resolve_vision_precision(enc::parse_vision_precision(b.run.model.vision_precision));
   const std::string vision_precision(enc::vision_precision_name(as_run));
   const std::string vision_kernel = cli::vision_kernel(p->config().vision, as_run);
+  const std::string llm_precision(dec::llm_precision_name(
+      dec::resolve_llm_precision(dec::parse_llm_precision(b.run.model.llm_precision))));
   GenerateOptions gen = b.run.gen;
   gen.max_tokens = 1;  // time to the first token only
   gen.ignore_eos = true;
@@ -107,8 +110,8 @@ int run_bench(BenchCommand& b) {
     row.prefill_med = median(pre);
     row.ttft_min = *std::min_element(ttft.begin(), ttft.end());
     row.ttft_med = median(ttft);
-    spdlog::info("{} px: ttft {:.0f} ms (encode {:.0f}, prefill {:.0f}; vision {})", R, row.ttft_med,
-                 row.encode_med, row.prefill_med, vision_precision);
+    spdlog::info("{} px: ttft {:.0f} ms (encode {:.0f}, prefill {:.0f}; vision {}, llm {})", R, row.ttft_med,
+                 row.encode_med, row.prefill_med, vision_precision, llm_precision);
     rows.push_back(row);
   }
   if (b.format == "table") {
@@ -138,7 +141,8 @@ int run_bench(BenchCommand& b) {
             {"load_ms", round_ms(p->load_ms())},
             {"vision_precision", vision_precision},
             {"vision_kernel", vision_kernel},
-            {"isa", isa_report()}});
+            {"isa", isa_report()},
+            {"llm_precision", llm_precision}});
   }
   std::fflush(stdout);
   if (!b.plot.empty()) {

@@ -6,6 +6,7 @@
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "cli/precision_report.h"
+#include "decoder/llm_precision.h"
 #include "encoder/vision_precision.h"
 #include "models/model_source.h"
 #include "models/model_tokenizer.h"
@@ -99,7 +100,9 @@ nlohmann::ordered_json inspect(const std::string& path) {
         {"intermediate_size", c.llm.intermediate_size},
         {"vocab_size", c.llm.vocab_size},
         {"tie_word_embeddings", c.llm.tie_word_embeddings},
-        {"lm_head_stored", src.tensors.count(dec::kQwen2LmHead) > 0}}},
+        {"lm_head_stored", src.tensors.count(dec::kQwen2LmHead) > 0},
+        // what --llm-precision auto runs the prefill in on this CPU
+        {"auto_precision", dec::llm_precision_name(dec::resolve_llm_precision(dec::LlmPrecision::kAuto))}}},
       {"isa", isa_report()},
       {"image_aspect_ratio", c.image_aspect_ratio},
       {"n_tensors", src.tensors.size()},

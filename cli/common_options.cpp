@@ -7,6 +7,7 @@
 
 #include "cli/option_checks.h"
 #include "core/error.h"
+#include "decoder/llm_precision.h"
 #include "encoder/vision_precision.h"
 
 namespace fvlm::cli {
@@ -65,6 +66,11 @@ void add_image_options(CLI::App* cmd, RunOptions& o) {
 void add_run_options(CLI::App* cmd, RunOptions& o) {
   add_model_options(cmd, o.model);
   add_image_options(cmd, o);
+  cmd->add_option("--llm-precision", o.model.llm_precision,
+                  "LLM prefill matmuls: auto (default: bf16 where the CPU has native bf16 - AMX or "
+                  "AVX512_BF16 - else f32) | f32 (reference) | bf16 (oneDNN bf16 matmuls; emulated, slow, "
+                  "without AVX512_BF16). Decode always runs the f32/int8 GEMV kernels")
+      ->check(CLI::IsMember(dec::llm_precision_names()));
   GenerateOptions& g = o.gen;
   cmd->add_option("--max-tokens", g.max_tokens,
                   "Maximum new tokens (256); 0 or -1: generate until the model's context is full")

@@ -14,6 +14,7 @@ struct ModelOptions {
   std::string model;  // -m/--model, else $FASTVLM_MODEL
   int threads = 0;
   std::string vision_precision = "auto";  // --vision-precision auto|f32|bf16|int8 (commands that encode)
+  std::string llm_precision = "auto";     // --llm-precision auto|f32|bf16 (commands that run the LLM)
 };
 
 struct RunOptions {

@@ -11,6 +11,7 @@
 #include "cli/run_many.h"
 #include "core/error.h"
 #include "core/npy.h"
+#include "decoder/llm_precision.h"
 #include "models/answer_parse.h"
 
 namespace fvlm::cli {
@@ -20,6 +21,7 @@ std::unique_ptr<Pipeline> load_pipeline(const ModelOptions& o, bool many_images)
   po.threads = o.threads;
   po.keep_encoder = many_images;
   po.vision_precision = enc::parse_vision_precision(o.vision_precision);
+  po.llm_precision = dec::parse_llm_precision(o.llm_precision);
   return Pipeline::load(o.model, po);
 }
 

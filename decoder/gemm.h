@@ -9,12 +9,16 @@
 #include <vector>
 
 #include "core/tensor.h"
+#include "decoder/bf16_matmul.h"
 
 namespace fvlm::dec {
 
-// Widened-weight buffer, reused across calls (one per session).
+// Widened-weight buffer, reused across calls (one per session). With `bf16` set (the model's
+// --llm-precision resolved to bf16), linear() runs prefill matmuls in bf16 instead (decoder/linear.cpp).
 struct GemmScratch {
   std::vector<float> panel;
+  const Bf16Matmul* bf16 = nullptr;
+  Bf16Scratch bf16_scratch;
 };
 
 inline constexpr int64_t kMaxPanelFloats = int64_t(32) << 20;  // 128 MB of f32: the 7B MLP in 3 panels

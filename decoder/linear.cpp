@@ -9,19 +9,17 @@
 #include "core/parallel.h"
 #include "decoder/gemm.h"
 #include "decoder/gemv.h"
+#include "quant/bf16_rows.h"
 #include "quant/matmul_quant.h"
 
 namespace fvlm::dec {
 
 namespace {
-// Below this many rows of x, streaming W once per row (GEMV) beats packing for a GEMM.
-constexpr int64_t kGemmMinRows = 4;
-// Below this many rows, int8 dot products on Q8_0/Q4_0 weights beat dequantising them for sgemm
-// (AVX2 has no int8 FMA: vpmaddubsw + vpmaddwd do 32 MACs in the time sgemm does 16-32 f32 MACs,
-// and the per-block scale costs a convert + FMA). `bench_quant` prints both sides.
-constexpr int64_t kDequantGemmMinRows = 48;  // bench_quant's crossover (bench/README.md)
 // Weight rows per parallel chunk of a GEMV: enough to amortise the fork, small enough to balance.
 constexpr int64_t kGemvGrain = 64;
+// A bf16 weight panel holds at most this many values (128 MB): the 0.5B's largest matrix (4.4M) in
+// one piece, the 7B MLP (68M) in two.
+constexpr int64_t kMaxBf16PanelValues = int64_t(64) << 20;
 }  // namespace
 
 Tensor leading_rows(const Tensor& W, int64_t rows) {
@@ -51,6 +49,34 @@ void add_bias(int64_t M, int64_t N, const float* bias, float* y) {
   for (int64_t m = 0; m < M; ++m)
     for (int64_t n = 0; n < N; ++n) y[m * N + n] += bias[n];
 }
+
+// x rounded to bf16 once for all outputs; each weight used in place when it is BF16, else converted
+// panel by panel (rows_to_bf16, over the threads) into the session's reused buffer just before its
+// matmul: the memory of one panel instead of a bf16 copy of the model (bench/README.md).
+void linear_bf16(const float* x, int64_t M, std::span<const LinearOut> outs, GemmScratch& scratch) {
+  const int64_t K = outs[0].W->dim(1);
+  Bf16Scratch& s = scratch.bf16_scratch;
+  if (int64_t(s.x.size()) < M * K) s.x.resize(size_t(M * K));
+  quant::round_to_bf16(x, M * K, s.x.data());
+  for (const LinearOut& o : outs) {
+    const Tensor& W = *o.W;
+    FVLM_CHECK(W.dim(1) == K, "linear: K mismatch");
+    const int64_t N = W.dim(0);
+    if (W.dtype() == DType::BF16) {
+      scratch.bf16->run(s.x.data(), M, K, static_cast<const uint16_t*>(W.data()), N, o.bias, o.y, N, s);
+      continue;
+    }
+    const int64_t rows = std::min(N, std::max<int64_t>(16, kMaxBf16PanelValues / K));
+    if (int64_t(s.w.size()) < rows * K) s.w.resize(size_t(rows * K));
+    for (int64_t n0 = 0; n0 < N; n0 += rows) {
+      const int64_t n1 = std::min(N, n0 + rows);
+      parallel_for(n1 - n0, 8,
+                   [&](int64_t b, int64_t e) { quant::rows_to_bf16(W, n0 + b, n0 + e, s.w.data() + b * K); });
+      scratch.bf16->run(s.x.data(), M, K, s.w.data(), n1 - n0, o.bias ? o.bias + n0 : nullptr, o.y + n0, N,
+                        s);
+    }
+  }
+}
 }  // namespace
 
 void linear(const float* x, int64_t M, const Tensor& W, const float* bias, float* y, GemmScratch& scratch) {
@@ -68,6 +94,10 @@ void linear_multi(const float* x, int64_t M, std::span<const LinearOut> outs, Ge
   for (const LinearOut& o : outs) {
     check_supported(*o.W);
     quantised |= o.W->dtype() == DType::Q8_0 || o.W->dtype() == DType::Q4_0;
+  }
+  if (scratch.bf16 && M >= (quantised ? kDequantGemmMinRows : kGemmMinRows)) {
+    linear_bf16(x, M, outs, scratch);
+    return;
   }
   // Enough tokens share each weight matrix: widen (dequantise) it to f32 once and run sgemm.
   if (M >= (quantised ? kDequantGemmMinRows : kGemmMinRows)) {

@@ -3,6 +3,8 @@
 //   F32 / BF16 / F16 : decoder kernels (gemv.h; gemm.h = BF16/F16 panels widened on the fly + sgemm)
 //   Q8_0 / Q4_0      : quant::matmul_quant (int8 dot products) below kDequantGemmMinRows rows,
 //                      else the GEMM on dequantised panels (faster on AVX2; f32 activations)
+//   bf16 prefill       : with GemmScratch::bf16 set (--llm-precision bf16), where the f32 path would
+//                        run a GEMM (same row thresholds): oneDNN bf16 matmuls (decoder/bf16_matmul.h)
 #pragma once
 #include <cstdint>
 #include <span>
@@ -11,6 +13,15 @@
 #include "decoder/gemm.h"
 
 namespace fvlm::dec {
+
+// Below this many rows of x, streaming W once per row (GEMV) beats packing for a GEMM.
+inline constexpr int64_t kGemmMinRows = 4;
+// Below this many rows, int8 dot products on Q8_0/Q4_0 weights beat dequantising them for sgemm
+// (AVX2 has no int8 FMA: vpmaddubsw + vpmaddwd do 32 MACs in the time sgemm does 16-32 f32 MACs,
+// and the per-block scale costs a convert + FMA). `bench_quant` prints both sides. The bf16 prefill
+// keeps the same split: converting a Q8_0 matrix to bf16 and running the bf16 matmul cost 2x / 1.4x /
+// 1.0x the int8 kernels' CPU time at 8 / 16 / 40 tokens (bench_llm, bench/README.md).
+inline constexpr int64_t kDequantGemmMinRows = 48;  // bench_quant's crossover (bench/README.md)
 
 // y[M, N] = x[M, K] . W^T (+ bias[N] when not null), W [N, K] row-major. Threads inside.
 // `scratch` holds widened weights for the GEMM path; the overload without it allocates one.

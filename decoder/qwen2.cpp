@@ -60,8 +60,15 @@ void qwen2_layer(const Qwen2LayerW& w, const Qwen2Config& c, const RopeTable& ro
   add_inplace(x, h, T * H);                          // hidden_states = residual + hidden_states
 }
 
-Qwen2Session::Qwen2Session(const Qwen2Weights& w, const Qwen2Config& c, SessionOptions o)
+Qwen2Model::Qwen2Model(Qwen2Weights w, const Qwen2Config& c, LlmPrecision precision)
+    : w_(std::move(w)), c_(c), precision_(choose_llm_precision(precision)) {
+  if (precision_ == LlmPrecision::kBf16) bf16_ = std::make_unique<Bf16Matmul>();
+}
+
+Qwen2Session::Qwen2Session(const Qwen2Weights& w, const Qwen2Config& c, SessionOptions o,
+                           const Bf16Matmul* bf16)
     : w_(w), c_(c), logit_rows_(o.logit_rows > 0 ? o.logit_rows : w.lm_head.dim(0)) {
+  s_.gemm.bf16 = bf16;
   if (o.max_tokens <= 0) throw Error(Errc::kBadArgs, "session: max_tokens must be positive");
   if (logit_rows_ > w.lm_head.dim(0))
     throw Error(Errc::kBadModel, fmt::format("tokenizer has {} ids but the output matrix only {} rows",

@@ -6,9 +6,11 @@
 #include <utility>
 #include <vector>
 
+#include "decoder/bf16_matmul.h"
 #include "decoder/gemm.h"
 #include "decoder/kv_cache.h"
 #include "decoder/llm_backend.h"
+#include "decoder/llm_precision.h"
 #include "decoder/qwen2_batch.h"
 #include "decoder/qwen2_config.h"
 #include "decoder/qwen2_weights.h"
@@ -30,8 +32,9 @@ void qwen2_layer(const Qwen2LayerW& w, const Qwen2Config& c, const RopeTable& ro
 
 class Qwen2Session final : public LlmBackend {
  public:
-  // `w` must outlive the session.
-  Qwen2Session(const Qwen2Weights& w, const Qwen2Config& c, SessionOptions o);
+  // `w` (and `bf16`) must outlive the session. With `bf16`, prefill matmuls run in bf16 (linear.h).
+  Qwen2Session(const Qwen2Weights& w, const Qwen2Config& c, SessionOptions o,
+               const Bf16Matmul* bf16 = nullptr);
 
   int hidden_size() const override { return c_.hidden_size; }
   int64_t n_logits() const override { return logit_rows_; }
@@ -64,15 +67,17 @@ class Qwen2Session final : public LlmBackend {
   int n_past_ = 0;
 };
 
-// The CPU LlmModel: bound weights + config; sessions are Qwen2Session.
+// The CPU LlmModel: bound weights + config + the prefill precision (choose_llm_precision: kAuto
+// resolved here, logged); sessions are Qwen2Session, sharing one bf16 primitive cache.
 class Qwen2Model final : public LlmModel {
  public:
-  Qwen2Model(Qwen2Weights w, const Qwen2Config& c) : w_(std::move(w)), c_(c) {}
+  Qwen2Model(Qwen2Weights w, const Qwen2Config& c, LlmPrecision precision = LlmPrecision::kF32);
   std::unique_ptr<LlmBackend> new_session(const SessionOptions& o) const override {
-    return std::make_unique<Qwen2Session>(w_, c_, o);
+    return std::make_unique<Qwen2Session>(w_, c_, o, bf16_.get());
   }
   std::span<const float> decode_batch(std::span<LlmBackend* const> sessions,
                                       std::span<const int32_t> tokens) override;
+  LlmPrecision precision() const { return precision_; }  // resolved (never kAuto)
 
  private:
   Qwen2Weights w_;
@@ -80,6 +85,8 @@ class Qwen2Model final : public LlmModel {
   DecodeBatchScratch scratch_;
   std::vector<DecodeRow> rows_;
   std::vector<float> logits_;
+  LlmPrecision precision_;
+  std::unique_ptr<Bf16Matmul> bf16_;  // set when precision_ is kBf16
 };
 
 }  // namespace fvlm::dec

@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/bf16_support.h"
+
 namespace fvlm::enc {
 
 enum class VisionPrecision { kAuto, kF32, kBf16, kInt8 };
@@ -16,21 +18,12 @@ std::string_view vision_precision_name(VisionPrecision p);   // "auto", "f32", "
 std::vector<std::string> vision_precision_names();           // every name parse accepts (CLI checks)
 VisionPrecision parse_vision_precision(std::string_view s);  // throws Error{kBadArgs}
 
-// What oneDNN can do with bf16 on this CPU (honours ONEDNN_MAX_CPU_ISA).
-enum class Bf16Support {
-  kNone,      // no bf16 matmul at all (oneDNN 2.6 below AVX-512)
-  kEmulated,  // AVX-512 without AVX512_BF16: converted in software, slower than f32
-  kNative,    // AVX512_BF16 dot products
-  kAmx,       // AMX-BF16 tiles
-};
-Bf16Support bf16_support();
-std::string_view bf16_support_name(Bf16Support s);
-
-// oneDNN's effective ISA (after ONEDNN_MAX_CPU_ISA / FVLM_MAX_ISA), e.g. "avx512_core_vnni".
-std::string_view onednn_isa_name();
-// Whether it has int8 dot products (AVX512_VNNI or AVX-VNNI): oneDNN's int8 kernels then sum u8 x s8
-// products in int32, not in saturating int16.
-bool onednn_has_vnni();
+// What oneDNN can do with bf16 on this CPU (core/bf16_support.h; the decoder asks it too).
+using ::fvlm::bf16_support;
+using ::fvlm::bf16_support_name;
+using ::fvlm::Bf16Support;
+using ::fvlm::onednn_has_vnni;
+using ::fvlm::onednn_isa_name;
 
 // The precisions this CPU can run: f32, bf16 where oneDNN has a bf16 matmul (kNone excluded), int8.
 std::vector<VisionPrecision> runnable_vision_precisions();

@@ -38,7 +38,7 @@ class FastVlmPipeline final : public Pipeline {
     vision_ = std::make_unique<enc::CpuVisionBackend>(runtime_, vision_config(source_.config),
                                                       source_.tensors, opts.vision_precision);
     llm_ = std::make_unique<dec::Qwen2Model>(dec::bind_qwen2(source_.config.llm, source_.tensors),
-                                             source_.config.llm);
+                                             source_.config.llm, opts.llm_precision);
     for (const char* s : {"<|im_end|>", "<|endoftext|>"})
       if (auto id = tokenizer_->token_id(s)) stop_ids_.push_back(*id);
     load_ms_ = ms_since(t0);

@@ -12,6 +12,7 @@
 #include "core/image.h"
 #include "core/image_prep.h"
 #include "decoder/chat_template.h"
+#include "decoder/llm_precision.h"
 #include "encoder/vision_precision.h"
 #include "models/config.h"
 
@@ -73,6 +74,7 @@ struct PipelineOptions {
   // once the image is encoded, before the LLM runs: a lower peak RSS, and a later image re-packs.
   bool keep_encoder = false;
   enc::VisionPrecision vision_precision = enc::VisionPrecision::kF32;
+  dec::LlmPrecision llm_precision = dec::LlmPrecision::kF32;  // prefill matmuls (decoder/llm_precision.h)
 };
 
 // One request on its way through the model, as an Engine interleaves many (models/engine.cpp):

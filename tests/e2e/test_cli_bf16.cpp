@@ -26,7 +26,7 @@ TEST_CASE("cli ask --vision-precision bf16: every golden e2e case keeps its gree
     const std::string tag = c["tag"];
     CAPTURE(tag);
     const std::string q = c["question"];
-    const CliRun r = run_cli("ask --vision-precision bf16 -m '" + tiny_model() + "' '" +
+    const CliRun r = run_cli("ask --vision-precision bf16 --llm-precision f32 -m '" + tiny_model() + "' '" +
                              golden_image(c["image"]) + "' \"" + q + "\" --max-tokens 12 --ignore-eos");
     CHECK(r.exit_code == 0);
     REQUIRE(r.lines.size() == 1);

@@ -1,0 +1,59 @@
+#include "decoder/llm_precision.h"
+
+#include <spdlog/spdlog.h>
+
+#include "core/bf16_support.h"
+#include "core/error.h"
+
+namespace fvlm::dec {
+namespace {
+
+struct Named {
+  LlmPrecision p;
+  std::string_view name;
+};
+constexpr Named kNames[] = {
+    {LlmPrecision::kAuto, "auto"}, {LlmPrecision::kF32, "f32"}, {LlmPrecision::kBf16, "bf16"}};
+
+}  // namespace
+
+std::string_view llm_precision_name(LlmPrecision p) {
+  for (const Named& n : kNames)
+    if (n.p == p) return n.name;
+  return "?";
+}
+
+std::vector<std::string> llm_precision_names() {
+  std::vector<std::string> v;
+  for (const Named& n : kNames) v.emplace_back(n.name);
+  return v;
+}
+
+LlmPrecision parse_llm_precision(std::string_view s) {
+  for (const Named& n : kNames)
+    if (n.name == s) return n.p;
+  throw Error(Errc::kBadArgs, "llm precision must be auto, f32 or bf16, got '" + std::string(s) + "'");
+}
+
+LlmPrecision resolve_llm_precision(LlmPrecision p) {
+  if (p != LlmPrecision::kAuto) return p;
+  // bf16 where the CPU computes it natively: its accuracy is shown by tests/blocks/test_llm_bf16.cpp
+  // (last-position logits cosine >= 0.9995 vs FP32, first token identical, every weight type) and it
+  // cut prefill CPU time on Zen 4 (bench/README.md). Emulated bf16 is slower than f32.
+  return bf16_is_native(bf16_support()) ? LlmPrecision::kBf16 : LlmPrecision::kF32;
+}
+
+LlmPrecision choose_llm_precision(LlmPrecision asked) {
+  const LlmPrecision p = resolve_llm_precision(asked);
+  const Bf16Support bf16 = bf16_support();
+  if (p == LlmPrecision::kBf16 && bf16 == Bf16Support::kNone)
+    throw Error(Errc::kUnsupported,
+                "--llm-precision bf16 needs AVX-512 (oneDNN 2.6 has no bf16 matmul below it)");
+  if (p == LlmPrecision::kBf16 && bf16 == Bf16Support::kEmulated)
+    spdlog::warn("llm precision bf16: no AVX512_BF16/AMX here, oneDNN emulates bf16 (slower than f32)");
+  spdlog::info("llm precision {} -> {} for prefill (bf16 in oneDNN: {}; auto picks bf16 where it is native)",
+               llm_precision_name(asked), llm_precision_name(p), bf16_support_name(bf16));
+  return p;
+}
+
+}  // namespace fvlm::dec

@@ -1,0 +1,181 @@
+// bf16 prefill (LlmPrecision::kBf16: the prefill matmuls as oneDNN bf16 x bf16 -> f32 primitives)
+// against our FP32 prefill on the same weights, over the golden LLM text prompts and the golden e2e
+// splices (projector outputs from the golden) and two-turn prompts made of both, for the BF16
+// checkpoint and its F32, F16, Q8_0 and Q4_0 conversions (each weight type has its own conversion to
+// bf16; Q8_0/Q4_0 below 48 tokens keep the int8 kernels in both modes, so there logits are equal). Issue 12's
+// bar: last-position logits cosine >= 0.9995 and the same first token. Where oneDNN 2.6 has no bf16 matmul
+// (below AVX-512, or FVLM_MAX_ISA=avx2) the tests report "SKIPPED:" and ctest marks them skipped.
+#include <doctest/doctest.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "core/bf16_support.h"
+#include "core/error.h"
+#include "core/npy.h"
+#include "decoder/linear.h"
+#include "decoder/qwen2.h"
+#include "decoder/qwen2_weights.h"
+#include "decoder/splice.h"
+#include "models/config.h"
+#include "models/convert.h"
+#include "models/model_source.h"
+#include "tests/test_util.h"
+
+using namespace fvlm;
+using namespace fvlm::dec;
+
+namespace {
+
+// One prompt as input embeddings: a golden text case (ids embedded) or an e2e case (spliced).
+struct Prompt {
+  std::string tag;
+  Tensor embeds;
+};
+
+std::vector<int32_t> read_ids(const std::string& path) {
+  const Tensor t = read_npy(path);
+  REQUIRE(t.dtype() == DType::I32);
+  const auto* p = static_cast<const int32_t*>(t.data());
+  return {p, p + t.numel()};
+}
+
+nlohmann::json read_json(const std::string& path) {
+  std::ifstream f(path);
+  return nlohmann::json::parse(f);
+}
+
+std::vector<Prompt> golden_prompts(const Qwen2Weights& w, const ModelConfig& cfg) {
+  std::vector<Prompt> out;
+  const nlohmann::json text = read_json(test::golden("tiny/llm/text_cases.json"));
+  for (size_t k = 0; k < text["cases"].size(); ++k) {
+    const std::vector<int32_t> ids =
+        read_ids(test::golden("tiny/llm") + fmt::format("/text{}.input_ids.npy", k));
+    out.push_back({fmt::format("text{}", k), splice_image_features(w.embed_tokens, ids, {})});
+  }
+  const nlohmann::json e2e = read_json(test::golden("tiny/e2e/cases.json"));
+  for (const auto& c : e2e["cases"]) {
+    const std::string tag = c["tag"], image = c["image"];
+    const std::vector<int32_t> ids = read_ids(test::golden("tiny/e2e") + "/" + tag + ".input_ids.npy");
+    const std::vector<Tensor> images{
+        read_npy(test::golden("tiny/encoder/" + image.substr(0, image.find('.')) + ".projected.npy"))};
+    out.push_back({tag, splice_image_features(w.embed_tokens, ids, images, cfg.tokenizer_model_max_length)});
+  }
+  // Every golden prompt is under 48 tokens, where Q8_0/Q4_0 weights keep the int8 kernels in both
+  // modes; each e2e prompt after the first text prompt (a two-turn context, 66-71 tokens) reaches
+  // the bf16 matmuls for them too.
+  const size_t n_single = out.size(), first_e2e = text["cases"].size();
+  for (size_t i = first_e2e; i < n_single; ++i) {
+    const Tensor& a = out[0].embeds;
+    const Tensor& b = out[i].embeds;
+    Tensor both = Tensor::zeros(DType::F32, {a.dim(0) + b.dim(0), a.dim(1)});
+    std::copy(a.f32(), a.f32() + a.numel(), both.f32());
+    std::copy(b.f32(), b.f32() + b.numel(), both.f32() + a.numel());
+    out.push_back({out[0].tag + "+" + out[i].tag, std::move(both)});
+  }
+  return out;
+}
+
+int argmax(std::span<const float> v) { return int(std::max_element(v.begin(), v.end()) - v.begin()); }
+
+// top-1 minus top-2 logit
+double margin(const std::vector<float>& v) {
+  float top1 = -INFINITY, top2 = -INFINITY;
+  for (float x : v) {
+    if (x > top1) {
+      top2 = top1;
+      top1 = x;
+    } else if (x > top2) {
+      top2 = x;
+    }
+  }
+  return double(top1) - double(top2);
+}
+
+// Every golden prompt through an FP32 and a bf16 session on the same weights.
+void check_bf16_prefill(const ModelConfig& cfg, const TensorMap& tensors, const std::string& what) {
+  const Qwen2Weights w = bind_qwen2(cfg.llm, tensors);
+  const DType wt = w.layers[0].q_proj.dtype();
+  const bool quantised = wt == DType::Q8_0 || wt == DType::Q4_0;
+  const Bf16Matmul bf16;
+  const std::vector<Prompt> prompts = golden_prompts(w, cfg);
+  REQUIRE(prompts.size() >= 9);
+  for (const Prompt& p : prompts) {
+    CAPTURE(what);
+    CAPTURE(p.tag);
+    const int T = int(p.embeds.dim(0));
+    Qwen2Session ref(w, cfg.llm, {T, 0});
+    Qwen2Session low(w, cfg.llm, {T, 0}, &bf16);
+    const std::span<const float> a = ref.prefill(p.embeds.f32(), T);
+    const std::vector<float> f32(a.begin(), a.end());
+    const int64_t calls = bf16.calls();
+    const std::span<const float> b = low.prefill(p.embeds.f32(), T);
+    REQUIRE(b.size() == f32.size());
+    const test::Diff d = test::compare(b.data(), f32.data(), long(f32.size()));
+    MESSAGE(fmt::format(
+        "{} {} ({} tokens): last-position logits cosine {:.7f}, max|diff| {:.4f} (max|ref| {:.2f})", what,
+        p.tag, T, d.cosine, d.max_abs, d.max_ref));
+    if (quantised && T < kDequantGemmMinRows) {  // int8 kernels in both modes (linear.h)
+      CHECK(bf16.calls() == calls);
+      CHECK(d.max_abs == 0.0);
+      continue;
+    }
+    CHECK(bf16.calls() > calls);  // the bf16 matmuls ran (7 per layer) ...
+    CHECK(d.max_abs > 0.0);       // ... and changed the result: no silent FP32 fallback
+    CHECK(d.cosine >= 0.9995);
+    // The golden prompts (issue 12's bar) must keep their first token. The two-turn prompts are ours,
+    // with no margin guarantee: there the first token is compared where FP32's top-1 leads its
+    // top-2 by more than twice the logit error (below that, agreement is luck; test_quant_accuracy's
+    // rule), and the margin is printed.
+    const double m = margin(f32);
+    const bool golden = p.tag.find('+') == std::string::npos;
+    MESSAGE(fmt::format("  first token {} vs {}; FP32 margin {:.3f}{}", argmax(b), argmax(f32), m,
+                        golden || m > 2 * d.max_abs ? "" : " (not compared: under twice the error)"));
+    if (golden || m > 2 * d.max_abs) CHECK(argmax(b) == argmax(f32));
+  }
+}
+
+bool skip_without_bf16() {
+  if (bf16_support() != Bf16Support::kNone) return false;
+  MESSAGE("SKIPPED: oneDNN has no bf16 matmul on this CPU or under FVLM_MAX_ISA (needs AVX-512)");
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("llm bf16 prefill vs FP32: golden text and e2e prompts, BF16 checkpoint (weights used in place)") {
+  if (skip_without_bf16()) return;
+  MESSAGE("bf16 in oneDNN: ", bf16_support_name(bf16_support()));
+  const ModelConfig cfg = load_model_config(test::golden("tiny/model/config.json"));
+  check_bf16_prefill(cfg, read_safetensors_dir(test::golden("tiny/model")), "bf16 checkpoint");
+}
+
+TEST_CASE("llm bf16 prefill vs FP32: F32, F16, Q8_0 and Q4_0 conversions (each converted to bf16 panels)") {
+  if (skip_without_bf16()) return;
+  for (const std::string type : {"f32", "f16", "q8_0", "q4_0"}) {
+    ConvertOptions o;
+    o.src = test::golden("tiny/model");
+    o.out_dir = test::temp_path("llm_bf16_" + type);
+    o.type = parse_convert_type(type);
+    convert_model(o);
+    const ModelSource src = open_model_source(o.out_dir);
+    check_bf16_prefill(src.config, src.tensors, type);
+  }
+}
+
+TEST_CASE("llm precision: auto resolves to bf16 exactly where oneDNN bf16 is native, bad names refused") {
+  const bool native = bf16_is_native(bf16_support());
+  CHECK(resolve_llm_precision(LlmPrecision::kAuto) == (native ? LlmPrecision::kBf16 : LlmPrecision::kF32));
+  CHECK(resolve_llm_precision(LlmPrecision::kF32) == LlmPrecision::kF32);
+  CHECK(parse_llm_precision("bf16") == LlmPrecision::kBf16);
+  CHECK_THROWS_AS(parse_llm_precision("int8"), Error);
+  if (bf16_support() == Bf16Support::kNone)
+    CHECK_THROWS_AS(choose_llm_precision(LlmPrecision::kBf16), Error);
+  else
+    CHECK(choose_llm_precision(LlmPrecision::kBf16) == LlmPrecision::kBf16);
+}
