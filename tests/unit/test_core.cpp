@@ -42,7 +42,7 @@ TEST_CASE("npy: write then read preserves shape, dtype and bytes") {
   std::filesystem::remove(path);
 }
 
-TEST_CASE("npy: a write replaces the file whole and leaves no temporary; an unwritable path is io_error") {
+TEST_CASE("npy: a write replaces the file whole and leaves no temporary, an unwritable path is io_error") {
   namespace fs = std::filesystem;
   const fs::path dir = test::temp_path("npy_staged");
   fs::remove_all(dir);
