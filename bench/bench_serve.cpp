@@ -20,23 +20,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/base64.h"
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-std::string base64(const std::string& b) {
-  static const char* a = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  for (size_t i = 0; i < b.size(); i += 3) {
-    const auto at = [&](size_t k) { return k < b.size() ? uint32_t(uint8_t(b[k])) : 0u; };
-    const uint32_t v = at(i) << 16 | at(i + 1) << 8 | at(i + 2);
-    out += a[v >> 18];
-    out += a[(v >> 12) & 63];
-    out += i + 1 < b.size() ? a[(v >> 6) & 63] : '=';
-    out += i + 2 < b.size() ? a[v & 63] : '=';
-  }
-  return out;
-}
 
 long rss_kb(int pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
@@ -91,7 +79,8 @@ int main(int argc, char** argv) {
        {{{"role", "user"},
          {"content",
           {{{"type", "text"}, {"text", "Describe the image."}},
-           {{"type", "image_url"}, {"image_url", {{"url", "data:image/png;base64," + base64(bytes)}}}}}}}}},
+           {{"type", "image_url"},
+            {"image_url", {{"url", "data:image/png;base64," + fvlm::base64_encode(bytes)}}}}}}}}},
       {"max_tokens", max_tokens},
       {"ignore_eos", true}};
   const std::string payload = body.dump();

@@ -14,6 +14,7 @@
 
 #include <doctest/doctest.h>
 
+#include "core/base64.h"
 #include "tests/e2e/cli_runner.h"
 #include "tests/test_util.h"
 
@@ -131,19 +132,6 @@ bool healthy(const ServeProcess& s) {
   return h.status == 200 && h.json.is_object() && h.json.value("status", "") == "ok";
 }
 
-std::string base64_file(const std::string& path) {
-  static const char* a = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  const std::string b = read_file(path);
-  std::string out;
-  for (size_t i = 0; i < b.size(); i += 3) {
-    const auto at = [&](size_t k) { return k < b.size() ? uint32_t(uint8_t(b[k])) : 0u; };
-    const uint32_t v = at(i) << 16 | at(i + 1) << 8 | at(i + 2);
-    out += a[v >> 18];
-    out += a[(v >> 12) & 63];
-    out += i + 1 < b.size() ? a[(v >> 6) & 63] : '=';
-    out += i + 2 < b.size() ? a[v & 63] : '=';
-  }
-  return out;
-}
+std::string base64_file(const std::string& path) { return base64_encode(read_file(path)); }
 
 }  // namespace fvlm::test

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <thread>
 
+#include "core/base64.h"
 #include "tests/e2e/cli_runner.h"
 #include "tests/serve/serve_fixture.h"
 #include "tests/test_util.h"
@@ -61,14 +62,6 @@ std::string bomb_png(uint32_t side) {
   return png;
 }
 
-std::string base64(const std::string& bytes) {
-  const std::string f = temp_path("serve_b64.bin");
-  std::ofstream(f, std::ios::binary) << bytes;
-  std::string b = base64_file(f);
-  std::filesystem::remove(f);
-  return b;
-}
-
 json chat_with_url(const std::string& url, int max_tokens = 2) {
   return {{"messages",
            {{{"role", "user"},
@@ -104,7 +97,7 @@ TEST_CASE("serve: each bad request gets its status and error object, and the ser
     std::ofstream f(big, std::ios::binary);
     f << R"({"messages":[{"role":"user","content":")" << std::string(30 << 20, 'a') << R"("}]})";
   }
-  const std::string bomb = "data:image/png;base64," + base64(bomb_png(11000));
+  const std::string bomb = "data:image/png;base64," + fvlm::base64_encode(bomb_png(11000));
   MESSAGE("decompression bomb: " << bomb.size()
                                  << " bytes of data URI for 11000 x 11000 RGB (363 MB of pixels)");
   struct Case {

@@ -14,6 +14,7 @@
 #include "cli/serve/openai_response.h"
 #include "cli/serve/task_request.h"
 #include "cli/serve/text_stream.h"
+#include "core/base64.h"
 #include "core/error.h"
 #include "tests/test_util.h"
 
@@ -24,17 +25,7 @@ using nlohmann::json;
 namespace {
 
 std::string base64(const std::vector<uint8_t>& b) {
-  static const char* a = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  for (size_t i = 0; i < b.size(); i += 3) {
-    const uint32_t v = uint32_t(b[i]) << 16 | (i + 1 < b.size() ? uint32_t(b[i + 1]) << 8 : 0) |
-                       (i + 2 < b.size() ? uint32_t(b[i + 2]) : 0);
-    out += a[v >> 18];
-    out += a[(v >> 12) & 63];
-    out += i + 1 < b.size() ? a[(v >> 6) & 63] : '=';
-    out += i + 2 < b.size() ? a[v & 63] : '=';
-  }
-  return out;
+  return base64_encode(std::string_view(reinterpret_cast<const char*>(b.data()), b.size()));
 }
 
 std::vector<uint8_t> png(int w, int h) {
@@ -66,7 +57,15 @@ std::pair<Errc, std::string> parse_error(const std::string& body, const ChatLimi
 
 }  // namespace
 
-TEST_CASE("serve: base64 decodes RFC 4648 and refuses everything else") {
+TEST_CASE("serve: base64 encodes and decodes RFC 4648 and refuses everything else") {
+  const std::pair<const char*, const char*> rfc4648[] = {{"", ""},
+                                                         {"f", "Zg=="},
+                                                         {"fo", "Zm8="},
+                                                         {"foo", "Zm9v"},
+                                                         {"foob", "Zm9vYg=="},
+                                                         {"fooba", "Zm9vYmE="},
+                                                         {"foobar", "Zm9vYmFy"}};
+  for (const auto& [plain, coded] : rfc4648) CHECK(base64_encode(plain) == coded);
   for (size_t n = 0; n < 10; ++n) {
     std::vector<uint8_t> b;
     for (size_t i = 0; i < n; ++i) b.push_back(uint8_t(i * 37 + 200));
