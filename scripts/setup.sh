@@ -27,12 +27,15 @@ fi
 
 # tests/serve drives the server with the official `openai` npm client (versions pinned by
 # tests/serve/client/package-lock.json; node_modules is not committed). Node and npm are needed
-# for that suite only.
-if command -v npm >/dev/null 2>&1; then
-  (cd tests/serve/client && npm ci --no-audit --no-fund --silent) >&2
-else
-  echo "setup: npm not found: tests/serve's OpenAI-client test will fail until node and npm are installed" >&2
+# for that suite only: Debian's nodejs + npm are installed when no npm is on the PATH (a machine
+# with its own Node, e.g. NodeSource's, keeps it).
+if ! command -v npm >/dev/null 2>&1; then
+  echo "setup: installing nodejs npm (tests/serve's OpenAI client)" >&2
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >&2
 fi
+(cd tests/serve/client && npm ci --no-audit --no-fund --silent) >&2
 
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release ${FVLM_CMAKE_ARGS:-} >&2
 cmake --build build -j"$(nproc)" >&2
