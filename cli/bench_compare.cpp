@@ -13,6 +13,7 @@
 #include "cli/precision_report.h"
 #include "cli/tasks.h"
 #include "core/runtime.h"
+#include "decoder/llm_precision.h"
 #include "encoder/vision_backend.h"
 #include "models/image_views.h"
 #include "models/model_source.h"
@@ -35,13 +36,19 @@ nlohmann::ordered_json ms_stats(const std::vector<double>& v) {
   return {{"median", round_ms(median(v))}, {"min", round_ms(*std::min_element(v.begin(), v.end()))}};
 }
 
-double cosine(const Tensor& a, const Tensor& b) {
+double cosine(const float* a, const float* b, int64_t n) {
   double ab = 0, aa = 0, bb = 0;
-  for (int64_t i = 0; i < a.numel(); ++i) {
-    const double x = a.f32()[i], y = b.f32()[i];
+  for (int64_t i = 0; i < n; ++i) {
+    const double x = a[i], y = b[i];
     ab += x * y, aa += x * x, bb += y * y;
   }
   return aa > 0 && bb > 0 ? ab / std::sqrt(aa * bb) : (aa == bb ? 1.0 : 0.0);
+}
+
+double cosine(const Tensor& a, const Tensor& b) { return cosine(a.f32(), b.f32(), a.numel()); }
+
+double cosine(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() ? cosine(a.data(), b.data(), int64_t(a.size())) : 0.0;
 }
 
 struct NamedImage {
@@ -56,6 +63,15 @@ struct PrecisionRun {
   std::vector<double> encode_ms, ttft_ms;
   std::vector<Tensor> features;         // per image
   std::vector<GenerateResult> answers;  // per image, greedy
+};
+
+// What one LLM (prefill) precision did on every image, with the encoder at f32 for all of them, so
+// that the differences are the LLM's alone.
+struct LlmPrecisionRun {
+  dec::LlmPrecision precision;
+  std::vector<double> prefill_ms, ttft_ms;
+  std::vector<std::vector<float>> logits;  // per image: the last prompt position's logits
+  std::vector<GenerateResult> answers;     // per image, greedy
 };
 
 // The encoder alone, each precision on its own backend over one opened checkpoint: features and
@@ -81,14 +97,20 @@ void encode_all(const ComparePrecisionOptions& o, const std::vector<NamedImage>&
   }
 }
 
+// The user's generation options made greedy, for --answer-tokens tokens.
+GenerateOptions greedy_options(const ComparePrecisionOptions& o) {
+  GenerateOptions g = o.run.gen;
+  g.temperature = 0.0f;
+  g.top_k = 0;
+  g.top_p = 1.0f;
+  g.max_tokens = o.answer_tokens;
+  return g;
+}
+
 // The whole pipeline per precision: the greedy answer of each image, then time to first token.
 void answer_all(const ComparePrecisionOptions& o, const std::vector<NamedImage>& images,
                 std::vector<PrecisionRun>& runs) {
-  GenerateOptions greedy = o.run.gen;
-  greedy.temperature = 0.0f;
-  greedy.top_k = 0;
-  greedy.top_p = 1.0f;
-  greedy.max_tokens = o.answer_tokens;
+  GenerateOptions greedy = greedy_options(o);
   GenerateOptions first = greedy;
   first.max_tokens = 1;
   first.ignore_eos = true;
@@ -106,6 +128,77 @@ void answer_all(const ComparePrecisionOptions& o, const std::vector<NamedImage>&
   }
 }
 
+// The whole pipeline per LLM precision (vision f32): last-prompt-position logits and the greedy
+// answer of each image, then prefill and time to first token.
+void answer_all_llm(const ComparePrecisionOptions& o, const std::vector<NamedImage>& images,
+                    std::vector<LlmPrecisionRun>& runs) {
+  GenerateOptions greedy = greedy_options(o);
+  GenerateOptions first = greedy;
+  first.max_tokens = 1;
+  first.ignore_eos = true;
+  for (LlmPrecisionRun& run : runs) {
+    PipelineOptions po;
+    po.threads = o.run.model.threads;
+    po.keep_encoder = true;
+    po.vision_precision = enc::VisionPrecision::kF32;
+    po.llm_precision = run.precision;
+    const std::unique_ptr<Pipeline> p = Pipeline::load(o.run.model.model, po);
+    for (const NamedImage& im : images) {
+      GenerateResult r = p->generate(im.image, o.question, greedy, o.run.image, {}, true);
+      run.logits.push_back(std::move(r.last_prompt_logits));
+      run.answers.push_back(std::move(r));
+      for (int i = 0; i < o.repeats; ++i) {
+        const Timings t = p->generate(im.image, o.question, first, o.run.image, {}, false).timing;
+        run.prefill_ms.push_back(t.prefill);
+        run.ttft_ms.push_back(t.ttft);
+      }
+    }
+  }
+}
+
+// Agreement of one precision's greedy answers with the reference's, image by image.
+struct Agreement {
+  bool first_same = false, answer_same = false;
+};
+Agreement agreement(const GenerateResult& run, const GenerateResult& ref) {
+  const std::vector<int32_t>&ids = run.token_ids, &ref_ids = ref.token_ids;
+  return {!ids.empty() && !ref_ids.empty() && ids[0] == ref_ids[0], ids == ref_ids};
+}
+
+nlohmann::ordered_json report_llm(const std::vector<NamedImage>& images,
+                                  const std::vector<LlmPrecisionRun>& runs) {
+  const LlmPrecisionRun& ref = runs.front();  // f32
+  nlohmann::ordered_json out = nlohmann::ordered_json::array();
+  for (const LlmPrecisionRun& run : runs) {
+    nlohmann::ordered_json per_image = nlohmann::ordered_json::array();
+    double cos_min = 1.0, cos_sum = 0.0;
+    int first_same = 0, answer_same = 0;
+    for (size_t i = 0; i < images.size(); ++i) {
+      const double c = cosine(run.logits[i], ref.logits[i]);
+      const Agreement a = agreement(run.answers[i], ref.answers[i]);
+      cos_min = std::min(cos_min, c);
+      cos_sum += c;
+      first_same += a.first_same;
+      answer_same += a.answer_same;
+      per_image.push_back({{"image", images[i].name},
+                           {"logits_cosine", c},
+                           {"first_token_same", a.first_same},
+                           {"answer_same", a.answer_same},
+                           {"answer_ids", run.answers[i].token_ids},
+                           {"answer", run.answers[i].text}});
+    }
+    const double n = double(images.size());
+    out.push_back({{"llm_precision", std::string(dec::llm_precision_name(run.precision))},
+                   {"prefill_ms", ms_stats(run.prefill_ms)},
+                   {"ttft_ms", ms_stats(run.ttft_ms)},
+                   {"logits_cosine", {{"min", cos_min}, {"mean", cos_sum / n}}},
+                   {"first_token_agreement", first_same / n},
+                   {"answer_agreement", answer_same / n},
+                   {"images", per_image}});
+  }
+  return out;
+}
+
 nlohmann::ordered_json report(const ComparePrecisionOptions& o, const std::vector<NamedImage>& images,
                               const std::vector<PrecisionRun>& runs) {
   const PrecisionRun& ref = runs.front();  // f32
@@ -116,18 +209,16 @@ nlohmann::ordered_json report(const ComparePrecisionOptions& o, const std::vecto
     int first_same = 0, answer_same = 0;
     for (size_t i = 0; i < images.size(); ++i) {
       const double c = cosine(run.features[i], ref.features[i]);
-      const std::vector<int32_t>&ids = run.answers[i].token_ids, &ref_ids = ref.answers[i].token_ids;
-      const bool first_ok = !ids.empty() && !ref_ids.empty() && ids[0] == ref_ids[0];
-      const bool answer_ok = ids == ref_ids;
+      const Agreement a = agreement(run.answers[i], ref.answers[i]);
       cos_min = std::min(cos_min, c);
       cos_sum += c;
-      first_same += first_ok;
-      answer_same += answer_ok;
+      first_same += a.first_same;
+      answer_same += a.answer_same;
       per_image.push_back({{"image", images[i].name},
                            {"feature_cosine", c},
-                           {"first_token_same", first_ok},
-                           {"answer_same", answer_ok},
-                           {"answer_ids", ids},
+                           {"first_token_same", a.first_same},
+                           {"answer_same", a.answer_same},
+                           {"answer_ids", run.answers[i].token_ids},
                            {"answer", run.answers[i].text}});
     }
     const double n = double(images.size());
@@ -153,7 +244,9 @@ nlohmann::ordered_json report(const ComparePrecisionOptions& o, const std::vecto
           {"answer_tokens", o.answer_tokens},
           {"isa", isa_report()},
           {"reference", "f32"},
-          {"precisions", precisions}};
+          {"precisions", precisions},
+          {"llm_precision", std::string(dec::llm_precision_name(dec::resolve_llm_precision(
+                                dec::parse_llm_precision(o.run.model.llm_precision))))}};
 }
 
 }  // namespace
@@ -177,13 +270,21 @@ int run_compare_precision(const ComparePrecisionOptions& o) {
   if (images.empty()) images.push_back({"test-card", bench_test_card()});
   std::vector<PrecisionRun> runs;
   for (enc::VisionPrecision p : enc::runnable_vision_precisions()) runs.push_back({p, {}, {}, {}, {}, {}});
+  std::vector<LlmPrecisionRun> llm_runs;
+  for (dec::LlmPrecision p : dec::runnable_llm_precisions()) llm_runs.push_back({p, {}, {}, {}, {}});
   encode_all(o, images, runs);
   answer_all(o, images, runs);
+  answer_all_llm(o, images, llm_runs);
   for (const PrecisionRun& run : runs)
     spdlog::info("vision {}: kernel {}, encode {:.0f} ms, ttft {:.0f} ms",
                  enc::vision_precision_name(run.precision), run.kernel, median(run.encode_ms),
                  median(run.ttft_ms));
-  emit(report(o, images, runs));
+  for (const LlmPrecisionRun& run : llm_runs)
+    spdlog::info("llm {}: prefill {:.0f} ms, ttft {:.0f} ms", dec::llm_precision_name(run.precision),
+                 median(run.prefill_ms), median(run.ttft_ms));
+  nlohmann::ordered_json j = report(o, images, runs);
+  j["llm_precisions"] = report_llm(images, llm_runs);
+  emit(j);
   std::fflush(stdout);
   return 0;
 }

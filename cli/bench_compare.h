@@ -1,6 +1,8 @@
 // `bench --compare-precision [IMAGES...]`: every vision precision this CPU runs, on the user's model
 // and images, against f32: feature cosine, first-token and greedy-answer agreement, encode and
-// time-to-first-token, with the ISA tiers and oneDNN's kernels. One JSON object on stdout.
+// time-to-first-token, with the ISA tiers and oneDNN's kernels; then every LLM (prefill) precision
+// against f32 with the encoder at f32: last-prompt-position logits cosine, the same agreements,
+// prefill and time to first token. One JSON object on stdout.
 #pragma once
 #include <string>
 #include <vector>

@@ -35,6 +35,12 @@ LlmPrecision parse_llm_precision(std::string_view s) {
   throw Error(Errc::kBadArgs, "llm precision must be auto, f32 or bf16, got '" + std::string(s) + "'");
 }
 
+std::vector<LlmPrecision> runnable_llm_precisions() {
+  std::vector<LlmPrecision> v{LlmPrecision::kF32};
+  if (bf16_support() != Bf16Support::kNone) v.push_back(LlmPrecision::kBf16);
+  return v;
+}
+
 LlmPrecision resolve_llm_precision(LlmPrecision p) {
   if (p != LlmPrecision::kAuto) return p;
   // bf16 where the CPU computes it natively: its accuracy is shown by tests/blocks/test_llm_bf16.cpp

@@ -17,6 +17,9 @@ std::string_view llm_precision_name(LlmPrecision p);   // "auto", "f32", "bf16"
 std::vector<std::string> llm_precision_names();        // every name parse accepts (CLI checks)
 LlmPrecision parse_llm_precision(std::string_view s);  // throws Error{kBadArgs}
 
+// The precisions this CPU can run: f32, and bf16 where oneDNN has a bf16 matmul (emulated included).
+std::vector<LlmPrecision> runnable_llm_precisions();
+
 // kAuto -> kBf16 where oneDNN runs bf16 on bf16 hardware (AVX512_BF16 or AMX; core/bf16_support.h),
 // else kF32 (so FVLM_MAX_ISA=avx2 gives kF32). Concrete precisions are returned unchanged.
 LlmPrecision resolve_llm_precision(LlmPrecision p);

@@ -1,6 +1,7 @@
 // `bench --compare-precision` on the golden model: every precision this CPU runs is reported with
 // its oneDNN kernel, f32 reproduces the golden greedy ids, and bf16 / int8 meet issue 12's bars against
-// it (bf16: features cosine >= 0.9999 and the 12 greedy ids identical; int8: cosine >= 0.998).
+// it (bf16: features cosine >= 0.9999 and the 12 greedy ids identical; int8: cosine >= 0.998); the
+// LLM rows likewise (bf16 prefill: logits cosine >= 0.9995, first token identical).
 #include <doctest/doctest.h>
 
 #include <fstream>
@@ -91,6 +92,37 @@ TEST_CASE("cli bench --compare-precision: every precision against f32 on the gol
     }
   }
   CHECK(got == want);
+
+  // The LLM rows: encoder at f32, prefill at each precision, against f32 (issue 12's prefill bar:
+  // last-position logits cosine >= 0.9995 and the first token identical).
+  std::set<std::string> want_llm{"f32"};
+  if (enc::bf16_support() != enc::Bf16Support::kNone) want_llm.insert("bf16");
+  std::set<std::string> got_llm;
+  for (const auto& p : j["llm_precisions"]) {
+    const std::string name = p["llm_precision"];
+    CAPTURE(name);
+    got_llm.insert(name);
+    MESSAGE("llm ", name, ": logits cosine min ", p["logits_cosine"]["min"].get<double>());
+    CHECK(p["prefill_ms"]["min"].get<double>() > 0);
+    CHECK(p["ttft_ms"]["min"].get<double>() >= p["prefill_ms"]["min"].get<double>());
+    REQUIRE(p["images"].size() == cases.size());
+    const double cos_min = p["logits_cosine"]["min"];
+    if (name == "f32") {
+      CHECK(cos_min == 1.0);
+      for (const auto& im : p["images"]) {
+        const std::string path = im["image"];
+        CHECK(im["answer_ids"] == cases.at(path.substr(path.rfind('/') + 1))["greedy_ids"]);
+      }
+    }
+    if (name == "bf16") {
+      CHECK(cos_min >= 0.9995);
+      CHECK(cos_min < 1.0);  // the prefill really ran in bf16
+      CHECK(p["first_token_agreement"] == 1.0);
+    }
+    for (const auto& im : p["images"]) CHECK(im["logits_cosine"].get<double>() >= cos_min);
+  }
+  CHECK(got_llm == want_llm);
+  CHECK(!j["llm_precision"].get<std::string>().empty());  // what the vision rows' prefill ran at
 }
 
 TEST_CASE("cli bench --compare-precision: conflicting options are bad_args before the model loads") {
