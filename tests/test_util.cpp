@@ -5,7 +5,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <stdexcept>
+
+#include <nlohmann/json.hpp>
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -21,6 +24,17 @@ std::string golden(const std::string& rel) {
   const std::string p = golden_dir() + "/" + rel;
   if (!std::filesystem::exists(p)) throw std::runtime_error("golden file missing: " + p);
   return p;
+}
+
+nlohmann::json golden_json(const std::string& rel) {
+  std::ifstream f(golden(rel));
+  return nlohmann::json::parse(f);
+}
+
+nlohmann::json golden_e2e_cases() {
+  nlohmann::json cases = golden_json("tiny/e2e/cases.json")["cases"];
+  if (!cases.is_array() || cases.empty()) throw std::runtime_error("tiny/e2e/cases.json has no cases");
+  return cases;
 }
 
 std::string source_dir() { return FVLM_SOURCE_DIR; }

@@ -3,6 +3,8 @@
 #pragma once
 #include <string>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "core/tensor.h"
 
 namespace fvlm::test {
@@ -11,8 +13,12 @@ namespace fvlm::test {
 // golden directory fails the test that needs it: nothing is skipped silently.
 std::string golden_dir();
 std::string golden(const std::string& rel);  // golden_dir() + "/" + rel, CHECKed to exist
-std::string source_dir();                    // the repository root
-std::string cli_path();                      // the built fastvlm binary
+// A golden JSON file, parsed; golden_e2e_cases() is tiny/e2e/cases.json's "cases" array (the CLI
+// cases the official implementation ran: tag, image, question, prompt, greedy_ids), never empty.
+nlohmann::json golden_json(const std::string& rel);
+nlohmann::json golden_e2e_cases();
+std::string source_dir();  // the repository root
+std::string cli_path();    // the built fastvlm binary
 
 struct Diff {
   double max_abs = 0;  // max |a - b|

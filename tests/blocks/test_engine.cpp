@@ -27,8 +27,7 @@ Request golden_request(const nlohmann::json& c) {
 }  // namespace
 
 TEST_CASE("engine: concurrent submissions give each request's own ids, errors stay with their request") {
-  std::ifstream f(test::golden("tiny/e2e/cases.json"));
-  const nlohmann::json cases = nlohmann::json::parse(f)["cases"];
+  const nlohmann::json cases = test::golden_e2e_cases();
   REQUIRE(cases.size() >= 2);
   PipelineOptions po;
   po.keep_encoder = true;
@@ -60,8 +59,7 @@ TEST_CASE("engine: concurrent submissions give each request's own ids, errors st
 TEST_CASE("engine: on_text returning false cancels, text-only conversations run") {
   std::unique_ptr<Pipeline> p = Pipeline::load(test::golden("tiny/model"), {});
   std::unique_ptr<Engine> engine = Engine::create(*p, {});
-  std::ifstream f(test::golden("tiny/e2e/cases.json"));
-  Request r = golden_request(nlohmann::json::parse(f)["cases"][0]);
+  Request r = golden_request(test::golden_e2e_cases()[0]);
   r.gen.max_tokens = 12;
   int calls = 0;
   r.on_text = [&](const std::string&) { return ++calls < 3; };

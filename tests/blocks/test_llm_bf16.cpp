@@ -45,21 +45,15 @@ std::vector<int32_t> read_ids(const std::string& path) {
   return {p, p + t.numel()};
 }
 
-nlohmann::json read_json(const std::string& path) {
-  std::ifstream f(path);
-  return nlohmann::json::parse(f);
-}
-
 std::vector<Prompt> golden_prompts(const Qwen2Weights& w, const ModelConfig& cfg) {
   std::vector<Prompt> out;
-  const nlohmann::json text = read_json(test::golden("tiny/llm/text_cases.json"));
+  const nlohmann::json text = test::golden_json("tiny/llm/text_cases.json");
   for (size_t k = 0; k < text["cases"].size(); ++k) {
     const std::vector<int32_t> ids =
         read_ids(test::golden("tiny/llm") + fmt::format("/text{}.input_ids.npy", k));
     out.push_back({fmt::format("text{}", k), splice_image_features(w.embed_tokens, ids, {})});
   }
-  const nlohmann::json e2e = read_json(test::golden("tiny/e2e/cases.json"));
-  for (const auto& c : e2e["cases"]) {
+  for (const auto& c : test::golden_e2e_cases()) {
     const std::string tag = c["tag"], image = c["image"];
     const std::vector<int32_t> ids = read_ids(test::golden("tiny/e2e") + "/" + tag + ".input_ids.npy");
     const std::vector<Tensor> images{

@@ -45,11 +45,6 @@ const GoldenModel& golden_model() {
   return m;
 }
 
-nlohmann::json read_json(const std::string& path) {
-  std::ifstream f(path);
-  return nlohmann::json::parse(f);
-}
-
 std::vector<int32_t> read_ids(const std::string& path) {
   const Tensor t = read_npy(path);
   REQUIRE(t.dtype() == DType::I32);
@@ -106,7 +101,7 @@ void check_generate(const Tensor& embeds, const std::vector<int32_t>& ref) {
 
 TEST_CASE("llm golden: text prompts (logits, top-20 at every position, greedy)") {
   const GoldenModel& g = golden_model();
-  const nlohmann::json cases = read_json(test::golden("tiny/llm/text_cases.json"))["cases"];
+  const nlohmann::json cases = test::golden_json("tiny/llm/text_cases.json")["cases"];
   REQUIRE(cases.size() >= 1);
   for (size_t k = 0; k < cases.size(); ++k) {
     const std::string prefix = test::golden("tiny/llm") + fmt::format("/text{}", k);
@@ -141,7 +136,7 @@ TEST_CASE("llm golden: text prompts (logits, top-20 at every position, greedy)")
 
 TEST_CASE("llm golden: multimodal splice, logits and greedy ids (projector outputs from the golden)") {
   const GoldenModel& g = golden_model();
-  const nlohmann::json cases = read_json(test::golden("tiny/e2e/cases.json"))["cases"];
+  const nlohmann::json cases = test::golden_e2e_cases();
   REQUIRE(cases.size() >= 1);
   for (const auto& c : cases) {
     const std::string tag = c["tag"];

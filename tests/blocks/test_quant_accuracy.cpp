@@ -30,10 +30,8 @@ struct Case {
 };
 
 std::vector<Case> golden_cases() {
-  std::ifstream f(test::golden("tiny/e2e/cases.json"));
   std::vector<Case> out;
-  const nlohmann::json j = nlohmann::json::parse(f);  // named: a temporary's ["cases"] would dangle
-  for (const auto& c : j["cases"])
+  for (const auto& c : test::golden_e2e_cases())
     out.push_back({c["tag"], c["image"], c["question"], c["greedy_margins"].get<std::vector<double>>()});
   return out;
 }

@@ -19,8 +19,7 @@ TEST_CASE("cli ask --vision-precision bf16: every golden e2e case keeps its gree
     MESSAGE("SKIPPED: oneDNN has no bf16 matmul on this CPU (needs AVX-512)");
     return;
   }
-  std::ifstream f(golden("tiny/e2e/cases.json"));
-  const auto cases = nlohmann::json::parse(f)["cases"];
+  const nlohmann::json cases = golden_e2e_cases();
   REQUIRE(cases.size() >= 4);
   for (const auto& c : cases) {
     const std::string tag = c["tag"];

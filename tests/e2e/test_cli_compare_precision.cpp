@@ -22,10 +22,8 @@ namespace {
 
 // The golden cases that ask `question`, by image.
 std::map<std::string, nlohmann::json> cases_asking(const std::string& question) {
-  std::ifstream f(golden("tiny/e2e/cases.json"));
-  const nlohmann::json all = nlohmann::json::parse(f);
   std::map<std::string, nlohmann::json> by_image;
-  for (const auto& c : all["cases"])
+  for (const auto& c : golden_e2e_cases())
     if (c["question"] == question) by_image[c["image"].get<std::string>()] = c;
   return by_image;
 }

@@ -42,8 +42,7 @@ namespace {
 // Every golden e2e case through `ask`, with `env` set for the binary ("" = as the user runs it).
 // `log`, when given, collects stderr at debug level (-vv).
 void check_golden_cases(const std::string& env, const std::string& log = "") {
-  std::ifstream f(golden("tiny/e2e/cases.json"));
-  const auto cases = nlohmann::json::parse(f)["cases"];
+  const nlohmann::json cases = golden_e2e_cases();
   REQUIRE(cases.size() >= 4);
   for (const auto& c : cases) {
     const std::string tag = c["tag"];

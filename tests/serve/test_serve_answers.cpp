@@ -15,10 +15,7 @@ using nlohmann::json;
 
 namespace {
 
-json golden_cases() {
-  std::ifstream f(golden("tiny/e2e/cases.json"));
-  return json::parse(f)["cases"];
-}
+json golden_cases() { return golden_e2e_cases(); }
 
 // The result object without what differs between two runs (timings) or by transport (the
 // image's name: the CLI's path, the upload's file name).

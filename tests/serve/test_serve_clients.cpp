@@ -24,8 +24,7 @@ TEST_CASE("serve: the official OpenAI client (npm openai, node) asks about an im
       "the openai npm package is missing in " << dir << ": run scripts/setup.sh (npm ci in that folder)");
   std::ifstream pkg(dir + "/node_modules/openai/package.json");
   MESSAGE("node " << version.substr(0, version.find('\n')) << ", openai " << json::parse(pkg)["version"]);
-  std::ifstream f(golden("tiny/e2e/cases.json"));
-  const json c = json::parse(f)["cases"][0];
+  const json c = golden_e2e_cases()[0];
   ServeProcess server("--vision-precision f32 --api-key k-node");
   std::string out;
   const int rc =
@@ -50,8 +49,7 @@ TEST_CASE("serve: the official OpenAI client (npm openai, node) asks about an im
 }
 
 TEST_CASE("serve: curl sends the same raw requests") {
-  std::ifstream f(golden("tiny/e2e/cases.json"));
-  const json c = json::parse(f)["cases"][1];
+  const json c = golden_e2e_cases()[1];
   ServeProcess server("--vision-precision f32");
   const json body = {
       {"model", "fastvlm"},

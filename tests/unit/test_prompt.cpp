@@ -13,9 +13,7 @@
 using namespace fvlm;
 
 TEST_CASE("chat template: reproduces the golden e2e prompts exactly") {
-  std::ifstream f(test::golden("tiny/e2e/cases.json"));
-  const auto cases = nlohmann::json::parse(f)["cases"];
-  REQUIRE(cases.size() > 0);
+  const nlohmann::json cases = test::golden_e2e_cases();
   for (const auto& c : cases) {
     CAPTURE(c["tag"].get<std::string>());
     CHECK(qwen2_chat_prompt(c["question"].get<std::string>()) == c["prompt"].get<std::string>());
