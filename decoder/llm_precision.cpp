@@ -3,36 +3,21 @@
 #include <spdlog/spdlog.h>
 
 #include "core/bf16_support.h"
+#include "core/enum_names.h"
 #include "core/error.h"
 
 namespace fvlm::dec {
 namespace {
 
-struct Named {
-  LlmPrecision p;
-  std::string_view name;
-};
-constexpr Named kNames[] = {
+constexpr EnumName<LlmPrecision> kNames[] = {
     {LlmPrecision::kAuto, "auto"}, {LlmPrecision::kF32, "f32"}, {LlmPrecision::kBf16, "bf16"}};
 
 }  // namespace
 
-std::string_view llm_precision_name(LlmPrecision p) {
-  for (const Named& n : kNames)
-    if (n.p == p) return n.name;
-  return "?";
-}
-
-std::vector<std::string> llm_precision_names() {
-  std::vector<std::string> v;
-  for (const Named& n : kNames) v.emplace_back(n.name);
-  return v;
-}
-
+std::string_view llm_precision_name(LlmPrecision p) { return enum_name<LlmPrecision>(kNames, p); }
+std::vector<std::string> llm_precision_names() { return enum_names<LlmPrecision>(kNames); }
 LlmPrecision parse_llm_precision(std::string_view s) {
-  for (const Named& n : kNames)
-    if (n.name == s) return n.p;
-  throw Error(Errc::kBadArgs, "llm precision must be auto, f32 or bf16, got '" + std::string(s) + "'");
+  return parse_enum<LlmPrecision>(kNames, s, "llm precision");
 }
 
 std::vector<LlmPrecision> runnable_llm_precisions() {

@@ -1,38 +1,21 @@
 #include "encoder/vision_precision.h"
 
-#include "core/error.h"
+#include "core/enum_names.h"
 
 namespace fvlm::enc {
 namespace {
 
-struct Named {
-  VisionPrecision p;
-  std::string_view name;
-};
-constexpr Named kNames[] = {{VisionPrecision::kAuto, "auto"},
-                            {VisionPrecision::kF32, "f32"},
-                            {VisionPrecision::kBf16, "bf16"},
-                            {VisionPrecision::kInt8, "int8"}};
+constexpr EnumName<VisionPrecision> kNames[] = {{VisionPrecision::kAuto, "auto"},
+                                                {VisionPrecision::kF32, "f32"},
+                                                {VisionPrecision::kBf16, "bf16"},
+                                                {VisionPrecision::kInt8, "int8"}};
 
 }  // namespace
 
-std::string_view vision_precision_name(VisionPrecision p) {
-  for (const Named& n : kNames)
-    if (n.p == p) return n.name;
-  return "?";
-}
-
-std::vector<std::string> vision_precision_names() {
-  std::vector<std::string> v;
-  for (const Named& n : kNames) v.emplace_back(n.name);
-  return v;
-}
-
+std::string_view vision_precision_name(VisionPrecision p) { return enum_name<VisionPrecision>(kNames, p); }
+std::vector<std::string> vision_precision_names() { return enum_names<VisionPrecision>(kNames); }
 VisionPrecision parse_vision_precision(std::string_view s) {
-  for (const Named& n : kNames)
-    if (n.name == s) return n.p;
-  throw Error(Errc::kBadArgs,
-              "vision precision must be auto, f32, bf16 or int8, got '" + std::string(s) + "'");
+  return parse_enum<VisionPrecision>(kNames, s, "vision precision");
 }
 
 std::vector<VisionPrecision> runnable_vision_precisions() {

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "core/enum_names.h"
 #include "core/error.h"
 #include "core/half.h"
 #include "core/npy.h"
@@ -194,4 +195,20 @@ TEST_CASE("config: released configs and bad configs") {
   j = c.raw;
   j["mm_hidden_size"] = 1000;
   CHECK_THROWS_AS(parse_model_config(j), Error);
+}
+
+TEST_CASE("enum names: one table gives name, names and parse; a bad name is bad_args naming the choices") {
+  enum class Fruit { kApple, kPear, kPlum };
+  constexpr EnumName<Fruit> table[] = {
+      {Fruit::kApple, "apple"}, {Fruit::kPear, "pear"}, {Fruit::kPlum, "plum"}};
+  CHECK(enum_name<Fruit>(table, Fruit::kPear) == "pear");
+  CHECK(enum_names<Fruit>(table) == std::vector<std::string>{"apple", "pear", "plum"});
+  CHECK(parse_enum<Fruit>(table, "plum", "fruit") == Fruit::kPlum);
+  try {
+    parse_enum<Fruit>(table, "Plum", "fruit");  // names are exact
+    FAIL("no error for an unknown name");
+  } catch (const Error& e) {
+    CHECK(e.code() == Errc::kBadArgs);
+    CHECK(std::string(e.what()) == "fruit must be apple, pear or plum, got 'Plum'");
+  }
 }
