@@ -205,23 +205,31 @@ struct Acts {
   float* hidden;  // ConvFFN hidden (4C wide)
   float* qkv;
   float* scores;
+  const OpMarkFn* mark;
+  void done(std::string_view op) const {
+    if (*mark) (*mark)(op);
+  }
 };
 
 // ConvFFN.forward with the residual of its block: x = x + layer_scale * fc2(gelu(fc1(bn(conv(x))))).
 void conv_ffn(Runtime& rt, const ConvFfnPlan& p, Acts& a) {
-  run_conv(rt, p.dw7x7, a.x, a.t);      // x = self.conv(x)      depthwise 7x7, BatchNorm folded
+  run_conv(rt, p.dw7x7, a.x, a.t);  // x = self.conv(x)      depthwise 7x7, BatchNorm folded
+  a.done("ffn_dw7x7");
   const int64_t elem = p.bf16 ? 2 : 4;  // the 7x7's result is bf16 or F32
   const auto* t = reinterpret_cast<const char*>(a.t);
   for (int64_t r0 = 0; r0 < p.rows; r0 += p.chunk_rows) {  // fc1 and fc2 are per token: chunks are exact
     const bool full = p.rows - r0 >= p.chunk_rows;
     run_linear(rt, full ? p.fc1 : p.fc1_tail, t + r0 * p.c * elem, a.hidden);  // x = self.act(self.fc1(x))
+    a.done("ffn_fc1");
     run_linear(rt, full ? p.fc2 : p.fc2_tail, a.hidden, a.x + r0 * p.c);  // x = x + layer_scale * self.fc2(x)
-  }                                                                       //   (scale folded, sum post-op)
+    a.done("ffn_fc2");  //   (layer scale folded into fc2, residual as a sum post-op)
+  }
 }
 
 // RepMixerBlock.forward (inference form).
 void repmixer_block(Runtime& rt, const RepMixerBlockPlan& p, Acts& a) {
   run_conv(rt, p.mixer, a.x, a.y);  // x = self.token_mixer(x)   reparam_conv, identity folded
+  a.done("repmixer_dw3x3");
   std::swap(a.x, a.y);
   conv_ffn(rt, p.ffn, a);  // x = x + self.layer_scale * self.convffn(x)
 }
@@ -235,14 +243,18 @@ void attention_block(Runtime& rt, const AttentionBlockW& w, const AttentionBlock
                          eps);
   else
     layer_norm_rows(a.x, a.t, batch * n, c, w.norm_w.f32(), w.norm_b.f32(), eps);
-  run_linear(rt, p.qkv, a.t, a.qkv);         // qkv = self.qkv(x)   q rows pre-scaled
+  a.done("attn_norm");
+  run_linear(rt, p.qkv, a.t, a.qkv);  // qkv = self.qkv(x)   q rows pre-scaled
+  a.done("attn_qkv");
   const int64_t elem = p.mhsa.bf16 ? 2 : 4;  // qkv and the heads' output are bf16 or F32
   const auto* qkv = reinterpret_cast<const char*>(a.qkv);
   auto* heads = reinterpret_cast<char*>(a.t);
   for (int64_t b = 0; b < batch; ++b)  // x = (softmax(q k^T) v).transpose(1, 2).reshape(B, N, C)
     run_attention(rt, p.mhsa, qkv + b * n * 3 * c * elem, heads + b * n * c * elem, a.scores);
+  a.done("attn_qk_softmax_av");
   run_linear(rt, p.proj, a.t, a.x);  // x = x + layer_scale_1 * self.proj(x)   (sum post-op)
-  conv_ffn(rt, p.ffn, a);            // x = x + layer_scale_2 * self.convffn(x)
+  a.done("attn_proj");
+  conv_ffn(rt, p.ffn, a);  // x = x + layer_scale_2 * self.convffn(x)
 }
 
 // One entry of FastViT.network.
@@ -250,10 +262,13 @@ void network_entry(Runtime& rt, const StageW& w, const StagePlan& p, int64_t bat
   switch (w.kind) {
     case StageW::Kind::kPatchEmbed:  // PatchEmbed: proj.0 (7x7 s2, x2 channels) -> GELU; proj.1 1x1 -> GELU
       run_expand_conv(rt, p.down_lk, a.x, a.hidden, a.y);
+      a.done("patch_embed_dw7x7");
       run_linear(rt, p.down_pw, a.y, a.x);
+      a.done("patch_embed_pw");
       break;
     case StageW::Kind::kRepCpe:  // RepCPE: x = reparam_conv(x), identity folded
       run_conv(rt, p.cpe, a.x, a.y);
+      a.done("rep_cpe_dw7x7");
       std::swap(a.x, a.y);
       break;
     case StageW::Kind::kRepMixerStage:
@@ -290,10 +305,11 @@ void emit(const TapFn& tap, std::string_view name, const float* x, int64_t b, in
 }  // namespace
 
 void fastvithd_forward(Runtime& rt, const FastVitHdWeights& w, const FastVitHdPlan& p,
-                       EncoderScratch& scratch, const float* pixels, float* out, const TapFn& tap) {
+                       EncoderScratch& scratch, const float* pixels, float* out, const TapFn& tap,
+                       const OpMarkFn& mark) {
   scratch.reserve(p.scratch);
   EncoderScratch& m = scratch;
-  Acts a{m.x0.f32(), m.x1.f32(), m.t.f32(), m.hidden.f32(), m.qkv.f32(), m.scores.f32()};
+  Acts a{m.x0.f32(), m.x1.f32(), m.t.f32(), m.hidden.f32(), m.qkv.f32(), m.scores.f32(), &mark};
   const int64_t d0 = w.stem[0].w.dim(0), stem_hw = p.resolution / 4;
   if (p.stem_bf16)
     nchw_to_nhwc(pixels, reinterpret_cast<uint16_t*>(a.x), p.batch, 3, p.resolution * p.resolution);
@@ -302,6 +318,7 @@ void fastvithd_forward(Runtime& rt, const FastVitHdWeights& w, const FastVitHdPl
   run_conv(rt, p.stem[0], a.x, a.y);    // x = self.patch_embed(x): 3x3 s2 -> GELU
   run_conv(rt, p.stem[1], a.y, a.x);    //   3x3 s2 depthwise -> GELU
   run_linear(rt, p.stem_pw, a.x, a.y);  //   1x1 -> GELU
+  a.done("stem");
   std::swap(a.x, a.y);
   emit(tap, "stem", a.x, p.batch, stem_hw, stem_hw, d0);
   for (size_t i = 0; i < p.network.size(); ++i) {  // for block in self.network: x = block(x)
@@ -317,6 +334,7 @@ void fastvithd_forward(Runtime& rt, const FastVitHdWeights& w, const FastVitHdPl
     squeeze_excite_inplace(out + b * hw * p.out_c, hw, p.out_c, ce.se_reduce.w.f32(), ce.se_reduce.b.f32(),
                            ce.se_reduce.w.dim(0), ce.se_expand.w.f32(), ce.se_expand.b.f32());
   gelu_erf_inplace(out, p.batch * hw * p.out_c);  //   -> self.activation(x)
+  a.done("conv_exp_se_gelu");
   emit(tap, "conv_exp", out, p.batch, p.out_hw, p.out_hw, p.out_c);
 }
 

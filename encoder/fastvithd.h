@@ -17,6 +17,9 @@ namespace fvlm::enc {
 // Called after the stem ("stem"), after every network[i] ("network_00".."network_NN") and after
 // conv_exp ("conv_exp") with a view of the activation [B, H, W, C] (valid during the call only).
 using TapFn = std::function<void(std::string_view name, const Tensor& bhwc)>;
+// Called after every primitive-level op with its kind ("ffn_fc1", "attention", ...): bench_encoder's
+// per-op breakdown times the gaps between calls (the CPU stream is synchronous).
+using OpMarkFn = std::function<void(std::string_view op)>;
 
 // 1x1 convolutions run as matmuls over the NHWC token matrix (oneDNN's sgemm beats its 1x1 conv here).
 // ConvFFN's fc1 -> GELU -> fc2 runs over row chunks of the token matrix, so its 4C-wide hidden
@@ -96,6 +99,7 @@ std::string ffn_kernel_name(Runtime& rt, const FastVitHdConfig& cfg, VisionPreci
 
 // pixels [B, 3, R, R] (NCHW, as preprocessed) -> out [B * out_hw^2, out_c].
 void fastvithd_forward(Runtime& rt, const FastVitHdWeights& w, const FastVitHdPlan& p,
-                       EncoderScratch& scratch, const float* pixels, float* out, const TapFn& tap = {});
+                       EncoderScratch& scratch, const float* pixels, float* out, const TapFn& tap = {},
+                       const OpMarkFn& mark = {});
 
 }  // namespace fvlm::enc
