@@ -1,5 +1,6 @@
 // FastViTHD encoder latency at the real FastVLM shapes (random weights): per resolution, min and
-// median of repeats after a warm-up, achieved GFLOP/s (2 FLOP per MAC), and a per-stage breakdown.
+// median of repeats after a warm-up, achieved GFLOP/s (2 FLOP per MAC), a per-stage breakdown and a
+// per-op one (wall and process CPU time per thread: on a shared machine the CPU column is the steadier).
 // Usage: bench_encoder [threads=2] [repeats=5] [resolutions=256,512,768,1024,1536] [breakdown_res=1024]
 //                      [precision=f32|bf16|int8|auto]
 //   (bf16: oneDNN bf16 Linear / 1x1 / attention matmuls; int8: the opt-in INT8 Linear / 1x1 path)
@@ -131,5 +132,44 @@ int main(int argc, char** argv) {
                 100 * best[order[i]] / best["total"], best_cpu[order[i]]);
   }
   std::printf("  %-26s %8.4f s\n", "total", best["total"]);
+
+  // Per-op breakdown (fastvithd.h OpMarkFn): each kind of op summed over one encode, min over repeats.
+  struct OpSum {
+    double wall = 0, cpu = 0;
+    int calls = 0;
+  };
+  std::map<std::string, OpSum> op_best;
+  for (int r = 0; r < std::max(1, repeats); ++r) {
+    std::map<std::string, OpSum> run;
+    auto last = Clock::now();
+    double last_cpu = cpu_seconds();
+    backend.set_op_mark([&](std::string_view op) {
+      OpSum& o = run[std::string(op)];
+      o.wall += seconds_since(last);
+      o.cpu += (cpu_seconds() - last_cpu) / rt.threads();
+      ++o.calls;
+      last = Clock::now();
+      last_cpu = cpu_seconds();
+    });
+    backend.encode(pixels);
+    for (const auto& [op, o] : run) {
+      auto it = op_best.find(op);
+      if (it == op_best.end())
+        op_best[op] = o;
+      else
+        it->second = {std::min(it->second.wall, o.wall), std::min(it->second.cpu, o.cpu), o.calls};
+    }
+  }
+  backend.set_op_mark({});
+  std::vector<std::pair<std::string, OpSum>> ops(op_best.begin(), op_best.end());
+  std::sort(ops.begin(), ops.end(), [](const auto& a, const auto& b) { return a.second.cpu > b.second.cpu; });
+  double op_total = 0, op_total_cpu = 0;
+  for (const auto& [op, o] : ops) op_total += o.wall, op_total_cpu += o.cpu;
+  std::printf("\nper op at %d px (each kind summed over one encode, min over %d runs; sorted by cpu/thr):\n",
+              breakdown_res, repeats);
+  for (const auto& [op, o] : ops)
+    std::printf("  %-26s %8.4f s %5.1f%%   cpu/thr %8.4f s %5.1f%%   calls %4d\n", op.c_str(), o.wall,
+                100 * o.wall / op_total, o.cpu, 100 * o.cpu / op_total_cpu, o.calls);
+  std::printf("  %-26s %8.4f s          cpu/thr %8.4f s\n", "sum", op_total, op_total_cpu);
   return 0;
 }

@@ -56,7 +56,8 @@ void add_image_options(CLI::App* cmd, RunOptions& o) {
   cmd->add_option("--max-pixels", o.image.max_pixels, "Refuse images larger than this (default 100e6)")
       ->transform(whole_number(1, INT64_MAX, "a whole number of pixels, at least 1"));
   cmd->add_option("--vision-precision", o.model.vision_precision,
-                  "Encoder Linear/1x1/attention arithmetic: auto (default: bf16 where the CPU has native "
+                  "Encoder arithmetic (Linears, attention and the convs that feed them): auto (default: bf16 "
+                  "where the CPU has native "
                   "bf16 - AMX or AVX512_BF16 - else f32) | "
                   "f32 (reference) | bf16 (oneDNN bf16 matmuls; emulated, slow, without AVX512_BF16) | "
                   "int8 (faster, approximate)")

@@ -102,15 +102,18 @@ int64_t WeightCache::packed_bytes() const {
   return n;
 }
 
-ConvPlan make_conv_plan(Runtime& rt, WeightCache& wc, const ConvW& cw, const ConvGeom& g, PostOp post) {
+ConvPlan make_conv_plan(Runtime& rt, WeightCache& wc, const ConvW& cw, const ConvGeom& g, PostOp post,
+                        ConvIo io) {
   FVLM_CHECK(cw.w.numel() == g.oc * (g.ic / g.groups) * g.k * g.k, "conv weight does not match its geometry");
-  const memory::desc src({g.batch, g.ic, g.ih, g.iw}, dt::f32, tag::nhwc);
-  const memory::desc dst({g.batch, g.oc, g.oh(), g.ow()}, dt::f32, tag::nhwc);
+  const dt act = io.bf16 ? dt::bf16 : dt::f32;
+  const memory::desc src({g.batch, g.ic, g.ih, g.iw}, act, tag::nhwc);
+  const memory::desc dst({g.batch, g.oc, g.oh(), g.ow()}, io.bf16 && io.dst_bf16 ? dt::bf16 : dt::f32,
+                         tag::nhwc);
   const memory::dims wdims = g.groups == 1
                                  ? memory::dims{g.oc, g.ic, g.k, g.k}
                                  : memory::dims{g.groups, g.oc / g.groups, g.ic / g.groups, g.k, g.k};
   const memory::desc w_user(wdims, dt::f32, g.groups == 1 ? tag::oihw : tag::goihw);
-  const memory::desc w_any(wdims, dt::f32, tag::any);
+  const memory::desc w_any(wdims, act, tag::any);
   const memory::desc b_md({g.oc}, dt::f32, tag::a);
   const dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference,
                                           dnnl::algorithm::convolution_direct, src, w_any, b_md, dst,
@@ -123,11 +126,23 @@ ConvPlan make_conv_plan(Runtime& rt, WeightCache& wc, const ConvW& cw, const Con
   p.w = wc.weight(rt, cw, w_user, pd.weights_desc());
   p.b = bias_memory(rt, wc, cw, {g.oc});
   p.scratchpad_bytes = pd.scratchpad_desc().get_size();
+  p.impl = pd.impl_info_str();
+  if (io.bf16 && io.f32_source) {
+    p.src_f32 = memory::desc({g.batch, g.ic, g.ih, g.iw}, dt::f32, tag::nhwc);
+    p.to_bf16 = dnnl::reorder(dnnl::reorder::primitive_desc(rt.engine(), p.src_f32, rt.engine(), src));
+    p.bf16_src = wc.bf16_source(g.batch * g.ic * g.ih * g.iw);
+  }
   return p;
 }
 
-void run_conv(Runtime& rt, const ConvPlan& p, const float* src, float* dst) {
-  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, wrap(rt, p.src, src)},
+void run_conv(Runtime& rt, const ConvPlan& p, const void* src, void* dst) {
+  memory src_mem = wrap(rt, p.src, src);
+  if (p.bf16_src) {
+    src_mem = wrap(rt, p.src, p.bf16_src->data());
+    memory f32 = wrap(rt, p.src_f32, src);
+    p.to_bf16.execute(rt.stream(), f32, src_mem);
+  }
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src_mem},
                                        {DNNL_ARG_WEIGHTS, p.w},
                                        {DNNL_ARG_BIAS, p.b},
                                        {DNNL_ARG_DST, wrap(rt, p.dst, dst)}};

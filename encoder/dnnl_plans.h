@@ -66,14 +66,30 @@ struct ConvGeom {
   int64_t ow() const { return (iw + 2 * pad - k) / stride + 1; }
 };
 
+// The data types of one convolution. bf16: bf16 source and weights, F32 accumulation (oneDNN's
+// brdgmm / brgconv bf16 kernels); f32_source: under bf16, the caller's source is F32 and is converted
+// first (one reorder into WeightCache's shared bf16 buffer: oneDNN 2.6 has no F32 -> bf16 conv);
+// dst_bf16: the result is written as bf16 (its readers are bf16 primitives).
+struct ConvIo {
+  bool bf16 = false;
+  bool f32_source = false;
+  bool dst_bf16 = false;
+};
+
 struct ConvPlan {
   dnnl::convolution_forward prim;
   dnnl::memory::desc src, dst;
   dnnl::memory w, b;
   size_t scratchpad_bytes = 0;  // taken from Runtime::scratchpad at run time
+  dnnl::reorder to_bf16;        // ConvIo::f32_source: F32 -> bf16 source
+  dnnl::memory::desc src_f32;
+  std::shared_ptr<std::vector<uint16_t>> bf16_src;
+  std::string impl;  // oneDNN's implementation name (for logs and tests)
 };
-ConvPlan make_conv_plan(Runtime& rt, WeightCache& wc, const ConvW& cw, const ConvGeom& g, PostOp post);
-void run_conv(Runtime& rt, const ConvPlan& p, const float* src, float* dst);
+ConvPlan make_conv_plan(Runtime& rt, WeightCache& wc, const ConvW& cw, const ConvGeom& g, PostOp post,
+                        ConvIo io = {});
+// src / dst are F32, or bf16 where the plan's ConvIo says so.
+void run_conv(Runtime& rt, const ConvPlan& p, const void* src, void* dst);
 
 // Under kBf16: whether the Linear's source already is bf16 (the previous op wrote it so) and whether
 // its result may be written as bf16 (its only reader is a bf16 matmul). Ignored by kF32 / kInt8.

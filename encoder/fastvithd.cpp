@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <string>
+#include <type_traits>
 
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "core/half.h"
 #include "core/parallel.h"
 #include "encoder/int8_linear.h"
 #include "encoder/vision_kernels.h"
@@ -21,6 +23,7 @@ struct Sizer {
   std::string first_ffn_impl = {};
   int64_t max_x = 0, max_t = 0, max_hidden = 0, max_qkv = 0, max_scores = 0;
   int64_t pixels() const { return batch * h * w; }
+  bool bf16() const { return precision == VisionPrecision::kBf16; }
   void note_x() { max_x = std::max(max_x, pixels() * c); }
 };
 
@@ -28,20 +31,24 @@ ConvGeom geom(const Sizer& s, int64_t oc, int64_t groups, int64_t k, int64_t str
   return {s.batch, s.c, oc, groups, s.h, s.w, k, stride, k / 2};
 }
 
+// bf16: the repeated input is bf16 and so is the result (for a bf16 Linear after it).
 ExpandConvPlan make_expand_conv_plan(Runtime& rt, WeightCache& wc, const ConvW& w, Sizer& s, int64_t stride,
-                                     PostOp post) {
+                                     PostOp post, bool bf16) {
   const int64_t out = w.w.dim(0);
-  ExpandConvPlan p{s.pixels(), s.c, out / s.c, {}};
+  ExpandConvPlan p{s.pixels(), s.c, out / s.c, bf16, {}};
   FVLM_CHECK(out % s.c == 0 && w.groups == s.c, "expand conv: groups must equal the input channels");
   const ConvGeom g{s.batch, out, out, out, s.h, s.w, w.w.dim(-1), stride, w.w.dim(-1) / 2};
-  p.dw = make_conv_plan(rt, wc, w, g, post);
+  p.dw = make_conv_plan(rt, wc, w, g, post, {.bf16 = bf16, .dst_bf16 = bf16});
   s.max_hidden = std::max(s.max_hidden, s.pixels() * out);  // the repeated input lives in `hidden`
   return p;
 }
 
 // x [rows, in_c] -> repeated into `scratch` -> depthwise conv -> dst.
-void run_expand_conv(Runtime& rt, const ExpandConvPlan& p, const float* x, float* scratch, float* dst) {
-  repeat_channels(x, scratch, p.rows, p.in_c, p.multiplier);
+void run_expand_conv(Runtime& rt, const ExpandConvPlan& p, const float* x, float* scratch, void* dst) {
+  if (p.bf16)
+    repeat_channels_bf16(x, reinterpret_cast<uint16_t*>(scratch), p.rows, p.in_c, p.multiplier);
+  else
+    repeat_channels(x, scratch, p.rows, p.in_c, p.multiplier);
   run_conv(rt, p.dw, scratch, dst);
 }
 
@@ -57,14 +64,16 @@ int64_t conv_ffn_chunk_rows(int64_t rows, int64_t hidden) {
 ConvFfnPlan make_conv_ffn_plan(Runtime& rt, WeightCache& wc, const ConvFfnW& f, Sizer& s) {
   const int64_t hidden = f.fc1.w.dim(0);
   ConvFfnPlan p;
-  p.dw7x7 = make_conv_plan(rt, wc, f.dw7x7, geom(s, s.c, s.c, f.dw7x7.w.dim(-1), 1), PostOp::kNone);
+  p.bf16 = s.bf16();  // bf16: the 7x7 reads the F32 stream converted once, and writes fc1's bf16 source
+  p.dw7x7 = make_conv_plan(rt, wc, f.dw7x7, geom(s, s.c, s.c, f.dw7x7.w.dim(-1), 1), PostOp::kNone,
+                           {.bf16 = p.bf16, .f32_source = true, .dst_bf16 = true});
   p.rows = s.pixels();
   p.c = s.c;
   p.chunk_rows =
       s.ffn_chunk_rows > 0 ? std::min(s.ffn_chunk_rows, p.rows) : conv_ffn_chunk_rows(p.rows, hidden);
   if (s.precision == VisionPrecision::kInt8)  // whole int8 blocks: chunked gives what one call gives
     p.chunk_rows = std::min(p.rows, (p.chunk_rows + kInt8BlockRows - 1) / kInt8BlockRows * kInt8BlockRows);
-  const LinearIo to_hidden{.dst_bf16 = true}, from_hidden{.src_bf16 = true};  // the hidden chunk may be bf16
+  const LinearIo to_hidden{.src_bf16 = true, .dst_bf16 = true}, from_hidden{.src_bf16 = true};
   p.fc1 = make_linear_plan(rt, wc, f.fc1, p.chunk_rows, PostOp::kGelu, s.precision, to_hidden);
   p.fc2 = make_linear_plan(rt, wc, f.fc2, p.chunk_rows, PostOp::kAccumulate, s.precision, from_hidden);
   if (const int64_t tail = p.rows % p.chunk_rows) {
@@ -83,11 +92,12 @@ StagePlan make_stage_plan(Runtime& rt, WeightCache& wc, const StageW& sw, const 
   switch (sw.kind) {
     case StageW::Kind::kPatchEmbed: {
       const int64_t out = sw.down.lk.w.dim(0);
-      p.down_lk = make_expand_conv_plan(rt, wc, sw.down.lk, s, cfg.down_stride, PostOp::kGelu);
+      p.down_lk = make_expand_conv_plan(rt, wc, sw.down.lk, s, cfg.down_stride, PostOp::kGelu, s.bf16());
       s.h = (s.h + 2 * (sw.down.lk.w.dim(-1) / 2) - sw.down.lk.w.dim(-1)) / cfg.down_stride + 1;
       s.w = (s.w + 2 * (sw.down.lk.w.dim(-1) / 2) - sw.down.lk.w.dim(-1)) / cfg.down_stride + 1;
       s.c = out;
-      p.down_pw = make_linear_plan(rt, wc, sw.down.pw, s.pixels(), PostOp::kGelu, s.precision);
+      p.down_pw =
+          make_linear_plan(rt, wc, sw.down.pw, s.pixels(), PostOp::kGelu, s.precision, {.src_bf16 = true});
       break;
     }
     case StageW::Kind::kRepCpe:
@@ -104,9 +114,11 @@ StagePlan make_stage_plan(Runtime& rt, WeightCache& wc, const StageW& sw, const 
     case StageW::Kind::kAttentionStage:
       for (const AttentionBlockW& b : sw.attention) {
         AttentionBlockPlan bp;
-        // bf16: qkv -> attention -> proj stay bf16 in between (the int8 path keeps F32 attention)
-        const bool bf16 = s.precision == VisionPrecision::kBf16;
-        bp.qkv = make_linear_plan(rt, wc, b.qkv, s.pixels(), PostOp::kNone, s.precision, {.dst_bf16 = true});
+        // bf16: norm -> qkv -> attention -> proj stay bf16 in between (the int8 path keeps F32 attention)
+        const bool bf16 = s.bf16();
+        bp.bf16 = bf16;
+        bp.qkv = make_linear_plan(rt, wc, b.qkv, s.pixels(), PostOp::kNone, s.precision,
+                                  {.src_bf16 = true, .dst_bf16 = true});
         bp.mhsa = make_attention_plan(rt, s.h * s.w, s.c, cfg.attention_head_dim, bf16);
         const LinearIo from_attention{.src_bf16 = true};
         bp.proj =
@@ -140,18 +152,21 @@ FastVitHdPlan make_fastvithd_plan(Runtime& rt, WeightCache& wc, const FastVitHdW
   p.batch = batch;
   Sizer s{batch, resolution, resolution, 3, resolve_vision_precision(precision), ffn_chunk_rows};
   const int64_t d0 = w.stem[0].w.dim(0);
+  p.stem_bf16 = s.bf16();
+  const ConvIo stem_io{.bf16 = p.stem_bf16, .dst_bf16 = true};
   const ConvGeom g0 = geom(s, d0, 1, w.stem[0].w.dim(-1), 2);
-  p.stem[0] = make_conv_plan(rt, wc, w.stem[0], g0, PostOp::kGelu);  // MobileOneBlock 3x3 s2
+  p.stem[0] = make_conv_plan(rt, wc, w.stem[0], g0, PostOp::kGelu, stem_io);  // MobileOneBlock 3x3 s2
   s.h = g0.oh(), s.w = g0.ow(), s.c = d0;
   s.note_x();
   const ConvGeom g1 = geom(s, d0, d0, w.stem[1].w.dim(-1), 2);
-  p.stem[1] = make_conv_plan(rt, wc, w.stem[1], g1, PostOp::kGelu);  // 3x3 s2 depthwise
+  p.stem[1] = make_conv_plan(rt, wc, w.stem[1], g1, PostOp::kGelu, stem_io);  // 3x3 s2 depthwise
   s.h = g1.oh(), s.w = g1.ow();
-  p.stem_pw = make_linear_plan(rt, wc, w.stem[2], s.pixels(), PostOp::kGelu, s.precision);  // 1x1
+  p.stem_pw = make_linear_plan(rt, wc, w.stem[2], s.pixels(), PostOp::kGelu, s.precision,  // 1x1
+                               {.src_bf16 = true});
   s.note_x();
   for (const StageW& sw : w.network) p.network.push_back(make_stage_plan(rt, wc, sw, w.cfg, s));
   const ConvW& ce = w.conv_exp.conv;
-  p.conv_exp = make_expand_conv_plan(rt, wc, ce, s, 1, PostOp::kNone);
+  p.conv_exp = make_expand_conv_plan(rt, wc, ce, s, 1, PostOp::kNone, false);
   FVLM_CHECK(s.h == resolution / stride && s.w == s.h, "FastViTHD output stride is not 64");
   p.out_hw = s.h;
   p.out_c = ce.w.dim(0);
@@ -190,21 +205,31 @@ struct Acts {
   float* hidden;  // ConvFFN hidden (4C wide)
   float* qkv;
   float* scores;
+  const OpMarkFn* mark;
+  void done(std::string_view op) const {
+    if (*mark) (*mark)(op);
+  }
 };
 
 // ConvFFN.forward with the residual of its block: x = x + layer_scale * fc2(gelu(fc1(bn(conv(x))))).
 void conv_ffn(Runtime& rt, const ConvFfnPlan& p, Acts& a) {
   run_conv(rt, p.dw7x7, a.x, a.t);  // x = self.conv(x)      depthwise 7x7, BatchNorm folded
+  a.done("ffn_dw7x7");
+  const int64_t elem = p.bf16 ? 2 : 4;  // the 7x7's result is bf16 or F32
+  const auto* t = reinterpret_cast<const char*>(a.t);
   for (int64_t r0 = 0; r0 < p.rows; r0 += p.chunk_rows) {  // fc1 and fc2 are per token: chunks are exact
     const bool full = p.rows - r0 >= p.chunk_rows;
-    run_linear(rt, full ? p.fc1 : p.fc1_tail, a.t + r0 * p.c, a.hidden);  // x = self.act(self.fc1(x))
+    run_linear(rt, full ? p.fc1 : p.fc1_tail, t + r0 * p.c * elem, a.hidden);  // x = self.act(self.fc1(x))
+    a.done("ffn_fc1");
     run_linear(rt, full ? p.fc2 : p.fc2_tail, a.hidden, a.x + r0 * p.c);  // x = x + layer_scale * self.fc2(x)
-  }                                                                       //   (scale folded, sum post-op)
+    a.done("ffn_fc2");  //   (layer scale folded into fc2, residual as a sum post-op)
+  }
 }
 
 // RepMixerBlock.forward (inference form).
 void repmixer_block(Runtime& rt, const RepMixerBlockPlan& p, Acts& a) {
   run_conv(rt, p.mixer, a.x, a.y);  // x = self.token_mixer(x)   reparam_conv, identity folded
+  a.done("repmixer_dw3x3");
   std::swap(a.x, a.y);
   conv_ffn(rt, p.ffn, a);  // x = x + self.layer_scale * self.convffn(x)
 }
@@ -213,15 +238,23 @@ void repmixer_block(Runtime& rt, const RepMixerBlockPlan& p, Acts& a) {
 void attention_block(Runtime& rt, const AttentionBlockW& w, const AttentionBlockPlan& p, int64_t batch,
                      float eps, Acts& a) {
   const int64_t n = p.mhsa.tokens, c = p.mhsa.dim;
-  layer_norm_rows(a.x, a.t, batch * n, c, w.norm_w.f32(), w.norm_b.f32(), eps);  // self.norm(x)
-  run_linear(rt, p.qkv, a.t, a.qkv);         // qkv = self.qkv(x)   q rows pre-scaled
+  if (p.bf16)  // self.norm(x)
+    layer_norm_rows_bf16(a.x, reinterpret_cast<uint16_t*>(a.t), batch * n, c, w.norm_w.f32(), w.norm_b.f32(),
+                         eps);
+  else
+    layer_norm_rows(a.x, a.t, batch * n, c, w.norm_w.f32(), w.norm_b.f32(), eps);
+  a.done("attn_norm");
+  run_linear(rt, p.qkv, a.t, a.qkv);  // qkv = self.qkv(x)   q rows pre-scaled
+  a.done("attn_qkv");
   const int64_t elem = p.mhsa.bf16 ? 2 : 4;  // qkv and the heads' output are bf16 or F32
   const auto* qkv = reinterpret_cast<const char*>(a.qkv);
   auto* heads = reinterpret_cast<char*>(a.t);
   for (int64_t b = 0; b < batch; ++b)  // x = (softmax(q k^T) v).transpose(1, 2).reshape(B, N, C)
     run_attention(rt, p.mhsa, qkv + b * n * 3 * c * elem, heads + b * n * c * elem, a.scores);
+  a.done("attn_qk_softmax_av");
   run_linear(rt, p.proj, a.t, a.x);  // x = x + layer_scale_1 * self.proj(x)   (sum post-op)
-  conv_ffn(rt, p.ffn, a);            // x = x + layer_scale_2 * self.convffn(x)
+  a.done("attn_proj");
+  conv_ffn(rt, p.ffn, a);  // x = x + layer_scale_2 * self.convffn(x)
 }
 
 // One entry of FastViT.network.
@@ -229,10 +262,13 @@ void network_entry(Runtime& rt, const StageW& w, const StagePlan& p, int64_t bat
   switch (w.kind) {
     case StageW::Kind::kPatchEmbed:  // PatchEmbed: proj.0 (7x7 s2, x2 channels) -> GELU; proj.1 1x1 -> GELU
       run_expand_conv(rt, p.down_lk, a.x, a.hidden, a.y);
+      a.done("patch_embed_dw7x7");
       run_linear(rt, p.down_pw, a.y, a.x);
+      a.done("patch_embed_pw");
       break;
     case StageW::Kind::kRepCpe:  // RepCPE: x = reparam_conv(x), identity folded
       run_conv(rt, p.cpe, a.x, a.y);
+      a.done("rep_cpe_dw7x7");
       std::swap(a.x, a.y);
       break;
     case StageW::Kind::kRepMixerStage:
@@ -245,12 +281,19 @@ void network_entry(Runtime& rt, const StageW& w, const StagePlan& p, int64_t bat
   }
 }
 
-// [B, C, HW] -> [B, HW, C] (the input image; a few MB).
-void nchw_to_nhwc(const float* src, float* dst, int64_t batch, int64_t c, int64_t hw) {
+// [B, C, HW] -> [B, HW, C] (the input image; a few MB), F32 or rounded to bf16.
+template <class T>
+void nchw_to_nhwc(const float* src, T* dst, int64_t batch, int64_t c, int64_t hw) {
   for (int64_t b = 0; b < batch; ++b)
     parallel_for(hw, 4096, [&](int64_t p0, int64_t p1) {
       for (int64_t p = p0; p < p1; ++p)
-        for (int64_t k = 0; k < c; ++k) dst[(b * hw + p) * c + k] = src[(b * c + k) * hw + p];
+        for (int64_t k = 0; k < c; ++k) {
+          const float v = src[(b * c + k) * hw + p];
+          if constexpr (std::is_same_v<T, float>)
+            dst[(b * hw + p) * c + k] = v;
+          else
+            dst[(b * hw + p) * c + k] = f32_to_bf16(v);
+        }
     });
 }
 
@@ -262,15 +305,20 @@ void emit(const TapFn& tap, std::string_view name, const float* x, int64_t b, in
 }  // namespace
 
 void fastvithd_forward(Runtime& rt, const FastVitHdWeights& w, const FastVitHdPlan& p,
-                       EncoderScratch& scratch, const float* pixels, float* out, const TapFn& tap) {
+                       EncoderScratch& scratch, const float* pixels, float* out, const TapFn& tap,
+                       const OpMarkFn& mark) {
   scratch.reserve(p.scratch);
   EncoderScratch& m = scratch;
-  Acts a{m.x0.f32(), m.x1.f32(), m.t.f32(), m.hidden.f32(), m.qkv.f32(), m.scores.f32()};
+  Acts a{m.x0.f32(), m.x1.f32(), m.t.f32(), m.hidden.f32(), m.qkv.f32(), m.scores.f32(), &mark};
   const int64_t d0 = w.stem[0].w.dim(0), stem_hw = p.resolution / 4;
-  nchw_to_nhwc(pixels, a.x, p.batch, 3, p.resolution * p.resolution);
+  if (p.stem_bf16)
+    nchw_to_nhwc(pixels, reinterpret_cast<uint16_t*>(a.x), p.batch, 3, p.resolution * p.resolution);
+  else
+    nchw_to_nhwc(pixels, a.x, p.batch, 3, p.resolution * p.resolution);
   run_conv(rt, p.stem[0], a.x, a.y);    // x = self.patch_embed(x): 3x3 s2 -> GELU
   run_conv(rt, p.stem[1], a.y, a.x);    //   3x3 s2 depthwise -> GELU
   run_linear(rt, p.stem_pw, a.x, a.y);  //   1x1 -> GELU
+  a.done("stem");
   std::swap(a.x, a.y);
   emit(tap, "stem", a.x, p.batch, stem_hw, stem_hw, d0);
   for (size_t i = 0; i < p.network.size(); ++i) {  // for block in self.network: x = block(x)
@@ -286,6 +334,7 @@ void fastvithd_forward(Runtime& rt, const FastVitHdWeights& w, const FastVitHdPl
     squeeze_excite_inplace(out + b * hw * p.out_c, hw, p.out_c, ce.se_reduce.w.f32(), ce.se_reduce.b.f32(),
                            ce.se_reduce.w.dim(0), ce.se_expand.w.f32(), ce.se_expand.b.f32());
   gelu_erf_inplace(out, p.batch * hw * p.out_c);  //   -> self.activation(x)
+  a.done("conv_exp_se_gelu");
   emit(tap, "conv_exp", out, p.batch, p.out_hw, p.out_hw, p.out_c);
 }
 

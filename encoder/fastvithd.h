@@ -17,6 +17,9 @@ namespace fvlm::enc {
 // Called after the stem ("stem"), after every network[i] ("network_00".."network_NN") and after
 // conv_exp ("conv_exp") with a view of the activation [B, H, W, C] (valid during the call only).
 using TapFn = std::function<void(std::string_view name, const Tensor& bhwc)>;
+// Called after every primitive-level op with its kind ("ffn_fc1", "attention", ...): bench_encoder's
+// per-op breakdown times the gaps between calls (the CPU stream is synchronous).
+using OpMarkFn = std::function<void(std::string_view op)>;
 
 // 1x1 convolutions run as matmuls over the NHWC token matrix (oneDNN's sgemm beats its 1x1 conv here).
 // ConvFFN's fc1 -> GELU -> fc2 runs over row chunks of the token matrix, so its 4C-wide hidden
@@ -24,6 +27,7 @@ using TapFn = std::function<void(std::string_view name, const Tensor& bhwc)>;
 struct ConvFfnPlan {
   ConvPlan dw7x7;
   int64_t rows = 0, chunk_rows = 0, c = 0;
+  bool bf16 = false;              // dw7x7 runs bf16 and writes bf16 rows that fc1 reads as they are
   LinearPlan fc1, fc2;            // chunk_rows rows
   LinearPlan fc1_tail, fc2_tail;  // rows % chunk_rows rows (when not 0)
 };
@@ -32,6 +36,7 @@ struct RepMixerBlockPlan {
   ConvFfnPlan ffn;
 };
 struct AttentionBlockPlan {
+  bool bf16 = false;  // the norm writes bf16 for qkv; qkv -> attention -> proj hand bf16 over
   LinearPlan qkv, proj;
   AttentionPlan mhsa;
   ConvFfnPlan ffn;
@@ -40,6 +45,7 @@ struct AttentionBlockPlan {
 // repeated m times per channel, then oneDNN's depthwise kernel runs (its grouped path is im2col).
 struct ExpandConvPlan {
   int64_t rows = 0, in_c = 0, multiplier = 1;
+  bool bf16 = false;  // the repeat rounds to bf16 and the depthwise conv runs bf16
   ConvPlan dw;
 };
 
@@ -60,8 +66,9 @@ struct ScratchSizes {
 struct FastVitHdPlan {
   int64_t resolution = 0, batch = 0, out_hw = 0, out_c = 0;
   ScratchSizes scratch;
-  ConvPlan stem[2];    // 3x3 s2, 3x3 s2 depthwise
-  LinearPlan stem_pw;  // 1x1
+  ConvPlan stem[2];        // 3x3 s2, 3x3 s2 depthwise
+  LinearPlan stem_pw;      // 1x1
+  bool stem_bf16 = false;  // the image is rounded to bf16 and the stem hands bf16 over up to stem_pw
   std::vector<StagePlan> network;
   ExpandConvPlan conv_exp;
   VisionPrecision precision = VisionPrecision::kF32;  // resolved (never kAuto)
@@ -76,8 +83,11 @@ struct EncoderScratch {
 
 // Throws Error{kBadArgs} unless resolution is a positive multiple of the output stride (64).
 // kInt8: every Linear / 1x1 (stem, PatchEmbed pointwise, ConvFFN fc1/fc2, attention qkv/proj) runs INT8.
-// kBf16: those and the attention matmuls run bf16 x bf16 -> F32 (fc1 -> fc2 and qkv -> attention ->
-// proj hand bf16 over directly); convs stay F32. kAuto is resolved here (resolve_vision_precision).
+// kBf16: those, the attention matmuls and the convolutions that feed a Linear (stem, PatchEmbed 7x7,
+// ConvFFN 7x7) run bf16 x bf16 -> F32 accumulation, handing bf16 over where the reader is bf16. The
+// residual stream stays F32, and so do the convs that carry it (RepMixer and RepCPE, whose identity is
+// folded into the centre tap: a bf16 weight would round the identity itself) and conv_exp.
+// kAuto is resolved here (resolve_vision_precision).
 // ffn_chunk_rows: ConvFFN row chunk (0: automatic, ~4 MB hidden; tests force small ones).
 FastVitHdPlan make_fastvithd_plan(Runtime& rt, WeightCache& wc, const FastVitHdWeights& w, int64_t resolution,
                                   int64_t batch, VisionPrecision precision = VisionPrecision::kF32,
@@ -89,6 +99,7 @@ std::string ffn_kernel_name(Runtime& rt, const FastVitHdConfig& cfg, VisionPreci
 
 // pixels [B, 3, R, R] (NCHW, as preprocessed) -> out [B * out_hw^2, out_c].
 void fastvithd_forward(Runtime& rt, const FastVitHdWeights& w, const FastVitHdPlan& p,
-                       EncoderScratch& scratch, const float* pixels, float* out, const TapFn& tap = {});
+                       EncoderScratch& scratch, const float* pixels, float* out, const TapFn& tap = {},
+                       const OpMarkFn& mark = {});
 
 }  // namespace fvlm::enc

@@ -69,7 +69,7 @@ Tensor CpuVisionBackend::encode(const Tensor& pixels) {
     throw Error(Errc::kBadArgs, "encode expects F32 pixels [B, 3, R, R], got " + shape_str(s));
   FastVitHdPlan& p = plan(s[2], s[0]);
   Tensor out = Tensor::zeros(DType::F32, {p.batch * p.out_hw * p.out_hw, p.out_c});
-  fastvithd_forward(rt_, vision_, p, scratch_, pixels.f32(), out.f32(), tap_);
+  fastvithd_forward(rt_, vision_, p, scratch_, pixels.f32(), out.f32(), tap_, mark_);
   return out;
 }
 

@@ -57,6 +57,8 @@ class CpuVisionBackend : public VisionBackend {
   Tensor encode(const Tensor& pixels) override;
   Tensor project(const Tensor& feats) override;
   void set_tap(TapFn tap) override { tap_ = std::move(tap); }
+  // Per-op marks of later encode() calls (fastvithd.h OpMarkFn; empty: none).
+  void set_op_mark(OpMarkFn mark) { mark_ = std::move(mark); }
   void release_scratch() override {
     scratch_ = {};
     rt_.release_scratchpad();
@@ -84,6 +86,7 @@ class CpuVisionBackend : public VisionBackend {
   std::map<std::pair<int64_t, int64_t>, std::unique_ptr<FastVitHdPlan>> plans_;
   std::map<int64_t, std::unique_ptr<ProjectorPlan>> projector_plans_;
   TapFn tap_;
+  OpMarkFn mark_;
 };
 
 // What `fastvlm embed` writes: features [B*tokens, mm_hidden], or projected [B*tokens, hidden].

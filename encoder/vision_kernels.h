@@ -10,6 +10,8 @@ namespace fvlm::enc {
 // with one input and m outputs per group becomes a depthwise conv (mci.py pitfall: output o reads
 // input channel o // m).
 void repeat_channels(const float* src, float* dst, int64_t rows, int64_t c, int64_t m);
+// The same, rounding to bf16 on the way (a bf16 depthwise conv reads it; the copy is the conversion).
+void repeat_channels_bf16(const float* src, uint16_t* dst, int64_t rows, int64_t c, int64_t m);
 
 // Exact GELU: 0.5 x (1 + erf(x / sqrt 2)), in place over n values.
 void gelu_erf_inplace(float* x, int64_t n);
@@ -17,6 +19,9 @@ void gelu_erf_inplace(float* x, int64_t n);
 // LayerNormChannel (mci.py): per row, (x - mean) / sqrt(biased var + eps) * w + b.
 void layer_norm_rows(const float* x, float* y, int64_t rows, int64_t c, const float* w, const float* b,
                      float eps);
+// The same, its result rounded to bf16 (the bf16 qkv matmul reads it without a conversion pass).
+void layer_norm_rows_bf16(const float* x, uint16_t* y, int64_t rows, int64_t c, const float* w,
+                          const float* b, float eps);
 
 // SEBlock (mci.py) on one image x [hw, c], in place: m = mean over all hw (whole map);
 // s = relu(Wr m + br) (Wr [r, c]); e = sigmoid(We s + be) (We [c, r]); x *= e per channel.

@@ -1,8 +1,10 @@
 // Arithmetic of the vision encoder's Linear / 1x1 layers. kF32 is the reference path (golden tests);
-// kBf16 runs them and the attention matmuls as oneDNN bf16 x bf16 -> f32 primitives (weights packed
-// to bf16 once, activations converted on the way in); kInt8 (opt-in) runs the Linears as oneDNN int8
-// matmul primitives, u8 activations x s8 weights (encoder/int8_linear.h). kAuto picks per CPU
-// (resolve_vision_precision). Depthwise / dense convs, the norms and the projector stay FP32 in every mode.
+// kBf16 runs them, the attention matmuls and the convs that feed a Linear (stem, PatchEmbed, ConvFFN
+// 7x7) as oneDNN bf16 x bf16 -> f32-accumulating primitives (weights packed to bf16 once, bf16 handed
+// from op to op where the reader is bf16); kInt8 (opt-in) runs the Linears as oneDNN int8 matmul
+// primitives, u8 activations x s8 weights (encoder/int8_linear.h). kAuto picks per CPU
+// (resolve_vision_precision). The residual stream and the convs that carry it (RepMixer, RepCPE,
+// conv_exp), the norms and the projector stay FP32 in every mode.
 #pragma once
 #include <string>
 #include <string_view>

@@ -71,6 +71,37 @@ TEST_CASE("vision kernels: layer_norm_rows matches float64 LayerNormChannel") {
     }
 }
 
+// The bf16 variants feed bf16 primitives directly: each value must be the F32 kernel's result rounded
+// to nearest-even bf16, nothing else (core/half.h's f32_to_bf16, as PyTorch rounds).
+TEST_CASE(
+    "vision kernels: repeat_channels_bf16 and layer_norm_rows_bf16 are the F32 kernels rounded to bf16") {
+  for (int64_t m : {1, 2, 3})
+    for (int64_t rows : {1, 7, 300}) {
+      const int64_t c = 5;
+      const auto src = randu(size_t(rows * c), 6);
+      std::vector<float> f32(size_t(rows * c * m));
+      std::vector<uint16_t> bf16(f32.size());
+      enc::repeat_channels(src.data(), f32.data(), rows, c, m);
+      enc::repeat_channels_bf16(src.data(), bf16.data(), rows, c, m);
+      for (size_t i = 0; i < f32.size(); ++i) REQUIRE(bf16[i] == f32_to_bf16(f32[i]));
+    }
+  for (int64_t c : {3, 96, 1536})
+    for (int64_t rows : {1, 33}) {
+      const auto x = randu(size_t(rows * c), 7, -2, 5), w = randu(size_t(c), 8), b = randu(size_t(c), 9);
+      std::vector<float> f32(x.size());
+      std::vector<uint16_t> bf16(x.size());
+      enc::layer_norm_rows(x.data(), f32.data(), rows, c, w.data(), b.data(), 1e-5f);
+      enc::layer_norm_rows_bf16(x.data(), bf16.data(), rows, c, w.data(), b.data(), 1e-5f);
+      CAPTURE(c);
+      int64_t changed = 0;  // rounding really happened (a plain copy of the bits would fail above)
+      for (size_t i = 0; i < x.size(); ++i) {
+        REQUIRE(bf16[i] == f32_to_bf16(f32[i]));
+        changed += bf16_to_f32(bf16[i]) != f32[i];
+      }
+      CHECK(changed > 0);
+    }
+}
+
 TEST_CASE("vision kernels: squeeze_excite_inplace averages the whole map, ReLU, sigmoid, scales") {
   for (int64_t hw : {1, 9, 256})
     for (int64_t c : {16, 48}) {
