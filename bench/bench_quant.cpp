@@ -89,6 +89,27 @@ double decode_token_seconds(const Model& m, const MatmulVariant& v, const float*
   return seconds_since(t0);
 }
 
+// One decode step of M sequences decoded together (continuous batching, issue 14): every matrix
+// once with M rows. Prints aggregate tokens/s (M per step) and GOP/s (2 * M * weights per second).
+void batched_decode(const Model& m, const MatmulVariant& v, const float* x, float* y, int reps) {
+  int64_t weights = 0;
+  for (const Tensor& w : m.layer_w) weights += w.numel();
+  weights += m.lm_head.numel();
+  std::printf("  %s batched decode, M rows per step:", std::string(v.name).c_str());
+  for (int64_t M = 1; M <= 8; ++M) {
+    double best = 1e30;
+    for (int i = 0; i < reps; ++i) {
+      const auto t0 = std::chrono::steady_clock::now();
+      for (const Tensor& w : m.layer_w) matmul_quant(x, M, w.dim(1), w, y, v);
+      matmul_quant(x, M, kHidden, m.lm_head, y, v);
+      best = std::min(best, seconds_since(t0));
+    }
+    std::printf(" M=%lld %.0f tok/s %.0f GOP/s%s", (long long)M, double(M) / best,
+                2.0 * double(M) * double(weights) / best / 1e9, M % 4 == 0 ? "\n   " : " |");
+  }
+  std::printf("\n");
+}
+
 // One layer's 7 matrices at M = 280 (ref: only gate, it is slow). Returns GOP/s, best of reps.
 double prefill_gops(const Model& m, const MatmulVariant& v, const float* x, float* y, int reps) {
   const bool is_ref = v.name == "ref";
@@ -172,6 +193,7 @@ void bench_type(Rng& rng, DType t, int reps) {
     if (!is_ref && ref_tok > 0)
       std::printf(" | x%.1f decode, x%.1f prefill vs ref", tok / ref_tok, gops / ref_gops);
     std::printf("\n");
+    if (!is_ref) batched_decode(m, v, x.data(), y.data(), std::max(2, r / 4));
   }
   crossover(m, t, x.data(), y.data(), std::max(2, reps / 5));
 }

@@ -12,6 +12,7 @@
 #include "core/half.h"
 #include "core/parallel.h"
 #include "quant/dequantize.h"
+#include "quant/quantize_acts.h"
 
 namespace fvlm::quant {
 namespace {
@@ -62,8 +63,9 @@ QuantizedRows quantize_x(const float* x, int64_t M, int64_t K) {
   int8_t* q = qs.data();
   float* dd = d.data();
   int32_t* s = sum.data();
+  const QuantizeActsFn quantize_row = best_quantize_acts();  // bit-identical to quantize_acts_row
   parallel_for(M, 8, [&](int64_t m0, int64_t m1) {
-    for (int64_t m = m0; m < m1; ++m) quantize_acts_row(x + m * K, K, q + m * K, dd + m * nb, s + m * nb);
+    for (int64_t m = m0; m < m1; ++m) quantize_row(x + m * K, K, q + m * K, dd + m * nb, s + m * nb);
   });
   return {M, K, q, dd, s};
 }

@@ -21,6 +21,7 @@
 #include "encoder/int8_rows.h"
 #include "quant/dequantize.h"
 #include "quant/matmul_quant.h"
+#include "quant/quantize_acts.h"
 
 using namespace fvlm;
 
@@ -49,6 +50,7 @@ std::vector<TableShape> all_tables() {
       shape("matmul_q4_0", quant::matmul_q4_0_variants()),
       shape("dequantize_q8_0", quant::dequantize_q8_0_variants()),
       shape("dequantize_q4_0", quant::dequantize_q4_0_variants()),
+      shape("quantize_acts", quant::quantize_acts_variants()),
       shape("gemv_f32", dec::gemv_variants(DType::F32)),
       shape("gemv_bf16", dec::gemv_variants(DType::BF16)),
       shape("gemv_f16", dec::gemv_variants(DType::F16)),

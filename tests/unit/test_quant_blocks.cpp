@@ -7,10 +7,12 @@
 #include <random>
 #include <vector>
 
+#include "core/cpu_features.h"
 #include "core/error.h"
 #include "core/half.h"
 #include "quant/blocks.h"
 #include "quant/matmul_quant.h"
+#include "quant/quantize_acts.h"
 
 using namespace fvlm;
 using namespace fvlm::quant;
@@ -125,6 +127,48 @@ TEST_CASE("quant: activation quantisation rounds half to even and sums its integ
   CHECK(sum[0] == s0);
   CHECK(d[1] == doctest::Approx(21.0f / 127.0f));
   CHECK(qs[32 + 31] == 127);  // 21 is block 1's max
+}
+
+TEST_CASE("quant: every activation quantiser variant writes the reference's bytes, scales and sums") {
+  // Random rows with outliers, exact ties (x * 127 / amax = n + 0.5), zeros, subnormals, a
+  // zero block, an infinite block and NaNs: every variant must match quantize_acts_row bit for bit.
+  constexpr int64_t k = 32 * 40;
+  std::vector<float> x(static_cast<size_t>(k));
+  uint64_t state = 12345;
+  auto next = [&state] {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    return float(int32_t(state >> 32)) * 0x1p-31f;  // [-1, 1)
+  };
+  for (int64_t i = 0; i < k; ++i) x[size_t(i)] = next() * (next() > 0.8f ? 50.0f : 1.0f);
+  for (int j = 0; j < 32; ++j) x[size_t(32 + j)] = float(j - 16) / 32.0f;  // x * id = (j - 16) / 2: ties
+  x[32 + 31] = 127.0f / 16.0f;                                             // amax 7.9375: id = 16 exactly
+  for (int j = 0; j < 32; ++j) x[size_t(64 + j)] = 0.0f;                   // all-zero block: d = 0
+  for (int j = 0; j < 32; ++j) x[size_t(96 + j)] = float(j) * 1e-40f;      // subnormals
+  x[128 + 3] = INFINITY;                                                   // id = 0, inf * 0 = NaN
+  x[160 + 5] = NAN;                                                        // ignored by the max
+  x[160 + 6] = -INFINITY;
+  x[192 + 0] = NAN;
+  x[192 + 1] = 3.0f;
+  std::vector<int8_t> q_ref(static_cast<size_t>(k)), q(static_cast<size_t>(k));
+  std::vector<float> d_ref(size_t(k / 32)), d(size_t(k / 32));
+  std::vector<int32_t> s_ref(size_t(k / 32)), s(size_t(k / 32));
+  quantize_acts_row(x.data(), k, q_ref.data(), d_ref.data(), s_ref.data());
+  CHECK(q_ref[size_t(32 + 31)] == 127);
+  CHECK(q_ref[size_t(32 + 17)] == 0);   // 0.5 -> 0 (even)
+  CHECK(q_ref[size_t(32 + 19)] == 2);   // 1.5 -> 2
+  CHECK(q_ref[size_t(32 + 13)] == -2);  // -1.5 -> -2
+  CHECK(d_ref[2] == 0.0f);
+  for (const auto& v : quantize_acts_variants()) {
+    if (!cpu_has(v.feature)) {
+      MESSAGE("quantize_acts variant '", v.name, "' skipped: this CPU lacks ", cpu_feature_name(v.feature));
+      continue;
+    }
+    CAPTURE(v.name);
+    v.fn(x.data(), k, q.data(), d.data(), s.data());
+    CHECK(q == q_ref);
+    CHECK(std::memcmp(d.data(), d_ref.data(), d.size() * sizeof(float)) == 0);  // NaN-safe, bitwise
+    CHECK(s == s_ref);
+  }
 }
 
 TEST_CASE("quant: quantize() converts tensors to every target dtype") {

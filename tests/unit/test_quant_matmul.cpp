@@ -153,7 +153,8 @@ TEST_CASE("quant: matmul prefill (M>1) every variant matches ref, tails in M and
         for (int64_t n : {1, 7, 31, 128}) every_variant_matches_ref(t, m, n, k);
     every_variant_matches_ref(t, 17, 896, 896);
     every_variant_matches_ref(t, 5, 4864, 896);
-    every_variant_matches_ref(t, 64, 130, 32);  // a single block per row
+    every_variant_matches_ref(t, 64, 130, 32);                                // a single block per row
+    for (int64_t m : {1, 2, 4, 8}) every_variant_matches_ref(t, m, 37, 928);  // odd block count (29)
   }
 }
 
@@ -198,27 +199,31 @@ TEST_CASE("quant: matmul_quant_multi equals one matmul_quant per matrix (mixed t
 TEST_CASE("quant: every variant gives each row of an M-row call exactly its M=1 result (batched decode)") {
   // Continuous batching feeds the decode rows of several sequences as one x: a sequence's outputs
   // must not depend on how many rows share the call (bitwise, tails in M and N included).
+  // Every batch size the engine runs (2..8 rows, and a prefill-sized 13), K with an even and an odd
+  // number of blocks (kernels that take blocks in pairs treat a last odd block apart).
   for (DType t : {DType::Q8_0, DType::Q4_0})
-    for (int64_t m : {2, 3, 5, 8, 13})
-      for (int64_t n : {7, 130}) {
-        Problem p = make_problem(t, m, n, 896, uint32_t(31 * m + n));
-        const int64_t nb = p.k / 32;
-        for (const MatmulVariant& v : variants(t)) {
-          if (!cpu_has(v.feature)) continue;
-          CAPTURE(v.name);
-          CAPTURE(dtype_name(t));
-          CAPTURE(m);
-          CAPTURE(n);
-          const std::vector<float> all = run(v, p);
-          for (int64_t r = 0; r < m; ++r) {
-            const QuantizedRows one{1, p.k, p.qs.data() + r * p.k, p.d.data() + r * nb,
-                                    p.sum.data() + r * nb};
-            std::vector<float> y(size_t(n), NAN);
-            v.fn(one, p.mat(), 0, n / 2, y.data(), n);  // split as the threads would
-            v.fn(one, p.mat(), n / 2, n, y.data(), n);
-            CHECK(std::equal(y.begin(), y.end(), all.begin() + r * n));
+    for (int64_t k : {896, 928})
+      for (int64_t m : {2, 3, 4, 5, 6, 7, 8, 13})
+        for (int64_t n : {7, 130}) {
+          Problem p = make_problem(t, m, n, k, uint32_t(31 * m + n + k));
+          const int64_t nb = p.k / 32;
+          for (const MatmulVariant& v : variants(t)) {
+            if (!cpu_has(v.feature)) continue;
+            CAPTURE(v.name);
+            CAPTURE(dtype_name(t));
+            CAPTURE(m);
+            CAPTURE(n);
+            CAPTURE(k);
+            const std::vector<float> all = run(v, p);
+            for (int64_t r = 0; r < m; ++r) {
+              const QuantizedRows one{1, p.k, p.qs.data() + r * p.k, p.d.data() + r * nb,
+                                      p.sum.data() + r * nb};
+              std::vector<float> y(size_t(n), NAN);
+              v.fn(one, p.mat(), 0, n / 2, y.data(), n);  // split as the threads would
+              v.fn(one, p.mat(), n / 2, n, y.data(), n);
+              CHECK(std::equal(y.begin(), y.end(), all.begin() + r * n));
+            }
           }
         }
-      }
   report_skipped(DType::Q8_0);
 }
