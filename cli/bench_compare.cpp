@@ -27,11 +27,6 @@ double ms_since(Clock::time_point t) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
 }
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
-}
-
 nlohmann::ordered_json ms_stats(const std::vector<double>& v) {
   return {{"median", round_ms(median(v))}, {"min", round_ms(*std::min_element(v.begin(), v.end()))}};
 }
@@ -250,6 +245,11 @@ nlohmann::ordered_json report(const ComparePrecisionOptions& o, const std::vecto
 }
 
 }  // namespace
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+}
 
 Image bench_test_card() {
   Image img = Image::black(1280, 960);

@@ -26,4 +26,7 @@ int run_compare_precision(const ComparePrecisionOptions& o);
 // change the work, only the resolution does.
 Image bench_test_card();
 
+// The median of timings (the mean of the middle two for an even count); v is not empty.
+double median(std::vector<double> v);
+
 }  // namespace fvlm::cli

@@ -44,11 +44,6 @@ struct Row {
   double encode_min = 0, encode_med = 0, prefill_min = 0, prefill_med = 0, ttft_min = 0, ttft_med = 0;
 };
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
-}
-
 int run_bench(BenchCommand& b) {
   // Everything the user gave is checked before the model loads: options, the image, the plot path.
   finish_run_options(b.run);

@@ -7,22 +7,22 @@
 
 namespace fvlm::quant {
 namespace {
-constexpr Variant<DequantizeQ8_0Fn> kQ8_0[] = {
+constexpr Variant<DequantizeQ8_0Fn> kDequantizeQ8_0[] = {
     {"ref", CpuFeature::kNone, dequantize_row_q8_0},
     {"avx2", CpuFeature::kAvx2, dequantize_row_q8_0_avx2},
 };
-constexpr Variant<DequantizeQ4_0Fn> kQ4_0[] = {
+constexpr Variant<DequantizeQ4_0Fn> kDequantizeQ4_0[] = {
     {"ref", CpuFeature::kNone, dequantize_row_q4_0},
     {"avx2", CpuFeature::kAvx2, dequantize_row_q4_0_avx2},
 };
 }  // namespace
 
-std::span<const Variant<DequantizeQ8_0Fn>> dequantize_q8_0_variants() { return kQ8_0; }
-std::span<const Variant<DequantizeQ4_0Fn>> dequantize_q4_0_variants() { return kQ4_0; }
+std::span<const Variant<DequantizeQ8_0Fn>> dequantize_q8_0_variants() { return kDequantizeQ8_0; }
+std::span<const Variant<DequantizeQ4_0Fn>> dequantize_q4_0_variants() { return kDequantizeQ4_0; }
 
 void dequantize_rows(const Tensor& m, int64_t row_begin, int64_t row_end, float* dst) {
-  static const DequantizeQ8_0Fn q8_0 = pick("dequantize_q8_0", kQ8_0).fn;
-  static const DequantizeQ4_0Fn q4_0 = pick("dequantize_q4_0", kQ4_0).fn;
+  static const DequantizeQ8_0Fn q8_0 = pick("dequantize_q8_0", kDequantizeQ8_0).fn;
+  static const DequantizeQ4_0Fn q4_0 = pick("dequantize_q4_0", kDequantizeQ4_0).fn;
   const int64_t cols = m.dim(-1), n = (row_end - row_begin) * cols;
   const int64_t first_block = row_begin * (cols / kBlock);
   if (m.dtype() == DType::Q8_0) {
