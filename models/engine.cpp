@@ -110,6 +110,9 @@ class BatchingEngine final : public Engine {
     }
   }
 
+  // Under the lock: encoded requests not yet admitted (the bound is on these).
+  int encoded_waiting() const { return int(ready_.size()) + (holding_encoded_ ? 1 : 0); }
+
   // Under the lock: nothing is left for the worker to admit, now or later.
   bool all_handed_over() const { return queue_.empty() && ready_.empty() && !encoding_; }
 
@@ -122,7 +125,7 @@ class BatchingEngine final : public Engine {
       {
         std::unique_lock lock(mutex_);
         encoder_wake_.wait(lock, [&] {
-          return (closing_ && queue_.empty()) || (!queue_.empty() && int(ready_.size()) < ahead_);
+          return (closing_ && queue_.empty()) || (!queue_.empty() && encoded_waiting() < ahead_);
         });
         if (queue_.empty()) return;  // closing, and everything submitted is encoded
         job = std::move(queue_.front());
@@ -145,7 +148,7 @@ class BatchingEngine final : public Engine {
           ++stats_.encoded_ahead;
           if (steps_.load() != steps_before) ++stats_.encoded_while_decoding;
           ready_.push_back(std::move(job));
-          stats_.max_ready = std::max(stats_.max_ready, int(ready_.size()));
+          stats_.max_ready = std::max(stats_.max_ready, encoded_waiting());
         }
       }
       if (error) fail(std::move(job), error);  // after encoding_ is cleared: see all_handed_over
@@ -162,10 +165,9 @@ class BatchingEngine final : public Engine {
           if (admissible().empty()) return;
           next_ = std::move(admissible().front());
           admissible().pop_front();
+          holding_encoded_ = ahead_ > 0;
         }
-        if (ahead_ > 0) {
-          encoder_wake_.notify_one();  // room in the queue
-        } else {
+        if (ahead_ == 0) {
           try {
             next_->seq = pipeline_.prepare(next_->request);
           } catch (...) {
@@ -177,6 +179,13 @@ class BatchingEngine final : public Engine {
       const int64_t bytes = next_->seq->kv_bytes();
       if (!active_.empty() && kv_used_ + bytes > budget_) return;  // waits for a sequence to finish
       std::unique_ptr<Job> job = std::move(next_);
+      if (ahead_ > 0) {
+        {
+          std::lock_guard lock(mutex_);
+          holding_encoded_ = false;
+        }
+        encoder_wake_.notify_one();  // room in the queue
+      }
       try {
         job->seq->start();  // encodes first, without run-ahead
       } catch (...) {
@@ -254,6 +263,7 @@ class BatchingEngine final : public Engine {
   std::deque<std::unique_ptr<Job>> queue_;  // submitted, not yet prepared
   std::deque<std::unique_ptr<Job>> ready_;  // prepared and encoded (run-ahead), in submission order
   bool encoding_ = false;                   // the encoder thread holds a job
+  bool holding_encoded_ = false;            // the worker's next_ is an encoded request (run-ahead)
   int in_flight_ = 0;
   bool closing_ = false;
   EngineStats stats_;
@@ -293,11 +303,23 @@ int64_t default_kv_budget_mb() {
 }
 
 int default_encode_ahead(int parallel) {
-  // TODO(measure): chosen below from bench_parallel figures.
-  return parallel > 1 ? parallel : 0;
+  // On even at --parallel 1: the next image's encode then overlaps this one's decode. `parallel`
+  // encoded requests (~1 MB of image rows each at 1024 px) refill a whole batch whose sequences
+  // finish together (a batch with one --max-tokens) without waiting for an encode.
+  return std::max(1, parallel);
 }
 
-int default_encoder_threads(int pipeline_threads) { return std::max(1, pipeline_threads); }
+int default_encoder_threads(int pipeline_threads) {
+  // All the pipeline's threads, beside the decode's: on 2 cores (bench/README.md, "Encoder
+  // run-ahead") one encoder thread makes the encoder the bottleneck (16 x 1024 px at ~3 s each is
+  // more than the whole batch takes otherwise) and measured slower than no run-ahead at
+  // --parallel 8, while two (4 OpenMP threads on 2 cores) measured fastest: the OS interleaves a
+  // memory-bound decode step with the compute-bound encoder. No spinning wrecks that: libgomp
+  // spins only ~100 iterations before sleeping once it manages more threads than there are CPUs
+  // (GOMP_SPINCOUNT's throttled count), and oneDNN runs on OpenMP (no pool of its own). The count
+  // never changes an answer: the encoder gives the same bits at any thread count.
+  return std::max(1, pipeline_threads);
+}
 
 std::unique_ptr<Engine> Engine::create(Pipeline& pipeline, const EngineOptions& o) {
   if (o.parallel < 0) throw Error(Errc::kBadArgs, "--parallel must be 0 (automatic) or more");
