@@ -5,7 +5,8 @@
 // Continuous batching (issue 14): up to `parallel` sequences run together on a worker thread; their
 // decode tokens go through the model in one forward pass per step, a sequence joins as soon as a
 // slot and KV memory are free and leaves at its stop. Each request still gets exactly the tokens it
-// gets alone (Pipeline::run), whatever runs beside it (models/pipeline.h, Sequence).
+// gets alone (Pipeline::run), whatever runs beside it (models/pipeline.h, Sequence). An encoder
+// thread encodes the queued images while the others decode (encoder run-ahead, bounded queue).
 #pragma once
 #include <cstdint>
 #include <future>
