@@ -1,6 +1,7 @@
 #include "models/engine.h"
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <fstream>
@@ -12,31 +13,51 @@
 #include <spdlog/spdlog.h>
 
 #include "core/error.h"
+#include "core/parallel.h"
 
 namespace fvlm {
 namespace {
 
 // Continuous batching on one worker thread. Each turn of its loop:
-//   1. admits queued requests while a slot is free and their KV cache fits the budget (prepare,
-//      then start: encode + allocate); the first request that does not fit waits at the head of
-//      the queue (FIFO: a large request is never overtaken for ever) until memory frees up, and a
-//      request larger than the whole budget runs when it is alone;
+//   1. admits requests while a slot is free and their KV cache fits the budget (start: allocate);
+//      the first request that does not fit waits at the head of the queue (FIFO: a large request
+//      is never overtaken for ever) until memory frees up, and a request larger than the whole
+//      budget runs when it is alone;
 //   2. feeds one prefill chunk of one joining sequence (bounded: decode of the others goes on);
 //   3. advances every decoding sequence by one token in one forward pass (Pipeline::decode_step);
 //   4. hands finished results to their futures.
+// With run-ahead (encode_ahead > 0) an encoder thread takes the submitted requests in order,
+// prepares and encodes them (Sequence::encode) while the worker decodes, and queues them for
+// admission, at most `encode_ahead` at once: admission then only allocates KV and prefills. Without
+// it the worker prepares and encodes each request as it admits it, and every decoding sequence
+// waits for that encode.
 // A request's failure (prepare, encode, prefill) fails its future only.
 class BatchingEngine final : public Engine {
  public:
-  BatchingEngine(Pipeline& p, int parallel, int64_t kv_budget_bytes)
-      : pipeline_(p), parallel_(parallel), budget_(kv_budget_bytes), worker_([this] { work(); }) {}
+  BatchingEngine(Pipeline& p, int parallel, int64_t kv_budget_bytes, int encode_ahead, int encoder_threads)
+      : pipeline_(p),
+        parallel_(parallel),
+        budget_(kv_budget_bytes),
+        ahead_(encode_ahead),
+        encoder_threads_(encoder_threads),
+        worker_([this] { work(); }) {
+    if (ahead_ > 0) encoder_ = std::thread([this] { run_encoder(); });
+  }
 
   ~BatchingEngine() override {
     {
       std::lock_guard lock(mutex_);
       closing_ = true;
     }
-    wake_.notify_all();
+    encoder_wake_.notify_all();
+    worker_wake_.notify_all();
+    if (encoder_.joinable()) encoder_.join();
     worker_.join();
+    const EngineStats s = stats();
+    spdlog::debug(
+        "engine: {} decode steps; {} images encoded ahead ({} while sequences decoded), at most {} "
+        "waiting",
+        s.decode_steps, s.encoded_ahead, s.encoded_while_decoding, s.max_ready);
   }
 
   std::future<GenerateResult> submit(Request r) override {
@@ -48,13 +69,20 @@ class BatchingEngine final : public Engine {
       queue_.push_back(std::move(job));
       ++in_flight_;
     }
-    wake_.notify_one();
+    (ahead_ > 0 ? encoder_wake_ : worker_wake_).notify_one();
     return f;
   }
 
   int in_flight() const override {
     std::lock_guard lock(mutex_);
     return in_flight_;
+  }
+
+  EngineStats stats() const override {
+    std::lock_guard lock(mutex_);
+    EngineStats s = stats_;
+    s.decode_steps = steps_.load();
+    return s;
   }
 
  private:
@@ -65,41 +93,101 @@ class BatchingEngine final : public Engine {
     std::exception_ptr error;  // failed while active
   };
 
+  // Requests the worker may admit: encoded ones with run-ahead, submitted ones without.
+  std::deque<std::unique_ptr<Job>>& admissible() { return ahead_ > 0 ? ready_ : queue_; }
+
   void work() {
+    set_num_threads(pipeline_.threads());  // OpenMP's thread count is per thread
     while (true) {
       admit();
       if (active_.empty() && !next_) {
         std::unique_lock lock(mutex_);
-        wake_.wait(lock, [&] { return closing_ || !queue_.empty(); });
-        if (queue_.empty()) return;  // closing, and everything submitted is done
+        worker_wake_.wait(lock, [&] { return !admissible().empty() || (closing_ && all_handed_over()); });
+        if (admissible().empty()) return;  // closing, and everything submitted is done
         continue;
       }
       step();
     }
   }
 
-  // Moves queued requests into the batch while there is a slot and KV memory for them.
+  // Under the lock: encoded requests not yet admitted (the bound is on these).
+  int encoded_waiting() const { return int(ready_.size()) + (holding_encoded_ ? 1 : 0); }
+
+  // Under the lock: nothing is left for the worker to admit, now or later.
+  bool all_handed_over() const { return queue_.empty() && ready_.empty() && !encoding_; }
+
+  // The encoder thread: prepares and encodes submitted requests in order, while at most `ahead_`
+  // encoded ones wait for admission.
+  void run_encoder() {
+    set_num_threads(encoder_threads_);
+    while (true) {
+      std::unique_ptr<Job> job;
+      {
+        std::unique_lock lock(mutex_);
+        encoder_wake_.wait(lock, [&] {
+          return (closing_ && queue_.empty()) || (!queue_.empty() && encoded_waiting() < ahead_);
+        });
+        if (queue_.empty()) return;  // closing, and everything submitted is encoded
+        job = std::move(queue_.front());
+        queue_.pop_front();
+        encoding_ = true;
+      }
+      const int64_t steps_before = steps_.load();
+      std::exception_ptr error;
+      try {
+        job->seq = pipeline_.prepare(job->request);
+        job->seq->encode();
+        job->request.image.reset();  // encoded: the decoded pixels (tens of MB for a photo) can go
+      } catch (...) {
+        error = std::current_exception();
+      }
+      {
+        std::lock_guard lock(mutex_);
+        encoding_ = false;
+        if (!error) {
+          ++stats_.encoded_ahead;
+          if (steps_.load() != steps_before) ++stats_.encoded_while_decoding;
+          ready_.push_back(std::move(job));
+          stats_.max_ready = std::max(stats_.max_ready, encoded_waiting());
+        }
+      }
+      if (error) fail(std::move(job), error);  // after encoding_ is cleared: see all_handed_over
+      worker_wake_.notify_one();
+    }
+  }
+
+  // Moves requests into the batch while there is a slot and KV memory for them.
   void admit() {
     while (int(active_.size()) < parallel_) {
       if (!next_) {
         {
           std::lock_guard lock(mutex_);
-          if (queue_.empty()) return;
-          next_ = std::move(queue_.front());
-          queue_.pop_front();
+          if (admissible().empty()) return;
+          next_ = std::move(admissible().front());
+          admissible().pop_front();
+          holding_encoded_ = ahead_ > 0;
         }
-        try {
-          next_->seq = pipeline_.prepare(next_->request);
-        } catch (...) {
-          fail(std::move(next_), std::current_exception());
-          continue;
+        if (ahead_ == 0) {
+          try {
+            next_->seq = pipeline_.prepare(next_->request);
+          } catch (...) {
+            fail(std::move(next_), std::current_exception());
+            continue;
+          }
         }
       }
       const int64_t bytes = next_->seq->kv_bytes();
       if (!active_.empty() && kv_used_ + bytes > budget_) return;  // waits for a sequence to finish
       std::unique_ptr<Job> job = std::move(next_);
+      if (ahead_ > 0) {
+        {
+          std::lock_guard lock(mutex_);
+          holding_encoded_ = false;
+        }
+        encoder_wake_.notify_one();  // room in the queue
+      }
       try {
-        job->seq->start();
+        job->seq->start();  // encodes first, without run-ahead
       } catch (...) {
         fail(std::move(job), std::current_exception());
         continue;
@@ -131,6 +219,7 @@ class BatchingEngine final : public Engine {
           if (std::find(decoding.begin(), decoding.end(), job->seq.get()) != decoding.end())
             job->error = std::current_exception();
       }
+      ++steps_;
     }
     std::vector<std::unique_ptr<Job>> still;
     for (auto& job : active_) {
@@ -166,16 +255,25 @@ class BatchingEngine final : public Engine {
   Pipeline& pipeline_;
   const int parallel_;
   const int64_t budget_;
+  const int ahead_;  // 0: no encoder thread
+  const int encoder_threads_;
   mutable std::mutex mutex_;
-  std::condition_variable wake_;
+  std::condition_variable worker_wake_;     // something to admit, or closing
+  std::condition_variable encoder_wake_;    // something to encode and room for it, or closing
   std::deque<std::unique_ptr<Job>> queue_;  // submitted, not yet prepared
+  std::deque<std::unique_ptr<Job>> ready_;  // prepared and encoded (run-ahead), in submission order
+  bool encoding_ = false;                   // the encoder thread holds a job
+  bool holding_encoded_ = false;            // the worker's next_ is an encoded request (run-ahead)
   int in_flight_ = 0;
   bool closing_ = false;
+  EngineStats stats_;
+  std::atomic<int64_t> steps_{0};  // decode steps so far (the encoder thread reads it)
   // The worker's own state (no lock).
   std::vector<std::unique_ptr<Job>> active_;  // started: prefilling or decoding
   std::unique_ptr<Job> next_;                 // prepared, waiting for a slot or KV memory
   int64_t kv_used_ = 0;
-  std::thread worker_;  // last: starts once the members above exist
+  std::thread worker_;   // after the members above: starts once they exist
+  std::thread encoder_;  // started by the constructor's body (run-ahead only)
 };
 
 // MemAvailable from /proc/meminfo in MB, 0 when unknown.
@@ -204,13 +302,39 @@ int64_t default_kv_budget_mb() {
   return avail > 0 ? std::max<int64_t>(64, avail / 4) : 1024;  // a quarter of what is free
 }
 
+int default_encode_ahead(int parallel) {
+  // On even at --parallel 1: the next image's encode then overlaps this one's decode. `parallel`
+  // encoded requests (~1 MB of image rows each at 1024 px) refill a whole batch whose sequences
+  // finish together (a batch with one --max-tokens) without waiting for an encode.
+  return std::max(1, parallel);
+}
+
+int default_encoder_threads(int pipeline_threads) {
+  // All the pipeline's threads, beside the decode's: on 2 cores (bench/README.md, "Encoder
+  // run-ahead") one encoder thread makes the encoder the bottleneck (16 x 1024 px at ~3 s each is
+  // more than the whole batch takes otherwise) and measured slower than no run-ahead at
+  // --parallel 8, while two (4 OpenMP threads on 2 cores) measured fastest: the OS interleaves a
+  // memory-bound decode step with the compute-bound encoder. No spinning wrecks that: libgomp
+  // spins only ~100 iterations before sleeping once it manages more threads than there are CPUs
+  // (GOMP_SPINCOUNT's throttled count), and oneDNN runs on OpenMP (no pool of its own). The count
+  // never changes an answer: the encoder gives the same bits at any thread count.
+  return std::max(1, pipeline_threads);
+}
+
 std::unique_ptr<Engine> Engine::create(Pipeline& pipeline, const EngineOptions& o) {
   if (o.parallel < 0) throw Error(Errc::kBadArgs, "--parallel must be 0 (automatic) or more");
   if (o.kv_budget_mb < 0) throw Error(Errc::kBadArgs, "--kv-budget must be 0 (automatic) or more MB");
+  if (o.encode_ahead < -1)
+    throw Error(Errc::kBadArgs, "encode_ahead must be -1 (automatic), 0 (off) or more");
+  if (o.encoder_threads < 0) throw Error(Errc::kBadArgs, "encoder_threads must be 0 (automatic) or more");
   const int parallel = o.parallel > 0 ? o.parallel : default_parallel();
   const int64_t budget_mb = o.kv_budget_mb > 0 ? o.kv_budget_mb : default_kv_budget_mb();
-  spdlog::debug("engine: {} sequences at once, KV budget {} MB", parallel, budget_mb);
-  return std::make_unique<BatchingEngine>(pipeline, parallel, budget_mb << 20);
+  const int ahead = o.encode_ahead >= 0 ? o.encode_ahead : default_encode_ahead(parallel);
+  const int encoder_threads =
+      o.encoder_threads > 0 ? o.encoder_threads : default_encoder_threads(pipeline.threads());
+  spdlog::debug("engine: {} sequences at once, KV budget {} MB, encoder run-ahead {} ({} threads)", parallel,
+                budget_mb, ahead, encoder_threads);
+  return std::make_unique<BatchingEngine>(pipeline, parallel, budget_mb << 20, ahead, encoder_threads);
 }
 
 }  // namespace fvlm

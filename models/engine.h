@@ -5,7 +5,8 @@
 // Continuous batching (issue 14): up to `parallel` sequences run together on a worker thread; their
 // decode tokens go through the model in one forward pass per step, a sequence joins as soon as a
 // slot and KV memory are free and leaves at its stop. Each request still gets exactly the tokens it
-// gets alone (Pipeline::run), whatever runs beside it (models/pipeline.h, Sequence).
+// gets alone (Pipeline::run), whatever runs beside it (models/pipeline.h, Sequence). An encoder
+// thread encodes the queued images while the others decode (encoder run-ahead, bounded queue).
 #pragma once
 #include <cstdint>
 #include <future>
@@ -19,10 +20,29 @@ struct EngineOptions {
   int parallel = 1;          // sequences generated together (1 = one request at a time; 0 = automatic)
   int64_t kv_budget_mb = 0;  // KV cache memory for all sequences; 0 = chosen from free memory. A
                              // request that does not fit waits for others to finish, never fails.
+  // Encoder run-ahead: an encoder thread prepares and encodes queued requests while the others
+  // decode, and up to this many encoded requests wait for a slot (their image rows are ~1 MB each;
+  // the pixels go once encoded). 0 = off: a request is encoded when it is admitted, stalling the
+  // decode of the others meanwhile. -1 = automatic (default_encode_ahead).
+  int encode_ahead = -1;
+  // Threads of the run-ahead encoder (its OpenMP team: oneDNN and our kernels); 0 = automatic
+  // (default_encoder_threads). The decode keeps the pipeline's threads. Results never depend on it
+  // (the encoder gives the same bits at any thread count: tests/blocks/test_engine_runahead.cpp).
+  int encoder_threads = 0;
 };
 
-int default_parallel();          // what parallel = 0 picks: from the cores
-int64_t default_kv_budget_mb();  // what kv_budget_mb = 0 picks: a quarter of the available memory
+int default_parallel();                  // what parallel = 0 picks: from the cores
+int64_t default_kv_budget_mb();          // what kv_budget_mb = 0 picks: a quarter of the available memory
+int default_encode_ahead(int parallel);  // what encode_ahead = -1 picks
+int default_encoder_threads(int pipeline_threads);  // what encoder_threads = 0 picks
+
+// What the engine did, for -v and the tests.
+struct EngineStats {
+  int64_t encoded_ahead = 0;           // requests encoded on the run-ahead encoder thread
+  int64_t encoded_while_decoding = 0;  // of those, encodes during which a decode step ran
+  int64_t decode_steps = 0;
+  int max_ready = 0;  // the most encoded requests that waited for a slot at once (<= encode_ahead)
+};
 
 class Engine {
  public:
@@ -36,6 +56,7 @@ class Engine {
   virtual std::future<GenerateResult> submit(Request r) = 0;
   // Requests submitted and not finished (queued or running).
   virtual int in_flight() const = 0;
+  virtual EngineStats stats() const = 0;
 };
 
 }  // namespace fvlm

@@ -47,6 +47,7 @@ class FastVlmPipeline final : public Pipeline {
 
   const ModelConfig& config() const override { return source_.config; }
   double load_ms() const override { return load_ms_; }
+  int threads() const override { return runtime_.threads(); }
 
   GenerateResult run(const Request& req) override {  // a batch of one
     std::unique_ptr<Sequence> seq = prepare(req);
@@ -172,24 +173,29 @@ class FastVlmSequence final : public Sequence {
 
   int64_t kv_bytes() const override { return kv_bytes_; }
 
-  void start() override {
-    const ModelConfig& c = p_.source_.config;
+  void encode() override {
+    if (encoded_) return;
+    encoded_ = true;
     // 2. FastViTHD + projector: every view's tokens, concatenated flat.
     const auto t_encode = Clock::now();
-    std::vector<Tensor> projected;
     if (views_) {
       // The encoder packs its weights first: then the checkpoint's vision pages can go before the
       // activations come in (they are ~255 MB of the 0.5B's peak RSS otherwise). A one-image
       // process is done with the encoder afterwards, before the LLM's pages come in.
-      projected.push_back(p_.vision_->encode_and_project(views_->pixels, p_.keep_encoder_, [&] {
+      projected_.push_back(p_.vision_->encode_and_project(views_->pixels, p_.keep_encoder_, [&] {
         if (p_.source_.vision_file) p_.source_.vision_file->drop_resident_pages();
       }));
-      r_.n_image_tokens = int(projected[0].dim(0));
+      r_.n_image_tokens = int(projected_[0].dim(0));
       views_.reset();  // the pixels are no longer needed
     }
     r_.timing.encode = ms_since(t_encode);
+  }
+
+  void start() override {
+    const ModelConfig& c = p_.source_.config;
+    encode();
     // 3. A session over the LLM, and the text embeddings (through it) spliced with the image rows.
-    const std::span<const Tensor> images(projected);
+    const std::span<const Tensor> images(projected_);
     r_.n_prompt_tokens =
         int(std::min<int64_t>(dec::spliced_length(ids_, images), c.tokenizer_model_max_length));
     dec::SessionOptions so;
@@ -197,6 +203,7 @@ class FastVlmSequence final : public Sequence {
     so.logit_rows = p_.tokenizer_->size();
     llm_ = p_.llm_->new_session(so);
     embeds_ = dec::splice_image_features(*llm_, ids_, images, c.tokenizer_model_max_length);
+    projected_.clear();  // spliced into embeds_
     prefix_ = std::min(prefix_, r_.n_prompt_tokens - 1);
     const GenerateOptions& gen = req_.gen;
     sampler_.emplace(
@@ -298,7 +305,9 @@ class FastVlmSequence final : public Sequence {
   const Request& req_;
   GenerateResult r_;
   std::optional<ImageViews> views_;
-  std::vector<int32_t> ids_;  // the prompt, image placeholder included
+  bool encoded_ = false;
+  std::vector<Tensor> projected_;  // encode()'s image rows until start() splices them
+  std::vector<int32_t> ids_;       // the prompt, image placeholder included
   int max_new_tokens_ = 0;
   int64_t kv_bytes_ = 0;
   std::unique_ptr<dec::LlmBackend> llm_;

@@ -78,16 +78,19 @@ struct PipelineOptions {
 };
 
 // One request on its way through the model, as an Engine interleaves many (models/engine.cpp):
-// Pipeline::prepare checks and tokenizes it (cheap: nothing encoded or allocated yet, so a request
-// waiting for KV memory holds little); start() encodes the image and allocates the KV cache;
-// prefill_chunk() feeds the prompt a chunk at a time and, after the last one, samples the first
-// token; Pipeline::decode_step then advances many sequences by one token in one forward pass.
+// Pipeline::prepare checks and tokenizes it (cheap: nothing encoded or allocated yet); encode()
+// runs the image through the encoder and projector (the heavy part; it touches only the vision
+// backend and this sequence, so an engine may run it on another thread while other sequences
+// decode, one encode at a time); start() allocates the KV cache (encoding first if encode() was
+// not called); prefill_chunk() feeds the prompt a chunk at a time and, after the last one, samples
+// the first token; Pipeline::decode_step then advances many sequences by one token in one pass.
 // Chunk boundaries are fixed positions and every step computes each row as it would alone, so a
 // sequence gets the same tokens whatever shares the machine with it.
 class Sequence {
  public:
   virtual ~Sequence() = default;
   virtual int64_t kv_bytes() const = 0;  // the KV cache start() allocates
+  virtual void encode() = 0;             // throws Error (this request only); once
   virtual void start() = 0;              // throws Error (this request only)
   virtual bool prefilling() const = 0;   // started, prompt not all in yet
   virtual void prefill_chunk() = 0;
@@ -103,6 +106,9 @@ class Pipeline {
 
   virtual const ModelConfig& config() const = 0;
   virtual double load_ms() const = 0;
+  // The threads its kernels use (PipelineOptions::threads, 0 resolved). OpenMP's thread count is
+  // per thread: another thread that runs the pipeline (an Engine's) sets it from this.
+  virtual int threads() const = 0;
 
   // Runs one request to its end. Not thread-safe: one request at a time per Pipeline (an Engine
   // queues many).
