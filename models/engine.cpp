@@ -133,6 +133,7 @@ class BatchingEngine final : public Engine {
         encoding_ = true;
       }
       const int64_t steps_before = steps_.load();
+      const bool batch_busy = batch_size_.load() > 0;
       std::exception_ptr error;
       try {
         job->seq = pipeline_.prepare(job->request);
@@ -146,7 +147,7 @@ class BatchingEngine final : public Engine {
         encoding_ = false;
         if (!error) {
           ++stats_.encoded_ahead;
-          if (steps_.load() != steps_before) ++stats_.encoded_while_decoding;
+          if (batch_busy || steps_.load() != steps_before) ++stats_.encoded_while_decoding;
           ready_.push_back(std::move(job));
           stats_.max_ready = std::max(stats_.max_ready, encoded_waiting());
         }
@@ -195,6 +196,7 @@ class BatchingEngine final : public Engine {
       job->request.image.reset();  // encoded: the decoded pixels (tens of MB for a photo) can go
       kv_used_ += bytes;
       active_.push_back(std::move(job));
+      batch_size_ = int(active_.size());
     }
   }
 
@@ -239,6 +241,7 @@ class BatchingEngine final : public Engine {
       }
     }
     active_ = std::move(still);
+    batch_size_ = int(active_.size());
   }
 
   void fail(std::unique_ptr<Job> job, std::exception_ptr e) {
@@ -267,7 +270,8 @@ class BatchingEngine final : public Engine {
   int in_flight_ = 0;
   bool closing_ = false;
   EngineStats stats_;
-  std::atomic<int64_t> steps_{0};  // decode steps so far (the encoder thread reads it)
+  std::atomic<int64_t> steps_{0};   // decode steps so far (the encoder thread reads it)
+  std::atomic<int> batch_size_{0};  // sequences in the batch (active_), for the encoder thread's stats
   // The worker's own state (no lock).
   std::vector<std::unique_ptr<Job>> active_;  // started: prefilling or decoding
   std::unique_ptr<Job> next_;                 // prepared, waiting for a slot or KV memory

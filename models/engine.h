@@ -38,8 +38,10 @@ int default_encoder_threads(int pipeline_threads);  // what encoder_threads = 0 
 
 // What the engine did, for -v and the tests.
 struct EngineStats {
-  int64_t encoded_ahead = 0;           // requests encoded on the run-ahead encoder thread
-  int64_t encoded_while_decoding = 0;  // of those, encodes during which a decode step ran
+  int64_t encoded_ahead = 0;  // requests encoded on the run-ahead encoder thread
+  // Of those, encodes that overlapped the batch: begun while sequences were in it, or during which a
+  // decode step ran (without run-ahead, each such encode would have stalled them).
+  int64_t encoded_while_decoding = 0;
   int64_t decode_steps = 0;
   int max_ready = 0;  // the most encoded requests that waited for a slot at once (<= encode_ahead)
 };

@@ -58,7 +58,7 @@ TEST_CASE("run-ahead: the encoder gives the same bits with 1 and 2 threads") {
   }
 }
 
-TEST_CASE("run-ahead: images encoded while others decode get their own ids; the queue bound holds") {
+TEST_CASE("run-ahead: images encoded while others decode get their own ids and the queue bound holds") {
   const int n = 9;
   for (const int ahead : {1, 3}) {
     CAPTURE(ahead);
@@ -86,7 +86,8 @@ TEST_CASE("run-ahead: images encoded while others decode get their own ids; the 
       CHECK(same_bits(got[size_t(i)].last_prompt_logits, alone.last_prompt_logits));
     }
     CHECK(stats.encoded_ahead == n);
-    // Request 0 decodes 400 tokens from its admission on: the encodes of the next ones overlap it.
+    // Request 0 decodes 400 tokens from its admission on: the encodes of those admitted after the first
+    // four begin while it is in the batch.
     CHECK(stats.encoded_while_decoding > 0);
     CHECK(stats.decode_steps >= 399);  // its first token comes from the prefill
     CHECK(stats.max_ready >= 1);

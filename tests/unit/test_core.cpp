@@ -197,7 +197,7 @@ TEST_CASE("config: released configs and bad configs") {
   CHECK_THROWS_AS(parse_model_config(j), Error);
 }
 
-TEST_CASE("enum names: one table gives name, names and parse; a bad name is bad_args naming the choices") {
+TEST_CASE("enum names: one table gives name, names and parse, a bad name is bad_args naming the choices") {
   enum class Fruit { kApple, kPear, kPlum };
   constexpr EnumName<Fruit> table[] = {
       {Fruit::kApple, "apple"}, {Fruit::kPear, "pear"}, {Fruit::kPlum, "plum"}};
