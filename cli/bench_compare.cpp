@@ -151,13 +151,36 @@ void answer_all_llm(const ComparePrecisionOptions& o, const std::vector<NamedIma
   }
 }
 
-// Agreement of one precision's greedy answers with the reference's, image by image.
-struct Agreement {
-  bool first_same = false, answer_same = false;
-};
-Agreement agreement(const GenerateResult& run, const GenerateResult& ref) {
-  const std::vector<int32_t>&ids = run.token_ids, &ref_ids = ref.token_ids;
-  return {!ids.empty() && !ref_ids.empty() && ids[0] == ref_ids[0], ids == ref_ids};
+// One precision against the reference, image by image: `cosines[i]` (of the features or the logits:
+// `cosine_key`) and the greedy answers. The summary fields, then the per-image rows.
+nlohmann::ordered_json against_reference(const std::vector<NamedImage>& images,
+                                         const std::vector<double>& cosines,
+                                         const std::vector<GenerateResult>& answers,
+                                         const std::vector<GenerateResult>& ref_answers,
+                                         const std::string& cosine_key) {
+  nlohmann::ordered_json per_image = nlohmann::ordered_json::array();
+  double cos_min = 1.0, cos_sum = 0.0;
+  int first_same = 0, answer_same = 0;
+  for (size_t i = 0; i < images.size(); ++i) {
+    const std::vector<int32_t>&ids = answers[i].token_ids, &ref_ids = ref_answers[i].token_ids;
+    const bool first_ok = !ids.empty() && !ref_ids.empty() && ids[0] == ref_ids[0];
+    const bool answer_ok = ids == ref_ids;
+    cos_min = std::min(cos_min, cosines[i]);
+    cos_sum += cosines[i];
+    first_same += first_ok;
+    answer_same += answer_ok;
+    per_image.push_back({{"image", images[i].name},
+                         {cosine_key, cosines[i]},
+                         {"first_token_same", first_ok},
+                         {"answer_same", answer_ok},
+                         {"answer_ids", ids},
+                         {"answer", answers[i].text}});
+  }
+  const double n = double(images.size());
+  return {{cosine_key, {{"min", cos_min}, {"mean", cos_sum / n}}},
+          {"first_token_agreement", first_same / n},
+          {"answer_agreement", answer_same / n},
+          {"images", per_image}};
 }
 
 nlohmann::ordered_json report_llm(const std::vector<NamedImage>& images,
@@ -165,31 +188,13 @@ nlohmann::ordered_json report_llm(const std::vector<NamedImage>& images,
   const LlmPrecisionRun& ref = runs.front();  // f32
   nlohmann::ordered_json out = nlohmann::ordered_json::array();
   for (const LlmPrecisionRun& run : runs) {
-    nlohmann::ordered_json per_image = nlohmann::ordered_json::array();
-    double cos_min = 1.0, cos_sum = 0.0;
-    int first_same = 0, answer_same = 0;
-    for (size_t i = 0; i < images.size(); ++i) {
-      const double c = cosine(run.logits[i], ref.logits[i]);
-      const Agreement a = agreement(run.answers[i], ref.answers[i]);
-      cos_min = std::min(cos_min, c);
-      cos_sum += c;
-      first_same += a.first_same;
-      answer_same += a.answer_same;
-      per_image.push_back({{"image", images[i].name},
-                           {"logits_cosine", c},
-                           {"first_token_same", a.first_same},
-                           {"answer_same", a.answer_same},
-                           {"answer_ids", run.answers[i].token_ids},
-                           {"answer", run.answers[i].text}});
-    }
-    const double n = double(images.size());
-    out.push_back({{"llm_precision", std::string(dec::llm_precision_name(run.precision))},
-                   {"prefill_ms", ms_stats(run.prefill_ms)},
-                   {"ttft_ms", ms_stats(run.ttft_ms)},
-                   {"logits_cosine", {{"min", cos_min}, {"mean", cos_sum / n}}},
-                   {"first_token_agreement", first_same / n},
-                   {"answer_agreement", answer_same / n},
-                   {"images", per_image}});
+    std::vector<double> cosines;
+    for (size_t i = 0; i < images.size(); ++i) cosines.push_back(cosine(run.logits[i], ref.logits[i]));
+    nlohmann::ordered_json row = {{"llm_precision", std::string(dec::llm_precision_name(run.precision))},
+                                  {"prefill_ms", ms_stats(run.prefill_ms)},
+                                  {"ttft_ms", ms_stats(run.ttft_ms)}};
+    row.update(against_reference(images, cosines, run.answers, ref.answers, "logits_cosine"));
+    out.push_back(std::move(row));
   }
   return out;
 }
@@ -199,32 +204,15 @@ nlohmann::ordered_json report(const ComparePrecisionOptions& o, const std::vecto
   const PrecisionRun& ref = runs.front();  // f32
   nlohmann::ordered_json precisions = nlohmann::ordered_json::array();
   for (const PrecisionRun& run : runs) {
-    nlohmann::ordered_json per_image = nlohmann::ordered_json::array();
-    double cos_min = 1.0, cos_sum = 0.0;
-    int first_same = 0, answer_same = 0;
-    for (size_t i = 0; i < images.size(); ++i) {
-      const double c = cosine(run.features[i], ref.features[i]);
-      const Agreement a = agreement(run.answers[i], ref.answers[i]);
-      cos_min = std::min(cos_min, c);
-      cos_sum += c;
-      first_same += a.first_same;
-      answer_same += a.answer_same;
-      per_image.push_back({{"image", images[i].name},
-                           {"feature_cosine", c},
-                           {"first_token_same", a.first_same},
-                           {"answer_same", a.answer_same},
-                           {"answer_ids", run.answers[i].token_ids},
-                           {"answer", run.answers[i].text}});
-    }
-    const double n = double(images.size());
-    precisions.push_back({{"vision_precision", std::string(enc::vision_precision_name(run.precision))},
-                          {"kernel", run.kernel},
-                          {"encode_ms", ms_stats(run.encode_ms)},
-                          {"ttft_ms", ms_stats(run.ttft_ms)},
-                          {"feature_cosine", {{"min", cos_min}, {"mean", cos_sum / n}}},
-                          {"first_token_agreement", first_same / n},
-                          {"answer_agreement", answer_same / n},
-                          {"images", per_image}});
+    std::vector<double> cosines;
+    for (size_t i = 0; i < images.size(); ++i) cosines.push_back(cosine(run.features[i], ref.features[i]));
+    nlohmann::ordered_json row = {
+        {"vision_precision", std::string(enc::vision_precision_name(run.precision))},
+        {"kernel", run.kernel},
+        {"encode_ms", ms_stats(run.encode_ms)},
+        {"ttft_ms", ms_stats(run.ttft_ms)}};
+    row.update(against_reference(images, cosines, run.answers, ref.answers, "feature_cosine"));
+    precisions.push_back(std::move(row));
   }
   nlohmann::ordered_json names = nlohmann::ordered_json::array();
   for (const NamedImage& im : images) names.push_back(im.name);
