@@ -1,6 +1,7 @@
 #include "quant/blocks.h"
 
 #include <algorithm>
+#include <cfloat>
 #include <cmath>
 
 #include "core/half.h"
@@ -125,11 +126,17 @@ void quantize_acts_row(const float* x, int64_t k, int8_t* qs, float* d, int32_t*
   for (int64_t b = 0; b < k / kBlock; ++b, x += kBlock, qs += kBlock) {
     float amax = 0.0f;
     for (int j = 0; j < kBlock; ++j) amax = std::max(amax, std::fabs(x[j]));
-    const float id = amax > 0.0f ? 127.0f / amax : 0.0f;
+    float id = amax > 0.0f ? 127.0f / amax : 0.0f;
+    // A block of subnormals (|x| < ~4e-37): 127 / amax overflows to inf and x * id would too (an
+    // undefined conversion); such a block quantises to zeros (its true contribution is < 1e-35).
+    if (id > FLT_MAX) id = 0.0f;
     d[b] = amax / 127.0f;
     int32_t s = 0;
     for (int j = 0; j < kBlock; ++j) {
-      const int q = int(std::nearbyint(x[j] * id));  // default rounding mode: half to even
+      // Default rounding mode: half to even. A NaN (from a NaN or infinite input) becomes -127, what
+      // the x86 conversion's "integer indefinite" (INT_MIN) clamps to; int(NaN) itself is undefined.
+      const float r = std::nearbyint(x[j] * id);
+      const int q = std::isnan(r) ? -127 : int(r);
       qs[j] = int8_t(std::clamp(q, -127, 127));
       s += qs[j];
     }

@@ -3,8 +3,9 @@
 //         a max of non-NaN values does not depend on the order);
 //   d = amax / 127 and id = 127 / amax in scalar f32, as there;
 //   q = clamp(round-half-even(x * id), -127, 127): vcvtps2dq rounds with MXCSR's default mode (to
-//       nearest even), as std::nearbyint; NaN gives INT_MIN there as in the scalar int(), -> -127.
+//       nearest even), as std::nearbyint; NaN gives INT_MIN, clamped to -127 (the scalar maps NaN to -127).
 #include <immintrin.h>
+#include <cfloat>
 
 #include "quant/quantize_acts.h"
 
@@ -24,7 +25,10 @@ void quantize_acts_row_avx2(const float* x, int64_t k, int8_t* qs, float* d, int
     m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
     m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
     const float amax = _mm_cvtss_f32(m4);
-    const float id = amax > 0.0f ? 127.0f / amax : 0.0f;
+    float id = amax > 0.0f ? 127.0f / amax : 0.0f;
+    // A block of subnormals (|x| < ~4e-37): 127 / amax overflows to inf and x * id would too (an
+    // undefined conversion); such a block quantises to zeros (its true contribution is < 1e-35).
+    if (id > FLT_MAX) id = 0.0f;
     d[b] = amax / 127.0f;
     const __m256 vid = _mm256_set1_ps(id);
     __m256i q[4];
