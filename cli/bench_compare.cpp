@@ -102,19 +102,31 @@ GenerateOptions greedy_options(const ComparePrecisionOptions& o) {
   return g;
 }
 
-// The whole pipeline per precision: the greedy answer of each image, then time to first token.
+// The greedy options cut to one token: what time to first token is measured with.
+GenerateOptions first_token_options(const ComparePrecisionOptions& o) {
+  GenerateOptions g = greedy_options(o);
+  g.max_tokens = 1;
+  g.ignore_eos = true;
+  return g;
+}
+
+// The user's model options at one vision and one LLM precision, loaded as batch does (encoder
+// weights packed once, kept between images).
+std::unique_ptr<Pipeline> load_at(const ComparePrecisionOptions& o, enc::VisionPrecision vision,
+                                  std::string_view llm) {
+  ModelOptions m = o.run.model;
+  m.vision_precision = std::string(enc::vision_precision_name(vision));
+  m.llm_precision = std::string(llm);
+  return load_pipeline(m, true);
+}
+
+// The whole pipeline per precision (the LLM at --llm-precision): the greedy answer of each image,
+// then time to first token.
 void answer_all(const ComparePrecisionOptions& o, const std::vector<NamedImage>& images,
                 std::vector<PrecisionRun>& runs) {
-  GenerateOptions greedy = greedy_options(o);
-  GenerateOptions first = greedy;
-  first.max_tokens = 1;
-  first.ignore_eos = true;
+  const GenerateOptions greedy = greedy_options(o), first = first_token_options(o);
   for (PrecisionRun& run : runs) {
-    PipelineOptions po;
-    po.threads = o.run.model.threads;
-    po.keep_encoder = true;  // weights packed once per precision, as in batch
-    po.vision_precision = run.precision;
-    const std::unique_ptr<Pipeline> p = Pipeline::load(o.run.model.model, po);
+    const std::unique_ptr<Pipeline> p = load_at(o, run.precision, o.run.model.llm_precision);
     for (const NamedImage& im : images) {
       run.answers.push_back(p->generate(im.image, o.question, greedy, o.run.image, {}, false));
       for (int i = 0; i < o.repeats; ++i)  // the greedy run above warmed this image up
@@ -127,17 +139,10 @@ void answer_all(const ComparePrecisionOptions& o, const std::vector<NamedImage>&
 // answer of each image, then prefill and time to first token.
 void answer_all_llm(const ComparePrecisionOptions& o, const std::vector<NamedImage>& images,
                     std::vector<LlmPrecisionRun>& runs) {
-  GenerateOptions greedy = greedy_options(o);
-  GenerateOptions first = greedy;
-  first.max_tokens = 1;
-  first.ignore_eos = true;
+  const GenerateOptions greedy = greedy_options(o), first = first_token_options(o);
   for (LlmPrecisionRun& run : runs) {
-    PipelineOptions po;
-    po.threads = o.run.model.threads;
-    po.keep_encoder = true;
-    po.vision_precision = enc::VisionPrecision::kF32;
-    po.llm_precision = run.precision;
-    const std::unique_ptr<Pipeline> p = Pipeline::load(o.run.model.model, po);
+    const std::unique_ptr<Pipeline> p =
+        load_at(o, enc::VisionPrecision::kF32, dec::llm_precision_name(run.precision));
     for (const NamedImage& im : images) {
       GenerateResult r = p->generate(im.image, o.question, greedy, o.run.image, {}, true);
       run.logits.push_back(std::move(r.last_prompt_logits));
