@@ -3,7 +3,7 @@
 // 280-token prompt (24 text + 256 image tokens) and greedy decode steps after it, with the prefill
 // matmuls in f32 or bf16 (--llm-precision).
 // Usage: bench_llm [threads=2] [prompt=280] [decode_steps=64] [repeats=3] [model=0.5b|1.5b|7b|PATH]
-//                  [precision=f32|bf16|auto]
+//                  [precision=f32|bf16|auto] [weight_pages=auto|huge|mapped]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -16,6 +16,7 @@
 #include "core/parallel.h"
 #include "decoder/qwen2.h"
 #include "decoder/qwen2_weights.h"
+#include "decoder/weight_pages.h"
 #include "models/model_source.h"
 #include "models/random_weights.h"
 #include "models/tensor_table.h"
@@ -46,6 +47,7 @@ int main(int argc, char** argv) {
   const int repeats = argc > 4 ? std::atoi(argv[4]) : 3;
   const std::string model = argc > 5 ? argv[5] : "0.5b";
   const dec::LlmPrecision precision = dec::parse_llm_precision(argc > 6 ? argv[6] : "f32");
+  const dec::WeightPages pages = dec::parse_weight_pages(argc > 7 ? argv[7] : "auto");
   set_num_threads(threads);
   const bool released = model == "0.5b" || model == "1.5b" || model == "7b";
   auto t0 = Clock::now();
@@ -60,10 +62,16 @@ int main(int argc, char** argv) {
     source = open_model_source(model);
     cfg = source.config;
   }
-  const dec::Qwen2Model llm(dec::bind_qwen2(cfg.llm, source.tensors), cfg.llm, precision);
+  dec::Qwen2Weights weights = dec::bind_qwen2(cfg.llm, source.tensors);
+  const dec::WeightPlacement placed = dec::place_weights(weights, pages);
+  const dec::Qwen2Model llm(std::move(weights), cfg.llm, precision);
   std::printf("model %s (%s, %.1f s to load), threads %d, prefill precision %s\n", model.c_str(),
               released ? "random BF16 weights" : "from disk", seconds_since(t0), threads,
               std::string(dec::llm_precision_name(llm.precision())).c_str());
+  std::printf("weights: %lld MB %s (%s), copy %.0f ms, %lld MB backed by 2 MB pages\n",
+              (long long)(placed.bytes >> 20),
+              placed.pages == dec::WeightPages::kHuge ? "in huge pages" : "in the file mapping",
+              placed.reason.c_str(), placed.ms, (long long)(placed.huge_backed_bytes >> 20));
 
   const int64_t n_vocab_valid = 151646;  // Qwen2 tokenizer size: logits only for these rows
   const std::unique_ptr<dec::LlmBackend> session = llm.new_session({prompt + steps + 1, n_vocab_valid});

@@ -18,6 +18,7 @@
 #include "core/error.h"
 #include "core/plot.h"
 #include "decoder/llm_precision.h"
+#include "decoder/weight_pages.h"
 #include "encoder/vision_precision.h"
 
 namespace fvlm::cli {
@@ -137,7 +138,8 @@ int run_bench(BenchCommand& b) {
             {"vision_precision", vision_precision},
             {"vision_kernel", vision_kernel},
             {"isa", isa_report()},
-            {"llm_precision", llm_precision}});
+            {"llm_precision", llm_precision},
+            {"weight_pages", std::string(dec::weight_pages_name(p->weight_placement().pages))}});
   }
   std::fflush(stdout);
   if (!b.plot.empty()) {

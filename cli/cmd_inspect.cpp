@@ -6,6 +6,7 @@
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "cli/precision_report.h"
+#include "core/huge_pages.h"
 #include "decoder/llm_precision.h"
 #include "encoder/vision_precision.h"
 #include "models/model_source.h"
@@ -104,6 +105,8 @@ nlohmann::ordered_json inspect(const std::string& path) {
         // what --llm-precision auto runs the prefill in on this CPU
         {"auto_precision", dec::llm_precision_name(dec::resolve_llm_precision(dec::LlmPrecision::kAuto))}}},
       {"isa", isa_report()},
+      // what --weight-pages auto can use: huge pages need THP "always" or "madvise"
+      {"transparent_huge_pages", std::string(thp_mode_name(transparent_huge_pages()))},
       {"image_aspect_ratio", c.image_aspect_ratio},
       {"n_tensors", src.tensors.size()},
       {"dtypes", dtypes},

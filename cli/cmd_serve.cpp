@@ -192,6 +192,7 @@ void add_serve_command(CLI::App& app, int& exit_code) {
                                  "OpenAI-compatible HTTP server (/v1/chat/completions, /v1/models, "
                                  "/health, /v1/fastvlm/{describe,count,ocr,ask})");
   add_model_options(cmd, c->run.model);
+  add_llm_options(cmd, c->run.model);
   add_image_options(cmd, c->run);
   cmd->add_option("--host", c->host, "Address to listen on (default 127.0.0.1: this machine only)");
   cmd->add_option("--port", c->port, "Port (default 8080; 0: any free port, printed on stdout)")

@@ -15,6 +15,7 @@ struct ModelOptions {
   int threads = 0;
   std::string vision_precision = "auto";  // --vision-precision auto|f32|bf16|int8 (commands that encode)
   std::string llm_precision = "auto";     // --llm-precision auto|f32|bf16 (commands that run the LLM)
+  std::string weight_pages = "auto";      // --weight-pages auto|huge|mapped (commands that run the LLM)
 };
 
 struct RunOptions {
@@ -30,6 +31,8 @@ struct RunOptions {
 };
 
 void add_model_options(CLI::App* cmd, ModelOptions& o);
+// --llm-precision and --weight-pages: how the LLM runs (commands that run it).
+void add_llm_options(CLI::App* cmd, ModelOptions& o);
 void add_image_options(CLI::App* cmd, RunOptions& o);
 void add_run_options(CLI::App* cmd, RunOptions& o);  // model + image + generation options
 // --parallel, --kv-budget, --unordered: the commands that answer many images (batch, describe, ocr).

@@ -22,6 +22,7 @@ std::unique_ptr<Pipeline> load_pipeline(const ModelOptions& o, bool many_images)
   po.keep_encoder = many_images;
   po.vision_precision = enc::parse_vision_precision(o.vision_precision);
   po.llm_precision = dec::parse_llm_precision(o.llm_precision);
+  po.weight_pages = dec::parse_weight_pages(o.weight_pages);
   return Pipeline::load(o.model, po);
 }
 

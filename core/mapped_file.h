@@ -22,6 +22,10 @@ class MappedFile {
   // Unmaps the pages read so far from this process (no longer counted in its RSS); they stay in the
   // page cache and come back on the next read. For data already copied elsewhere (packed weights).
   void drop_resident_pages() const;
+  // The same for the whole pages of [p, p + bytes) when that range lies in a live MappedFile, and
+  // nothing otherwise (heap memory must never be dropped: MADV_DONTNEED would zero it). For a
+  // tensor copied out of whichever file it came from. Returns whether pages were dropped.
+  static bool drop_resident_range(const void* p, size_t bytes);
 
  private:
   MappedFile() = default;

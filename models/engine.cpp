@@ -4,7 +4,6 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
-#include <fstream>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -13,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/error.h"
+#include "core/memory_info.h"
 #include "core/parallel.h"
 
 namespace fvlm {
@@ -279,17 +279,6 @@ class BatchingEngine final : public Engine {
   std::thread worker_;   // after the members above: starts once they exist
   std::thread encoder_;  // started by the constructor's body (run-ahead only)
 };
-
-// MemAvailable from /proc/meminfo in MB, 0 when unknown.
-int64_t available_memory_mb() {
-  std::ifstream f("/proc/meminfo");
-  std::string key;
-  int64_t kb = 0;
-  std::string unit;
-  while (f >> key >> kb >> unit)
-    if (key == "MemAvailable:") return kb / 1024;
-  return 0;
-}
 
 }  // namespace
 

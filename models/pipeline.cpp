@@ -28,6 +28,17 @@ double ms_since(Clock::time_point t) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
 }
 
+void log_placement(const dec::WeightPlacement& p) {
+  if (p.pages == dec::WeightPages::kHuge)
+    spdlog::info("LLM weights: {} MB copied into huge pages in {:.0f} ms ({}; {} MB backed by 2 MB pages)",
+                 p.bytes >> 20, p.ms, p.reason, p.huge_backed_bytes < 0 ? -1 : p.huge_backed_bytes >> 20);
+  else
+    spdlog::info(
+        "LLM weights: {} MB read from the file mapping, 4 KB pages ({}); decode is faster in huge "
+        "pages (--weight-pages)",
+        p.bytes >> 20, p.reason);
+}
+
 class FastVlmPipeline final : public Pipeline {
  public:
   FastVlmPipeline(const std::string& path, const PipelineOptions& opts)
@@ -37,8 +48,10 @@ class FastVlmPipeline final : public Pipeline {
     tokenizer_ = std::make_unique<Tokenizer>(open_tokenizer(source_));
     vision_ = std::make_unique<enc::CpuVisionBackend>(runtime_, vision_config(source_.config),
                                                       source_.tensors, opts.vision_precision);
-    llm_ = std::make_unique<dec::Qwen2Model>(dec::bind_qwen2(source_.config.llm, source_.tensors),
-                                             source_.config.llm, opts.llm_precision);
+    dec::Qwen2Weights weights = dec::bind_qwen2(source_.config.llm, source_.tensors);
+    placement_ = dec::place_weights(weights, opts.weight_pages);
+    log_placement(placement_);
+    llm_ = std::make_unique<dec::Qwen2Model>(std::move(weights), source_.config.llm, opts.llm_precision);
     for (const char* s : {"<|im_end|>", "<|endoftext|>"})
       if (auto id = tokenizer_->token_id(s)) stop_ids_.push_back(*id);
     load_ms_ = ms_since(t0);
@@ -47,6 +60,7 @@ class FastVlmPipeline final : public Pipeline {
 
   const ModelConfig& config() const override { return source_.config; }
   double load_ms() const override { return load_ms_; }
+  const dec::WeightPlacement& weight_placement() const override { return placement_; }
   int threads() const override { return runtime_.threads(); }
 
   GenerateResult run(const Request& req) override {  // a batch of one
@@ -127,6 +141,7 @@ class FastVlmPipeline final : public Pipeline {
   std::unique_ptr<dec::LlmModel> llm_;
   std::vector<int32_t> stop_ids_;
   double load_ms_ = 0;
+  dec::WeightPlacement placement_;
   // KV of recent prompt prefixes (system prompt + chat template up to the image), shared by the
   // requests that start with them. Used from one thread (run(), or the engine's worker).
   struct CachedPrefix {

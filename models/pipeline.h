@@ -13,6 +13,7 @@
 #include "core/image_prep.h"
 #include "decoder/chat_template.h"
 #include "decoder/llm_precision.h"
+#include "decoder/weight_pages.h"
 #include "encoder/vision_precision.h"
 #include "models/config.h"
 
@@ -75,6 +76,7 @@ struct PipelineOptions {
   bool keep_encoder = false;
   enc::VisionPrecision vision_precision = enc::VisionPrecision::kF32;
   dec::LlmPrecision llm_precision = dec::LlmPrecision::kF32;  // prefill matmuls (decoder/llm_precision.h)
+  dec::WeightPages weight_pages = dec::WeightPages::kAuto;    // decoder/weight_pages.h
 };
 
 // One request on its way through the model, as an Engine interleaves many (models/engine.cpp):
@@ -106,6 +108,8 @@ class Pipeline {
 
   virtual const ModelConfig& config() const = 0;
   virtual double load_ms() const = 0;
+  // Where the LLM's weights ended up (huge pages or the file mapping), for reports.
+  virtual const dec::WeightPlacement& weight_placement() const = 0;
   // The threads its kernels use (PipelineOptions::threads, 0 resolved). OpenMP's thread count is
   // per thread: another thread that runs the pipeline (an Engine's) sets it from this.
   virtual int threads() const = 0;

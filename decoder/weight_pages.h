@@ -1,0 +1,38 @@
+// Where the LLM's weight matrices live while generating: in the model file's mapping (4 KB pages,
+// shared with the page cache and other processes, nothing copied) or copied once at load into one
+// block of anonymous memory backed by 2 MB pages (core/huge_pages.h), which decode streams ~30%
+// faster. `--weight-pages auto|huge|mapped` on the command line.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "decoder/qwen2_weights.h"
+
+namespace fvlm::dec {
+
+enum class WeightPages { kAuto, kHuge, kMapped };
+
+std::string_view weight_pages_name(WeightPages p);   // "auto", "huge", "mapped"
+std::vector<std::string> weight_pages_names();       // every name parse accepts (CLI checks)
+WeightPages parse_weight_pages(std::string_view s);  // throws Error{kBadArgs}
+
+// What place_weights did, for the log line and reports.
+struct WeightPlacement {
+  WeightPages pages = WeightPages::kMapped;  // kHuge or kMapped: what was done
+  int64_t bytes = 0;                         // the matrices decode streams (copied when kHuge)
+  int64_t huge_backed_bytes = -1;            // of those, backed by 2 MB pages (-1: unknown / mapped)
+  double ms = 0;                             // time the copy took
+  std::string reason;                        // why, in words ("kernel THP is never", ...)
+};
+
+// kHuge copies every matrix that decode multiplies by (the layers' projections and lm_head; a tied
+// embedding moves with lm_head, an untied one stays: decode reads one row of it per token) into one
+// huge-page block, re-points `w` at the copies, and drops the source's file pages from this
+// process. kAuto does so when the kernel gives huge pages (THP "always" or "madvise") and the copy
+// takes at most half of the available memory; else, like kMapped, it leaves `w` as it is.
+// Values are bit-identical either way.
+WeightPlacement place_weights(Qwen2Weights& w, WeightPages asked);
+
+}  // namespace fvlm::dec
