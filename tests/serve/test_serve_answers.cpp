@@ -198,7 +198,7 @@ TEST_CASE("serve: /v1/models and /health") {
   CHECK(text.json["usage"]["prompt_tokens"].get<int>() > 10);
 }
 
-TEST_CASE("serve: --encode-ahead and --encoder-threads reach the engine; /health shows what it did") {
+TEST_CASE("serve: --encode-ahead and --encoder-threads reach the engine, /health shows what it did") {
   ServeProcess server("--parallel 2 --encode-ahead 3 --encoder-threads 1");
   const Http text = post_json(server.url("/v1/chat/completions"),
                               R"({"messages":[{"role":"user","content":"Hi"}],"max_tokens":3})");
