@@ -52,6 +52,7 @@ nlohmann::ordered_json summary_json(const BatchStats& s, int exit_code) {
   j["images_per_s"] = work_s > 0 ? round3(double(s.done()) / work_s) : 0.0;
   j["mean_ttft_ms"] = s.ok > 0 ? round1(s.ttft_ms_sum / double(s.ok)) : 0.0;
   j["decode_tokens_per_s"] = s.decode_ms > 0 ? round1(s.decode_tokens / (s.decode_ms / 1000)) : 0.0;
+  j["engine"] = s.engine;
   j["peak_rss_mb"] = round1(peak_rss_mb());
   j["interrupted"] =
       s.stop_signal ? nlohmann::ordered_json(signal_name(s.stop_signal)) : nlohmann::ordered_json(nullptr);

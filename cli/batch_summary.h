@@ -25,6 +25,7 @@ struct BatchStats {
   double decode_tokens = 0, decode_ms = 0;                // the decode phase (after the first token)
   Clock::time_point start = Clock::now(), first_image{};  // first_image: the model is loaded
   int stop_signal = 0;                                    // SIGINT / SIGTERM that ended the run early
+  nlohmann::ordered_json engine;  // its settings and what it did (cli/engine_report.h); null: never ran
 
   void add(const nlohmann::ordered_json& result);
   int64_t done() const { return ok + failed; }

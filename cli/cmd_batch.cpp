@@ -19,6 +19,7 @@
 #include "cli/batch_output.h"
 #include "cli/batch_summary.h"
 #include "cli/commands.h"
+#include "cli/engine_report.h"
 #include "cli/output.h"
 #include "cli/progress.h"
 #include "cli/run_many.h"
@@ -92,7 +93,7 @@ void answer_items(BatchRun& r, const std::vector<BatchItem>& items) {
   std::unique_ptr<Engine> engine = Engine::create(r.pipeline, r.run.engine);
   ManyRequests m;
   m.count = items.size();
-  m.window = size_t(r.run.engine.parallel > 0 ? r.run.engine.parallel : default_parallel()) + 2;
+  m.window = request_window(*engine);
   m.unordered = r.run.unordered;
   m.stop = [&] { return r.stop.received() != 0; };
   m.make = [&](size_t i) {
@@ -113,7 +114,13 @@ void answer_items(BatchRun& r, const std::vector<BatchItem>& items) {
     spdlog::info("[{}/{}] {} {}", r.stats.done(), r.stats.to_do(), items[i].path,
                  result["ok"].get<bool>() ? "ok" : std::string(result["error"]["code"]));
   };
-  run_many(*engine, m);
+  try {
+    run_many(*engine, m);
+  } catch (...) {  // results cannot be written: the summary still says what the engine did
+    r.stats.engine = engine_json(*engine);
+    throw;
+  }
+  r.stats.engine = engine_json(*engine);
 }
 
 void write_summary(const BatchCommand& b, const BatchStats& stats, int exit_code, bool quiet) {

@@ -30,12 +30,11 @@ namespace fvlm::cli {
 namespace {
 
 struct ServeCommand {
+  // run.engine: --parallel, --kv-budget, --encode-ahead, --encoder-threads (set to the engine's
+  // defaults by add_serve_command: one request at a time unless --parallel says otherwise).
   RunOptions run;
   std::string host = "127.0.0.1";
   int port = 8080;
-  // Sequences the engine generates together (continuous batching); 0 = the engine's own choice.
-  int parallel = EngineOptions{}.parallel;
-  int64_t kv_budget_mb = EngineOptions{}.kv_budget_mb;
   std::string api_key;
   int max_body_mb = 20;
   int timeout_s = 120;
@@ -151,7 +150,7 @@ int run_serve(ServeCommand& c) {
   std::unique_ptr<Engine> engine;
   try {
     pipeline = load_pipeline(c.run.model, /*many_images=*/true);
-    engine = Engine::create(*pipeline, EngineOptions{c.parallel, c.kv_budget_mb});
+    engine = Engine::create(*pipeline, c.run.engine);
     // Loading maps the weights; the encoder packs them on its first image. One small request now
     // makes that part of "loading", so that "ok" on /health means answers come at full speed
     // (and a model that cannot answer fails here, not on a user's request).
@@ -188,6 +187,7 @@ int run_serve(ServeCommand& c) {
 
 void add_serve_command(CLI::App& app, int& exit_code) {
   auto c = std::make_shared<ServeCommand>();
+  c->run.engine = EngineOptions{};
   auto* cmd = app.add_subcommand("serve",
                                  "OpenAI-compatible HTTP server (/v1/chat/completions, /v1/models, "
                                  "/health, /v1/fastvlm/{describe,count,ocr,ask})");
@@ -197,15 +197,16 @@ void add_serve_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--host", c->host, "Address to listen on (default 127.0.0.1: this machine only)");
   cmd->add_option("--port", c->port, "Port (default 8080; 0: any free port, printed on stdout)")
       ->transform(whole_number(0, 65535, "a port from 0 to 65535"));
-  cmd->add_option("--parallel", c->parallel,
+  cmd->add_option("--parallel", c->run.engine.parallel,
                   fmt::format("Requests generated together, one forward pass per token for all (0 = from "
                               "the cores: {} here; 1 = one at a time)",
                               default_parallel()))
       ->transform(whole_number(0, 256, "a whole number of sequences from 0 (automatic) to 256"));
-  cmd->add_option("--kv-budget", c->kv_budget_mb,
+  cmd->add_option("--kv-budget", c->run.engine.kv_budget_mb,
                   "KV cache memory for the requests in flight, MB (0 = a quarter of the free memory); a "
                   "request that does not fit waits")
       ->transform(whole_number(0, int64_t(1) << 40, "a whole number of MB, 0 for automatic"));
+  add_run_ahead_options(cmd, c->run.engine, "requests");
   cmd->add_option("--api-key", c->api_key,
                   "Require Authorization: Bearer KEY on every route but /health (default: $FASTVLM_API_KEY)")
       ->envname("FASTVLM_API_KEY");

@@ -26,8 +26,10 @@ struct RunOptions {
   std::string grid;        // "CxR"
   std::string logits_out;
   bool stream = false;
-  EngineOptions engine{0, 0};  // --parallel (0 = from the machine), --kv-budget (0 = from free memory)
-  bool unordered = false;      // write each result as it finishes, not in input order
+  // --parallel (0 = from the machine), --kv-budget (0 = from free memory), --encode-ahead (-1 =
+  // automatic), --encoder-threads (0 = automatic)
+  EngineOptions engine{0, 0};
+  bool unordered = false;  // write each result as it finishes, not in input order
 };
 
 void add_model_options(CLI::App* cmd, ModelOptions& o);
@@ -35,8 +37,12 @@ void add_model_options(CLI::App* cmd, ModelOptions& o);
 void add_llm_options(CLI::App* cmd, ModelOptions& o);
 void add_image_options(CLI::App* cmd, RunOptions& o);
 void add_run_options(CLI::App* cmd, RunOptions& o);  // model + image + generation options
-// --parallel, --kv-budget, --unordered: the commands that answer many images (batch, describe, ocr).
+// --parallel, --kv-budget, --unordered and the run-ahead options: the commands that answer many
+// images (batch, describe, ocr).
 void add_engine_options(CLI::App* cmd, RunOptions& o);
+// --encode-ahead, --encoder-threads (every command that runs an Engine; `what`: "images" or
+// "requests", for the help text).
+void add_run_ahead_options(CLI::App* cmd, EngineOptions& e, const std::string& what);
 // Checks what the parse-time validators cannot (cross-option rules, output paths) and folds the
 // string options (image mode, grid) into o.image; caps --threads. Call before the model loads.
 // Throws Error{kBadArgs}.

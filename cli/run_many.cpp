@@ -52,4 +52,9 @@ void run_many(Engine& engine, const ManyRequests& m) {
   }
 }
 
+size_t request_window(const Engine& engine) {
+  const EngineOptions& o = engine.options();
+  return size_t(o.parallel) + size_t(o.encode_ahead) + 2;
+}
+
 }  // namespace fvlm::cli

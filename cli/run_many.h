@@ -24,4 +24,10 @@ struct ManyRequests {
 
 void run_many(Engine& engine, const ManyRequests& m);
 
+// The window for `engine`: a full batch, the encoded requests that may wait for a slot
+// (--encode-ahead), the one being encoded and one more decoded image ready for the encoder. A
+// smaller window would cap the run-ahead below --encode-ahead; a larger one would only hold more
+// decoded pixels (the engine drops them once an image is encoded).
+size_t request_window(const Engine& engine);
+
 }  // namespace fvlm::cli

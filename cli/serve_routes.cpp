@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "cli/engine_report.h"
 #include "cli/output.h"
 #include "cli/serve/auth.h"
 #include "cli/serve/openai_response.h"
@@ -133,7 +134,8 @@ void health(const ServeState& s, httplib::Response& res) {
              {"model", s.model_id},
              {"in_flight", s.engine->in_flight()},
              {"admitted", s.admitted.load()},
-             {"max_queue", s.settings.max_queue}});
+             {"max_queue", s.settings.max_queue},
+             {"engine", engine_json(*s.engine)}});
 }
 
 void models(const ServeState& s, httplib::Response& res) {

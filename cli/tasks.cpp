@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "cli/engine_report.h"
 #include "cli/image_input.h"
 #include "cli/output.h"
 #include "cli/run_many.h"
@@ -150,7 +151,7 @@ int run_task_over_images(const TaskSpec& t, const std::vector<std::string>& imag
     std::unique_ptr<Engine> engine = Engine::create(*p, o.engine);
     ManyRequests m;
     m.count = images.size();
-    m.window = size_t(o.engine.parallel > 0 ? o.engine.parallel : default_parallel()) + 2;
+    m.window = request_window(*engine);
     m.unordered = o.unordered;
     m.make = [&](size_t i) { return task_request(t, read_image_arg(images[i], o.image.max_pixels), o); };
     m.done = [&](size_t i, std::future<GenerateResult>& f) {
@@ -163,6 +164,7 @@ int run_task_over_images(const TaskSpec& t, const std::vector<std::string>& imag
       }
     };
     run_many(*engine, m);
+    spdlog::info("engine: {}", engine_json(*engine).dump());
   }
   if (failed == 0) return kExitOk;
   return images.size() == 1 ? errc_exit_code(last) : kExitSomeFailed;

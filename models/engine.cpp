@@ -34,12 +34,14 @@ namespace {
 // A request's failure (prepare, encode, prefill) fails its future only.
 class BatchingEngine final : public Engine {
  public:
-  BatchingEngine(Pipeline& p, int parallel, int64_t kv_budget_bytes, int encode_ahead, int encoder_threads)
+  // `o` resolved: no automatic values left.
+  BatchingEngine(Pipeline& p, const EngineOptions& o)
       : pipeline_(p),
-        parallel_(parallel),
-        budget_(kv_budget_bytes),
-        ahead_(encode_ahead),
-        encoder_threads_(encoder_threads),
+        options_(o),
+        parallel_(o.parallel),
+        budget_(o.kv_budget_mb << 20),
+        ahead_(o.encode_ahead),
+        encoder_threads_(o.encoder_threads),
         worker_([this] { work(); }) {
     if (ahead_ > 0) encoder_ = std::thread([this] { run_encoder(); });
   }
@@ -84,6 +86,8 @@ class BatchingEngine final : public Engine {
     s.decode_steps = steps_.load();
     return s;
   }
+
+  const EngineOptions& options() const override { return options_; }
 
  private:
   struct Job {
@@ -256,6 +260,7 @@ class BatchingEngine final : public Engine {
   }
 
   Pipeline& pipeline_;
+  const EngineOptions options_;
   const int parallel_;
   const int64_t budget_;
   const int ahead_;  // 0: no encoder thread
@@ -318,16 +323,18 @@ std::unique_ptr<Engine> Engine::create(Pipeline& pipeline, const EngineOptions& 
   if (o.parallel < 0) throw Error(Errc::kBadArgs, "--parallel must be 0 (automatic) or more");
   if (o.kv_budget_mb < 0) throw Error(Errc::kBadArgs, "--kv-budget must be 0 (automatic) or more MB");
   if (o.encode_ahead < -1)
-    throw Error(Errc::kBadArgs, "encode_ahead must be -1 (automatic), 0 (off) or more");
-  if (o.encoder_threads < 0) throw Error(Errc::kBadArgs, "encoder_threads must be 0 (automatic) or more");
-  const int parallel = o.parallel > 0 ? o.parallel : default_parallel();
-  const int64_t budget_mb = o.kv_budget_mb > 0 ? o.kv_budget_mb : default_kv_budget_mb();
-  const int ahead = o.encode_ahead >= 0 ? o.encode_ahead : default_encode_ahead(parallel);
-  const int encoder_threads =
-      o.encoder_threads > 0 ? o.encoder_threads : default_encoder_threads(pipeline.threads());
-  spdlog::debug("engine: {} sequences at once, KV budget {} MB, encoder run-ahead {} ({} threads)", parallel,
-                budget_mb, ahead, encoder_threads);
-  return std::make_unique<BatchingEngine>(pipeline, parallel, budget_mb << 20, ahead, encoder_threads);
+    throw Error(Errc::kBadArgs, "--encode-ahead must be 0 (off) or more (-1: automatic)");
+  if (o.encoder_threads < 0) throw Error(Errc::kBadArgs, "--encoder-threads must be 0 (automatic) or more");
+  EngineOptions r;
+  r.parallel = o.parallel > 0 ? o.parallel : default_parallel();
+  r.kv_budget_mb = o.kv_budget_mb > 0 ? o.kv_budget_mb : default_kv_budget_mb();
+  r.encode_ahead = o.encode_ahead >= 0 ? o.encode_ahead : default_encode_ahead(r.parallel);
+  r.encoder_threads = r.encode_ahead == 0     ? 0  // no encoder thread
+                      : o.encoder_threads > 0 ? o.encoder_threads
+                                              : default_encoder_threads(pipeline.threads());
+  spdlog::debug("engine: {} sequences at once, KV budget {} MB, encoder run-ahead {} ({} threads)",
+                r.parallel, r.kv_budget_mb, r.encode_ahead, r.encoder_threads);
+  return std::make_unique<BatchingEngine>(pipeline, r);
 }
 
 }  // namespace fvlm

@@ -59,6 +59,8 @@ class Engine {
   // Requests submitted and not finished (queued or running).
   virtual int in_flight() const = 0;
   virtual EngineStats stats() const = 0;
+  // The options it runs with, every automatic choice resolved (encoder_threads is 0 without run-ahead).
+  virtual const EngineOptions& options() const = 0;
 };
 
 }  // namespace fvlm

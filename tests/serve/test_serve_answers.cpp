@@ -186,6 +186,8 @@ TEST_CASE("serve: /v1/models and /health") {
   CHECK(health.status == 200);
   CHECK(health.json["status"] == "ok");
   CHECK(health.json["in_flight"] == 0);
+  CHECK(health.json["engine"]["parallel"] == 1);      // serve's default: one request at a time
+  CHECK(health.json["engine"]["encode_ahead"] == 1);  // the engine's default, max(1, parallel)
   // A text-only conversation with history is answered too.
   const Http text = post_json(server.url("/v1/chat/completions"),
                               R"({"messages":[{"role":"system","content":"Be brief."},
@@ -194,4 +196,24 @@ TEST_CASE("serve: /v1/models and /health") {
   CHECK(text.status == 200);
   CHECK(text.json["usage"]["completion_tokens"].get<int>() <= 3);
   CHECK(text.json["usage"]["prompt_tokens"].get<int>() > 10);
+}
+
+TEST_CASE("serve: --encode-ahead and --encoder-threads reach the engine, /health shows what it did") {
+  ServeProcess server("--parallel 2 --encode-ahead 3 --encoder-threads 1");
+  const Http text = post_json(server.url("/v1/chat/completions"),
+                              R"({"messages":[{"role":"user","content":"Hi"}],"max_tokens":3})");
+  CHECK(text.status == 200);
+  const Http health = curl(server.url("/health"));
+  CHECK(health.status == 200);
+  const json& e = health.json["engine"];
+  REQUIRE(e.is_object());
+  CHECK(e["parallel"] == 2);
+  CHECK(e["encode_ahead"] == 3);
+  CHECK(e["encoder_threads"] == 1);
+  CHECK(e["kv_budget_mb"].get<int64_t>() > 0);
+  // The warm-up request at load and this one, both through the run-ahead encoder thread.
+  CHECK(e["encoded_ahead"] == 2);
+  CHECK(e["decode_steps"].get<int64_t>() >= 1);
+  CHECK(e["max_ready"].get<int>() >= 1);
+  CHECK(e["max_ready"].get<int>() <= 3);
 }
