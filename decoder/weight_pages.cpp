@@ -88,13 +88,16 @@ WeightPlacement place_weights(Qwen2Weights& w, WeightPages asked) {
           {src + o, block.get() + offset + o, std::min<int64_t>(int64_t(2) << 20, t->nbytes() - o)});
     offset += copy_bytes(t->nbytes());
   }
+  // Each piece's file pages go as soon as it is copied: the peak stays near one copy of the weights.
   parallel_for(int64_t(pieces.size()), 1, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i)
-      std::memcpy(pieces[size_t(i)].to, pieces[size_t(i)].from, size_t(pieces[size_t(i)].bytes));
+    for (int64_t i = b; i < e; ++i) {
+      const Piece& pc = pieces[size_t(i)];
+      std::memcpy(pc.to, pc.from, size_t(pc.bytes));
+      MappedFile::drop_resident_range(pc.from, size_t(pc.bytes));  // no-op for heap tensors
+    }
   });
   offset = 0;
   for (Tensor* t : mats) {
-    MappedFile::drop_resident_range(t->data(), size_t(t->nbytes()));  // no-op for heap tensors
     *t = Tensor::view(t->dtype(), t->shape(), block.get() + offset, block);
     offset += copy_bytes(t->nbytes());
   }
