@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/half.h"
+#include "core/huge_pages.h"
 #include "core/parallel.h"
 #include "decoder/gemm.h"
 #include "quant/matmul_quant.h"
@@ -43,9 +44,12 @@ struct Rng {
 };
 
 // Random valid blocks straight away (no f32 detour for 450M weights): small scales, random quants.
+// In huge pages, as the engine keeps its LLM weights (decoder/weight_pages.h): from 4 KB pages the
+// decode rows measure the TLB more than the kernels.
 Tensor random_weight(Rng& rng, DType t, int64_t n, int64_t k) {
-  Tensor w = Tensor::zeros(t, {n, k});
-  uint8_t* p = static_cast<uint8_t*>(w.mutable_data());
+  const std::shared_ptr<uint8_t> block = allocate_huge_pages(size_t(dtype_bytes(t, n * k)));
+  const Tensor w = Tensor::view(t, {n, k}, block.get(), block);
+  uint8_t* p = block.get();
   const int64_t bb = t == DType::Q8_0 ? 34 : 18, blocks = n * k / 32;
   for (int64_t b = 0; b < blocks; ++b) {
     uint8_t* blk = p + b * bb;
