@@ -328,17 +328,21 @@ int default_encoder_threads(int pipeline_threads) {
 std::unique_ptr<Engine> Engine::create(Pipeline& pipeline, const EngineOptions& o) {
   if (o.parallel < 0) throw Error(Errc::kBadArgs, "--parallel must be 0 (automatic) or more");
   if (o.kv_budget_mb < 0) throw Error(Errc::kBadArgs, "--kv-budget must be 0 (automatic) or more MB");
+  if (o.kv_budget_bytes < 0)
+    throw Error(Errc::kBadArgs, "kv_budget_bytes must be 0 (use kv_budget_mb) or more");
   if (o.encode_ahead < -1)
     throw Error(Errc::kBadArgs, "encode_ahead must be -1 (automatic), 0 (off) or more");
   if (o.encoder_threads < 0) throw Error(Errc::kBadArgs, "encoder_threads must be 0 (automatic) or more");
   const int parallel = o.parallel > 0 ? o.parallel : default_parallel();
-  const int64_t budget_mb = o.kv_budget_mb > 0 ? o.kv_budget_mb : default_kv_budget_mb();
+  const int64_t budget_bytes = o.kv_budget_bytes > 0
+                                   ? o.kv_budget_bytes
+                                   : (o.kv_budget_mb > 0 ? o.kv_budget_mb : default_kv_budget_mb()) << 20;
   const int ahead = o.encode_ahead >= 0 ? o.encode_ahead : default_encode_ahead(parallel);
   const int encoder_threads =
       o.encoder_threads > 0 ? o.encoder_threads : default_encoder_threads(pipeline.threads());
-  spdlog::debug("engine: {} sequences at once, KV budget {} MB, encoder run-ahead {} ({} threads)", parallel,
-                budget_mb, ahead, encoder_threads);
-  return std::make_unique<BatchingEngine>(pipeline, parallel, budget_mb << 20, ahead, encoder_threads);
+  spdlog::debug("engine: {} sequences at once, KV budget {:.1f} MB, encoder run-ahead {} ({} threads)",
+                parallel, double(budget_bytes) / double(1 << 20), ahead, encoder_threads);
+  return std::make_unique<BatchingEngine>(pipeline, parallel, budget_bytes, ahead, encoder_threads);
 }
 
 }  // namespace fvlm
