@@ -39,7 +39,7 @@ class BatchingEngine final : public Engine {
       : pipeline_(p),
         options_(o),
         parallel_(o.parallel),
-        budget_(o.kv_budget_mb << 20),
+        budget_(o.kv_budget_bytes),
         ahead_(o.encode_ahead),
         encoder_threads_(o.encoder_threads),
         worker_([this] { work(); }) {
@@ -322,18 +322,24 @@ int default_encoder_threads(int pipeline_threads) {
 std::unique_ptr<Engine> Engine::create(Pipeline& pipeline, const EngineOptions& o) {
   if (o.parallel < 0) throw Error(Errc::kBadArgs, "--parallel must be 0 (automatic) or more");
   if (o.kv_budget_mb < 0) throw Error(Errc::kBadArgs, "--kv-budget must be 0 (automatic) or more MB");
+  if (o.kv_budget_bytes < 0)
+    throw Error(Errc::kBadArgs, "kv_budget_bytes must be 0 (use kv_budget_mb) or more");
   if (o.encode_ahead < -1)
     throw Error(Errc::kBadArgs, "--encode-ahead must be 0 (off) or more (-1: automatic)");
   if (o.encoder_threads < 0) throw Error(Errc::kBadArgs, "--encoder-threads must be 0 (automatic) or more");
   EngineOptions r;
   r.parallel = o.parallel > 0 ? o.parallel : default_parallel();
-  r.kv_budget_mb = o.kv_budget_mb > 0 ? o.kv_budget_mb : default_kv_budget_mb();
+  const int64_t mb = int64_t(1) << 20;
+  r.kv_budget_bytes = o.kv_budget_bytes > 0
+                          ? o.kv_budget_bytes
+                          : (o.kv_budget_mb > 0 ? o.kv_budget_mb : default_kv_budget_mb()) * mb;
+  r.kv_budget_mb = (r.kv_budget_bytes + mb - 1) / mb;  // what reports show
   r.encode_ahead = o.encode_ahead >= 0 ? o.encode_ahead : default_encode_ahead(r.parallel);
   r.encoder_threads = r.encode_ahead == 0     ? 0  // no encoder thread
                       : o.encoder_threads > 0 ? o.encoder_threads
                                               : default_encoder_threads(pipeline.threads());
-  spdlog::debug("engine: {} sequences at once, KV budget {} MB, encoder run-ahead {} ({} threads)",
-                r.parallel, r.kv_budget_mb, r.encode_ahead, r.encoder_threads);
+  spdlog::debug("engine: {} sequences at once, KV budget {:.1f} MB, encoder run-ahead {} ({} threads)",
+                r.parallel, double(r.kv_budget_bytes) / double(1 << 20), r.encode_ahead, r.encoder_threads);
   return std::make_unique<BatchingEngine>(pipeline, r);
 }
 

@@ -29,6 +29,10 @@ struct EngineOptions {
   // (default_encoder_threads). The decode keeps the pipeline's threads. Results never depend on it
   // (the encoder gives the same bits at any thread count: tests/blocks/test_engine_runahead.cpp).
   int encoder_threads = 0;
+  // The KV budget in bytes when > 0, in place of kv_budget_mb: finer than the CLI's whole MB, so that
+  // a test can hold back a batch of short sequences on a tiny model (caches of a few tens of KB)
+  // instead of generating hundreds of tokens per sequence to fill a megabyte.
+  int64_t kv_budget_bytes = 0;
 };
 
 int default_parallel();                  // what parallel = 0 picks: from the cores

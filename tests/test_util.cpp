@@ -1,5 +1,6 @@
 #include "tests/test_util.h"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdio>
@@ -8,7 +9,10 @@
 #include <fstream>
 #include <stdexcept>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
+
+#include "core/npy.h"
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -65,6 +69,18 @@ Diff compare(const Tensor& a, const Tensor& b) {
 }
 
 bool within_vision_tol(const Diff& d) { return d.max_abs <= 1e-4 * std::max(1.0, d.max_ref); }
+
+std::string describe(const Diff& d) {
+  return fmt::format("max_abs {:.3g} max_ref {:.3g} rel {:.3g} cosine {:.9f}", d.max_abs, d.max_ref,
+                     d.max_abs / std::max(1.0, d.max_ref), d.cosine);
+}
+
+std::vector<int32_t> read_ids(const std::string& path) {
+  const Tensor t = read_npy(path);
+  if (t.dtype() != DType::I32) throw std::runtime_error("not an I32 .npy of token ids: " + path);
+  const auto* p = static_cast<const int32_t*>(t.data());
+  return {p, p + t.numel()};
+}
 
 std::string temp_path(const std::string& name) {
   return (std::filesystem::temp_directory_path() / ("fvlm_" + std::to_string(::getpid()) + "_" + name))

@@ -1,7 +1,9 @@
 // Helpers shared by the test suites: where the golden data lives, and tensor comparisons that
 // report max abs error, the tolerance-relevant scale, and cosine.
 #pragma once
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -31,6 +33,11 @@ Diff compare(const Tensor& a, const Tensor& b);  // F32 tensors of equal numel
 
 // The golden tolerance for fp32 vision outputs: max|diff| <= 1e-4 * max(1, max|ref|).
 bool within_vision_tol(const Diff& d);
+// One line for a test's MESSAGE: max_abs, max_ref, their ratio and the cosine.
+std::string describe(const Diff& d);
+
+// Token ids from an I32 .npy file (the goldens' input_ids and greedy_ids); another dtype throws.
+std::vector<int32_t> read_ids(const std::string& path);
 
 // A path under the temp directory that no other test process uses: "fvlm_<pid>_<name>" (ctest runs
 // test cases as parallel processes, so fixed names race).

@@ -16,6 +16,9 @@
 
 namespace fvlm::test {
 
+// The golden images' names (tiny/preprocess/<name>.pixel_values.npy, tiny/encoder/...).
+inline const char* const kGoldenImages[] = {"square", "wide", "tall", "tiny", "gray", "rgba"};
+
 struct TinyEncoder {
   ModelConfig cfg;
   TensorMap tensors;

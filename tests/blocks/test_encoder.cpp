@@ -14,31 +14,22 @@
 
 using namespace fvlm;
 
-namespace {
-const char* const kImages[] = {"square", "wide", "tall", "tiny", "gray", "rgba"};
-
-std::string describe(const test::Diff& d) {
-  return fmt::format("max_abs {:.3g} max_ref {:.3g} rel {:.3g} cosine {:.9f}", d.max_abs, d.max_ref,
-                     d.max_abs / std::max(1.0, d.max_ref), d.cosine);
-}
-}  // namespace
-
 TEST_CASE("encoder: image features and projector output match the goldens for every image") {
   test::TinyEncoder m;
-  for (const std::string img : kImages) {
+  for (const std::string img : test::kGoldenImages) {
     CAPTURE(img);
     const Tensor feats = enc::encode_image(*m.backend, test::golden_pixels(img), false);
     const Tensor ref = read_npy(test::golden("tiny/encoder/" + img + ".image_features.npy"));
     REQUIRE(feats.shape() == ref.shape());
     const test::Diff df = test::compare(feats, ref);
-    MESSAGE(img, " image_features ", describe(df));
+    MESSAGE(img, " image_features ", test::describe(df));
     CHECK(test::within_vision_tol(df));
 
     const Tensor proj = m.backend->project(feats);
     const Tensor pref = read_npy(test::golden("tiny/encoder/" + img + ".projected.npy"));
     REQUIRE(proj.shape() == pref.shape());
     const test::Diff dp = test::compare(proj, pref);
-    MESSAGE(img, " projected      ", describe(dp));
+    MESSAGE(img, " projected      ", test::describe(dp));
     CHECK(test::within_vision_tol(dp));
   }
 }
@@ -61,7 +52,7 @@ TEST_CASE("encoder: every intermediate tap of square matches, first divergence n
     const Tensor ref = read_npy(test::golden("tiny/encoder/intermediate/square." + name + ".npy"));
     REQUIRE(taps[name].shape() == ref.shape());
     const test::Diff d = test::compare(taps[name], ref);
-    MESSAGE(name, ": ", describe(d));
+    MESSAGE(name, ": ", test::describe(d));
     if (!test::within_vision_tol(d) && first_bad.empty()) first_bad = name;
   }
   CHECK_MESSAGE(first_bad.empty(), "first tap outside tolerance: ", first_bad);
@@ -99,7 +90,7 @@ TEST_CASE("encoder: ConvFFN in row chunks (with a tail) matches the goldens, F32
     enc::fastvithd_forward(m.rt, w, whole, scratch, px.f32(), a.f32());
     enc::fastvithd_forward(m.rt, w, chunked, scratch, px.f32(), b.f32());
     const test::Diff d = test::compare(b, a);
-    MESSAGE(enc::vision_precision_name(precision), " chunked vs whole: ", describe(d));
+    MESSAGE(enc::vision_precision_name(precision), " chunked vs whole: ", test::describe(d));
     if (precision == enc::VisionPrecision::kF32) {
       CHECK(test::within_vision_tol(test::compare(b, ref)));
       CHECK(test::within_vision_tol(d));

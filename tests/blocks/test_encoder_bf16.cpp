@@ -14,10 +14,6 @@
 
 using namespace fvlm;
 
-namespace {
-const char* const kImages[] = {"square", "wide", "tall", "tiny", "gray", "rgba"};
-}  // namespace
-
 TEST_CASE("encoder bf16: features and projection stay close to the FP32 path on every golden image") {
   const enc::Bf16Support support = enc::bf16_support();
   if (support == enc::Bf16Support::kNone) {
@@ -28,7 +24,7 @@ TEST_CASE("encoder bf16: features and projection stay close to the FP32 path on 
   test::TinyEncoder m;
   enc::CpuVisionBackend bf16(m.rt, vision_config(m.cfg), m.tensors, enc::VisionPrecision::kBf16);
   REQUIRE(bf16.precision() == enc::VisionPrecision::kBf16);
-  for (const std::string img : kImages) {
+  for (const std::string img : test::kGoldenImages) {
     CAPTURE(img);
     const auto [df, dp] = test::diff_from_f32(m, bf16, img);
     CHECK(df.max_abs > 0.0);  // bf16 really ran (an F32 fallback would match exactly)

@@ -13,10 +13,6 @@
 
 using namespace fvlm;
 
-namespace {
-const char* const kImages[] = {"square", "wide", "tall", "tiny", "gray", "rgba"};
-}  // namespace
-
 // Measured on the tiny model (the MESSAGE lines; max rel = max |int8 - f32| / max |f32|), Zen 4:
 // with VNNI (brg:avx512_core_vnni, 8-bit activations) features cosine 0.99952-0.99961, max rel
 // 0.021-0.039, projected 0.99949-0.99963, max rel 0.027-0.046; under FVLM_MAX_ISA=avx2 (gemm:jit,
@@ -30,7 +26,7 @@ TEST_CASE("encoder int8: features and projection stay close to the FP32 path on 
   MESSAGE("int8 ConvFFN kernel: ", impl);
   CHECK(!impl.empty());
   CHECK(!impl.starts_with("ref"));  // one of oneDNN's int8 kernels, not its reference loops
-  for (const std::string img : kImages) {
+  for (const std::string img : test::kGoldenImages) {
     CAPTURE(img);
     const auto [df, dp] = test::diff_from_f32(m, int8, img);
     CHECK(df.cosine >= 0.998);

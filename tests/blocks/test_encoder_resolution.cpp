@@ -25,9 +25,6 @@ Tensor rows(const Tensor& t, int64_t begin, int64_t end) {
   return out;
 }
 
-std::string describe(const test::Diff& d) {
-  return fmt::format("max_abs {:.3g} max_ref {:.3g} cosine {:.9f}", d.max_abs, d.max_ref, d.cosine);
-}
 }  // namespace
 
 TEST_CASE("encoder: 320 px on the tiny model: batch of 2 == two batches of 1 == naive scalar forward") {
@@ -44,7 +41,7 @@ TEST_CASE("encoder: 320 px on the tiny model: batch of 2 == two batches of 1 == 
     std::copy(pixels.f32() + b * 3 * r * r, pixels.f32() + (b + 1) * 3 * r * r, one_px.f32());
     const Tensor one = m.backend->encode(one_px);
     const test::Diff d = test::compare(rows(both, b * tokens, (b + 1) * tokens), one);
-    MESSAGE("batch vs single, image ", b, ": ", describe(d));
+    MESSAGE("batch vs single, image ", b, ": ", test::describe(d));
     CHECK(test::within_vision_tol(d));
     const test::Diff dp =
         test::compare(rows(both_proj, b * tokens, (b + 1) * tokens), m.backend->project(one));
@@ -60,7 +57,7 @@ TEST_CASE("encoder: 320 px on the tiny model: batch of 2 == two batches of 1 == 
   for (int64_t k = 0; k < c; ++k)
     for (int64_t p = 0; p < tokens; ++p) ref_tokens.f32()[p * c + k] = ref.v[k * tokens + p];
   const test::Diff dn = test::compare(rows(both, tokens, 2 * tokens), ref_tokens);
-  MESSAGE("oneDNN vs naive scalar at 320 px: ", describe(dn));
+  MESSAGE("oneDNN vs naive scalar at 320 px: ", test::describe(dn));
   CHECK(test::within_vision_tol(dn));
 }
 
@@ -94,7 +91,7 @@ TEST_CASE(
     const Tensor want = fresh.backend->encode(px);
     REQUIRE(got.shape() == Shape{batch * m.cfg.vision.tokens_for(r), c});
     const test::Diff d = test::compare(got, want);
-    MESSAGE(r, " px x ", batch, " vs a fresh backend: ", describe(d));
+    MESSAGE(r, " px x ", batch, " vs a fresh backend: ", test::describe(d));
     CHECK(d.max_abs == 0.0);  // same packed values, same primitives: bit-identical
   }
   MESSAGE("packed ", m.backend->packed_weight_bytes(), " bytes (first plan ", packed, ")");

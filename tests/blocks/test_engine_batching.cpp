@@ -47,10 +47,10 @@ struct Run {
   std::vector<int> order;  // request index of every on_text call, in call order
 };
 
-Run run_engine(Pipeline& p, int parallel, int64_t kv_budget_mb, std::vector<Request> requests) {
+Run run_engine(Pipeline& p, const EngineOptions& o, std::vector<Request> requests) {
   Run run;
   std::mutex m;
-  std::unique_ptr<Engine> engine = Engine::create(p, {parallel, kv_budget_mb});
+  std::unique_ptr<Engine> engine = Engine::create(p, o);
   std::vector<std::future<GenerateResult>> futures;
   for (size_t i = 0; i < requests.size(); ++i) {
     requests[i].on_text = [&run, &m, i](const std::string&) {
@@ -94,7 +94,7 @@ TEST_CASE("batching: --parallel 1, 4 and 7 give every request the ids it gets al
   CHECK(std::set<std::vector<int32_t>>(alone.begin(), alone.end()).size() > size_t(n / 2));
   for (int parallel : {1, 4, 7}) {
     CAPTURE(parallel);
-    const Run run = run_engine(*p, parallel, 0, mixed_requests(n));
+    const Run run = run_engine(*p, {.parallel = parallel}, mixed_requests(n));
     for (int i = 0; i < n; ++i) {
       CAPTURE(i);
       CHECK(run.ids[size_t(i)] == alone[size_t(i)]);
@@ -109,19 +109,26 @@ TEST_CASE("batching: --parallel 1, 4 and 7 give every request the ids it gets al
 
 TEST_CASE("batching: a KV budget smaller than the batch holds sequences back, never fails them") {
   std::unique_ptr<Pipeline> p = tiny();
-  // Each request's cache: 2 layers x 32 kv x (prompt ~45 + 700) positions x k,v x 4 bytes ~ 380 KB:
-  // three do not fit 1 MB, so at most two run at once although four slots are free.
+  // A budget in bytes (EngineOptions::kv_budget_bytes) that holds the two largest of four caches but
+  // no three of them: at most two run at once although four slots are free. Taken from the
+  // sequences' own kv_bytes, so it follows the model's config. (In whole MB the tiny model's caches,
+  // 512 bytes a position, needed ~700 tokens per sequence: over a minute under ASan.)
   std::vector<Request> requests;
+  std::vector<int64_t> kv_bytes;
   for (Request& r : mixed_requests(4)) {
-    r.gen.max_tokens = 700;
+    r.gen.max_tokens = 40;
     r.gen.temperature = 0;
+    kv_bytes.push_back(p->prepare(r)->kv_bytes());
     requests.push_back(std::move(r));
   }
+  std::sort(kv_bytes.begin(), kv_bytes.end());
+  const int64_t budget = kv_bytes[2] + kv_bytes[3];
+  REQUIRE(kv_bytes[0] + kv_bytes[1] + kv_bytes[2] > budget);  // no three fit
   std::vector<std::vector<int32_t>> alone;
   for (const Request& r : requests) alone.push_back(p->run(r).token_ids);
-  const Run run = run_engine(*p, 4, 1, requests);
+  const Run run = run_engine(*p, {.parallel = 4, .kv_budget_bytes = budget}, requests);
   CHECK(run.ids == alone);
-  CHECK(max_concurrent(run, std::vector<int>(4, 700)) == 2);
+  CHECK(max_concurrent(run, std::vector<int>(4, 40)) == 2);
 }
 
 TEST_CASE("batching: a failing request fails alone, the others keep their ids") {

@@ -38,24 +38,17 @@ struct Prompt {
   Tensor embeds;
 };
 
-std::vector<int32_t> read_ids(const std::string& path) {
-  const Tensor t = read_npy(path);
-  REQUIRE(t.dtype() == DType::I32);
-  const auto* p = static_cast<const int32_t*>(t.data());
-  return {p, p + t.numel()};
-}
-
 std::vector<Prompt> golden_prompts(const Qwen2Weights& w, const ModelConfig& cfg) {
   std::vector<Prompt> out;
   const nlohmann::json text = test::golden_json("tiny/llm/text_cases.json");
   for (size_t k = 0; k < text["cases"].size(); ++k) {
     const std::vector<int32_t> ids =
-        read_ids(test::golden("tiny/llm") + fmt::format("/text{}.input_ids.npy", k));
+        test::read_ids(test::golden("tiny/llm") + fmt::format("/text{}.input_ids.npy", k));
     out.push_back({fmt::format("text{}", k), splice_image_features(w.embed_tokens, ids, {})});
   }
   for (const auto& c : test::golden_e2e_cases()) {
     const std::string tag = c["tag"], image = c["image"];
-    const std::vector<int32_t> ids = read_ids(test::golden("tiny/e2e") + "/" + tag + ".input_ids.npy");
+    const std::vector<int32_t> ids = test::read_ids(test::golden("tiny/e2e") + "/" + tag + ".input_ids.npy");
     const std::vector<Tensor> images{
         read_npy(test::golden("tiny/encoder/" + image.substr(0, image.find('.')) + ".projected.npy"))};
     out.push_back({tag, splice_image_features(w.embed_tokens, ids, images, cfg.tokenizer_model_max_length)});

@@ -45,13 +45,6 @@ const GoldenModel& golden_model() {
   return m;
 }
 
-std::vector<int32_t> read_ids(const std::string& path) {
-  const Tensor t = read_npy(path);
-  REQUIRE(t.dtype() == DType::I32);
-  const auto* p = static_cast<const int32_t*>(t.data());
-  return {p, p + t.numel()};
-}
-
 // Top-20 against the golden: same top-1 id; at every rank our value equals the golden value, and
 // our logit of the golden id equals it too (so ids may only swap where values differ by < tol).
 void check_topk(const float* logits, int64_t V, const int32_t* ref_ids, const float* ref_vals, int k,
@@ -71,7 +64,7 @@ void check_topk(const float* logits, int64_t V, const int32_t* ref_ids, const fl
 
 // Greedy continuation from a session that holds the prompt: 12 argmax ids, each step's top-20.
 void check_greedy(Qwen2Session& s, std::span<const float> first_logits, const std::string& prefix) {
-  const std::vector<int32_t> ref = read_ids(prefix + ".greedy_ids.npy");
+  const std::vector<int32_t> ref = test::read_ids(prefix + ".greedy_ids.npy");
   const Tensor ref_ids = read_npy(prefix + ".greedy_step_topk_ids.npy");
   const Tensor ref_vals = read_npy(prefix + ".greedy_step_topk_logits.npy");
   const int k = int(ref_ids.dim(1));
@@ -92,8 +85,8 @@ void check_generate(const Tensor& embeds, const std::vector<int32_t>& ref) {
   const GoldenModel& g = golden_model();
   Qwen2Session s(g.w, g.cfg.llm, {int(embeds.dim(0)) + kGreedySteps, kTokenizerSize});
   Sampler greedy({});
-  const GenerateResult r = generate(s, embeds.f32(), int(embeds.dim(0)), greedy,
-                                    {{151645, 151643}, /*ignore_eos=*/true, kGreedySteps});
+  const dec::GenerateResult r = generate(s, embeds.f32(), int(embeds.dim(0)), greedy,
+                                         {{151645, 151643}, /*ignore_eos=*/true, kGreedySteps});
   CHECK(r.ids == ref);
   CHECK(r.reason == StopReason::kMaxTokens);
 }
@@ -105,7 +98,7 @@ TEST_CASE("llm golden: text prompts (logits, top-20 at every position, greedy)")
   REQUIRE(cases.size() >= 1);
   for (size_t k = 0; k < cases.size(); ++k) {
     const std::string prefix = test::golden("tiny/llm") + fmt::format("/text{}", k);
-    const std::vector<int32_t> ids = read_ids(prefix + ".input_ids.npy");
+    const std::vector<int32_t> ids = test::read_ids(prefix + ".input_ids.npy");
     CHECK(ids == cases[k]["input_ids"].get<std::vector<int32_t>>());
     const int L = int(ids.size());
     Qwen2Session s(g.w, g.cfg.llm, {L + kGreedySteps, 0});
@@ -130,7 +123,7 @@ TEST_CASE("llm golden: text prompts (logits, top-20 at every position, greedy)")
                  ref_vals.f32() + t * topk, topk, fmt::format("text{} position {}", k, t));
 
     check_greedy(s, {all.f32() + (L - 1) * V, size_t(V)}, prefix);
-    check_generate(embeds, read_ids(prefix + ".greedy_ids.npy"));
+    check_generate(embeds, test::read_ids(prefix + ".greedy_ids.npy"));
   }
 }
 
@@ -142,7 +135,7 @@ TEST_CASE("llm golden: multimodal splice, logits and greedy ids (projector outpu
     const std::string tag = c["tag"];
     const std::string base = test::golden("tiny/e2e") + "/" + tag;
     const std::string image = c["image"];
-    const std::vector<int32_t> ids = read_ids(base + ".input_ids.npy");
+    const std::vector<int32_t> ids = test::read_ids(base + ".input_ids.npy");
     CHECK(ids == c["input_ids"].get<std::vector<int32_t>>());
     const std::vector<Tensor> images{
         read_npy(test::golden("tiny/encoder/" + image.substr(0, image.find('.')) + ".projected.npy"))};
@@ -163,7 +156,7 @@ TEST_CASE("llm golden: multimodal splice, logits and greedy ids (projector outpu
     MESSAGE(fmt::format("{}: last-position logits max|diff| {:.3g}", tag, d.max_abs));
     CHECK(d.max_abs <= kLogitTol);
     check_greedy(s, last, base);
-    CHECK(read_ids(base + ".greedy_ids.npy") == c["greedy_ids"].get<std::vector<int32_t>>());
+    CHECK(test::read_ids(base + ".greedy_ids.npy") == c["greedy_ids"].get<std::vector<int32_t>>());
     check_generate(embeds, c["greedy_ids"].get<std::vector<int32_t>>());
   }
 }

@@ -46,19 +46,19 @@ std::string converted(const std::string& type) {
   return dir;
 }
 
-struct Run {
+struct QuantRun {
   std::vector<int32_t> ids;
   std::vector<float> logits;
 };
 
-std::map<std::string, Run> run_all(const std::string& model) {
+std::map<std::string, QuantRun> run_all(const std::string& model) {
   std::unique_ptr<Pipeline> p = Pipeline::load(model, {});
   GenerateOptions gen;
   gen.max_tokens = 12;
   gen.ignore_eos = true;
-  std::map<std::string, Run> out;
+  std::map<std::string, QuantRun> out;
   for (const Case& c : golden_cases()) {
-    const GenerateResult r =
+    const fvlm::GenerateResult r =
         p->generate(load_image(test::golden("images/" + c.image)), c.question, gen, {}, {}, true);
     out[c.tag] = {r.token_ids, r.last_prompt_logits};
   }
@@ -80,14 +80,14 @@ TEST_CASE("quantised models vs the FP32 path: logits cosine, greedy ids") {
   };
   // q4_0 is the mixed file of models/convert.h (attention projections, ffn_down and the tied output
   // matrix at Q8_0): 0.9962-0.9968 here; every matrix at Q4_0 but the output gave 0.9826-0.9854.
-  std::map<std::string, Run> q8;
+  std::map<std::string, QuantRun> q8;
   for (const Limits& lim : {Limits{"f16", 0.9999}, Limits{"q8_0", 0.999}, Limits{"q4_0", 0.99}}) {
     const auto q = run_all(converted(lim.type));
     if (lim.type == "q8_0") q8 = q;
     for (const auto& [tag, ref] : fp32) {
       CAPTURE(lim.type);
       CAPTURE(tag);
-      const Run& r = q.at(tag);
+      const QuantRun& r = q.at(tag);
       REQUIRE(r.logits.size() == ref.logits.size());
       const test::Diff d = test::compare(r.logits.data(), ref.logits.data(), long(ref.logits.size()));
       int steps = 0;

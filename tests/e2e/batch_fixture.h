@@ -82,11 +82,6 @@ inline CliRunFull run_cli_env(const std::string& env_prefix, const std::string& 
   return r;
 }
 
-// Built with append(): GCC 12 reports a false -Wrestrict for "literal" + std::string&& (bug 105329).
-inline std::string q(const std::filesystem::path& p) {
-  std::string s = "'";
-  return s.append(p.string()).append("'");
-}
 inline std::string model_arg(int max_tokens = 2) {
   std::string s = "-m '";
   return s.append(tiny_model()).append("' --max-tokens ").append(std::to_string(max_tokens));

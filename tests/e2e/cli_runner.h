@@ -1,5 +1,6 @@
 // Runs the built fastvlm binary and parses its JSON Lines output.
 #pragma once
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -19,8 +20,12 @@ CliRun run_cli(const std::string& args, bool keep_stderr = false);
 // The same with environment assignments for the binary only, e.g. "FVLM_MAX_ISA=scalar".
 CliRun run_cli_with_env(const std::string& env, const std::string& args, bool keep_stderr = false);
 
-std::string quoted_cli();  // the binary's path, shell-quoted
-std::string tiny_model();  // the golden tiny checkpoint directory
+std::string quoted_cli();                       // the binary's path, shell-quoted
+std::string q(const std::filesystem::path& p);  // `p` in single quotes for a shell (test paths hold no ')
+std::string tiny_model();                       // the golden tiny checkpoint directory
+// The tiny model in a fresh temp dir (temp_path("model_" + name)): large files symlinked, the small
+// JSON files copied so that a test may edit or delete them.
+std::string tiny_model_copy(const std::string& name);
 std::string golden_image(const std::string& name);
 
 }  // namespace fvlm::test

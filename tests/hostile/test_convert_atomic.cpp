@@ -55,7 +55,7 @@ std::string convert_command(const std::string& out, const std::string& type) {
 }
 
 // Runs a shell command line; its stdout lines parsed as JSON.
-CliRun run_shell(const std::string& cmd) {
+CliRun run_shell_json_lines(const std::string& cmd) {
   CliRun r;
   r.exit_code = run_command(cmd, r.stdout_text);
   std::string line;
@@ -87,7 +87,7 @@ TEST_CASE(
   // The file size limit (2048 blocks: 1 or 2 MB by the shell's block size) is passed inside the
   // 45 MB f32 LLM file (tokenizer, then tensors) while the earlier 16 MB file is still in place.
   // SIGXFSZ ignored: write(2) fails with EFBIG instead of the signal killing the process.
-  const CliRun r = run_shell("trap '' XFSZ; ulimit -f 2048; exec " + convert_command(out, "f32"));
+  const CliRun r = run_shell_json_lines("trap '' XFSZ; ulimit -f 2048; exec " + convert_command(out, "f32"));
   check_io_error(r);
   CHECK(entries(out) == std::set<std::string>{kGgufLlmFile, kGgufVisionFile});
   const Pair after = read_pair(out);
@@ -101,7 +101,7 @@ TEST_CASE("convert: an output name taken by a directory fails before replacing e
   const Pair before = read_pair(out);
   fs::remove(fs::path(out) / kGgufLlmFile);
   fs::create_directory(fs::path(out) / kGgufLlmFile);
-  check_io_error(run_shell(convert_command(out, "f16")));
+  check_io_error(run_shell_json_lines(convert_command(out, "f16")));
   CHECK(entries(out) == std::set<std::string>{kGgufLlmFile, kGgufVisionFile});
   CHECK(fs::is_directory(fs::path(out) / kGgufLlmFile));
   CHECK(file_bytes(fs::path(out) / kGgufVisionFile) == before.vision);
@@ -112,7 +112,7 @@ TEST_CASE("convert: killed part-way (SIGKILL) leaves a whole pair and no tempora
   const std::string out = make_earlier_output("atomic_kill");
   const Pair before = read_pair(out);
   // Killed as soon as it holds a file open in OUTDIR (polled in /proc/PID/fd): mid-stream.
-  const CliRun killed = run_shell(
+  const CliRun killed = run_shell_json_lines(
       "{ (exec " + convert_command(out, "f32") +
       ") & pid=$!; i=0; "
       "while [ $i -lt 1000 ] && ! ls -l /proc/$pid/fd 2>/dev/null | grep -q '" +

@@ -34,26 +34,6 @@ CliRun run_limited(const std::string& args) {
   return r;
 }
 
-std::string q(const std::string& s) { return "'" + s + "'"; }
-
-// The tiny model in a fresh temp dir: large files symlinked, the small JSON files copied so that
-// a test may edit or delete them.
-std::string model_copy(const std::string& name) {
-  const fs::path src = tiny_model(), dst = temp_path("model_" + name);
-  fs::remove_all(dst);
-  fs::create_directories(dst);
-  for (const auto& e : fs::directory_iterator(src)) {
-    const fs::path to = dst / e.path().filename();
-    if (e.path().extension() == ".json") {
-      fs::copy_file(e.path(), to);
-      fs::permissions(to, fs::perms::owner_read | fs::perms::owner_write);
-    } else {
-      fs::create_symlink(e.path(), to);
-    }
-  }
-  return dst.string();
-}
-
 json read_json(const fs::path& p) { return json::parse(std::ifstream(p)); }
 void write_json(const fs::path& p, const json& j) { std::ofstream(p) << j.dump(1); }
 
@@ -149,7 +129,7 @@ std::vector<ConfigCase> config_cases() {
 }  // namespace
 
 TEST_CASE("hostile config.json: a Qwen2 variant the decoder does not implement is unsupported") {
-  const std::string dir = model_copy("unsup");
+  const std::string dir = tiny_model_copy("unsup");
   const json golden = read_json(fs::path(tiny_model()) / "config.json");
   for (const auto& [key, value] : {std::pair{"hidden_act", json("gelu")},
                                    {"use_sliding_window", json(true)},
@@ -167,7 +147,7 @@ TEST_CASE("hostile config.json: a Qwen2 variant the decoder does not implement i
 }
 
 TEST_CASE("hostile config.json: every out-of-bounds value is bad_model naming the key, from inspect too") {
-  const std::string dir = model_copy("cfg");
+  const std::string dir = tiny_model_copy("cfg");
   const json golden = read_json(fs::path(tiny_model()) / "config.json");
   for (const ConfigCase& c : config_cases()) {
     CAPTURE(c.what);
@@ -186,7 +166,7 @@ TEST_CASE("hostile config.json: every out-of-bounds value is bad_model naming th
 }
 
 TEST_CASE("hostile config.json: the crashing cases are refused by the commands that ran them") {
-  const std::string dir = model_copy("run");
+  const std::string dir = tiny_model_copy("run");
   const json golden = read_json(fs::path(tiny_model()) / "config.json");
   const std::string image = q(golden_image("square.jpg"));
   for (const auto& [key, value] :
@@ -208,7 +188,7 @@ TEST_CASE("hostile config.json: the crashing cases are refused by the commands t
 }
 
 TEST_CASE("hostile config.json: every problem is reported at once, in the error detail") {
-  const std::string dir = model_copy("many");
+  const std::string dir = tiny_model_copy("many");
   json cfg = read_json(fs::path(tiny_model()) / "config.json");
   cfg["num_hidden_layers"] = 0;
   cfg["rope_theta"] = -5;
@@ -342,7 +322,7 @@ TEST_CASE("hostile GGUF: metadata that disagrees with fastvlm.config_json is bad
 TEST_CASE(
     "hostile tokenizer: no definition of <|im_start|>/<|im_end|>/<|endoftext|> is bad_model naming the "
     "files") {
-  const std::string dir = model_copy("tok_none");
+  const std::string dir = tiny_model_copy("tok_none");
   fs::remove(fs::path(dir) / "added_tokens.json");
   fs::remove(fs::path(dir) / "tokenizer_config.json");
   const std::string image = q(golden_image("square.jpg"));
@@ -386,17 +366,17 @@ TEST_CASE("hostile tokenizer: every layout that defines the special tokens is ac
   const json expected = json::parse("[151644, 872, 151645, 151643]");  // "user" is one BPE token
   CHECK(ids_of(tiny_model()) == expected);
   {  // tokenizer_config.json's added_tokens_decoder alone (the Qwen2 releases: no added_tokens.json)
-    const std::string dir = model_copy("tok_cfg");
+    const std::string dir = tiny_model_copy("tok_cfg");
     fs::remove(fs::path(dir) / "added_tokens.json");
     CHECK(ids_of(dir) == expected);
   }
   {  // added_tokens.json alone
-    const std::string dir = model_copy("tok_added");
+    const std::string dir = tiny_model_copy("tok_added");
     fs::remove(fs::path(dir) / "tokenizer_config.json");
     CHECK(ids_of(dir) == expected);
   }
   {  // vocab.json + merges.txt beside a tokenizer.json that holds the added tokens
-    const std::string dir = model_copy("tok_json");
+    const std::string dir = tiny_model_copy("tok_json");
     fs::remove(fs::path(dir) / "added_tokens.json");
     fs::remove(fs::path(dir) / "tokenizer_config.json");
     json added = json::array();
