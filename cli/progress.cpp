@@ -104,7 +104,11 @@ void Progress::update(const BatchStats& s) {
   if (mode_ == Mode::kOff) return;
   std::lock_guard lock(mu_);
   stats_ = s;
+  // The first figures go on screen at once, not a tick later: a short batch (or one whose first
+  // image takes long) shows its progress line from the start.
+  const bool first = !have_stats_;
   have_stats_ = true;
+  if (first && mode_ == Mode::kLive) draw_locked();
 }
 
 void Progress::print_above(const std::function<void()>& write) {
