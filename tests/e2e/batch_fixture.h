@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -31,6 +32,26 @@ inline std::filesystem::path make_image_folder(const std::string& name, int n) {
     fs::copy_file(src, dir / (stem + src.extension().string()));
   }
   return dir;
+}
+
+// image -> token ids of every ok line, the images of all lines in output order, and how many failed.
+struct Answers {
+  std::map<std::string, std::vector<int>> ids;
+  std::vector<std::string> order;
+  int failed = 0;
+};
+
+inline Answers answers_of(const CliRun& r) {
+  Answers a;
+  for (const auto& j : r.lines) {
+    REQUIRE(j.is_object());
+    a.order.push_back(j["image"].get<std::string>());
+    if (j["ok"].get<bool>())
+      a.ids[j["image"].get<std::string>()] = j["token_ids"].get<std::vector<int>>();
+    else
+      ++a.failed;
+  }
+  return a;
 }
 
 inline std::string read_text(const std::filesystem::path& p) {

@@ -14,26 +14,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// image -> token ids of every ok line; the images of the lines in output order.
-struct Answers {
-  std::map<std::string, std::vector<int>> ids;
-  std::vector<std::string> order;
-  int failed = 0;
-};
-
-Answers answers_of(const CliRun& r) {
-  Answers a;
-  for (const auto& j : r.lines) {
-    REQUIRE(j.is_object());
-    a.order.push_back(j["image"].get<std::string>());
-    if (j["ok"].get<bool>())
-      a.ids[j["image"].get<std::string>()] = j["token_ids"].get<std::vector<int>>();
-    else
-      ++a.failed;
-  }
-  return a;
-}
-
 std::vector<std::string> sorted(std::vector<std::string> v) {
   std::sort(v.begin(), v.end());
   return v;
