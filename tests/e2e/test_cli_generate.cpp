@@ -16,7 +16,6 @@ using namespace fvlm;
 using namespace fvlm::test;
 
 namespace {
-std::string tmp(const std::string& name) { return fvlm::test::temp_path(name); }
 
 void check_result_schema(const nlohmann::json& j, const std::string& task) {
   CHECK(j["ok"] == true);
@@ -48,7 +47,7 @@ void check_golden_cases(const std::string& env, const std::string& log = "") {
     const std::string tag = c["tag"];
     CAPTURE(tag);
     CAPTURE(env);
-    const std::string logits = tmp("fvlm_logits_" + tag + ".npy");
+    const std::string logits = temp_path("fvlm_logits_" + tag + ".npy");
     const std::string q = c["question"];
     // The goldens are FP32: the encoder pinned to f32, and the LLM's prefill too as the user runs it
     // (its auto is bf16 on a CPU with native bf16); under an FVLM_MAX_ISA cap auto is left to choose,
@@ -100,7 +99,7 @@ TEST_CASE("cli ask: every golden e2e case (length, logits, greedy ids)") { check
 TEST_CASE("cli ask: every golden e2e case with FVLM_MAX_ISA=scalar, then avx2") {
   for (const std::string isa : {"scalar", "avx2"}) {
     CAPTURE(isa);
-    const std::string log = tmp("fvlm_max_isa_" + isa + ".log");
+    const std::string log = temp_path("fvlm_max_isa_" + isa + ".log");
     std::filesystem::remove(log);
     check_golden_cases("FVLM_MAX_ISA=" + isa, log);
     const std::set<std::string> picked = picked_variants(log);
@@ -151,7 +150,7 @@ TEST_CASE("cli describe/ocr/count: schema, several images, one JSON line each") 
 }
 
 TEST_CASE("cli: a bad image among several is an error line - the rest go on - exit 1") {
-  const std::string bad = tmp("fvlm_not_an_image.png");
+  const std::string bad = temp_path("fvlm_not_an_image.png");
   std::ofstream(bad) << "this is not a PNG";
   const CliRun r = run_cli("describe -m '" + tiny_model() + "' '" + golden_image("wide.png") + "' '" + bad +
                            "' /nonexistent.jpg --max-tokens 2");
@@ -182,7 +181,7 @@ TEST_CASE("cli: sampling with a seed is reproducible") {
 
 TEST_CASE("cli batch: folder input, failures recorded, append + resume") {
   namespace fs = std::filesystem;
-  const fs::path dir = tmp("fvlm_batch_dir");
+  const fs::path dir = temp_path("fvlm_batch_dir");
   fs::remove_all(dir);
   fs::create_directories(dir);
   fs::copy_file(golden_image("wide.png"), dir / "a.png");

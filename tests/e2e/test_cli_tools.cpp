@@ -11,14 +11,10 @@
 using namespace fvlm;
 using namespace fvlm::test;
 
-namespace {
-std::string tmp(const std::string& name) { return fvlm::test::temp_path(name); }
-}  // namespace
-
 TEST_CASE("cli tokenize/detokenize: the golden chat prompt ids") {
   std::ifstream f(golden("tiny/llm/text_cases.json"));
   const auto c = nlohmann::json::parse(f)["cases"][0];
-  const std::string prompt_file = tmp("fvlm_prompt.txt");
+  const std::string prompt_file = temp_path("fvlm_prompt.txt");
   std::ofstream(prompt_file) << c["prompt"].get<std::string>();
   const CliRun r = run_cli("tokenize -m '" + tiny_model() + "' - < '" + prompt_file + "'");
   CHECK(r.exit_code == 0);
@@ -33,7 +29,7 @@ TEST_CASE("cli tokenize/detokenize: the golden chat prompt ids") {
 }
 
 TEST_CASE("cli preprocess: bit-exact golden pixel values for a PNG") {
-  const std::string out = tmp("fvlm_pixels.npy");
+  const std::string out = temp_path("fvlm_pixels.npy");
   const CliRun r =
       run_cli("preprocess '" + golden_image("tall.png") + "' -o '" + out + "' -m '" + tiny_model() + "'");
   CHECK(r.exit_code == 0);
@@ -44,7 +40,7 @@ TEST_CASE("cli preprocess: bit-exact golden pixel values for a PNG") {
 }
 
 TEST_CASE("cli embed: golden features and projection within tolerance - bad inputs") {
-  const std::string out = tmp("fvlm_feats.npy");
+  const std::string out = temp_path("fvlm_feats.npy");
   CliRun r = run_cli("embed --vision-precision f32 -m '" + tiny_model() + "' '" + golden_image("gray.png") +
                      "' -o '" + out + "'");
   CHECK(r.exit_code == 0);
@@ -65,7 +61,7 @@ TEST_CASE("cli embed: golden features and projection within tolerance - bad inpu
 }
 
 TEST_CASE("cli embed --vision-precision int8: close to the golden features, not equal - bad values refused") {
-  const std::string out = tmp("fvlm_feats_int8.npy");
+  const std::string out = temp_path("fvlm_feats_int8.npy");
   CliRun r = run_cli("embed --vision-precision int8 -m '" + tiny_model() + "' '" + golden_image("gray.png") +
                      "' -o '" + out + "'");
   CHECK(r.exit_code == 0);
