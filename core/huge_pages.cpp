@@ -6,11 +6,11 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
-#include <sstream>
 #include <string>
 
 #include <fmt/format.h>
 
+#include "core/enum_names.h"
 #include "core/error.h"
 
 namespace fvlm {
@@ -18,29 +18,25 @@ namespace {
 constexpr size_t kHugePage = size_t(2) << 20;
 }
 
+// The kernel's words for each mode: the file shows them all and brackets the one in force.
+constexpr EnumName<ThpMode> kThpModes[] = {{ThpMode::kAlways, "always"},
+                                           {ThpMode::kMadvise, "madvise"},
+                                           {ThpMode::kNever, "never"},
+                                           {ThpMode::kUnknown, "unknown"}};
+
 ThpMode transparent_huge_pages() {
   std::ifstream f("/sys/kernel/mm/transparent_hugepage/enabled");
   std::string line;
-  if (!std::getline(f, line)) return ThpMode::kUnknown;
-  if (line.find("[always]") != std::string::npos) return ThpMode::kAlways;
-  if (line.find("[madvise]") != std::string::npos) return ThpMode::kMadvise;
-  if (line.find("[never]") != std::string::npos) return ThpMode::kNever;
+  std::getline(f, line);
+  for (const EnumName<ThpMode>& m : kThpModes) {
+    std::string word = "[";  // append(): GCC 12's false -Wrestrict on "[" + std::string (bug 105329)
+    word.append(m.name).append("]");
+    if (line.find(word) != std::string::npos) return m.value;
+  }
   return ThpMode::kUnknown;
 }
 
-std::string_view thp_mode_name(ThpMode m) {
-  switch (m) {
-    case ThpMode::kAlways:
-      return "always";
-    case ThpMode::kMadvise:
-      return "madvise";
-    case ThpMode::kNever:
-      return "never";
-    case ThpMode::kUnknown:
-      break;
-  }
-  return "unknown";
-}
+std::string_view thp_mode_name(ThpMode m) { return enum_name<ThpMode>(kThpModes, m); }
 
 std::shared_ptr<uint8_t> allocate_huge_pages(size_t bytes) {
   // Over-allocate by one huge page and trim both ends, so the block starts on a 2 MB boundary
