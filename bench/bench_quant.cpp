@@ -4,7 +4,9 @@
 //   prefill: one layer's matrices at M = 280 (image tokens + prompt) -> GOP/s (2*M*N*K per second);
 //   crossover: int8 kernel vs dequantise + f32 sgemm (the decoder's prefill path) at growing M,
 //           which sets decoder/linear.cpp's kDequantGemmMinRows.
-// Usage: bench_quant [--threads N] [--reps R]. Prints ratios against the scalar reference.
+// Each for the ggml block layouts and the packed ones (quant/packed.h) the engine uses in huge pages.
+// Usage: bench_quant [--threads N] [--reps R] [--layouts ROUNDS]. Prints ratios against the scalar
+// reference; --layouts only compares the layouts' decode in interleaved rounds.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -18,6 +20,7 @@
 #include "core/parallel.h"
 #include "decoder/gemm.h"
 #include "quant/matmul_quant.h"
+#include "quant/packed.h"
 
 using namespace fvlm;
 using namespace fvlm::quant;
@@ -47,6 +50,12 @@ struct Rng {
 // In huge pages, as the engine keeps its LLM weights (decoder/weight_pages.h): from 4 KB pages the
 // decode rows measure the TLB more than the kernels.
 Tensor random_weight(Rng& rng, DType t, int64_t n, int64_t k) {
+  if (is_packed(t)) {  // random ggml blocks, interleaved as the engine does at load
+    const Tensor w = random_weight(rng, ggml_type(t), n, k);
+    const std::shared_ptr<uint8_t> block = allocate_huge_pages(size_t(w.nbytes()));
+    pack_groups(w, 0, n / kPackRows, block.get());
+    return Tensor::view(t, {n, k}, block.get(), block);
+  }
   const std::shared_ptr<uint8_t> block = allocate_huge_pages(size_t(dtype_bytes(t, n * k)));
   const Tensor w = Tensor::view(t, {n, k}, block.get(), block);
   uint8_t* p = block.get();
@@ -173,7 +182,7 @@ void bench_type(Rng& rng, DType t, int reps) {
   const Model m = make_model(rng, t);
   std::vector<float> x(size_t(kPrefillM) * kInter), y(size_t(kPrefillM) * kVocab);
   for (auto& v : x) v = float(int64_t(rng.next() % 2001) - 1000) * 1e-3f;
-  const auto table = t == DType::Q8_0 ? matmul_q8_0_variants() : matmul_q4_0_variants();
+  const auto table = matmul_variants(t);
   double ref_tok = 0, ref_gops = 0;
   for (const MatmulVariant& v : table) {
     if (!cpu_has(v.feature)) {
@@ -202,20 +211,53 @@ void bench_type(Rng& rng, DType t, int reps) {
   crossover(m, t, x.data(), y.data(), std::max(2, reps / 5));
 }
 
+// --layouts: decode (M = 1) and a batched step (M = 8) on the ggml and the packed layout of each
+// type, in interleaved rounds (this VM's memory bandwidth drifts by +-20% over minutes: figures
+// taken minutes apart do not compare).
+void layouts_in_rounds(Rng& rng, int rounds, int reps) {
+  const DType types[] = {DType::Q8_0, DType::Q8_0_R16, DType::Q4_0, DType::Q4_0_R16};
+  std::vector<Model> models;
+  for (DType t : types) models.push_back(make_model(rng, t));
+  std::vector<float> x(size_t(8) * kInter), y(size_t(8) * kVocab);
+  for (auto& v : x) v = float(int64_t(rng.next() % 2001) - 1000) * 1e-3f;
+  for (int round = 0; round < rounds; ++round) {
+    std::printf("round %d:", round + 1);
+    for (size_t i = 0; i < models.size(); ++i) {
+      const MatmulVariant& v = best_matmul(types[i]);
+      double one = 1e30, eight = 1e30;
+      for (int r = 0; r < reps; ++r) {
+        one = std::min(one, decode_token_seconds(models[i], v, x.data(), y.data()));
+        const auto t0 = std::chrono::steady_clock::now();
+        for (const Tensor& w : models[i].layer_w) matmul_quant(x.data(), 8, w.dim(1), w, y.data(), v);
+        matmul_quant(x.data(), 8, kHidden, models[i].lm_head, y.data(), v);
+        eight = std::min(eight, seconds_since(t0));
+      }
+      std::printf(" | %s M=1 %.1f tok/s, M=8 %.0f tok/s", std::string(dtype_name(types[i])).c_str(),
+                  1.0 / one, 8.0 / eight);
+    }
+    std::printf("\n");
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  int threads = 2, reps = 20;
+  int threads = 2, reps = 20, layout_rounds = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (std::string(argv[i]) == "--threads") threads = std::atoi(argv[i + 1]);
     if (std::string(argv[i]) == "--reps") reps = std::atoi(argv[i + 1]);
+    if (std::string(argv[i]) == "--layouts") layout_rounds = std::atoi(argv[i + 1]);
   }
   set_num_threads(threads);
   std::printf(
       "bench_quant: Qwen2-0.5B shapes (24 layers, hidden %d, inter %d, vocab %d), %d threads, cpu: %s\n",
       kHidden, kInter, kVocab, threads, cpu_features_summary().c_str());
   Rng rng;
-  bench_type(rng, DType::Q8_0, reps);
-  bench_type(rng, DType::Q4_0, reps);
+  if (layout_rounds > 0) {
+    layouts_in_rounds(rng, layout_rounds, std::max(1, reps / 4));
+    return 0;
+  }
+  // The ggml layouts (--weight-pages mapped) and the packed ones made at load (decoder/weight_pages.h).
+  for (DType t : {DType::Q8_0, DType::Q8_0_R16, DType::Q4_0, DType::Q4_0_R16}) bench_type(rng, t, reps);
   return 0;
 }

@@ -10,9 +10,25 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <utility>
 
 namespace fvlm::FVLM_ISA {
 namespace {
+
+// A compile-time index (std::integral_constant's job, minus its shared conversion operator).
+template <int I>
+struct Index {
+  static constexpr int value = I;
+  constexpr operator int() const { return I; }
+};
+
+// f(Index<0>) ... f(Index<N-1>): fully unrolled with constant indices, so the compiler keeps every
+// accumulator of the tile in a register.
+template <int N, class F>
+inline void unroll(F&& f) {
+  [&]<int... I>(std::integer_sequence<int, I...>) { (f(Index<I>{}), ...); }
+  (std::make_integer_sequence<int, N>{});
+}
 
 // The sum of the 8 lanes of v.
 inline float hsum_avx2(__m256 v) {

@@ -42,11 +42,17 @@ std::string_view dtype_name(DType t) {
       return "Q8_0";
     case DType::Q4_0:
       return "Q4_0";
+    case DType::Q8_0_R16:
+      return "Q8_0_R16";
+    case DType::Q4_0_R16:
+      return "Q4_0_R16";
   }
   return "?";
 }
 
-int64_t dtype_block_elems(DType t) { return (t == DType::Q8_0 || t == DType::Q4_0) ? 32 : 1; }
+int64_t dtype_block_elems(DType t) {
+  return (t == DType::Q8_0 || t == DType::Q4_0 || t == DType::Q8_0_R16 || t == DType::Q4_0_R16) ? 32 : 1;
+}
 
 int64_t dtype_block_bytes(DType t) {
   switch (t) {
@@ -61,8 +67,10 @@ int64_t dtype_block_bytes(DType t) {
     case DType::U8:
       return 1;
     case DType::Q8_0:
+    case DType::Q8_0_R16:  // the same bytes, rearranged
       return 2 + 32;
     case DType::Q4_0:
+    case DType::Q4_0_R16:
       return 2 + 16;
   }
   return 0;

@@ -12,7 +12,9 @@
 namespace fvlm {
 
 // Block-quantised types use ggml's layouts: Q8_0 = {f16 d; int8 q[32]}, Q4_0 = {f16 d; uint8 q[16]}.
-enum class DType : uint8_t { F32, F16, BF16, I64, I32, U8, Q8_0, Q4_0 };
+// Q8_0_R16 / Q4_0_R16 hold the same blocks with 16 rows interleaved (quant/packed.h): made in
+// memory at load for the int8 kernels, never read from or written to a file.
+enum class DType : uint8_t { F32, F16, BF16, I64, I32, U8, Q8_0, Q4_0, Q8_0_R16, Q4_0_R16 };
 
 std::string_view dtype_name(DType t);  // "F32", "BF16", "Q8_0", ...
 int64_t dtype_block_elems(DType t);    // 1, or 32 for Q8_0/Q4_0

@@ -11,6 +11,7 @@
 #include "decoder/gemv.h"
 #include "quant/bf16_rows.h"
 #include "quant/matmul_quant.h"
+#include "quant/packed.h"
 
 namespace fvlm::dec {
 
@@ -37,6 +38,8 @@ void check_supported(const Tensor& W) {
       return;
     case DType::Q8_0:
     case DType::Q4_0:  // int8 kernels on quantised activations (quant/), see linear_multi
+    case DType::Q8_0_R16:
+    case DType::Q4_0_R16:
       return;
     default:
       throw Error(Errc::kUnsupported,
@@ -93,7 +96,7 @@ void linear_multi(const float* x, int64_t M, std::span<const LinearOut> outs, Ge
   bool quantised = false;
   for (const LinearOut& o : outs) {
     check_supported(*o.W);
-    quantised |= o.W->dtype() == DType::Q8_0 || o.W->dtype() == DType::Q4_0;
+    quantised |= quant::is_block_quantized(o.W->dtype());
   }
   if (scratch.bf16 && M >= (quantised ? kDequantGemmMinRows : kGemmMinRows)) {
     linear_bf16(x, M, outs, scratch);
@@ -110,7 +113,7 @@ void linear_multi(const float* x, int64_t M, std::span<const LinearOut> outs, Ge
   if (quantised) {  // few tokens: int8 dot products, all quantised matrices in one pass
     std::vector<quant::QuantOut> q;
     for (const LinearOut& o : outs) {
-      if (o.W->dtype() == DType::Q8_0 || o.W->dtype() == DType::Q4_0)
+      if (quant::is_block_quantized(o.W->dtype()))
         q.push_back({o.W, o.y});
       else
         linear(x, M, *o.W, nullptr, o.y, scratch);
@@ -138,7 +141,7 @@ void linear_rows(const float* x, int64_t M, std::span<const LinearOut> outs) {
   std::vector<LinearOut> wide;
   for (const LinearOut& o : outs) {
     check_supported(*o.W);
-    if (o.W->dtype() == DType::Q8_0 || o.W->dtype() == DType::Q4_0)
+    if (quant::is_block_quantized(o.W->dtype()))
       q.push_back({o.W, o.y});
     else
       wide.push_back(o);

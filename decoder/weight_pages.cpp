@@ -11,6 +11,7 @@
 #include "core/mapped_file.h"
 #include "core/memory_info.h"
 #include "core/parallel.h"
+#include "quant/packed.h"
 
 namespace fvlm::dec {
 namespace {
@@ -73,32 +74,41 @@ WeightPlacement place_weights(Qwen2Weights& w, WeightPages asked) {
     return r;
   }
   const bool tied = w.embed_tokens.data() == w.lm_head.data();
-  // Copy in 2 MB pieces over the threads: faulting in the huge pages is most of the work.
+  // Copy in ~2 MB pieces over the threads: faulting in the huge pages is most of the work. A
+  // packable matrix goes in whole 16-row groups, interleaved on the way.
   struct Piece {
-    const uint8_t* from;
-    uint8_t* to;
-    int64_t bytes;
+    const Tensor* t;
+    int64_t from, bytes;  // byte range of t (for a packed matrix: whole groups)
+    uint8_t* to;          // the start of t's copy
   };
   std::vector<Piece> pieces;
   int64_t offset = 0;
   for (Tensor* t : mats) {
-    const auto* src = static_cast<const uint8_t*>(t->data());
-    for (int64_t o = 0; o < t->nbytes(); o += int64_t(2) << 20)
-      pieces.push_back(
-          {src + o, block.get() + offset + o, std::min<int64_t>(int64_t(2) << 20, t->nbytes() - o)});
+    const int64_t unit = quant::packable(*t) ? quant::kPackRows * dtype_bytes(t->dtype(), t->dim(1)) : 1;
+    const int64_t step = std::max<int64_t>(1, (int64_t(2) << 20) / unit) * unit;
+    for (int64_t o = 0; o < t->nbytes(); o += step)
+      pieces.push_back({t, o, std::min<int64_t>(step, t->nbytes() - o), block.get() + offset});
     offset += copy_bytes(t->nbytes());
   }
   // Each piece's file pages go as soon as it is copied: the peak stays near one copy of the weights.
   parallel_for(int64_t(pieces.size()), 1, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) {
       const Piece& pc = pieces[size_t(i)];
-      std::memcpy(pc.to, pc.from, size_t(pc.bytes));
-      MappedFile::drop_resident_range(pc.from, size_t(pc.bytes));  // no-op for heap tensors
+      const auto* src = static_cast<const uint8_t*>(pc.t->data());
+      if (quant::packable(*pc.t)) {
+        const int64_t group_bytes = quant::kPackRows * dtype_bytes(pc.t->dtype(), pc.t->dim(1));
+        quant::pack_groups(*pc.t, pc.from / group_bytes, (pc.from + pc.bytes) / group_bytes, pc.to);
+      } else {
+        std::memcpy(pc.to + pc.from, src + pc.from, size_t(pc.bytes));
+      }
+      MappedFile::drop_resident_range(src + pc.from, size_t(pc.bytes));  // no-op for heap tensors
     }
   });
   offset = 0;
   for (Tensor* t : mats) {
-    *t = Tensor::view(t->dtype(), t->shape(), block.get() + offset, block);
+    const DType type = quant::packable(*t) ? quant::packed_type(t->dtype()) : t->dtype();
+    r.packed += quant::is_packed(type);
+    *t = Tensor::view(type, t->shape(), block.get() + offset, block);
     offset += copy_bytes(t->nbytes());
   }
   if (tied) w.embed_tokens = w.lm_head;

@@ -30,8 +30,10 @@ double ms_since(Clock::time_point t) {
 
 void log_placement(const dec::WeightPlacement& p) {
   if (p.pages == dec::WeightPages::kHuge)
-    spdlog::info("LLM weights: {} MB copied into huge pages in {:.0f} ms ({}; {} MB backed by 2 MB pages)",
-                 p.bytes >> 20, p.ms, p.reason, p.huge_backed_bytes < 0 ? -1 : p.huge_backed_bytes >> 20);
+    spdlog::info(
+        "LLM weights: {} MB copied into huge pages in {:.0f} ms ({}; {} MB backed by 2 MB pages; {} matrices "
+        "with rows interleaved for the int8 kernels)",
+        p.bytes >> 20, p.ms, p.reason, p.huge_backed_bytes < 0 ? -1 : p.huge_backed_bytes >> 20, p.packed);
   else
     spdlog::info(
         "LLM weights: {} MB read from the file mapping, 4 KB pages ({}); decode is faster in huge "

@@ -12,6 +12,7 @@
 #include "core/half.h"
 #include "core/parallel.h"
 #include "quant/dequantize.h"
+#include "quant/packed.h"
 #include "quant/quantize_acts.h"
 
 namespace fvlm::quant {
@@ -29,27 +30,70 @@ constexpr MatmulVariant kQ4_0Variants[] = {
     {"avxvnni", CpuFeature::kAvxVnni, matmul_q4_0_avxvnni},
     {"avx512vnni", CpuFeature::kAvx512Vnni, matmul_q4_0_avx512},
 };
+constexpr MatmulVariant kQ8_0R16Variants[] = {
+    {"ref", CpuFeature::kNone, matmul_q8_0_r16_ref},
+    {"avx2", CpuFeature::kAvx2, matmul_q8_0_r16_avx2},
+    {"avxvnni", CpuFeature::kAvxVnni, matmul_q8_0_r16_avxvnni},
+    {"avx512vnni", CpuFeature::kAvx512Vnni, matmul_q8_0_r16_avx512},
+};
+constexpr MatmulVariant kQ4_0R16Variants[] = {
+    {"ref", CpuFeature::kNone, matmul_q4_0_r16_ref},
+    {"avx2", CpuFeature::kAvx2, matmul_q4_0_r16_avx2},
+    {"avxvnni", CpuFeature::kAvxVnni, matmul_q4_0_r16_avxvnni},
+    {"avx512vnni", CpuFeature::kAvx512Vnni, matmul_q4_0_r16_avx512},
+};
 
 }  // namespace
 
 std::span<const MatmulVariant> matmul_q8_0_variants() { return kQ8_0Variants; }
 std::span<const MatmulVariant> matmul_q4_0_variants() { return kQ4_0Variants; }
+std::span<const MatmulVariant> matmul_q8_0_r16_variants() { return kQ8_0R16Variants; }
+std::span<const MatmulVariant> matmul_q4_0_r16_variants() { return kQ4_0R16Variants; }
+
+std::span<const MatmulVariant> matmul_variants(DType t) {
+  switch (t) {
+    case DType::Q8_0:
+      return kQ8_0Variants;
+    case DType::Q4_0:
+      return kQ4_0Variants;
+    case DType::Q8_0_R16:
+      return kQ8_0R16Variants;
+    case DType::Q4_0_R16:
+      return kQ4_0R16Variants;
+    default:
+      throw Error(Errc::kUnsupported, fmt::format("matmul_quant: {} weights", dtype_name(t)));
+  }
+}
 
 const MatmulVariant& best_matmul(DType weight_type) {
   // Resolved once (thread-safe static init): the CPU does not change while we run.
   static const MatmulVariant& q8 = pick("matmul_q8_0", kQ8_0Variants);
   static const MatmulVariant& q4 = pick("matmul_q4_0", kQ4_0Variants);
-  FVLM_CHECK(weight_type == DType::Q8_0 || weight_type == DType::Q4_0,
-             "matmul_quant: weight must be Q8_0/Q4_0");
-  return weight_type == DType::Q8_0 ? q8 : q4;
+  static const MatmulVariant& q8r = pick("matmul_q8_0_r16", kQ8_0R16Variants);
+  static const MatmulVariant& q4r = pick("matmul_q4_0_r16", kQ4_0R16Variants);
+  switch (weight_type) {
+    case DType::Q8_0:
+      return q8;
+    case DType::Q4_0:
+      return q4;
+    case DType::Q8_0_R16:
+      return q8r;
+    case DType::Q4_0_R16:
+      return q4r;
+    default:
+      throw Error(Errc::kUnsupported, fmt::format("matmul_quant: {} weights", dtype_name(weight_type)));
+  }
 }
 
 namespace {
 void check_weight(const Tensor& w, int64_t K) {
-  FVLM_CHECK(w.dtype() == DType::Q8_0 || w.dtype() == DType::Q4_0, "matmul_quant: weight must be Q8_0/Q4_0");
+  FVLM_CHECK(is_block_quantized(w.dtype()), "matmul_quant: weight must be Q8_0/Q4_0 (or packed)");
   FVLM_CHECK(w.rank() == 2 && w.dim(1) == K && K % kBlock == 0,
              fmt::format("matmul_quant: weight {} vs K={}", shape_str(w.shape()), K));
 }
+
+// Threads take weight rows in groups of 16: a packed group is never split between two of them.
+int64_t groups(int64_t rows) { return (rows + kPackRows - 1) / kPackRows; }
 
 // x [M, K] as int8 blocks, in buffers each thread keeps (decode calls this ~170 times a token).
 QuantizedRows quantize_x(const float* x, int64_t M, int64_t K) {
@@ -82,17 +126,20 @@ void matmul_quant(const float* x, int64_t M, int64_t K, const Tensor& w, float* 
   const QuantizedRows xq = quantize_x(x, M, K);
   const int64_t N = w.dim(0);
   const QuantMatrix wm{w.dtype(), N, K, static_cast<const uint8_t*>(w.data())};
-  parallel_for(N, 16, [&](int64_t n0, int64_t n1) { variant.fn(xq, wm, n0, n1, y, N); });
+  parallel_for(groups(N), 1, [&](int64_t g0, int64_t g1) {
+    variant.fn(xq, wm, g0 * kPackRows, std::min(N, g1 * kPackRows), y, N);
+  });
 }
 
 void matmul_quant_multi(const float* x, int64_t M, int64_t K, std::span<const QuantOut> outs) {
   for (const QuantOut& o : outs) check_weight(*o.w, K);
   const QuantizedRows xq = quantize_x(x, M, K);
   parallel_for_parts(
-      outs, [](const QuantOut& o) { return o.w->dim(0); }, 16,
-      [&](const QuantOut& o, int64_t lo, int64_t hi) {
-        const QuantMatrix wm{o.w->dtype(), o.w->dim(0), K, static_cast<const uint8_t*>(o.w->data())};
-        best_matmul(o.w->dtype()).fn(xq, wm, lo, hi, o.y, o.w->dim(0));
+      outs, [](const QuantOut& o) { return groups(o.w->dim(0)); }, 1,
+      [&](const QuantOut& o, int64_t g0, int64_t g1) {
+        const int64_t N = o.w->dim(0);
+        const QuantMatrix wm{o.w->dtype(), N, K, static_cast<const uint8_t*>(o.w->data())};
+        best_matmul(o.w->dtype()).fn(xq, wm, g0 * kPackRows, std::min(N, g1 * kPackRows), o.y, N);
       });
 }
 
@@ -156,7 +203,7 @@ void convert_rows(const uint8_t* in, DType from, int64_t rows, int64_t cols, DTy
 }
 
 Tensor dequantize(const Tensor& w) {
-  if (w.dtype() != DType::Q8_0 && w.dtype() != DType::Q4_0) return to_f32(w);
+  if (!is_block_quantized(w.dtype())) return to_f32(w);
   Tensor out = Tensor::zeros(DType::F32, w.shape());
   dequantize_rows(w, 0, w.numel() / w.dim(-1), out.f32());
   return out;

@@ -17,9 +17,10 @@
 
 namespace fvlm::quant {
 
-// A weight matrix [n, k] of blocks: row r starts at data + r * (k / 32) * block bytes.
+// A weight matrix [n, k] of blocks: row r starts at data + r * (k / 32) * block bytes (Q8_0, Q4_0),
+// or 16 rows interleaved per group (Q8_0_R16, Q4_0_R16: quant/packed.h).
 struct QuantMatrix {
-  DType type = DType::Q8_0;  // Q8_0 or Q4_0
+  DType type = DType::Q8_0;  // Q8_0, Q4_0, Q8_0_R16 or Q4_0_R16
   int64_t n = 0, k = 0;
   const uint8_t* data = nullptr;
 };
@@ -33,10 +34,14 @@ using MatmulVariant = Variant<MatmulQuantFn>;
 // Tables list "ref" first; best_matmul() is pick()'s choice (the last one allowed).
 std::span<const MatmulVariant> matmul_q8_0_variants();
 std::span<const MatmulVariant> matmul_q4_0_variants();
-const MatmulVariant& best_matmul(DType weight_type);  // resolved once, logged
+std::span<const MatmulVariant> matmul_q8_0_r16_variants();
+std::span<const MatmulVariant> matmul_q4_0_r16_variants();
+std::span<const MatmulVariant> matmul_variants(DType weight_type);  // one of the four above
+const MatmulVariant& best_matmul(DType weight_type);                // resolved once, logged
 
-// y[M,N] = x[M,K] . W^T where W is Tensor [N,K] of dtype Q8_0 or Q4_0. Threads via parallel_for
-// over N inside. `variant` overrides the dispatcher (tests, benchmarks).
+// y[M,N] = x[M,K] . W^T where W is Tensor [N,K] of dtype Q8_0 or Q4_0 (or their packed forms).
+// Threads via parallel_for over N inside, in whole 16-row groups. `variant` overrides the dispatcher (tests,
+// benchmarks).
 void matmul_quant(const float* x, int64_t M, int64_t K, const Tensor& w, float* y);
 void matmul_quant(const float* x, int64_t M, int64_t K, const Tensor& w, float* y,
                   const MatmulVariant& variant);
@@ -57,7 +62,7 @@ Tensor quantize(const Tensor& w_f32_or_bf16, DType target);
 // of rows straight into the file writer's buffer): `rows` rows of `cols` values in `from` (F32/F16/
 // BF16) at `in` become rows in `to` at `out`, over the threads. Types are checked by the callers.
 void convert_rows(const uint8_t* in, DType from, int64_t rows, int64_t cols, DType to, uint8_t* out);
-// Any F32/F16/BF16/Q8_0/Q4_0 tensor back to F32 (tests, tools).
+// Any F32/F16/BF16/Q8_0/Q4_0 tensor (or packed Q8_0_R16/Q4_0_R16) back to F32 (tests, tools).
 Tensor dequantize(const Tensor& w);
 
 // Kernels (defined in matmul_quant_{ref,avx2,avxvnni,avx512}.cpp; call only if cpu_has(feature)).
@@ -69,5 +74,14 @@ void matmul_q8_0_avxvnni(const QuantizedRows&, const QuantMatrix&, int64_t, int6
 void matmul_q4_0_avxvnni(const QuantizedRows&, const QuantMatrix&, int64_t, int64_t, float*, int64_t);
 void matmul_q8_0_avx512(const QuantizedRows&, const QuantMatrix&, int64_t, int64_t, float*, int64_t);
 void matmul_q4_0_avx512(const QuantizedRows&, const QuantMatrix&, int64_t, int64_t, float*, int64_t);
+// On packed weights (matmul_packed_{ref,avx2,avxvnni,avx512}.cpp): any range [n_begin, n_end).
+void matmul_q8_0_r16_ref(const QuantizedRows&, const QuantMatrix&, int64_t, int64_t, float*, int64_t);
+void matmul_q4_0_r16_ref(const QuantizedRows&, const QuantMatrix&, int64_t, int64_t, float*, int64_t);
+void matmul_q8_0_r16_avx2(const QuantizedRows&, const QuantMatrix&, int64_t, int64_t, float*, int64_t);
+void matmul_q4_0_r16_avx2(const QuantizedRows&, const QuantMatrix&, int64_t, int64_t, float*, int64_t);
+void matmul_q8_0_r16_avxvnni(const QuantizedRows&, const QuantMatrix&, int64_t, int64_t, float*, int64_t);
+void matmul_q4_0_r16_avxvnni(const QuantizedRows&, const QuantMatrix&, int64_t, int64_t, float*, int64_t);
+void matmul_q8_0_r16_avx512(const QuantizedRows&, const QuantMatrix&, int64_t, int64_t, float*, int64_t);
+void matmul_q4_0_r16_avx512(const QuantizedRows&, const QuantMatrix&, int64_t, int64_t, float*, int64_t);
 
 }  // namespace fvlm::quant

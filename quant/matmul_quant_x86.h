@@ -62,20 +62,8 @@ __m256 broadcast_lane(__m256 v) {
   return _mm256_permute_ps(v, C * 0x55);
 }
 
-// A compile-time index (std::integral_constant's job, minus its shared conversion operator).
-template <int I>
-struct Index {
-  static constexpr int value = I;
-  constexpr operator int() const { return I; }
-};
-
-// f(Index<0>) ... f(Index<N-1>): fully unrolled with constant indices, so the compiler keeps every
-// accumulator of the tile in a register.
-template <int N, class F>
-inline void unroll(F&& f) {
-  [&]<int... I>(std::integer_sequence<int, I...>) { (f(Index<I>{}), ...); }
-  (std::make_integer_sequence<int, N>{});
-}
+using fvlm::FVLM_ISA::Index;
+using fvlm::FVLM_ISA::unroll;
 
 // How far ahead of the weight block being multiplied to prefetch. A decode GEMV streams ~0.5 GB of
 // weights per token; the tile walks NR rows at once and the hardware prefetcher alone leaves much

@@ -2,7 +2,8 @@
 // request gets the same token ids with --parallel 1, 4 and 7 (greedy and seeded sampling, mixed
 // prompts and --max-tokens, so sequences join mid-way and finish at different steps), and the same
 // as Pipeline::run alone; a KV budget smaller than the batch holds sequences back without failing
-// them; a request that fails leaves the others' ids unchanged.
+// them; a request that fails leaves the others' ids unchanged. Once more on a Q4_0 file whose
+// matrices are interleaved for the int8 kernels (quant/packed.h), as `--weight-pages huge` loads it.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 
 #include "core/error.h"
 #include "core/image.h"
+#include "models/convert.h"
 #include "models/engine.h"
 #include "tests/test_util.h"
 
@@ -104,6 +106,27 @@ TEST_CASE("batching: --parallel 1, 4 and 7 give every request the ids it gets al
     // Sequences really ran together (and one at a time with --parallel 1).
     if (parallel == 1) CHECK(max_concurrent(run, counts) == 1);
     if (parallel > 1) CHECK(max_concurrent(run, counts) == parallel);
+  }
+}
+
+TEST_CASE("batching: on packed Q4_0/Q8_0 weights --parallel 5 gives every request the ids it gets alone") {
+  ConvertOptions o;
+  o.src = test::golden("tiny/model");
+  o.out_dir = test::temp_path("batching_q4_0");
+  o.type = parse_convert_type("q4_0");  // Q4_0 with Q8_0 attention and ffn_down: both packed kinds
+  convert_model(o);
+  PipelineOptions po;
+  po.keep_encoder = true;
+  po.weight_pages = dec::WeightPages::kHuge;
+  std::unique_ptr<Pipeline> p = Pipeline::load(o.out_dir, po);
+  CHECK(p->weight_placement().packed > 0);
+  const int n = 8;
+  std::vector<std::vector<int32_t>> alone;
+  for (const Request& r : mixed_requests(n)) alone.push_back(p->run(r).token_ids);
+  const Run run = run_engine(*p, {.parallel = 5}, mixed_requests(n));
+  for (int i = 0; i < n; ++i) {
+    CAPTURE(i);
+    CHECK(run.ids[size_t(i)] == alone[size_t(i)]);
   }
 }
 

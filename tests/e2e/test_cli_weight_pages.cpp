@@ -1,6 +1,7 @@
 // `--weight-pages` end to end: the LLM weights in huge pages or left in the file mapping give the
-// same tokens and the same logits bit for bit (only decode speed differs), `-v` says where they
-// went, and an unknown name is bad_args.
+// same tokens and the same logits bit for bit (only decode speed differs; the golden model is F32:
+// Q8_0/Q4_0 matrices are interleaved on the way and sum in another f32 order, which
+// tests/unit/test_weight_pages.cpp bounds), `-v` says where they went, and an unknown name is bad_args.
 #include <doctest/doctest.h>
 
 #include <cstring>

@@ -3,11 +3,16 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstring>
 #include <random>
+#include <utility>
 #include <vector>
 
 #include "core/cpu_features.h"
+#include "quant/bf16_rows.h"
+#include "quant/dequantize.h"
 #include "quant/matmul_quant.h"
+#include "quant/packed.h"
 
 using namespace fvlm;
 using namespace fvlm::quant;
@@ -44,7 +49,8 @@ Problem make_problem(DType t, int64_t m, int64_t n, int64_t k, uint32_t seed) {
   p.k = k;
   Tensor wf = Tensor::zeros(DType::F32, {n, k});
   for (int64_t i = 0; i < wf.numel(); ++i) wf.f32()[i] = uniform() * 0.05f;
-  p.w = quantize(wf, t);
+  p.w = quantize(wf, ggml_type(t));
+  if (is_packed(t)) p.w = pack(p.w);  // n % 16 == 0
   p.x.resize(size_t(m * k));
   for (auto& v : p.x) v = uniform() * (uniform() > 0.875f ? 8.0f : 1.0f);  // outliers, as real activations
   p.qs.resize(size_t(m * k));
@@ -91,9 +97,7 @@ void check_close(const std::vector<float>& got, const std::vector<float>& ref, c
     }
 }
 
-std::span<const MatmulVariant> variants(DType t) {
-  return t == DType::Q8_0 ? matmul_q8_0_variants() : matmul_q4_0_variants();
-}
+std::span<const MatmulVariant> variants(DType t) { return matmul_variants(t); }
 
 void every_variant_matches_ref(DType t, int64_t m, int64_t n, int64_t k) {
   Problem p = make_problem(t, m, n, k, uint32_t(1000003 * m + 1009 * n + k));
@@ -226,4 +230,105 @@ TEST_CASE("quant: every variant gives each row of an M-row call exactly its M=1 
           }
         }
   report_skipped(DType::Q8_0);
+}
+
+// Packed weights (quant/packed.h): the layout itself, the reference against f64 math, and every
+// variant against the reference bit for bit (the integer block dots are exact and each output is
+// one f32 FMA chain over the blocks in order, so vector lanes equal the scalar loop exactly; that
+// also makes each row of an M-row call its M = 1 result, as batched decode needs).
+
+TEST_CASE("quant: packed rows unpack to the ggml blocks they came from") {
+  for (DType t : {DType::Q8_0, DType::Q4_0})
+    for (int64_t k : {32, 928}) {
+      Problem p = make_problem(t, 1, 48, k, 7);
+      if (t == DType::Q8_0)  // every int8 value, -128 included, survives the + 128
+        for (int64_t i = 0; i < 48 * k / 32; ++i)
+          static_cast<BlockQ8_0*>(p.w.mutable_data())[i].qs[i % 32] = int8_t(i % 256 - 128);
+      const Tensor packed = pack(p.w);
+      CHECK(packed.dtype() == packed_type(t));
+      CHECK(packed.nbytes() == p.w.nbytes());
+      const int64_t row_bytes = dtype_bytes(t, k);
+      std::vector<uint8_t> row(static_cast<size_t>(row_bytes));
+      for (int64_t r = 0; r < 48; ++r) {
+        unpack_row(packed.dtype(), static_cast<const uint8_t*>(packed.data()), k, r, row.data());
+        CHECK(std::memcmp(row.data(), static_cast<const uint8_t*>(p.w.data()) + r * row_bytes,
+                          size_t(row_bytes)) == 0);
+      }
+      // Widening reads packed rows as the ggml ones.
+      std::vector<float> a(size_t(5 * k)), b(size_t(5 * k));
+      dequantize_rows(p.w, 17, 22, a.data());
+      dequantize_rows(packed, 17, 22, b.data());
+      CHECK(a == b);
+      std::vector<uint16_t> c(size_t(5 * k)), d(size_t(5 * k));
+      rows_to_bf16(p.w, 17, 22, c.data());
+      rows_to_bf16(packed, 17, 22, d.data());
+      CHECK(c == d);
+    }
+  CHECK_FALSE(packable(make_problem(DType::Q8_0, 1, 24, 64, 1).w));  // rows not in 16s stay ggml
+}
+
+TEST_CASE("quant: packed reference equals f64 math on the dequantised operands") {
+  for (DType t : {DType::Q8_0_R16, DType::Q4_0_R16}) {
+    Problem p = make_problem(t, 3, 32, 896, 11);
+    const std::vector<float> y = run(variants(t)[0], p);
+    Tensor wd = dequantize(p.w);
+    for (int64_t r = 0; r < p.m; ++r)
+      for (int64_t c = 0; c < p.n; ++c) {
+        double s = 0;
+        for (int64_t j = 0; j < p.k; ++j)
+          s += double(p.qs[r * p.k + j]) * p.d[r * p.k / 32 + j / 32] * wd.f32()[c * p.k + j];
+        CHECK(std::fabs(y[r * p.n + c] - s) <= 1e-5 * p.xnorm[r] * p.wnorm[c]);
+      }
+  }
+}
+
+TEST_CASE("quant: every packed variant equals the packed reference bit for bit, any rows and ranges") {
+  for (DType t : {DType::Q8_0_R16, DType::Q4_0_R16}) {
+    report_skipped(t);
+    for (int64_t k : {32, 896, 928, 4864})
+      for (int64_t m : {1, 2, 3, 4, 5, 8, 9, 17}) {
+        const int64_t n = k == 4864 ? 48 : 128;
+        Problem p = make_problem(t, m, n, k, uint32_t(7 * m + k));
+        // Whole matrix, a range cutting groups at both ends, one group's middle.
+        for (auto [lo, hi] : {std::pair<int64_t, int64_t>{0, n}, {5, n - 3}, {18, 29}}) {
+          std::vector<float> want(size_t(m * n), -1.0f);
+          variants(t)[0].fn(p.rows(), p.mat(), lo, hi, want.data(), n);
+          for (const MatmulVariant& v : variants(t).subspan(1)) {
+            if (!cpu_has(v.feature)) continue;
+            CAPTURE(v.name);
+            CAPTURE(dtype_name(t));
+            CAPTURE(m);
+            CAPTURE(k);
+            CAPTURE(lo);
+            CAPTURE(hi);
+            std::vector<float> y(size_t(m * n), -1.0f);  // rows outside [lo, hi) stay untouched
+            v.fn(p.rows(), p.mat(), lo, hi, y.data(), n);
+            CHECK(y == want);
+          }
+        }
+      }
+    Problem vocab = make_problem(t, 1, 151936, 64, 3);
+    const std::vector<float> want = run(variants(t)[0], vocab);
+    for (const MatmulVariant& v : variants(t).subspan(1))
+      if (cpu_has(v.feature)) CHECK(run(v, vocab) == want);
+  }
+}
+
+TEST_CASE("quant: matmul_quant_multi on packed weights equals the ggml weights' result within reordering") {
+  for (int64_t m : {1, 8}) {
+    Problem a = make_problem(DType::Q8_0, m, 896, 896, 21);
+    Problem b = make_problem(DType::Q4_0, m, 4864, 896, 22);
+    const Tensor pa = pack(a.w), pb = pack(b.w);
+    std::vector<float> ya(size_t(m * a.n)), yb(size_t(m * b.n));
+    const QuantOut outs[] = {{&pa, ya.data()}, {&pb, yb.data()}};
+    matmul_quant_multi(a.x.data(), m, 896, outs);
+    for (Problem* p : {&a, &b}) {
+      std::vector<float> want(size_t(m * p->n));
+      matmul_quant(a.x.data(), m, 896, p->w, want.data());
+      check_close(p == &a ? ya : yb, want, *p);
+      std::vector<float> single(size_t(m * p->n));
+      matmul_quant(a.x.data(), m, 896, p == &a ? pa : pb, single.data());
+      CHECK((p == &a ? ya : yb) == single);  // same kernel whatever the grouping of matrices
+    }
+  }
 }

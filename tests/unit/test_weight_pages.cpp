@@ -1,8 +1,11 @@
 // LLM weights copied into huge pages (decoder/weight_pages.h, core/huge_pages.h) hold the same
-// bytes and give the same logits as the file mapping they came from; file pages are dropped only
-// where they are file pages.
+// values as the file mapping they came from (the same bytes, or Q8_0/Q4_0 rows interleaved in 16s
+// that unpack to the same bytes) and give the same logits up to f32 summation order; file pages are
+// dropped only where they are file pages.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <vector>
@@ -16,6 +19,7 @@
 #include "decoder/weight_pages.h"
 #include "models/config.h"
 #include "quant/matmul_quant.h"
+#include "quant/packed.h"
 #include "tests/test_util.h"
 
 using namespace fvlm;
@@ -89,7 +93,8 @@ TEST_CASE("drop_resident_range: drops pages of a mapped file (contents come back
   CHECK(heap == bytes);
 }
 
-TEST_CASE("place_weights huge: same bytes, same logits as the file mapping, tied embedding follows lm_head") {
+TEST_CASE(
+    "place_weights huge: same values, same logits as the file mapping, tied embedding follows lm_head") {
   const Golden g;
   for (DType t : {DType::F32, DType::Q8_0, DType::Q4_0}) {
     CAPTURE(dtype_name(t));
@@ -103,19 +108,49 @@ TEST_CASE("place_weights huge: same bytes, same logits as the file mapping, tied
     const WeightPlacement p = place_weights(huge, WeightPages::kHuge);
     CHECK(p.pages == WeightPages::kHuge);
     int64_t sum = 0;
+    int packed = 0;
     const std::vector<const Tensor*> a = matrices(mapped), b = matrices(huge);
     for (size_t i = 0; i < a.size(); ++i) {
       CHECK(a[i]->data() != b[i]->data());
-      CHECK(a[i]->dtype() == b[i]->dtype());
       CHECK(a[i]->shape() == b[i]->shape());
-      CHECK(std::memcmp(a[i]->data(), b[i]->data(), size_t(a[i]->nbytes())) == 0);
+      CHECK(b[i]->nbytes() == a[i]->nbytes());
+      if (quant::packable(*a[i])) {  // every tiny-model matrix has rows in 16s
+        ++packed;
+        CHECK(b[i]->dtype() == quant::packed_type(a[i]->dtype()));
+        const int64_t k = a[i]->dim(1), row_bytes = dtype_bytes(a[i]->dtype(), k);
+        std::vector<uint8_t> row(static_cast<size_t>(row_bytes));
+        bool same = true;
+        for (int64_t r = 0; r < a[i]->dim(0); ++r) {
+          quant::unpack_row(b[i]->dtype(), static_cast<const uint8_t*>(b[i]->data()), k, r, row.data());
+          same = same && std::memcmp(row.data(), static_cast<const uint8_t*>(a[i]->data()) + r * row_bytes,
+                                     size_t(row_bytes)) == 0;
+        }
+        CHECK(same);
+      } else {
+        CHECK(a[i]->dtype() == b[i]->dtype());
+        CHECK(std::memcmp(a[i]->data(), b[i]->data(), size_t(a[i]->nbytes())) == 0);
+      }
       sum += a[i]->nbytes();
     }
+    CHECK(p.packed == packed);
+    CHECK(packed == (t == DType::F32 ? 0 : int(a.size()) - 1));  // lm_head is the F32 embedding here
     CHECK(p.bytes >= sum);
     CHECK(p.bytes < sum + 64 * int64_t(a.size()));
     CHECK(mapped.embed_tokens.data() == mapped.lm_head.data());  // the golden model ties them
     CHECK(huge.embed_tokens.data() == huge.lm_head.data());
-    CHECK(logits_of(huge, g.cfg.llm) == logits_of(mapped, g.cfg.llm));  // bit for bit
+    const std::vector<float> want = logits_of(mapped, g.cfg.llm), got = logits_of(huge, g.cfg.llm);
+    if (t == DType::F32) {
+      CHECK(got == want);  // bit for bit: the same kernels on the same bytes
+    } else {  // the int8 kernels on packed rows sum each block exactly, then in another f32 order
+      REQUIRE(got.size() == want.size());
+      float scale = 0, worst = 0;
+      for (size_t i = 0; i < want.size(); ++i) {
+        scale = std::max(scale, std::fabs(want[i]));
+        worst = std::max(worst, std::fabs(got[i] - want[i]));
+      }
+      CHECK(worst <= 1e-4f * scale);
+      CHECK(worst > 0);  // the packed kernels did run
+    }
   }
 }
 

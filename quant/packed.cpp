@@ -1,0 +1,111 @@
+#include "quant/packed.h"
+
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+
+namespace fvlm::quant {
+
+bool is_packed(DType t) { return t == DType::Q8_0_R16 || t == DType::Q4_0_R16; }
+
+bool is_block_quantized(DType t) { return t == DType::Q8_0 || t == DType::Q4_0 || is_packed(t); }
+
+DType packed_type(DType t) {
+  FVLM_CHECK(t == DType::Q8_0 || t == DType::Q4_0, fmt::format("no packed form of {}", dtype_name(t)));
+  return t == DType::Q8_0 ? DType::Q8_0_R16 : DType::Q4_0_R16;
+}
+
+DType ggml_type(DType t) {
+  if (t == DType::Q8_0_R16) return DType::Q8_0;
+  if (t == DType::Q4_0_R16) return DType::Q4_0;
+  return t;
+}
+
+int32_t packed_offset(DType t) { return t == DType::Q8_0_R16 ? 128 : 8; }
+
+int64_t packed_quant_bytes(DType t) { return t == DType::Q8_0_R16 ? 512 : 256; }
+
+bool packable(const Tensor& w) {
+  return (w.dtype() == DType::Q8_0 || w.dtype() == DType::Q4_0) && w.rank() == 2 &&
+         w.dim(0) % kPackRows == 0 && w.dim(1) % kBlock == 0;
+}
+
+namespace {
+
+// Where block b's quants and scales of the group at `group` are (see the layout in packed.h).
+struct GroupBlocks {
+  uint8_t* group;
+  int64_t nb, quant_bytes;
+  uint8_t* quants(int64_t b) const { return group + b * quant_bytes; }
+  uint8_t* scales(int64_t b) const { return group + nb * quant_bytes + b * 32; }
+};
+
+template <class Block>
+void pack_group(const Block* rows, int64_t nb, GroupBlocks out) {
+  for (int64_t b = 0; b < nb; ++b) {
+    uint8_t* q = out.quants(b);
+    uint8_t* d = out.scales(b);
+    for (int64_t r = 0; r < kPackRows; ++r) {
+      const Block& blk = rows[r * nb + b];
+      std::memcpy(d + 2 * r, &blk.d, 2);
+      if constexpr (sizeof(Block) == sizeof(BlockQ8_0)) {
+        for (int j = 0; j < 8; ++j)
+          for (int i = 0; i < 4; ++i) q[64 * j + 4 * r + i] = uint8_t(blk.qs[4 * j + i] + 128);
+      } else {
+        for (int j = 0; j < 4; ++j) std::memcpy(q + 64 * j + 4 * r, blk.qs + 4 * j, 4);
+      }
+    }
+  }
+}
+
+template <class Block>
+void unpack_group_row(GroupBlocks in, int64_t r, Block* out) {
+  for (int64_t b = 0; b < in.nb; ++b) {
+    const uint8_t* q = in.quants(b);
+    std::memcpy(&out[b].d, in.scales(b) + 2 * r, 2);
+    if constexpr (sizeof(Block) == sizeof(BlockQ8_0)) {
+      for (int j = 0; j < 8; ++j)
+        for (int i = 0; i < 4; ++i) out[b].qs[4 * j + i] = int8_t(q[64 * j + 4 * r + i] - 128);
+    } else {
+      for (int j = 0; j < 4; ++j) std::memcpy(out[b].qs + 4 * j, q + 64 * j + 4 * r, 4);
+    }
+  }
+}
+
+}  // namespace
+
+void pack_groups(const Tensor& w, int64_t g_begin, int64_t g_end, uint8_t* dst) {
+  FVLM_CHECK(packable(w), fmt::format("pack: {} {} is not Q8_0/Q4_0 with rows in 16s", dtype_name(w.dtype()),
+                                      shape_str(w.shape())));
+  const int64_t nb = w.dim(1) / kBlock, row_bytes = dtype_bytes(w.dtype(), w.dim(1));
+  const int64_t qbytes = packed_quant_bytes(packed_type(w.dtype()));
+  for (int64_t g = g_begin; g < g_end; ++g) {
+    const auto* src = static_cast<const uint8_t*>(w.data()) + g * kPackRows * row_bytes;
+    const GroupBlocks out{dst + g * kPackRows * row_bytes, nb, qbytes};
+    if (w.dtype() == DType::Q8_0)
+      pack_group(reinterpret_cast<const BlockQ8_0*>(src), nb, out);
+    else
+      pack_group(reinterpret_cast<const BlockQ4_0*>(src), nb, out);
+  }
+}
+
+Tensor pack(const Tensor& w) {
+  Tensor out = Tensor::zeros(packed_type(w.dtype()), w.shape());
+  pack_groups(w, 0, w.dim(0) / kPackRows, static_cast<uint8_t*>(out.mutable_data()));
+  return out;
+}
+
+void unpack_row(DType packed, const uint8_t* data, int64_t k, int64_t r, void* out) {
+  FVLM_CHECK(is_packed(packed), "unpack_row: not a packed type");
+  const int64_t nb = k / kBlock, row_bytes = dtype_bytes(packed, k);
+  const GroupBlocks in{const_cast<uint8_t*>(data) + r / kPackRows * kPackRows * row_bytes, nb,
+                       packed_quant_bytes(packed)};
+  if (packed == DType::Q8_0_R16)
+    unpack_group_row(in, r % kPackRows, static_cast<BlockQ8_0*>(out));
+  else
+    unpack_group_row(in, r % kPackRows, static_cast<BlockQ4_0*>(out));
+}
+
+}  // namespace fvlm::quant
