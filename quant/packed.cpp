@@ -60,14 +60,22 @@ void pack_group(const Block* rows, int64_t nb, GroupBlocks out) {
   }
 }
 
+// Prefill widens every packed weight row through here (rows_to_f32 / rows_to_bf16), so it moves
+// 4-byte groups and flips the Q8_0 offset 8 bytes at a time rather than a byte per step.
 template <class Block>
 void unpack_group_row(GroupBlocks in, int64_t r, Block* out) {
   for (int64_t b = 0; b < in.nb; ++b) {
     const uint8_t* q = in.quants(b);
     std::memcpy(&out[b].d, in.scales(b) + 2 * r, 2);
     if constexpr (sizeof(Block) == sizeof(BlockQ8_0)) {
-      for (int j = 0; j < 8; ++j)
-        for (int i = 0; i < 4; ++i) out[b].qs[4 * j + i] = int8_t(q[64 * j + 4 * r + i] - 128);
+      uint8_t u[32];
+      for (int j = 0; j < 8; ++j) std::memcpy(u + 4 * j, q + 64 * j + 4 * r, 4);
+      for (int i = 0; i < 4; ++i) {  // u - 128 as int8 is u ^ 0x80
+        uint64_t v;
+        std::memcpy(&v, u + 8 * i, 8);
+        v ^= 0x8080808080808080ull;
+        std::memcpy(out[b].qs + 8 * i, &v, 8);
+      }
     } else {
       for (int j = 0; j < 4; ++j) std::memcpy(out[b].qs + 4 * j, q + 64 * j + 4 * r, 4);
     }
