@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <vector>
 
 #include "core/error.h"
@@ -93,17 +94,22 @@ void linear(const float* x, int64_t M, const Tensor& W, const float* bias, float
 }
 
 void linear_multi(const float* x, int64_t M, std::span<const LinearOut> outs, GemmScratch& scratch) {
-  bool quantised = false;
+  bool quantised = false, packed = true;
   for (const LinearOut& o : outs) {
     check_supported(*o.W);
     quantised |= quant::is_block_quantized(o.W->dtype());
+    packed = packed && quant::is_packed(o.W->dtype());
   }
-  if (scratch.bf16 && M >= (quantised ? kDequantGemmMinRows : kGemmMinRows)) {
+  // From this many rows of x a GEMM (bf16, or f32 on widened weights) takes over. Never for packed
+  // weights: their int8 kernels match the bf16 GEMM at 280-1100 rows and run 2.3x its speed at
+  // 48-96, where widening the weights dominates (bench/README.md, "Packed weights").
+  const int64_t gemm_rows = packed ? INT64_MAX : quantised ? kDequantGemmMinRows : kGemmMinRows;
+  if (scratch.bf16 && M >= gemm_rows) {
     linear_bf16(x, M, outs, scratch);
     return;
   }
   // Enough tokens share each weight matrix: widen (dequantise) it to f32 once and run sgemm.
-  if (M >= (quantised ? kDequantGemmMinRows : kGemmMinRows)) {
+  if (M >= gemm_rows) {
     for (const LinearOut& o : outs) {
       gemm_xwt(x, M, o.W->dim(1), *o.W, o.y, o.W->dim(0), scratch);
       add_bias(M, o.W->dim(0), o.bias, o.y);

@@ -3,6 +3,7 @@
 //   F32 / BF16 / F16 : decoder kernels (gemv.h; gemm.h = BF16/F16 panels widened on the fly + sgemm)
 //   Q8_0 / Q4_0      : quant::matmul_quant (int8 dot products) below kDequantGemmMinRows rows,
 //                      else the GEMM on dequantised panels (faster on AVX2; f32 activations)
+//   Q8_0_R16 / Q4_0_R16 (packed at load, quant/packed.h): the int8 kernels at every row count
 //   bf16 prefill       : with GemmScratch::bf16 set (--llm-precision bf16), where the f32 path would
 //                        run a GEMM (same row thresholds): oneDNN bf16 matmuls (decoder/bf16_matmul.h)
 #pragma once

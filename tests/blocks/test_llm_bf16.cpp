@@ -5,6 +5,9 @@
 // bf16; Q8_0/Q4_0 below 48 tokens keep the int8 kernels in both modes, so there logits are equal). Issue 12's
 // bar: last-position logits cosine >= 0.9995 and the same first token. Where oneDNN 2.6 has no bf16 matmul
 // (below AVX-512, or FVLM_MAX_ISA=avx2) the tests report "SKIPPED:" and ctest marks them skipped.
+// Also the int8 prefill on packed Q8_0/Q4_0 weights (quant/packed.h: what --weight-pages huge loads;
+// the int8 kernels then take every prefill) against FP32 on the same weight values, same bar; it runs
+// on every CPU.
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
@@ -22,9 +25,12 @@
 #include "decoder/qwen2.h"
 #include "decoder/qwen2_weights.h"
 #include "decoder/splice.h"
+#include "decoder/weight_pages.h"
 #include "models/config.h"
 #include "models/convert.h"
 #include "models/model_source.h"
+#include "quant/matmul_quant.h"
+#include "quant/packed.h"
 #include "tests/test_util.h"
 
 using namespace fvlm;
@@ -152,6 +158,47 @@ TEST_CASE("llm bf16 prefill vs FP32: F32, F16, Q8_0 and Q4_0 conversions (each c
     convert_model(o);
     const ModelSource src = open_model_source(o.out_dir);
     check_bf16_prefill(src.config, src.tensors, type);
+  }
+}
+
+TEST_CASE(
+    "llm int8 prefill on packed Q8_0 / Q4_0 weights vs FP32 on the same values: golden and two-turn "
+    "prompts") {
+  for (const std::string type : {"q8_0", "q4_0"}) {
+    ConvertOptions o;
+    o.src = test::golden("tiny/model");
+    o.out_dir = test::temp_path("llm_packed_" + type);
+    o.type = parse_convert_type(type);
+    convert_model(o);
+    const ModelSource src = open_model_source(o.out_dir);
+    TensorMap widened = src.tensors;  // the reference: every quantised matrix dequantised to F32
+    for (auto& [name, t] : widened)
+      if (quant::is_block_quantized(t.dtype())) t = quant::dequantize(t);
+    const Qwen2Weights ref_w = bind_qwen2(src.config.llm, widened);
+    Qwen2Weights packed_w = bind_qwen2(src.config.llm, src.tensors);
+    const WeightPlacement placed = place_weights(packed_w, WeightPages::kHuge);
+    REQUIRE(placed.packed > 0);
+    REQUIRE(quant::is_packed(packed_w.layers[0].gate_proj.dtype()));
+    for (const Prompt& p : golden_prompts(ref_w, src.config)) {
+      CAPTURE(type);
+      CAPTURE(p.tag);
+      const int T = int(p.embeds.dim(0));
+      Qwen2Session ref(ref_w, src.config.llm, {T, 0});
+      Qwen2Session low(packed_w, src.config.llm, {T, 0});
+      const std::span<const float> a = ref.prefill(p.embeds.f32(), T);
+      const std::vector<float> f32(a.begin(), a.end());
+      const std::span<const float> b = low.prefill(p.embeds.f32(), T);
+      REQUIRE(b.size() == f32.size());
+      const test::Diff d = test::compare(b.data(), f32.data(), long(f32.size()));
+      const double m = margin(f32);
+      MESSAGE(
+          fmt::format("packed {} {} ({} tokens): last-position logits cosine {:.7f}, max|diff| {:.4f}; first "
+                      "token {} vs {}, FP32 margin {:.3f}",
+                      type, p.tag, T, d.cosine, d.max_abs, argmax(b), argmax(f32), m));
+      CHECK(d.max_abs > 0.0);  // int8 activations: never the FP32 result by accident
+      CHECK(d.cosine >= 0.9995);
+      if (p.tag.find('+') == std::string::npos || m > 2 * d.max_abs) CHECK(argmax(b) == argmax(f32));
+    }
   }
 }
 
