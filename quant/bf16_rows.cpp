@@ -87,19 +87,16 @@ void rows_to_bf16(const Tensor& m, int64_t row_begin, int64_t row_end, uint16_t*
       q4_0(static_cast<const BlockQ4_0*>(m.data()) + row_begin * (cols / kBlock), n, dst);
       return;
     case DType::Q8_0_R16:
-    case DType::Q4_0_R16: {  // a row at a time back to ggml blocks, then as those
-      thread_local std::vector<uint8_t> row;
-      row.resize(size_t(dtype_bytes(m.dtype(), cols)));
+    case DType::Q4_0_R16:  // a row at a time back to ggml blocks, then as those
       for (int64_t r = row_begin; r < row_end; ++r) {
-        unpack_row(m.dtype(), static_cast<const uint8_t*>(m.data()), cols, r, row.data());
+        const uint8_t* row = unpacked_row(m, r);
         uint16_t* out = dst + (r - row_begin) * cols;
         if (m.dtype() == DType::Q8_0_R16)
-          q8_0(reinterpret_cast<const BlockQ8_0*>(row.data()), cols, out);
+          q8_0(reinterpret_cast<const BlockQ8_0*>(row), cols, out);
         else
-          q4_0(reinterpret_cast<const BlockQ4_0*>(row.data()), cols, out);
+          q4_0(reinterpret_cast<const BlockQ4_0*>(row), cols, out);
       }
       return;
-    }
     default:
       throw Error(Errc::kUnsupported, fmt::format("rows_to_bf16: {} weights", dtype_name(m.dtype())));
   }

@@ -2,8 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <vector>
-
 #include "core/error.h"
 #include "core/widen.h"
 #include "quant/packed.h"
@@ -29,15 +27,13 @@ void dequantize_rows(const Tensor& m, int64_t row_begin, int64_t row_end, float*
   const int64_t cols = m.dim(-1), n = (row_end - row_begin) * cols;
   const int64_t first_block = row_begin * (cols / kBlock);
   if (is_packed(m.dtype())) {  // a row at a time back to ggml blocks, then as those
-    thread_local std::vector<uint8_t> row;
-    row.resize(size_t(dtype_bytes(m.dtype(), cols)));
     for (int64_t r = row_begin; r < row_end; ++r) {
-      unpack_row(m.dtype(), static_cast<const uint8_t*>(m.data()), cols, r, row.data());
+      const uint8_t* row = unpacked_row(m, r);
       float* out = dst + (r - row_begin) * cols;
       if (m.dtype() == DType::Q8_0_R16)
-        q8_0(reinterpret_cast<const BlockQ8_0*>(row.data()), out, cols);
+        q8_0(reinterpret_cast<const BlockQ8_0*>(row), out, cols);
       else
-        q4_0(reinterpret_cast<const BlockQ4_0*>(row.data()), out, cols);
+        q4_0(reinterpret_cast<const BlockQ4_0*>(row), out, cols);
     }
   } else if (m.dtype() == DType::Q8_0) {
     const BlockQ8_0* blocks = static_cast<const BlockQ8_0*>(m.data()) + first_block;

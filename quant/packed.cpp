@@ -1,6 +1,7 @@
 #include "quant/packed.h"
 
 #include <cstring>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -114,6 +115,18 @@ void unpack_row(DType packed, const uint8_t* data, int64_t k, int64_t r, void* o
     unpack_group_row(in, r % kPackRows, static_cast<BlockQ8_0*>(out));
   else
     unpack_group_row(in, r % kPackRows, static_cast<BlockQ4_0*>(out));
+}
+
+}  // namespace fvlm::quant
+
+namespace fvlm::quant {
+
+const uint8_t* unpacked_row(const Tensor& m, int64_t r) {
+  thread_local std::vector<uint8_t> row;
+  const int64_t k = m.dim(-1);
+  row.resize(size_t(dtype_bytes(m.dtype(), k)));
+  unpack_row(m.dtype(), static_cast<const uint8_t*>(m.data()), k, r, row.data());
+  return row.data();
 }
 
 }  // namespace fvlm::quant

@@ -50,5 +50,8 @@ Tensor pack(const Tensor& w);
 
 // Row r of a packed matrix [N, K] at `data` as K / 32 ggml blocks (BlockQ8_0 / BlockQ4_0) into out.
 void unpack_row(DType packed, const uint8_t* data, int64_t k, int64_t r, void* out);
+// Row r of the packed tensor m as ggml blocks, in a buffer of the calling thread (valid until its
+// next call): what the widening paths (rows_to_f32 / rows_to_bf16) read a packed row through.
+const uint8_t* unpacked_row(const Tensor& m, int64_t r);
 
 }  // namespace fvlm::quant

@@ -133,6 +133,16 @@ void check_bf16_prefill(const ModelConfig& cfg, const TensorMap& tensors, const 
   }
 }
 
+// The golden checkpoint converted to `type` (f32, f16, q8_0, q4_0) in a directory named after `tag`.
+ModelSource converted_source(const std::string& tag, const std::string& type) {
+  ConvertOptions o;
+  o.src = test::golden("tiny/model");
+  o.out_dir = test::temp_path(tag + "_" + type);
+  o.type = parse_convert_type(type);
+  convert_model(o);
+  return open_model_source(o.out_dir);
+}
+
 bool skip_without_bf16() {
   if (bf16_support() != Bf16Support::kNone) return false;
   MESSAGE("SKIPPED: oneDNN has no bf16 matmul on this CPU or under FVLM_MAX_ISA (needs AVX-512)");
@@ -151,12 +161,7 @@ TEST_CASE("llm bf16 prefill vs FP32: golden text and e2e prompts, BF16 checkpoin
 TEST_CASE("llm bf16 prefill vs FP32: F32, F16, Q8_0 and Q4_0 conversions (each converted to bf16 panels)") {
   if (skip_without_bf16()) return;
   for (const std::string type : {"f32", "f16", "q8_0", "q4_0"}) {
-    ConvertOptions o;
-    o.src = test::golden("tiny/model");
-    o.out_dir = test::temp_path("llm_bf16_" + type);
-    o.type = parse_convert_type(type);
-    convert_model(o);
-    const ModelSource src = open_model_source(o.out_dir);
+    const ModelSource src = converted_source("llm_bf16", type);
     check_bf16_prefill(src.config, src.tensors, type);
   }
 }
@@ -165,12 +170,7 @@ TEST_CASE(
     "llm int8 prefill on packed Q8_0 / Q4_0 weights vs FP32 on the same values: golden and two-turn "
     "prompts") {
   for (const std::string type : {"q8_0", "q4_0"}) {
-    ConvertOptions o;
-    o.src = test::golden("tiny/model");
-    o.out_dir = test::temp_path("llm_packed_" + type);
-    o.type = parse_convert_type(type);
-    convert_model(o);
-    const ModelSource src = open_model_source(o.out_dir);
+    const ModelSource src = converted_source("llm_packed", type);
     TensorMap widened = src.tensors;  // the reference: every quantised matrix dequantised to F32
     for (auto& [name, t] : widened)
       if (quant::is_block_quantized(t.dtype())) t = quant::dequantize(t);

@@ -122,9 +122,9 @@ void report_skipped(DType t) {
 
 }  // namespace
 
-TEST_CASE("quant: matmul reference equals f64 math on the dequantised operands") {
-  for (DType t : {DType::Q8_0, DType::Q4_0}) {
-    Problem p = make_problem(t, 3, 7, 896, 11);
+TEST_CASE("quant: matmul reference equals f64 math on the dequantised operands (ggml and packed layouts)") {
+  for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q8_0_R16, DType::Q4_0_R16}) {
+    Problem p = make_problem(t, 3, is_packed(t) ? 32 : 7, 896, 11);
     const std::vector<float> y = run(variants(t)[0], p);
     Tensor wd = dequantize(p.w);
     for (int64_t r = 0; r < p.m; ++r)
@@ -232,7 +232,7 @@ TEST_CASE("quant: every variant gives each row of an M-row call exactly its M=1 
   report_skipped(DType::Q8_0);
 }
 
-// Packed weights (quant/packed.h): the layout itself, the reference against f64 math, and every
+// Packed weights (quant/packed.h): the layout itself (its reference against f64 math is above), and every
 // variant against the reference bit for bit (the integer block dots are exact and each output is
 // one f32 FMA chain over the blocks in order, so vector lanes equal the scalar loop exactly; that
 // also makes each row of an M-row call its M = 1 result, as batched decode needs).
@@ -265,21 +265,6 @@ TEST_CASE("quant: packed rows unpack to the ggml blocks they came from") {
       CHECK(c == d);
     }
   CHECK_FALSE(packable(make_problem(DType::Q8_0, 1, 24, 64, 1).w));  // rows not in 16s stay ggml
-}
-
-TEST_CASE("quant: packed reference equals f64 math on the dequantised operands") {
-  for (DType t : {DType::Q8_0_R16, DType::Q4_0_R16}) {
-    Problem p = make_problem(t, 3, 32, 896, 11);
-    const std::vector<float> y = run(variants(t)[0], p);
-    Tensor wd = dequantize(p.w);
-    for (int64_t r = 0; r < p.m; ++r)
-      for (int64_t c = 0; c < p.n; ++c) {
-        double s = 0;
-        for (int64_t j = 0; j < p.k; ++j)
-          s += double(p.qs[r * p.k + j]) * p.d[r * p.k / 32 + j / 32] * wd.f32()[c * p.k + j];
-        CHECK(std::fabs(y[r * p.n + c] - s) <= 1e-5 * p.xnorm[r] * p.wnorm[c]);
-      }
-  }
 }
 
 TEST_CASE("quant: every packed variant equals the packed reference bit for bit, any rows and ranges") {
