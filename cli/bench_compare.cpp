@@ -14,6 +14,7 @@
 #include "cli/tasks.h"
 #include "core/runtime.h"
 #include "decoder/llm_precision.h"
+#include "decoder/weight_pages.h"
 #include "encoder/vision_backend.h"
 #include "models/image_views.h"
 #include "models/model_source.h"
@@ -61,9 +62,14 @@ struct PrecisionRun {
 };
 
 // What one LLM (prefill) precision did on every image, with the encoder at f32 for all of them, so
-// that the differences are the LLM's alone.
+// that the differences are the LLM's alone. f32 and bf16 run on the file's weight layout (--weight-
+// pages mapped); "int8" is a Q8_0/Q4_0 file as --weight-pages huge loads it, its matrices packed
+// (quant/packed.h), where every prefill takes the int8 kernels (reported only when something was packed).
 struct LlmPrecisionRun {
+  std::string name;  // "f32", "bf16", "int8"
   dec::LlmPrecision precision;
+  dec::WeightPages pages;
+  bool ran = false;  // false: the int8 run found nothing to pack
   std::vector<double> prefill_ms, ttft_ms;
   std::vector<std::vector<float>> logits;  // per image: the last prompt position's logits
   std::vector<GenerateResult> answers;     // per image, greedy
@@ -113,10 +119,11 @@ GenerateOptions first_token_options(const ComparePrecisionOptions& o) {
 // The user's model options at one vision and one LLM precision, loaded as batch does (encoder
 // weights packed once, kept between images).
 std::unique_ptr<Pipeline> load_at(const ComparePrecisionOptions& o, enc::VisionPrecision vision,
-                                  std::string_view llm) {
+                                  std::string_view llm, std::string_view pages) {
   ModelOptions m = o.run.model;
   m.vision_precision = std::string(enc::vision_precision_name(vision));
   m.llm_precision = std::string(llm);
+  m.weight_pages = std::string(pages);
   return load_pipeline(m, true);
 }
 
@@ -126,7 +133,8 @@ void answer_all(const ComparePrecisionOptions& o, const std::vector<NamedImage>&
                 std::vector<PrecisionRun>& runs) {
   const GenerateOptions greedy = greedy_options(o), first = first_token_options(o);
   for (PrecisionRun& run : runs) {
-    const std::unique_ptr<Pipeline> p = load_at(o, run.precision, o.run.model.llm_precision);
+    const std::unique_ptr<Pipeline> p =
+        load_at(o, run.precision, o.run.model.llm_precision, o.run.model.weight_pages);
     for (const NamedImage& im : images) {
       run.answers.push_back(p->generate(im.image, o.question, greedy, o.run.image, {}, false));
       for (int i = 0; i < o.repeats; ++i)  // the greedy run above warmed this image up
@@ -142,7 +150,10 @@ void answer_all_llm(const ComparePrecisionOptions& o, const std::vector<NamedIma
   const GenerateOptions greedy = greedy_options(o), first = first_token_options(o);
   for (LlmPrecisionRun& run : runs) {
     const std::unique_ptr<Pipeline> p =
-        load_at(o, enc::VisionPrecision::kF32, dec::llm_precision_name(run.precision));
+        load_at(o, enc::VisionPrecision::kF32, dec::llm_precision_name(run.precision),
+                dec::weight_pages_name(run.pages));
+    if (run.pages == dec::WeightPages::kHuge && p->weight_placement().packed == 0) continue;
+    run.ran = true;
     for (const NamedImage& im : images) {
       GenerateResult r = p->generate(im.image, o.question, greedy, o.run.image, {}, true);
       run.logits.push_back(std::move(r.last_prompt_logits));
@@ -193,9 +204,11 @@ nlohmann::ordered_json report_llm(const std::vector<NamedImage>& images,
   const LlmPrecisionRun& ref = runs.front();  // f32
   nlohmann::ordered_json out = nlohmann::ordered_json::array();
   for (const LlmPrecisionRun& run : runs) {
+    if (!run.ran) continue;
     std::vector<double> cosines;
     for (size_t i = 0; i < images.size(); ++i) cosines.push_back(cosine(run.logits[i], ref.logits[i]));
-    nlohmann::ordered_json row = {{"llm_precision", std::string(dec::llm_precision_name(run.precision))},
+    nlohmann::ordered_json row = {{"llm_precision", run.name},
+                                  {"weight_pages", std::string(dec::weight_pages_name(run.pages))},
                                   {"prefill_ms", ms_stats(run.prefill_ms)},
                                   {"ttft_ms", ms_stats(run.ttft_ms)}};
     row.update(against_reference(images, cosines, run.answers, ref.answers, "logits_cosine"));
@@ -264,7 +277,10 @@ int run_compare_precision(const ComparePrecisionOptions& o) {
   std::vector<PrecisionRun> runs;
   for (enc::VisionPrecision p : enc::runnable_vision_precisions()) runs.push_back({p, {}, {}, {}, {}, {}});
   std::vector<LlmPrecisionRun> llm_runs;
-  for (dec::LlmPrecision p : dec::runnable_llm_precisions()) llm_runs.push_back({p, {}, {}, {}, {}});
+  for (dec::LlmPrecision p : dec::runnable_llm_precisions())
+    llm_runs.push_back(
+        {std::string(dec::llm_precision_name(p)), p, dec::WeightPages::kMapped, false, {}, {}, {}, {}});
+  llm_runs.push_back({"int8", dec::LlmPrecision::kF32, dec::WeightPages::kHuge, false, {}, {}, {}, {}});
   encode_all(o, images, runs);
   answer_all(o, images, runs);
   answer_all_llm(o, images, llm_runs);
@@ -273,8 +289,9 @@ int run_compare_precision(const ComparePrecisionOptions& o) {
                  enc::vision_precision_name(run.precision), run.kernel, median(run.encode_ms),
                  median(run.ttft_ms));
   for (const LlmPrecisionRun& run : llm_runs)
-    spdlog::info("llm {}: prefill {:.0f} ms, ttft {:.0f} ms", dec::llm_precision_name(run.precision),
-                 median(run.prefill_ms), median(run.ttft_ms));
+    if (run.ran)
+      spdlog::info("llm {}: prefill {:.0f} ms, ttft {:.0f} ms", run.name, median(run.prefill_ms),
+                   median(run.ttft_ms));
   nlohmann::ordered_json j = report(o, images, runs);
   j["llm_precisions"] = report_llm(images, llm_runs);
   emit(j);

@@ -139,7 +139,10 @@ int run_bench(BenchCommand& b) {
             {"vision_kernel", vision_kernel},
             {"isa", isa_report()},
             {"llm_precision", llm_precision},
-            {"weight_pages", std::string(dec::weight_pages_name(p->weight_placement().pages))}});
+            {"weight_pages", std::string(dec::weight_pages_name(p->weight_placement().pages))},
+            // Matrices interleaved at load: their prefill runs on the int8 kernels, whatever
+            // llm_precision says (it applies to the other matrices).
+            {"packed_matrices", p->weight_placement().packed}});
   }
   std::fflush(stdout);
   if (!b.plot.empty()) {

@@ -32,7 +32,7 @@ void log_placement(const dec::WeightPlacement& p) {
   if (p.pages == dec::WeightPages::kHuge)
     spdlog::info(
         "LLM weights: {} MB copied into huge pages in {:.0f} ms ({}; {} MB backed by 2 MB pages; {} matrices "
-        "with rows interleaved for the int8 kernels)",
+        "with rows interleaved for the int8 kernels, which then run their prefill too)",
         p.bytes >> 20, p.ms, p.reason, p.huge_backed_bytes < 0 ? -1 : p.huge_backed_bytes >> 20, p.packed);
   else
     spdlog::info(

@@ -52,8 +52,12 @@ void pack_group(const Block* rows, int64_t nb, GroupBlocks out) {
       const Block& blk = rows[r * nb + b];
       std::memcpy(d + 2 * r, &blk.d, 2);
       if constexpr (sizeof(Block) == sizeof(BlockQ8_0)) {
-        for (int j = 0; j < 8; ++j)
-          for (int i = 0; i < 4; ++i) q[64 * j + 4 * r + i] = uint8_t(blk.qs[4 * j + i] + 128);
+        for (int j = 0; j < 8; ++j) {  // 4 values at a time; int8 + 128 as u8 is the byte ^ 0x80
+          uint32_t v;
+          std::memcpy(&v, blk.qs + 4 * j, 4);
+          v ^= 0x80808080u;
+          std::memcpy(q + 64 * j + 4 * r, &v, 4);
+        }
       } else {
         for (int j = 0; j < 4; ++j) std::memcpy(q + 64 * j + 4 * r, blk.qs + 4 * j, 4);
       }

@@ -1,7 +1,8 @@
 // `bench --compare-precision` on the golden model: every precision this CPU runs is reported with
 // its oneDNN kernel, f32 reproduces the golden greedy ids, and bf16 / int8 meet issue 12's bars against
 // it (bf16: features cosine >= 0.9999 and the 12 greedy ids identical; int8: cosine >= 0.998); the
-// LLM rows likewise (bf16 prefill: logits cosine >= 0.9995, first token identical).
+// LLM rows likewise (bf16 prefill: logits cosine >= 0.9995, first token identical), and on a Q8_0
+// file the int8 row (its matrices packed at load: every prefill on the int8 kernels), same bar.
 #include <doctest/doctest.h>
 
 #include <fstream>
@@ -121,6 +122,29 @@ TEST_CASE("cli bench --compare-precision: every precision against f32 on the gol
   }
   CHECK(got_llm == want_llm);
   CHECK(!j["llm_precision"].get<std::string>().empty());  // what the vision rows' prefill ran at
+}
+
+TEST_CASE("cli bench --compare-precision on a Q8_0 file: the packed int8 prefill row against f32") {
+  const std::string model = temp_path("compare_q8_0");
+  REQUIRE(run_cli("convert '" + tiny_model() + "' -o '" + model + "' --type q8_0").exit_code == 0);
+  const CliRun r =
+      run_cli("bench --compare-precision -m '" + model + "' --repeats 1 --warmup 0 " +
+              "--answer-tokens 4 --question 'Describe the image.' '" + golden_image("wide.png") + "'");
+  CHECK(r.exit_code == 0);
+  REQUIRE(r.lines.size() == 1);
+  std::map<std::string, nlohmann::json> rows;
+  for (const auto& p : r.lines[0]["llm_precisions"]) rows[p["llm_precision"].get<std::string>()] = p;
+  REQUIRE(rows.count("f32") == 1);
+  REQUIRE(rows.count("int8") == 1);
+  CHECK(rows["f32"]["weight_pages"] == "mapped");  // the reference keeps the file's layout
+  const nlohmann::json& int8 = rows["int8"];
+  CHECK(int8["weight_pages"] == "huge");
+  const double cos_min = int8["logits_cosine"]["min"];
+  MESSAGE("llm int8 (packed Q8_0): logits cosine ", cos_min);
+  CHECK(cos_min >= 0.9995);
+  CHECK(cos_min < 1.0);  // the int8 kernels ran, not the f32 GEMM
+  CHECK(int8["first_token_agreement"] == 1.0);
+  CHECK(int8["prefill_ms"]["min"].get<double>() > 0);
 }
 
 TEST_CASE("cli bench --compare-precision: conflicting options are bad_args before the model loads") {
