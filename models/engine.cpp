@@ -300,11 +300,17 @@ int64_t default_kv_budget_mb() {
   return avail > 0 ? std::max<int64_t>(64, avail / 4) : 1024;  // a quarter of what is free
 }
 
-int default_encode_ahead(int parallel) {
-  // On even at --parallel 1: the next image's encode then overlaps this one's decode. `parallel`
+int default_encode_ahead(int parallel, int threads) {
+  // The encoder thread shares the decode's cores. While the batch is small (under 2 sequences per
+  // thread) a decode step is bound by memory bandwidth and leaves the cores' arithmetic idle: an
+  // encode beside it is nearly free, so run ahead even at --parallel 1. From there a step keeps the
+  // cores busy (packed int8 kernels, quant/packed.h) and an encoder beside it only adds OpenMP
+  // teams time-sharing the same cores: 2 cores, 16 x 1024 px, 128 tokens (bench/README.md, "Packed
+  // weights"): run-ahead on/off 0.221/0.209 img/s at --parallel 1, 0.309/0.258 at 2, 0.319/0.318
+  // at 4, 0.303-0.313/0.318-0.356 at 8 (and a mean TTFT of 3.8 s instead of 2.2). `parallel`
   // encoded requests (~1 MB of image rows each at 1024 px) refill a whole batch whose sequences
-  // finish together (a batch with one --max-tokens) without waiting for an encode.
-  return std::max(1, parallel);
+  // finish together (one --max-tokens) without waiting for an encode.
+  return parallel < 2 * std::max(1, threads) ? std::max(1, parallel) : 0;
 }
 
 int default_encoder_threads(int pipeline_threads) {
@@ -334,7 +340,10 @@ std::unique_ptr<Engine> Engine::create(Pipeline& pipeline, const EngineOptions& 
                           ? o.kv_budget_bytes
                           : (o.kv_budget_mb > 0 ? o.kv_budget_mb : default_kv_budget_mb()) * mb;
   r.kv_budget_mb = (r.kv_budget_bytes + mb - 1) / mb;  // what reports show
-  r.encode_ahead = o.encode_ahead >= 0 ? o.encode_ahead : default_encode_ahead(r.parallel);
+  // An explicit --encoder-threads asks for the run-ahead encoder: it turns the automatic depth on.
+  r.encode_ahead = o.encode_ahead >= 0     ? o.encode_ahead
+                   : o.encoder_threads > 0 ? std::max(1, r.parallel)
+                                           : default_encode_ahead(r.parallel, pipeline.threads());
   r.encoder_threads = r.encode_ahead == 0     ? 0  // no encoder thread
                       : o.encoder_threads > 0 ? o.encoder_threads
                                               : default_encoder_threads(pipeline.threads());

@@ -23,7 +23,8 @@ struct EngineOptions {
   // Encoder run-ahead: an encoder thread prepares and encodes queued requests while the others
   // decode, and up to this many encoded requests wait for a slot (their image rows are ~1 MB each;
   // the pixels go once encoded). 0 = off: a request is encoded when it is admitted, stalling the
-  // decode of the others meanwhile. -1 = automatic (default_encode_ahead).
+  // decode of the others meanwhile. -1 = automatic (default_encode_ahead; with encoder_threads > 0,
+  // `parallel`).
   int encode_ahead = -1;
   // Threads of the run-ahead encoder (its OpenMP team: oneDNN and our kernels); 0 = automatic
   // (default_encoder_threads). The decode keeps the pipeline's threads. Results never depend on it
@@ -35,10 +36,10 @@ struct EngineOptions {
   int64_t kv_budget_bytes = 0;
 };
 
-int default_parallel();                  // what parallel = 0 picks: from the cores
-int64_t default_kv_budget_mb();          // what kv_budget_mb = 0 picks: a quarter of the available memory
-int default_encode_ahead(int parallel);  // what encode_ahead = -1 picks
-int default_encoder_threads(int pipeline_threads);  // what encoder_threads = 0 picks
+int default_parallel();          // what parallel = 0 picks: from the cores
+int64_t default_kv_budget_mb();  // what kv_budget_mb = 0 picks: a quarter of the available memory
+int default_encode_ahead(int parallel, int threads);  // what encode_ahead = -1 picks
+int default_encoder_threads(int pipeline_threads);    // what encoder_threads = 0 picks
 
 // What the engine did, for -v and the tests.
 struct EngineStats {
