@@ -34,10 +34,13 @@ std::vector<Tensor*> streamed_matrices(Qwen2Weights& w) {
 }
 
 // Why kAuto keeps the mapping, or "" when it copies.
-std::string reason_to_stay_mapped(int64_t bytes) {
+// Without transparent huge pages a copy still pays when it packs matrices (the int8 kernels' layout
+// is most of the gain: prefill and batched steps), not otherwise.
+std::string reason_to_stay_mapped(int64_t bytes, bool packs_any) {
   const ThpMode thp = transparent_huge_pages();
-  if (thp != ThpMode::kAlways && thp != ThpMode::kMadvise)
-    return fmt::format("the kernel gives no transparent huge pages (THP {})", thp_mode_name(thp));
+  if (thp != ThpMode::kAlways && thp != ThpMode::kMadvise && !packs_any)
+    return fmt::format("the kernel gives no transparent huge pages (THP {}) and no matrix is Q8_0/Q4_0",
+                       thp_mode_name(thp));
   const int64_t avail_mb = available_memory_mb();
   if (avail_mb > 0 && (bytes >> 20) > avail_mb / 2)
     return fmt::format("a copy of {} MB would take over half of the {} MB available", bytes >> 20, avail_mb);
@@ -61,7 +64,9 @@ WeightPlacement place_weights(Qwen2Weights& w, WeightPages asked) {
     return r;
   }
   if (asked == WeightPages::kAuto) {
-    r.reason = reason_to_stay_mapped(r.bytes);
+    bool packs_any = false;
+    for (const Tensor* t : mats) packs_any = packs_any || quant::packable(*t);
+    r.reason = reason_to_stay_mapped(r.bytes, packs_any);
     if (!r.reason.empty()) return r;
   }
   const auto t0 = std::chrono::steady_clock::now();

@@ -33,11 +33,11 @@ struct WeightPlacement {
 // kHuge copies every matrix that decode multiplies by (the layers' projections and lm_head; a tied
 // embedding moves with lm_head, an untied one stays: decode reads one row of it per token) into one
 // huge-page block, Q8_0/Q4_0 ones with rows in 16s packed on the way (quant::packable), re-points
-// `w` at the copies, and drops the source's file pages from this process. kAuto does so when the kernel gives
-// huge pages (THP "always" or "madvise") and the copy takes at most half of the available memory; else, like
-// kMapped, it leaves `w` as it is. Weights are the same values either way; products on packed weights are
-// summed in another order (each block's integer dot exactly, then one f32 FMA per block), so logits differ in
-// the last bits.
+// `w` at the copies, and drops the source's file pages from this process. kAuto does so when the copy
+// takes at most half of the available memory and either the kernel gives huge pages (THP "always" or
+// "madvise") or some matrix gets packed; else, like kMapped, it leaves `w` as it is. Weights are the same
+// values either way; products on packed weights are summed in another order (each block's integer dot
+// exactly, then one f32 FMA per block), so logits differ in the last bits.
 WeightPlacement place_weights(Qwen2Weights& w, WeightPages asked);
 
 }  // namespace fvlm::dec
