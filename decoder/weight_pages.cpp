@@ -85,14 +85,16 @@ WeightPlacement place_weights(Qwen2Weights& w, WeightPages asked) {
     const Tensor* t;
     int64_t from, bytes;  // byte range of t (for a packed matrix: whole groups)
     uint8_t* to;          // the start of t's copy
+    int64_t group_bytes;  // a packed matrix's 16-row group; 0: copied as it is
   };
   std::vector<Piece> pieces;
   int64_t offset = 0;
   for (Tensor* t : mats) {
-    const int64_t unit = quant::packable(*t) ? quant::kPackRows * dtype_bytes(t->dtype(), t->dim(1)) : 1;
+    const int64_t group = quant::packable(*t) ? quant::packed_group_bytes(t->dtype(), t->dim(1)) : 0;
+    const int64_t unit = group > 0 ? group : 1;
     const int64_t step = std::max<int64_t>(1, (int64_t(2) << 20) / unit) * unit;
     for (int64_t o = 0; o < t->nbytes(); o += step)
-      pieces.push_back({t, o, std::min<int64_t>(step, t->nbytes() - o), block.get() + offset});
+      pieces.push_back({t, o, std::min<int64_t>(step, t->nbytes() - o), block.get() + offset, group});
     offset += copy_bytes(t->nbytes());
   }
   // Each piece's file pages go as soon as it is copied: the peak stays near one copy of the weights.
@@ -100,12 +102,10 @@ WeightPlacement place_weights(Qwen2Weights& w, WeightPages asked) {
     for (int64_t i = b; i < e; ++i) {
       const Piece& pc = pieces[size_t(i)];
       const auto* src = static_cast<const uint8_t*>(pc.t->data());
-      if (quant::packable(*pc.t)) {
-        const int64_t group_bytes = quant::kPackRows * dtype_bytes(pc.t->dtype(), pc.t->dim(1));
-        quant::pack_groups(*pc.t, pc.from / group_bytes, (pc.from + pc.bytes) / group_bytes, pc.to);
-      } else {
+      if (pc.group_bytes > 0)
+        quant::pack_groups(*pc.t, pc.from / pc.group_bytes, (pc.from + pc.bytes) / pc.group_bytes, pc.to);
+      else
         std::memcpy(pc.to + pc.from, src + pc.from, size_t(pc.bytes));
-      }
       MappedFile::drop_resident_range(src + pc.from, size_t(pc.bytes));  // no-op for heap tensors
     }
   });

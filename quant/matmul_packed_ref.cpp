@@ -25,7 +25,7 @@ template <DType kType, int32_t (*quant)(const uint8_t*, int64_t, int)>
 void matmul_packed_ref(const QuantizedRows& x, const QuantMatrix& w, int64_t n_begin, int64_t n_end, float* y,
                        int64_t ldy) {
   const int64_t nb = w.k / kBlock, qbytes = packed_quant_bytes(kType);
-  const int64_t group_bytes = kPackRows * dtype_bytes(kType, w.k);
+  const int64_t group_bytes = packed_group_bytes(kType, w.k);
   const int32_t offset = packed_offset(kType);
   for (int64_t n = n_begin; n < n_end; ++n) {
     const uint8_t* group = w.data + n / kPackRows * group_bytes;

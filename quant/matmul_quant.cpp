@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <iterator>
 #include <vector>
 
 #include <fmt/format.h>
@@ -50,39 +51,35 @@ std::span<const MatmulVariant> matmul_q4_0_variants() { return kQ4_0Variants; }
 std::span<const MatmulVariant> matmul_q8_0_r16_variants() { return kQ8_0R16Variants; }
 std::span<const MatmulVariant> matmul_q4_0_r16_variants() { return kQ4_0R16Variants; }
 
-std::span<const MatmulVariant> matmul_variants(DType t) {
-  switch (t) {
-    case DType::Q8_0:
-      return kQ8_0Variants;
-    case DType::Q4_0:
-      return kQ4_0Variants;
-    case DType::Q8_0_R16:
-      return kQ8_0R16Variants;
-    case DType::Q4_0_R16:
-      return kQ4_0R16Variants;
-    default:
-      throw Error(Errc::kUnsupported, fmt::format("matmul_quant: {} weights", dtype_name(t)));
-  }
+namespace {
+// Each weight type's table, under the name its pick is logged with.
+struct TypeVariants {
+  DType type;
+  std::string_view op;
+  std::span<const MatmulVariant> table;
+};
+constexpr TypeVariants kByType[] = {{DType::Q8_0, "matmul_q8_0", kQ8_0Variants},
+                                    {DType::Q4_0, "matmul_q4_0", kQ4_0Variants},
+                                    {DType::Q8_0_R16, "matmul_q8_0_r16", kQ8_0R16Variants},
+                                    {DType::Q4_0_R16, "matmul_q4_0_r16", kQ4_0R16Variants}};
+
+size_t type_index(DType t) {
+  for (size_t i = 0; i < std::size(kByType); ++i)
+    if (kByType[i].type == t) return i;
+  throw Error(Errc::kUnsupported, fmt::format("matmul_quant: {} weights", dtype_name(t)));
 }
+}  // namespace
+
+std::span<const MatmulVariant> matmul_variants(DType t) { return kByType[type_index(t)].table; }
 
 const MatmulVariant& best_matmul(DType weight_type) {
   // Resolved once (thread-safe static init): the CPU does not change while we run.
-  static const MatmulVariant& q8 = pick("matmul_q8_0", kQ8_0Variants);
-  static const MatmulVariant& q4 = pick("matmul_q4_0", kQ4_0Variants);
-  static const MatmulVariant& q8r = pick("matmul_q8_0_r16", kQ8_0R16Variants);
-  static const MatmulVariant& q4r = pick("matmul_q4_0_r16", kQ4_0R16Variants);
-  switch (weight_type) {
-    case DType::Q8_0:
-      return q8;
-    case DType::Q4_0:
-      return q4;
-    case DType::Q8_0_R16:
-      return q8r;
-    case DType::Q4_0_R16:
-      return q4r;
-    default:
-      throw Error(Errc::kUnsupported, fmt::format("matmul_quant: {} weights", dtype_name(weight_type)));
-  }
+  static const std::vector<const MatmulVariant*> best = [] {
+    std::vector<const MatmulVariant*> v;
+    for (const TypeVariants& t : kByType) v.push_back(&pick(t.op, t.table));
+    return v;
+  }();
+  return *best[type_index(weight_type)];
 }
 
 namespace {

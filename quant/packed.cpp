@@ -28,6 +28,8 @@ int32_t packed_offset(DType t) { return t == DType::Q8_0_R16 ? 128 : 8; }
 
 int64_t packed_quant_bytes(DType t) { return t == DType::Q8_0_R16 ? 512 : 256; }
 
+int64_t packed_group_bytes(DType t, int64_t k) { return kPackRows * dtype_bytes(t, k); }
+
 bool packable(const Tensor& w) {
   return (w.dtype() == DType::Q8_0 || w.dtype() == DType::Q4_0) && w.rank() == 2 &&
          w.dim(0) % kPackRows == 0 && w.dim(1) % kBlock == 0;
@@ -92,11 +94,11 @@ void unpack_group_row(GroupBlocks in, int64_t r, Block* out) {
 void pack_groups(const Tensor& w, int64_t g_begin, int64_t g_end, uint8_t* dst) {
   FVLM_CHECK(packable(w), fmt::format("pack: {} {} is not Q8_0/Q4_0 with rows in 16s", dtype_name(w.dtype()),
                                       shape_str(w.shape())));
-  const int64_t nb = w.dim(1) / kBlock, row_bytes = dtype_bytes(w.dtype(), w.dim(1));
+  const int64_t nb = w.dim(1) / kBlock, group_bytes = packed_group_bytes(w.dtype(), w.dim(1));
   const int64_t qbytes = packed_quant_bytes(packed_type(w.dtype()));
   for (int64_t g = g_begin; g < g_end; ++g) {
-    const auto* src = static_cast<const uint8_t*>(w.data()) + g * kPackRows * row_bytes;
-    const GroupBlocks out{dst + g * kPackRows * row_bytes, nb, qbytes};
+    const auto* src = static_cast<const uint8_t*>(w.data()) + g * group_bytes;
+    const GroupBlocks out{dst + g * group_bytes, nb, qbytes};
     if (w.dtype() == DType::Q8_0)
       pack_group(reinterpret_cast<const BlockQ8_0*>(src), nb, out);
     else
@@ -112,8 +114,8 @@ Tensor pack(const Tensor& w) {
 
 void unpack_row(DType packed, const uint8_t* data, int64_t k, int64_t r, void* out) {
   FVLM_CHECK(is_packed(packed), "unpack_row: not a packed type");
-  const int64_t nb = k / kBlock, row_bytes = dtype_bytes(packed, k);
-  const GroupBlocks in{const_cast<uint8_t*>(data) + r / kPackRows * kPackRows * row_bytes, nb,
+  const int64_t nb = k / kBlock;
+  const GroupBlocks in{const_cast<uint8_t*>(data) + r / kPackRows * packed_group_bytes(packed, k), nb,
                        packed_quant_bytes(packed)};
   if (packed == DType::Q8_0_R16)
     unpack_group_row(in, r % kPackRows, static_cast<BlockQ8_0*>(out));

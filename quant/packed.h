@@ -36,6 +36,8 @@ DType ggml_type(DType t);            // the packed form's ggml type; other types
 // The packed form's offset: what its unsigned quants carry on top of the signed values.
 int32_t packed_offset(DType packed);
 int64_t packed_quant_bytes(DType packed);  // one block's quants for 16 rows: 512 / 256
+// The bytes of 16 rows of a [N, k] Q8_0/Q4_0 matrix, in either layout: group g starts at g times this.
+int64_t packed_group_bytes(DType t, int64_t k);
 
 // Q8_0 / Q4_0 [N, K] with N % 16 == 0 (K % 32 == 0 as any such matrix).
 bool packable(const Tensor& w);
