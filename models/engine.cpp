@@ -43,6 +43,7 @@ class BatchingEngine final : public Engine {
         ahead_(o.encode_ahead),
         encoder_threads_(o.encoder_threads),
         worker_([this] { work(); }) {
+    release_threads();  // the loading thread's team, idle from now on (core/parallel.h)
     if (ahead_ > 0) encoder_ = std::thread([this] { run_encoder(); });
   }
 
@@ -105,6 +106,7 @@ class BatchingEngine final : public Engine {
     while (true) {
       admit();
       if (active_.empty() && !next_) {
+        release_threads();  // idle: the run-ahead encoder may be computing
         std::unique_lock lock(mutex_);
         worker_wake_.wait(lock, [&] { return !admissible().empty() || (closing_ && all_handed_over()); });
         if (admissible().empty()) return;  // closing, and everything submitted is done
@@ -126,6 +128,7 @@ class BatchingEngine final : public Engine {
     set_num_threads(encoder_threads_);
     while (true) {
       std::unique_ptr<Job> job;
+      release_threads();  // between encodes: the worker computes on (core/parallel.h)
       {
         std::unique_lock lock(mutex_);
         encoder_wake_.wait(lock, [&] {
