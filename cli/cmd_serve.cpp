@@ -30,8 +30,8 @@ namespace fvlm::cli {
 namespace {
 
 struct ServeCommand {
-  // run.engine: --parallel, --kv-budget, --encode-ahead, --encoder-threads (set to the engine's
-  // defaults by add_serve_command: one request at a time unless --parallel says otherwise).
+  // run.engine: --parallel, --kv-budget, --encode-ahead, --encoder-threads (set by
+  // add_serve_command: concurrent requests batched, as many as default_parallel() picks).
   RunOptions run;
   std::string host = "127.0.0.1";
   int port = 8080;
@@ -188,6 +188,7 @@ int run_serve(ServeCommand& c) {
 void add_serve_command(CLI::App& app, int& exit_code) {
   auto c = std::make_shared<ServeCommand>();
   c->run.engine = EngineOptions{};
+  c->run.engine.parallel = 0;  // automatic, as batch: concurrent requests share each decode step
   auto* cmd = app.add_subcommand("serve",
                                  "OpenAI-compatible HTTP server (/v1/chat/completions, /v1/models, "
                                  "/health, /v1/fastvlm/{describe,count,ocr,ask})");
@@ -198,8 +199,8 @@ void add_serve_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--port", c->port, "Port (default 8080; 0: any free port, printed on stdout)")
       ->transform(whole_number(0, 65535, "a port from 0 to 65535"));
   cmd->add_option("--parallel", c->run.engine.parallel,
-                  fmt::format("Requests generated together, one forward pass per token for all (0 = from "
-                              "the cores: {} here; 1 = one at a time)",
+                  fmt::format("Requests generated together, one forward pass per token for all (0, the "
+                              "default: from the cores, {} here; 1 = one at a time)",
                               default_parallel()))
       ->transform(whole_number(0, 256, "a whole number of sequences from 0 (automatic) to 256"));
   cmd->add_option("--kv-budget", c->run.engine.kv_budget_mb,

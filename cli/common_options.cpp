@@ -146,17 +146,15 @@ void add_engine_options(CLI::App* cmd, RunOptions& o) {
 }
 
 void add_run_ahead_options(CLI::App* cmd, EngineOptions& e, const std::string& what) {
-  // The trade, measured in bench/README.md ("Packed weights": 2 cores, 16 images).
-  cmd->add_option(
-         "--encode-ahead", e.encode_ahead,
-         fmt::format("Encoder run-ahead: how many {0} a second thread encodes ahead, while the "
-                     "others generate, to wait for a slot (default: --parallel's value while it is "
-                     "under twice --threads, else 0; 0 = off: each is encoded when it joins, pausing "
-                     "the others). It pays while the batch leaves the cores idle (2 cores: +19% "
-                     "images/s at --parallel 2) and costs once the batch keeps them busy (-5 to "
-                     "-12% at --parallel 8), and delays the first token of the {0} already "
-                     "generating. Answers do not change with it",
-                     what))
+  // The trade, measured in bench/README.md ("OpenMP teams": 2 cores, 16 images).
+  cmd->add_option("--encode-ahead", e.encode_ahead,
+                  fmt::format("Encoder run-ahead: how many {0} a second thread encodes ahead, while the "
+                              "others generate, to wait for a slot (default: --parallel's value while it is "
+                              "under --threads, else 0; 0 = off: each is encoded when it joins, pausing "
+                              "the others). It pays only while the batch leaves the cores idle (2 cores: "
+                              "+2 to +8% images/s at --parallel 1, none from 2) and delays the first token "
+                              "of the {0} already generating. Answers do not change with it",
+                              what))
       ->transform(whole_number(0, 256, "a whole number from 0 (off) to 256"));
   cmd->add_option("--encoder-threads", e.encoder_threads,
                   "Threads of the run-ahead encoder, beside the generation's (0 = as many as --threads, "

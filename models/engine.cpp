@@ -304,16 +304,15 @@ int64_t default_kv_budget_mb() {
 }
 
 int default_encode_ahead(int parallel, int threads) {
-  // The encoder thread shares the decode's cores. While the batch is small (under 2 sequences per
-  // thread) a decode step is bound by memory bandwidth and leaves the cores' arithmetic idle: an
-  // encode beside it is nearly free, so run ahead even at --parallel 1. From there a step keeps the
-  // cores busy (packed int8 kernels, quant/packed.h) and an encoder beside it only adds OpenMP
-  // teams time-sharing the same cores: 2 cores, 16 x 1024 px, 128 tokens (bench/README.md, "Packed
-  // weights"): run-ahead on/off 0.221/0.209 img/s at --parallel 1, 0.309/0.258 at 2, 0.319/0.318
-  // at 4, 0.303-0.313/0.318-0.356 at 8 (and a mean TTFT of 3.8 s instead of 2.2). `parallel`
-  // encoded requests (~1 MB of image rows each at 1024 px) refill a whole batch whose sequences
-  // finish together (one --max-tokens) without waiting for an encode.
-  return parallel < 2 * std::max(1, threads) ? std::max(1, parallel) : 0;
+  // The encoder thread shares the decode's cores: it pays only while a decode step leaves their
+  // arithmetic idle, i.e. with fewer sequences than threads. Since idle OpenMP teams are ended
+  // (release_threads) a step of 2 sequences keeps 2 cores busy: 2 cores, 16 x 1024 px, 128 tokens
+  // (bench/README.md, "OpenMP teams"), run-ahead on/off 0.222/0.217 img/s at --parallel 1 (+2 to
+  // +8% over three runs), 0.309/0.297 at 2 (noise: equal in a second run), the mean TTFT 3.9 s
+  // instead of 2.0. (Before, 0.309/0.258 at 2: the run-ahead then mostly hid the futex wake-ups.)
+  // `parallel` encoded requests (~1 MB of image rows each at 1024 px) refill a whole batch whose
+  // sequences finish together (one --max-tokens) without waiting for an encode.
+  return parallel < std::max(1, threads) ? std::max(1, parallel) : 0;
 }
 
 int default_encoder_threads(int pipeline_threads) {

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "models/engine.h"
 #include "tests/e2e/cli_runner.h"
 #include "tests/serve/serve_fixture.h"
 #include "tests/test_util.h"
@@ -186,8 +187,10 @@ TEST_CASE("serve: /v1/models and /health") {
   CHECK(health.status == 200);
   CHECK(health.json["status"] == "ok");
   CHECK(health.json["in_flight"] == 0);
-  CHECK(health.json["engine"]["parallel"] == 1);      // serve's default: one request at a time
-  CHECK(health.json["engine"]["encode_ahead"] == 1);  // the engine's default, max(1, parallel)
+  // serve's default, as batch's: batched, 2 sequences per core (up to 8); the encoder run-ahead is
+  // then off (it pays only below one sequence per thread).
+  CHECK(health.json["engine"]["parallel"] == fvlm::default_parallel());
+  CHECK(health.json["engine"]["encode_ahead"] == 0);
   // A text-only conversation with history is answered too.
   const Http text = post_json(server.url("/v1/chat/completions"),
                               R"({"messages":[{"role":"system","content":"Be brief."},
