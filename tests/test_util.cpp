@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
+#include <thread>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -96,6 +98,21 @@ int run_command(const std::string& cmd, std::string& out) {
   while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
   const int st = pclose(p);
   return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+int process_threads() {
+  int n = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/task")) ++n;
+  return n;
+}
+
+int process_threads_settled(int expected) {
+  int n = process_threads();
+  for (int i = 0; i < 2000 && n != expected; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    n = process_threads();
+  }
+  return n;
 }
 
 std::string memory_cap_prefix() {

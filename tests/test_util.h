@@ -55,4 +55,10 @@ std::string traced_prefix();
 // Runs a shell command, returns its exit status; stdout captured into `out`.
 int run_command(const std::string& cmd, std::string& out);
 
+// Threads of this process, as the kernel lists them (/proc/self/task).
+int process_threads();
+// The same once it reaches `expected` (a thread told to exit may still be exiting), or whatever it
+// is after 2 s.
+int process_threads_settled(int expected);
+
 }  // namespace fvlm::test

@@ -76,3 +76,27 @@ TEST_CASE("engine: on_text returning false cancels, text-only conversations run"
   CHECK(t.token_ids.size() == 4);
   CHECK(t.n_prompt_tokens > 10);
 }
+
+TEST_CASE("engine: no OpenMP team stays on an idle thread (the loader's, or the worker's between requests)") {
+  // An idle team slows every other team's fork/join (core/parallel.h, release_threads): the thread
+  // that loaded the model must not keep one once the engine computes, nor the worker once idle.
+  // On a thread of its own: the test runner's main thread may hold a team from earlier tests.
+  std::thread([] {
+    PipelineOptions po;
+    po.threads = 2;  // a team of 2: one helper thread to count, whatever the machine
+    std::unique_ptr<Pipeline> p = Pipeline::load(test::golden("tiny/model"), po);
+    const nlohmann::json c = test::golden_e2e_cases()[0];
+    const std::vector<int32_t> alone = p->run(golden_request(c)).token_ids;  // this thread's team exists
+    Request r = golden_request(c);  // decoded before counting (image decoding may start threads)
+    const int with_team = test::process_threads();
+    EngineOptions o;
+    o.parallel = 1;
+    o.encode_ahead = 0;  // no encoder thread to count
+    std::unique_ptr<Engine> engine = Engine::create(*p, o);
+    // The loader's helper has gone, the worker has come (its team starts with its first request).
+    CHECK(test::process_threads_settled(with_team) == with_team);
+    CHECK(engine->submit(std::move(r)).get().token_ids == alone);
+    // The worker's team (itself + 1 helper) ended when it went idle.
+    CHECK(test::process_threads_settled(with_team) == with_team);
+  }).join();
+}
