@@ -1,5 +1,7 @@
 // `bench`: time to first token (encode + prefill + first token) against image resolution, the
-// headline metric of FastVLM. Prints a table, JSON lines or CSV; optionally a PNG plot.
+// headline metric of FastVLM. Prints a table, JSON lines or CSV; optionally a PNG plot. Also
+// --compare-precision (cli/bench_compare.h) and --batch, the engine's throughput
+// (cli/bench_throughput.h).
 #include <algorithm>
 #include <cstdio>
 #include <sstream>
@@ -8,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/bench_compare.h"
+#include "cli/bench_throughput.h"
 #include "cli/commands.h"
 #include "cli/common_options.h"
 #include "cli/image_input.h"
@@ -17,9 +20,6 @@
 #include "cli/tasks.h"
 #include "core/error.h"
 #include "core/plot.h"
-#include "decoder/llm_precision.h"
-#include "decoder/weight_pages.h"
-#include "encoder/vision_precision.h"
 
 namespace fvlm::cli {
 namespace {
@@ -38,6 +38,10 @@ struct BenchCommand {
   bool compare_precision = false;
   std::vector<std::string> images;  // --compare-precision's IMAGES
   int answer_tokens = 12;
+  std::string batch;  // --batch INPUT: the engine's throughput instead of TTFT
+  std::vector<int> parallels = {1, 2, 4, 8};
+  int limit = 16;
+  bool parallel_given = false, limit_given = false;
 };
 
 struct Row {
@@ -50,6 +54,19 @@ int run_bench(BenchCommand& b) {
   finish_run_options(b.run);
   if (!b.images.empty() && !b.compare_precision)
     throw Error(Errc::kBadArgs, "bench takes images only with --compare-precision (else --image PATH)");
+  if (!b.run.logits_out.empty()) throw Error(Errc::kBadArgs, "--logits-out is not available in bench");
+  if (!b.batch.empty()) {
+    if (b.compare_precision || !b.image.empty() || !b.resolutions.empty() || !b.plot.empty())
+      throw Error(
+          Errc::kBadArgs,
+          "--batch measures the engine on INPUT's images at the model's resolution (or --resolution): "
+          "no --compare-precision, --image, --resolutions or --plot");
+    return run_batch_bench({b.run, b.batch, b.parallels, b.limit, b.warmup, b.question, b.format});
+  }
+  if (b.parallel_given || b.limit_given || b.run.engine.encode_ahead != -1 ||
+      b.run.engine.encoder_threads != 0)
+    throw Error(Errc::kBadArgs,
+                "--parallel, --limit, --encode-ahead and --encoder-threads go with --batch INPUT");
   if (b.compare_precision) {
     if (!b.image.empty())
       throw Error(Errc::kBadArgs, "--compare-precision takes its images as arguments, not --image");
@@ -57,10 +74,8 @@ int run_bench(BenchCommand& b) {
       throw Error(Errc::kBadArgs,
                   "--compare-precision runs at the model's resolution (or --resolution) and writes JSON: "
                   "no --resolutions, --plot or --format");
-    if (!b.run.logits_out.empty()) throw Error(Errc::kBadArgs, "--logits-out is not available in bench");
     return run_compare_precision({b.run, b.images, b.repeats, b.warmup, b.answer_tokens, b.question});
   }
-  if (!b.run.logits_out.empty()) throw Error(Errc::kBadArgs, "--logits-out is not available in bench");
   if (b.resolutions.empty() && b.run.image.resolution != 0) b.resolutions.push_back(b.run.image.resolution);
   if (!b.plot.empty()) {
     if (!b.plot.ends_with(".png") && !b.plot.ends_with(".PNG"))
@@ -75,12 +90,8 @@ int run_bench(BenchCommand& b) {
     if (std::find(b.resolutions.begin(), b.resolutions.end(), native) == b.resolutions.end())
       b.resolutions.push_back(native);
   }
-  const enc::VisionPrecision as_run =  // auto resolved for this CPU
-      enc::resolve_vision_precision(enc::parse_vision_precision(b.run.model.vision_precision));
-  const std::string vision_precision(enc::vision_precision_name(as_run));
-  const std::string vision_kernel = cli::vision_kernel(p->config().vision, as_run);
-  const std::string llm_precision(dec::llm_precision_name(
-      dec::resolve_llm_precision(dec::parse_llm_precision(b.run.model.llm_precision))));
+  const nlohmann::ordered_json how = run_report(*p, b.run.model.vision_precision, b.run.model.llm_precision);
+  const std::string vision_precision = how["vision_precision"], llm_precision = how["llm_precision"];
   GenerateOptions gen = b.run.gen;
   gen.max_tokens = 1;  // time to the first token only
   gen.ignore_eos = true;
@@ -124,25 +135,20 @@ int run_bench(BenchCommand& b) {
       std::printf("%d,%d,%d,%.2f,%.2f,%.2f,%.2f,%.2f,%.2f\n", r.resolution, r.image_tokens, r.prompt_tokens,
                   r.encode_med, r.encode_min, r.prefill_med, r.prefill_min, r.ttft_med, r.ttft_min);
   } else {
-    for (const Row& r : rows)
-      emit({{"ok", true},
-            {"task", "bench"},
-            {"resolution", r.resolution},
-            {"n_image_tokens", r.image_tokens},
-            {"n_prompt_tokens", r.prompt_tokens},
-            {"repeats", b.repeats},
-            {"encode_ms", {{"median", round_ms(r.encode_med)}, {"min", round_ms(r.encode_min)}}},
-            {"prefill_ms", {{"median", round_ms(r.prefill_med)}, {"min", round_ms(r.prefill_min)}}},
-            {"ttft_ms", {{"median", round_ms(r.ttft_med)}, {"min", round_ms(r.ttft_min)}}},
-            {"load_ms", round_ms(p->load_ms())},
-            {"vision_precision", vision_precision},
-            {"vision_kernel", vision_kernel},
-            {"isa", isa_report()},
-            {"llm_precision", llm_precision},
-            {"weight_pages", std::string(dec::weight_pages_name(p->weight_placement().pages))},
-            // Matrices interleaved at load: their prefill runs on the int8 kernels, whatever
-            // llm_precision says (it applies to the other matrices).
-            {"packed_matrices", p->weight_placement().packed}});
+    for (const Row& r : rows) {
+      nlohmann::ordered_json j = {
+          {"ok", true},
+          {"task", "bench"},
+          {"resolution", r.resolution},
+          {"n_image_tokens", r.image_tokens},
+          {"n_prompt_tokens", r.prompt_tokens},
+          {"repeats", b.repeats},
+          {"encode_ms", {{"median", round_ms(r.encode_med)}, {"min", round_ms(r.encode_min)}}},
+          {"prefill_ms", {{"median", round_ms(r.prefill_med)}, {"min", round_ms(r.prefill_min)}}},
+          {"ttft_ms", {{"median", round_ms(r.ttft_med)}, {"min", round_ms(r.ttft_min)}}}};
+      j.update(how);
+      emit(j);
+    }
   }
   std::fflush(stdout);
   if (!b.plot.empty()) {
@@ -164,7 +170,8 @@ int run_bench(BenchCommand& b) {
 
 void add_bench_command(CLI::App& app, int& exit_code) {
   auto b = std::make_shared<BenchCommand>();
-  auto* cmd = app.add_subcommand("bench", "Time to first token against image resolution");
+  auto* cmd = app.add_subcommand(
+      "bench", "Time to first token against image resolution (--batch: images/s at each --parallel)");
   cmd->add_option("--resolutions", b->resolutions,
                   "Resolutions to measure, multiples of 64 (default 256 512 768 "
                   "1024 and the model's)")
@@ -185,8 +192,23 @@ void add_bench_command(CLI::App& app, int& exit_code) {
   cmd->add_option("images", b->images, "Images for --compare-precision");
   cmd->add_option("--answer-tokens", b->answer_tokens, "Greedy tokens compared per image (12)")
       ->transform(whole_number(1, 4096, "a whole number of tokens from 1 to 4096"));
+  cmd->add_option("--batch", b->batch,
+                  "Measure the batching engine instead of TTFT: images/s and generated tokens/s at each "
+                  "--parallel, on the first --limit images of INPUT (a folder, a list file or an image, as "
+                  "in `batch`), each asked --question; one line per --parallel value");
+  auto* parallel = cmd->add_option("--parallel", b->parallels,
+                                   "With --batch: the --parallel values to measure (default 1,2,4,8)")
+                       ->delimiter(',')
+                       ->transform(whole_number(1, 256, "whole numbers of sequences from 1 to 256"));
+  auto* limit = cmd->add_option("--limit", b->limit, "With --batch: how many of INPUT's images (16)")
+                    ->transform(whole_number(1, 100000, "a whole number of images from 1 to 100000"));
+  add_run_ahead_options(cmd, b->run.engine, "images");
   add_run_options(cmd, b->run);
-  cmd->callback([b, &exit_code] { exit_code = run_bench(*b); });
+  cmd->callback([b, parallel, limit, &exit_code] {
+    b->parallel_given = parallel->count() > 0;
+    b->limit_given = limit->count() > 0;
+    exit_code = run_bench(*b);
+  });
 }
 
 }  // namespace fvlm::cli

@@ -1,8 +1,12 @@
 #include "cli/precision_report.h"
 
+#include "cli/output.h"
+
 #include "core/cpu_features.h"
 #include "core/dispatch.h"
 #include "core/runtime.h"
+#include "decoder/llm_precision.h"
+#include "decoder/weight_pages.h"
 #include "encoder/fastvithd.h"
 
 namespace fvlm::cli {
@@ -28,6 +32,23 @@ nlohmann::ordered_json vision_kernels_report(const FastVitHdConfig& cfg) {
   for (enc::VisionPrecision p : enc::runnable_vision_precisions())
     j[std::string(enc::vision_precision_name(p))] = vision_kernel(cfg, p);
   return j;
+}
+
+nlohmann::ordered_json run_report(const Pipeline& p, const std::string& vision_precision,
+                                  const std::string& llm_precision) {
+  const enc::VisionPrecision vision =
+      enc::resolve_vision_precision(enc::parse_vision_precision(vision_precision));
+  const dec::WeightPlacement& placed = p.weight_placement();
+  return {{"load_ms", round_ms(p.load_ms())},
+          {"vision_precision", std::string(enc::vision_precision_name(vision))},
+          {"vision_kernel", vision_kernel(p.config().vision, vision)},
+          {"isa", isa_report()},
+          {"llm_precision", std::string(dec::llm_precision_name(
+                                dec::resolve_llm_precision(dec::parse_llm_precision(llm_precision))))},
+          {"weight_pages", std::string(dec::weight_pages_name(placed.pages))},
+          // Matrices interleaved at load: their prefill runs on the int8 kernels, whatever
+          // llm_precision says (it applies to the other matrices).
+          {"packed_matrices", placed.packed}};
 }
 
 }  // namespace fvlm::cli

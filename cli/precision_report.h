@@ -5,6 +5,7 @@
 
 #include "encoder/fastvithd_config.h"
 #include "encoder/vision_precision.h"
+#include "models/pipeline.h"
 
 namespace fvlm::cli {
 
@@ -17,5 +18,10 @@ std::string vision_kernel(const FastVitHdConfig& cfg, enc::VisionPrecision preci
 
 // {"f32": kernel, "bf16": kernel, "int8": kernel} over the precisions this CPU runs.
 nlohmann::ordered_json vision_kernels_report(const FastVitHdConfig& cfg);
+
+// How a loaded pipeline runs, for the lines of `bench`: {"load_ms", "vision_precision" (auto
+// resolved), "vision_kernel", "isa", "llm_precision", "weight_pages", "packed_matrices"}.
+nlohmann::ordered_json run_report(const Pipeline& p, const std::string& vision_precision,
+                                  const std::string& llm_precision);
 
 }  // namespace fvlm::cli
