@@ -8,16 +8,11 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "cli/output.h"
 #include "cli/stop_signals.h"
 #include "core/error.h"
 
 namespace fvlm::cli {
-namespace {
-
-double round1(double v) { return std::round(v * 10) / 10; }
-double round3(double v) { return std::round(v * 1000) / 1000; }
-
-}  // namespace
 
 void BatchStats::add(const nlohmann::ordered_json& r) {
   if (!r.value("ok", false)) {

@@ -31,15 +31,15 @@ double process_cpu_seconds() {
          1e-6 * double(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
 }
 
-struct NamedImage {
+struct InputImage {
   std::string path;
   Image image;
 };
 
 // The first `limit` images of INPUT, decoded. An image that cannot be read stops the bench: its
 // figures would not be the ones asked for.
-std::vector<NamedImage> read_inputs(const BatchBench& b) {
-  std::vector<NamedImage> out;
+std::vector<InputImage> read_inputs(const BatchBench& b) {
+  std::vector<InputImage> out;
   for (const BatchItem& item : list_batch_inputs(b.input, false)) {
     if (int(out.size()) == b.limit) break;
     if (item.unreadable) throw Error(item.error_code, item.error_message);
@@ -57,7 +57,7 @@ struct Measure {
   nlohmann::ordered_json engine;
 };
 
-Measure measure(Pipeline& p, const BatchBench& b, const std::vector<NamedImage>& images, int parallel) {
+Measure measure(Pipeline& p, const BatchBench& b, const std::vector<InputImage>& images, int parallel) {
   const TaskSpec ask{Task::kAsk, b.question, ""};
   EngineOptions eo = b.run.engine;
   eo.parallel = parallel;
@@ -67,7 +67,7 @@ Measure measure(Pipeline& p, const BatchBench& b, const std::vector<NamedImage>&
   const auto t0 = Clock::now();
   std::unique_ptr<Engine> engine = Engine::create(p, eo);
   std::vector<std::future<GenerateResult>> futures;
-  for (const NamedImage& im : images) futures.push_back(engine->submit(task_request(ask, im.image, b.run)));
+  for (const InputImage& im : images) futures.push_back(engine->submit(task_request(ask, im.image, b.run)));
   for (size_t i = 0; i < futures.size(); ++i) {
     try {
       const GenerateResult r = futures[i].get();
@@ -84,13 +84,10 @@ Measure measure(Pipeline& p, const BatchBench& b, const std::vector<NamedImage>&
   return m;
 }
 
-double round1(double v) { return std::round(v * 10) / 10; }
-double round3(double v) { return std::round(v * 1000) / 1000; }
-
 }  // namespace
 
 int run_batch_bench(const BatchBench& b) {
-  const std::vector<NamedImage> images = read_inputs(b);
+  const std::vector<InputImage> images = read_inputs(b);
   std::unique_ptr<Pipeline> p = load_pipeline(b.run.model, /*many_images=*/true);
   const TaskSpec ask{Task::kAsk, b.question, ""};
   for (int i = 0; i < b.warmup; ++i)

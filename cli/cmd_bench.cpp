@@ -56,11 +56,11 @@ int run_bench(BenchCommand& b) {
     throw Error(Errc::kBadArgs, "bench takes images only with --compare-precision (else --image PATH)");
   if (!b.run.logits_out.empty()) throw Error(Errc::kBadArgs, "--logits-out is not available in bench");
   if (!b.batch.empty()) {
-    if (b.compare_precision || !b.image.empty() || !b.resolutions.empty() || !b.plot.empty())
+    if (b.compare_precision || !b.image.empty() || !b.resolutions.empty() || !b.plot.empty() || b.run.stream)
       throw Error(
           Errc::kBadArgs,
           "--batch measures the engine on INPUT's images at the model's resolution (or --resolution): "
-          "no --compare-precision, --image, --resolutions or --plot");
+          "no --compare-precision, --image, --resolutions, --plot or --stream");
     return run_batch_bench({b.run, b.batch, b.parallels, b.limit, b.warmup, b.question, b.format});
   }
   if (b.parallel_given || b.limit_given || b.run.engine.encode_ahead != -1 ||

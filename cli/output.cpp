@@ -30,6 +30,8 @@ int emit_error(Errc code, const std::string& message, const nlohmann::json& deta
   return errc_exit_code(code);
 }
 
-double round_ms(double ms) { return std::round(ms * 10.0) / 10.0; }
+double round1(double v) { return std::round(v * 10.0) / 10.0; }
+double round3(double v) { return std::round(v * 1000.0) / 1000.0; }
+double round_ms(double ms) { return round1(ms); }
 
 }  // namespace fvlm::cli

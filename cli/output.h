@@ -22,5 +22,8 @@ int emit_error(Errc code, const std::string& message, const nlohmann::json& deta
 
 // Milliseconds rounded to 0.1 for timing fields.
 double round_ms(double ms);
+// Other figures of a JSON line, rounded to 0.1 / 0.001.
+double round1(double v);
+double round3(double v);
 
 }  // namespace fvlm::cli

@@ -54,7 +54,8 @@ TEST_CASE("bench --batch: options that do not go together are bad_args, an unrea
        {"bench --parallel 2" + m, "bench --limit 3" + m, "bench --encode-ahead 1" + m,
         "bench --batch " + q(dir.string()) + " --plot p.png" + m,
         "bench --batch " + q(dir.string()) + " --compare-precision" + m,
-        "bench --batch " + q(dir.string()) + " --parallel 0" + m}) {
+        "bench --batch " + q(dir.string()) + " --parallel 0" + m,
+        "bench --batch " + q(dir.string()) + " --stream" + m}) {
     CAPTURE(args);
     const CliRun r = run_cli(args);
     CHECK(r.exit_code == 2);
