@@ -50,19 +50,24 @@ std::vector<InputImage> read_inputs(const BatchBench& b) {
 }
 
 struct Measure {
-  int parallel = 0, failed = 0;
+  int parallel = 0, images = 0, failed = 0;
   int64_t tokens = 0;
   double wall_s = 0, cpu_s = 0, ttft_ms_sum = 0, peak_rss_mb = 0;
   std::string first_error;
   nlohmann::ordered_json engine;
+  int ok() const { return images - failed; }
+  double images_per_s() const { return ok() / wall_s; }
+  double tokens_per_s() const { return double(tokens) / wall_s; }
+  double mean_ttft_ms() const { return ok() > 0 ? ttft_ms_sum / ok() : 0.0; }
 };
 
-Measure measure(Pipeline& p, const BatchBench& b, const std::vector<InputImage>& images, int parallel) {
-  const TaskSpec ask{Task::kAsk, b.question, ""};
+Measure measure(Pipeline& p, const BatchBench& b, const TaskSpec& ask, const std::vector<InputImage>& images,
+                int parallel) {
   EngineOptions eo = b.run.engine;
   eo.parallel = parallel;
   Measure m;
   m.parallel = parallel;
+  m.images = int(images.size());
   const double cpu0 = process_cpu_seconds();
   const auto t0 = Clock::now();
   std::unique_ptr<Engine> engine = Engine::create(p, eo);
@@ -95,46 +100,37 @@ int run_batch_bench(const BatchBench& b) {
   const nlohmann::ordered_json how = run_report(*p, b.run.model.vision_precision, b.run.model.llm_precision);
   std::vector<Measure> rows;
   for (int parallel : b.parallels) {
-    rows.push_back(measure(*p, b, images, parallel));
+    rows.push_back(measure(*p, b, ask, images, parallel));
     const Measure& m = rows.back();
-    const int ok = int(images.size()) - m.failed;
     spdlog::info("--parallel {}: {:.3f} images/s, {:.1f} generated tokens/s, mean TTFT {:.0f} ms{}", parallel,
-                 ok / m.wall_s, double(m.tokens) / m.wall_s, ok > 0 ? m.ttft_ms_sum / ok : 0.0,
+                 m.images_per_s(), m.tokens_per_s(), m.mean_ttft_ms(),
                  m.failed ? fmt::format(" ({} failed, first: {})", m.failed, m.first_error) : "");
   }
-  const auto per_s = [](double v, const Measure& m) { return v / m.wall_s; };
   if (b.format == "table") {
     std::printf("%8s %7s %7s %9s %9s %10s %12s %8s %8s\n", "parallel", "images", "failed", "wall_s",
                 "images/s", "gen_tok/s", "mean_ttft_ms", "cpu_s", "peak_MB");
-    for (const Measure& m : rows) {
-      const int ok = int(images.size()) - m.failed;
-      std::printf("%8d %7zu %7d %9.2f %9.3f %10.1f %12.0f %8.1f %8.0f\n", m.parallel, images.size(), m.failed,
-                  m.wall_s, per_s(ok, m), per_s(double(m.tokens), m), ok > 0 ? m.ttft_ms_sum / ok : 0.0,
-                  m.cpu_s, m.peak_rss_mb);
-    }
+    for (const Measure& m : rows)
+      std::printf("%8d %7d %7d %9.2f %9.3f %10.1f %12.0f %8.1f %8.0f\n", m.parallel, m.images, m.failed,
+                  m.wall_s, m.images_per_s(), m.tokens_per_s(), m.mean_ttft_ms(), m.cpu_s, m.peak_rss_mb);
   } else if (b.format == "csv") {
     std::printf(
         "parallel,images,failed,wall_s,images_per_s,gen_tokens_per_s,mean_ttft_ms,cpu_s,peak_rss_mb\n");
-    for (const Measure& m : rows) {
-      const int ok = int(images.size()) - m.failed;
-      std::printf("%d,%zu,%d,%.3f,%.4f,%.2f,%.1f,%.2f,%.1f\n", m.parallel, images.size(), m.failed, m.wall_s,
-                  per_s(ok, m), per_s(double(m.tokens), m), ok > 0 ? m.ttft_ms_sum / ok : 0.0, m.cpu_s,
-                  m.peak_rss_mb);
-    }
+    for (const Measure& m : rows)
+      std::printf("%d,%d,%d,%.3f,%.4f,%.2f,%.1f,%.2f,%.1f\n", m.parallel, m.images, m.failed, m.wall_s,
+                  m.images_per_s(), m.tokens_per_s(), m.mean_ttft_ms(), m.cpu_s, m.peak_rss_mb);
   } else {
     for (const Measure& m : rows) {
-      const int ok = int(images.size()) - m.failed;
       nlohmann::ordered_json j = {{"ok", m.failed == 0},
                                   {"task", "bench"},
                                   {"batch", b.input},
                                   {"parallel", m.parallel},
-                                  {"images", images.size()},
+                                  {"images", m.images},
                                   {"failed", m.failed},
                                   {"generated_tokens", m.tokens},
                                   {"wall_s", round3(m.wall_s)},
-                                  {"images_per_s", round3(per_s(ok, m))},
-                                  {"gen_tokens_per_s", round1(per_s(double(m.tokens), m))},
-                                  {"mean_ttft_ms", round1(ok > 0 ? m.ttft_ms_sum / ok : 0.0)},
+                                  {"images_per_s", round3(m.images_per_s())},
+                                  {"gen_tokens_per_s", round1(m.tokens_per_s())},
+                                  {"mean_ttft_ms", round1(m.mean_ttft_ms())},
                                   {"cpu_s", round3(m.cpu_s)},
                                   {"peak_rss_mb", round1(m.peak_rss_mb)},  // of the process so far
                                   {"engine", m.engine}};

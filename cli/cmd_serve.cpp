@@ -30,8 +30,8 @@ namespace fvlm::cli {
 namespace {
 
 struct ServeCommand {
-  // run.engine: --parallel, --kv-budget, --encode-ahead, --encoder-threads (set by
-  // add_serve_command: concurrent requests batched, as many as default_parallel() picks).
+  // run.engine: --parallel, --kv-budget, --encode-ahead, --encoder-threads (RunOptions' defaults,
+  // as batch: concurrent requests batched, as many as default_parallel() picks).
   RunOptions run;
   std::string host = "127.0.0.1";
   int port = 8080;
@@ -187,8 +187,6 @@ int run_serve(ServeCommand& c) {
 
 void add_serve_command(CLI::App& app, int& exit_code) {
   auto c = std::make_shared<ServeCommand>();
-  c->run.engine = EngineOptions{};
-  c->run.engine.parallel = 0;  // automatic, as batch: concurrent requests share each decode step
   auto* cmd = app.add_subcommand("serve",
                                  "OpenAI-compatible HTTP server (/v1/chat/completions, /v1/models, "
                                  "/health, /v1/fastvlm/{describe,count,ocr,ask})");
