@@ -135,7 +135,7 @@ int main(int argc, char** argv) {
   const ModelConfig cfg = released_config(ReleasedModel::k0_5B);
   const dnnl_version_t* ver = dnnl_version();
   std::printf("oneDNN %d.%d.%d, %d threads; cpu: %s; oneDNN bf16: %s\n", ver->major, ver->minor, ver->patch,
-              rt.threads(), cpu_features_summary().c_str(),
+              rt.threads(), cpu_summary().c_str(),
               std::string(enc::bf16_support_name(enc::bf16_support())).c_str());
   std::printf("FastViTHD 0.5B at %d px; GOP/s = best of >= %.1f s, 2 OP per MAC\n", cfg.vision.image_size,
               min_seconds);

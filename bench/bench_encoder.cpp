@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "core/cpu_features.h"
 #include "core/runtime.h"
 #include "encoder/vision_backend.h"
 #include "models/random_weights.h"
@@ -66,9 +67,10 @@ int main(int argc, char** argv) {
   enc::CpuVisionBackend backend(rt, vision_config(cfg), weights, precision);
   std::printf(
       "FastViTHD (0.5B shapes, random weights), %s (bf16 in oneDNN: %s), %d threads, "
-      "%d repeats after 1 warm-up\n",
+      "%d repeats after 1 warm-up\ncpu: %s\n",
       std::string(enc::vision_precision_name(backend.precision())).c_str(),
-      std::string(enc::bf16_support_name(enc::bf16_support())).c_str(), rt.threads(), repeats);
+      std::string(enc::bf16_support_name(enc::bf16_support())).c_str(), rt.threads(), repeats,
+      cpu_summary().c_str());
   std::printf("%6s %8s %9s %9s %9s %8s %7s %11s\n", "res", "GMAC", "plan_s", "min_s", "median_s", "GFLOP/s",
               "%peak", "cpu/thr_s");
   for (const int res : resolutions) {

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "core/cpu_features.h"
 #include "core/parallel.h"
 #include "decoder/qwen2.h"
 #include "decoder/qwen2_weights.h"
@@ -65,9 +66,9 @@ int main(int argc, char** argv) {
   dec::Qwen2Weights weights = dec::bind_qwen2(cfg.llm, source.tensors);
   const dec::WeightPlacement placed = dec::place_weights(weights, pages);
   const dec::Qwen2Model llm(std::move(weights), cfg.llm, precision);
-  std::printf("model %s (%s, %.1f s to load), threads %d, prefill precision %s\n", model.c_str(),
+  std::printf("model %s (%s, %.1f s to load), threads %d, prefill precision %s\ncpu: %s\n", model.c_str(),
               released ? "random BF16 weights" : "from disk", seconds_since(t0), threads,
-              std::string(dec::llm_precision_name(llm.precision())).c_str());
+              std::string(dec::llm_precision_name(llm.precision())).c_str(), cpu_summary().c_str());
   std::printf("weights: %lld MB %s (%s), copy %.0f ms, %lld MB backed by 2 MB pages\n",
               (long long)(placed.bytes >> 20),
               placed.pages == dec::WeightPages::kHuge ? "in huge pages" : "in the file mapping",

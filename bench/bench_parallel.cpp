@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "core/cpu_features.h"
 #include "core/image.h"
 #include "models/engine.h"
 #include "models/pipeline.h"
@@ -93,8 +94,8 @@ int main(int argc, char** argv) {
   const auto pipeline = Pipeline::load(argv[1], po);
   std::vector<Image> images;
   for (int i = 0; i < n; ++i) images.push_back(synthetic_image(i));
-  std::printf("%d %s requests, %d tokens each (--ignore-eos)\n", n, text_only ? "text-only" : "image",
-              max_tokens);
+  std::printf("%d %s requests, %d tokens each (--ignore-eos); %d threads; cpu: %s\n", n,
+              text_only ? "text-only" : "image", max_tokens, pipeline->threads(), cpu_summary().c_str());
   std::printf("%8s %9s %10s %12s %10s %10s %12s %14s\n", "parallel", "wall s", "images/s", "gen tok/s",
               "cpu s", "peak MB", "mean ttft ms", "ahead/overlap");
   for (int parallel : parallels) {

@@ -251,7 +251,7 @@ int main(int argc, char** argv) {
   set_num_threads(threads);
   std::printf(
       "bench_quant: Qwen2-0.5B shapes (24 layers, hidden %d, inter %d, vocab %d), %d threads, cpu: %s\n",
-      kHidden, kInter, kVocab, threads, cpu_features_summary().c_str());
+      kHidden, kInter, kVocab, threads, cpu_summary().c_str());
   Rng rng;
   if (layout_rounds > 0) {
     layouts_in_rounds(rng, layout_rounds, std::max(1, reps / 4));

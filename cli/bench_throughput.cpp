@@ -107,6 +107,7 @@ int run_batch_bench(const BatchBench& b) {
                  m.failed ? fmt::format(" ({} failed, first: {})", m.failed, m.first_error) : "");
   }
   if (b.format == "table") {
+    std::printf("%s\n", machine_line(how).c_str());
     std::printf("%8s %7s %7s %9s %9s %10s %12s %8s %8s\n", "parallel", "images", "failed", "wall_s",
                 "images/s", "gen_tok/s", "mean_ttft_ms", "cpu_s", "peak_MB");
     for (const Measure& m : rows)

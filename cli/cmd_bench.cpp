@@ -122,6 +122,7 @@ int run_bench(BenchCommand& b) {
     rows.push_back(row);
   }
   if (b.format == "table") {
+    std::printf("%s\n", machine_line(how).c_str());
     std::printf("%6s %7s %7s %11s %11s %11s %11s\n", "res", "img_tok", "prompt", "encode_ms", "prefill_ms",
                 "ttft_ms", "ttft_min");
     for (const Row& r : rows)

@@ -2,6 +2,8 @@
 
 #include "cli/output.h"
 
+#include <fmt/format.h>
+
 #include "core/cpu_features.h"
 #include "core/dispatch.h"
 #include "core/runtime.h"
@@ -15,7 +17,8 @@ nlohmann::ordered_json isa_report() {
   IsaCeiling best = IsaCeiling::kScalar;  // the highest tier whose features this CPU has, under the cap
   for (CpuFeature f : {CpuFeature::kAvx2, CpuFeature::kAvxVnni, CpuFeature::kAvx512Vnni})
     if (isa_allowed(f) && isa_tier(f) > best) best = isa_tier(f);
-  return {{"cpu", cpu_features_summary()},
+  return {{"model", cpu_model_name()},
+          {"cpu", cpu_features_summary()},
           {"max_isa", std::string(isa_ceiling_name(isa_ceiling()))},
           {"kernels", std::string(isa_ceiling_name(best))},
           {"onednn", std::string(enc::onednn_isa_name())},
@@ -40,6 +43,7 @@ nlohmann::ordered_json run_report(const Pipeline& p, const std::string& vision_p
       enc::resolve_vision_precision(enc::parse_vision_precision(vision_precision));
   const dec::WeightPlacement& placed = p.weight_placement();
   return {{"load_ms", round_ms(p.load_ms())},
+          {"threads", p.threads()},
           {"vision_precision", std::string(enc::vision_precision_name(vision))},
           {"vision_kernel", vision_kernel(p.config().vision, vision)},
           {"isa", isa_report()},
@@ -49,6 +53,16 @@ nlohmann::ordered_json run_report(const Pipeline& p, const std::string& vision_p
           // Matrices interleaved at load: their prefill runs on the int8 kernels, whatever
           // llm_precision says (it applies to the other matrices).
           {"packed_matrices", placed.packed}};
+}
+
+std::string machine_line(const nlohmann::ordered_json& run) {
+  const nlohmann::ordered_json& isa = run.at("isa");
+  return fmt::format("# {}, {} threads; cpu {}; kernels {}, oneDNN {}; vision {} ({}), llm {}, weights {}",
+                     isa.at("model").get<std::string>(), run.at("threads").get<int>(),
+                     isa.at("cpu").get<std::string>(), isa.at("kernels").get<std::string>(),
+                     isa.at("onednn").get<std::string>(), run.at("vision_precision").get<std::string>(),
+                     run.at("vision_kernel").get<std::string>(), run.at("llm_precision").get<std::string>(),
+                     run.at("weight_pages").get<std::string>());
 }
 
 }  // namespace fvlm::cli

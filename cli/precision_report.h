@@ -9,7 +9,8 @@
 
 namespace fvlm::cli {
 
-// {"cpu": "avx2 fma ...", "max_isa": "none", "kernels": "avx512", "onednn": "avx512_core_vnni",
+// {"model": "AMD EPYC ...", "cpu": "avx2 fma ...", "max_isa": "none", "kernels": "avx512", "onednn":
+// "avx512_core_vnni",
 //  "bf16": "native (avx512_core_bf16)"}
 nlohmann::ordered_json isa_report();
 
@@ -19,9 +20,14 @@ std::string vision_kernel(const FastVitHdConfig& cfg, enc::VisionPrecision preci
 // {"f32": kernel, "bf16": kernel, "int8": kernel} over the precisions this CPU runs.
 nlohmann::ordered_json vision_kernels_report(const FastVitHdConfig& cfg);
 
-// How a loaded pipeline runs, for the lines of `bench`: {"load_ms", "vision_precision" (auto
+// How a loaded pipeline runs, for the lines of `bench`: {"load_ms", "threads", "vision_precision" (auto
 // resolved), "vision_kernel", "isa", "llm_precision", "weight_pages", "packed_matrices"}.
 nlohmann::ordered_json run_report(const Pipeline& p, const std::string& vision_precision,
                                   const std::string& llm_precision);
+
+// run_report as the first line of `bench`'s tables: "# <cpu model>, <threads> threads; cpu <features>;
+// kernels <tier>, oneDNN <isa>; vision <precision> (<kernel>), llm <precision>, weights <pages>".
+// A figure means little without the machine beside it.
+std::string machine_line(const nlohmann::ordered_json& run);
 
 }  // namespace fvlm::cli

@@ -10,7 +10,8 @@ namespace {
 struct Detected {
   bool avx2 = false, fma = false, f16c = false, avx_vnni = false;
   bool avx512f = false, avx512bw = false, avx512vl = false, avx512dq = false, avx512vnni = false;
-  bool os_ymm = false, os_zmm = false;
+  bool avx512bf16 = false, amx_tile = false, amx_bf16 = false, amx_int8 = false;  // named, not dispatched on
+  bool os_ymm = false, os_zmm = false, os_amx = false;
 };
 
 uint64_t read_xcr0() {
@@ -28,8 +29,9 @@ Detected detect() {
   d.f16c = c & (1u << 29);
   if (osxsave) {
     const uint64_t xcr0 = read_xcr0();
-    d.os_ymm = (xcr0 & 0x6) == 0x6;    // SSE + AVX state
-    d.os_zmm = (xcr0 & 0xe6) == 0xe6;  // + opmask, ZMM_Hi256, Hi16_ZMM
+    d.os_ymm = (xcr0 & 0x6) == 0x6;          // SSE + AVX state
+    d.os_zmm = (xcr0 & 0xe6) == 0xe6;        // + opmask, ZMM_Hi256, Hi16_ZMM
+    d.os_amx = (xcr0 & 0x60000) == 0x60000;  // XTILECFG + XTILEDATA
   }
   if (__get_cpuid_max(0, nullptr) >= 7) {
     __cpuid_count(7, 0, a, b, c, e);
@@ -39,8 +41,12 @@ Detected detect() {
     d.avx512bw = b & (1u << 30);
     d.avx512vl = b & (1u << 31);
     d.avx512vnni = c & (1u << 11);
+    d.amx_bf16 = e & (1u << 22);
+    d.amx_tile = e & (1u << 24);
+    d.amx_int8 = e & (1u << 25);
     __cpuid_count(7, 1, a, b, c, e);
     d.avx_vnni = a & (1u << 4);
+    d.avx512bf16 = a & (1u << 5);
   }
   return d;
 }
@@ -98,7 +104,28 @@ std::string cpu_features_summary() {
   add(d.avx512bw, "avx512bw");
   add(d.avx512vl, "avx512vl");
   add(d.avx512vnni, "avx512_vnni");
+  add(d.avx512bf16 && d.os_zmm, "avx512_bf16");
+  add(d.os_amx && d.amx_tile && d.amx_bf16, "amx_bf16");
+  add(d.os_amx && d.amx_tile && d.amx_int8, "amx_int8");
   return s.empty() ? "none" : s;
 }
+
+std::string cpu_model_name() {
+  unsigned regs[12] = {};
+  if (__get_cpuid_max(0x80000000, nullptr) < 0x80000004) return "unknown";
+  for (unsigned i = 0; i < 3; ++i)
+    __get_cpuid(0x80000002 + i, &regs[4 * i], &regs[4 * i + 1], &regs[4 * i + 2], &regs[4 * i + 3]);
+  const auto* raw = reinterpret_cast<const char*>(regs);
+  std::string name;
+  for (size_t i = 0; i < sizeof(regs) && raw[i] != '\0'; ++i) {
+    const bool space = raw[i] == ' ';
+    if (space && (name.empty() || name.back() == ' ')) continue;  // vendors pad with spaces
+    name += raw[i];
+  }
+  while (!name.empty() && name.back() == ' ') name.pop_back();
+  return name.empty() ? "unknown" : name;
+}
+
+std::string cpu_summary() { return cpu_model_name() + " (" + cpu_features_summary() + ")"; }
 
 }  // namespace fvlm

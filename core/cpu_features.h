@@ -16,6 +16,12 @@ enum class CpuFeature {
 
 std::string_view cpu_feature_name(CpuFeature f);  // "none", "avx2", "avx_vnni", "avx512_vnni"
 bool cpu_has(CpuFeature f);                       // detected once, cached
-std::string cpu_features_summary();               // e.g. "avx2 fma f16c" for logs
+std::string cpu_features_summary();               // e.g. "avx2 fma f16c" for logs; also names
+                                                  // avx512_bf16 and amx_* (oneDNN's tiers)
+// The processor's brand string (cpuid 0x80000002-4, spaces collapsed), e.g. "AMD EPYC 9R14 96-Core
+// Processor"; "unknown" when the CPU has none. Speed figures are only read beside it.
+std::string cpu_model_name();
+// Both, for the header line of every benchmark: "AMD EPYC (avx2 fma f16c avx512f ...)".
+std::string cpu_summary();
 
 }  // namespace fvlm

@@ -1,12 +1,14 @@
 // `bench --batch INPUT --parallel ...` (issue 14): one line per --parallel value with the engine's
 // throughput on the user's images; the counts in it are the run's (images, tokens with
 // --ignore-eos, the engine's resolved options); bad combinations are bad_args before the model
-// loads, an unreadable image stops the bench with its own error.
+// loads, an unreadable image stops the bench with its own error. Both kinds of `bench` name the
+// machine beside their figures.
 #include <doctest/doctest.h>
 
 #include <filesystem>
 #include <fstream>
 
+#include "core/cpu_features.h"
 #include "tests/e2e/batch_fixture.h"
 
 using namespace fvlm::test;
@@ -67,4 +69,26 @@ TEST_CASE("bench --batch: options that do not go together are bad_args, an unrea
   CHECK(bad.exit_code == 3);
   REQUIRE(bad.lines.size() == 1);
   CHECK(bad.lines[0]["error"]["code"] == "bad_image");
+}
+
+TEST_CASE("bench: the figures name the CPU and the threads, in JSON and as the tables' first line") {
+  const fs::path dir = make_image_folder("bench_machine", 1);
+  const std::string m = " -m " + q(tiny_model()) + " --threads 1 --warmup 0";
+  for (const std::string& args : {"bench --resolutions 64 --repeats 1" + m,
+                                  "bench --batch " + q(dir.string()) + " --parallel 1 --max-tokens 2" + m}) {
+    CAPTURE(args);
+    const CliRun json = run_cli(args);
+    CHECK(json.exit_code == 0);
+    REQUIRE(json.lines.size() == 1);
+    CHECK(json.lines[0]["isa"]["model"] == fvlm::cpu_model_name());
+    CHECK(json.lines[0]["isa"]["cpu"] == fvlm::cpu_features_summary());
+    CHECK(json.lines[0]["threads"] == 1);
+    const CliRun table = run_cli(args + " --format table");
+    CHECK(table.exit_code == 0);
+    const std::string& out = table.stdout_text;
+    const std::string first = out.substr(0, out.find('\n'));
+    CHECK(first.rfind("# " + fvlm::cpu_model_name() + ", 1 threads; cpu " + fvlm::cpu_features_summary(),
+                      0) == 0);
+    CHECK(first.find("; vision ") != std::string::npos);
+  }
 }

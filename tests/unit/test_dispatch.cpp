@@ -4,12 +4,15 @@
 #include <doctest/doctest.h>
 
 #include <cstdlib>
+#include <fstream>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <opencv2/core.hpp>
 
+#include "core/cpu_features.h"
 #include "core/dispatch.h"
 #include "core/error.h"
 #include "core/image.h"
@@ -112,6 +115,56 @@ TEST_CASE("dispatch: feature tiers") {
   CHECK_FALSE(isa_allowed(CpuFeature::kAvx2, IsaCeiling::kScalar));
   CHECK_FALSE(isa_allowed(CpuFeature::kAvx512Vnni, IsaCeiling::kAvx2));
   CHECK(isa_allowed(CpuFeature::kAvx2, IsaCeiling::kNone) == cpu_has(CpuFeature::kAvx2));
+}
+
+namespace {
+
+// The first "model name" value and the first "flags" line of /proc/cpuinfo ("" when absent): the
+// kernel read both from cpuid. (Under qemu-user they are the host's, not the emulated CPU's.)
+std::pair<std::string, std::string> proc_cpuinfo() {
+  std::ifstream f("/proc/cpuinfo");
+  std::string line, model, flags;
+  while (std::getline(f, line)) {
+    const size_t colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    const std::string key = line.substr(0, line.find_first_of(" \t:"));
+    std::string value = line.substr(colon + 1);
+    value.erase(0, value.find_first_not_of(' '));
+    if (key == "model" && line.rfind("model name", 0) == 0 && model.empty()) model = value;
+    if (key == "flags" && flags.empty()) flags = " " + value + " ";
+  }
+  return {model, flags};
+}
+
+}  // namespace
+
+TEST_CASE("cpu: the brand string and the bf16/AMX features are the ones the kernel reports") {
+  const std::string name = cpu_model_name();
+  CAPTURE(name);
+  REQUIRE(!name.empty());
+  CHECK(name.front() != ' ');
+  CHECK(name.back() != ' ');
+  CHECK(name.find("  ") == std::string::npos);
+  for (char c : name) CHECK((c >= 0x20 && c < 0x7f));
+  CHECK(cpu_summary() == name + " (" + cpu_features_summary() + ")");
+  const auto [model, flags] = proc_cpuinfo();
+  if (model.empty() || flags.empty()) {
+    MESSAGE("no /proc/cpuinfo model name or flags here: brand string not cross-checked");
+    return;
+  }
+  std::string collapsed;  // the kernel prints the brand string as cpuid has it, padding included
+  for (char c : model)
+    if (c != ' ' || (!collapsed.empty() && collapsed.back() != ' ')) collapsed += c;
+  while (!collapsed.empty() && collapsed.back() == ' ') collapsed.pop_back();
+  CHECK(name == collapsed);
+  std::string summary = " ";
+  summary.append(cpu_features_summary()).append(" ");
+  for (const char* f : {"avx512_bf16", "amx_bf16", "amx_int8", "avx512_vnni", "avx512f"}) {
+    CAPTURE(f);
+    std::string word = " ";  // appended, not '+': GCC 12's -Wrestrict misfires on " " + s + " "
+    word.append(f).append(" ");
+    CHECK((summary.find(word) != std::string::npos) == (flags.find(word) != std::string::npos));
+  }
 }
 
 TEST_CASE("dispatch: pick() is the best variant the CPU runs under each ceiling") {
