@@ -9,9 +9,8 @@
 
 namespace fvlm::cli {
 
-// {"model": "AMD EPYC ...", "cpu": "avx2 fma ...", "max_isa": "none", "kernels": "avx512", "onednn":
-// "avx512_core_vnni",
-//  "bf16": "native (avx512_core_bf16)"}
+// {"model": "AMD EPYC ...", "cpu": "avx2 fma ...", "max_isa": "none", "kernels": "avx512",
+//  "onednn": "avx512_core_vnni", "bf16": "native (avx512_core_bf16)"}
 nlohmann::ordered_json isa_report();
 
 // The oneDNN kernel (impl_info_str) of the first ConvFFN fc1 at one precision (kAuto resolved).
