@@ -3,6 +3,7 @@
 // and block tails included.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -76,6 +77,33 @@ TEST_CASE("int8 rows: quantize_weights_s8 stays within [-127, 127] and uses the 
     }
     if (j < 4) CHECK(amax == enc::kInt8WeightMax);
   }
+}
+
+TEST_CASE("int8 rows: quantize_weights_s8 rounds as std::nearbyint does, halves to even") {
+  // Rows whose largest weight is 127: inv = 1 and each value lands where it was put, ties included.
+  const std::vector<float> row = {127.0f,  0.5f,        1.5f,         2.5f, -0.5f, -1.5f, -2.5f, 126.5f,
+                                  -126.5f, 0.49999997f, -0.49999997f, 3.7f, -3.7f, 0.0f,  -0.0f, 64.5f};
+  std::vector<float> w = row;
+  std::vector<float> more = randu(row.size() * 7, 5, -1, 1);
+  w.insert(w.end(), more.begin(), more.end());
+  const int64_t k = int64_t(row.size()), n = int64_t(w.size()) / k;
+  std::vector<int8_t> q(w.size());
+  std::vector<float> s(static_cast<size_t>(n));
+  enc::quantize_weights_s8(w.data(), n, k, q.data(), s.data());
+  CHECK(s[0] == 1.0f);
+  for (int64_t j = 0; j < n; ++j) {
+    const float inv = 1.0f / s[size_t(j)];
+    for (int64_t i = 0; i < k; ++i) {
+      CAPTURE(w[size_t(j * k + i)]);
+      const float want = std::clamp(std::nearbyint(w[size_t(j * k + i)] * inv), -127.0f, 127.0f);
+      REQUIRE(int(q[size_t(j * k + i)]) == int(want));
+    }
+  }
+  CHECK(int(q[1]) == 0);  // 0.5 -> 0, 1.5 -> 2, 2.5 -> 2, -2.5 -> -2, 126.5 -> 126
+  CHECK(int(q[2]) == 2);
+  CHECK(int(q[3]) == 2);
+  CHECK(int(q[6]) == -2);
+  CHECK(int(q[7]) == 126);
 }
 
 TEST_CASE("int8 rows: every minmax and quantise variant is bit-identical to the scalar reference") {
