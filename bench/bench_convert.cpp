@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "core/half.h"
+#include "core/process_usage.h"
 #include "quant/blocks.h"
 
 using namespace fvlm;
@@ -68,12 +69,6 @@ void previous_q4_0_search(const float* x, BlockQ4_0* y, int64_t k) {
   }
 }
 
-double cpu_seconds() {
-  timespec t{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-  return double(t.tv_sec) + 1e-9 * double(t.tv_nsec);
-}
-
 using Quantiser = void (*)(const float*, BlockQ4_0*, int64_t);
 
 struct Result {
@@ -87,9 +82,9 @@ Result run(Quantiser q, const std::vector<float>& w) {
   Result r;
   double best = INFINITY;
   for (int rep = 0; rep < 3; ++rep) {  // the fastest of three: the least disturbed by other processes
-    const double t0 = cpu_seconds();
+    const double t0 = process_cpu_seconds();
     q(w.data(), blocks.data(), n);
-    best = std::min(best, cpu_seconds() - t0);
+    best = std::min(best, process_cpu_seconds() - t0);
   }
   r.ns_per_weight = best * 1e9 / double(n);
   dequantize_row_q4_0(blocks.data(), back.data(), n);

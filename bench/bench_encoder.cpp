@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/cpu_features.h"
+#include "core/process_usage.h"
 #include "core/runtime.h"
 #include "encoder/vision_backend.h"
 #include "models/random_weights.h"
@@ -29,14 +30,6 @@ const std::map<int, double> kGmac = {{256, 14.8}, {512, 59.6}, {768, 135.2}, {10
 
 double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
-// CPU seconds of the whole process (all threads). On a shared machine wall time includes waits for
-// descheduled OpenMP threads; with OMP_WAIT_POLICY=passive, cpu/threads approximates a quiet wall time.
-double cpu_seconds() {
-  timespec ts;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
 }
 
 Tensor random_pixels(int64_t res) {
@@ -82,10 +75,10 @@ int main(int argc, char** argv) {
     std::vector<double> times, cpu;
     for (int r = 0; r < repeats; ++r) {
       const auto t0 = Clock::now();
-      const double c0 = cpu_seconds();
+      const double c0 = process_cpu_seconds();
       backend.encode(pixels);
       times.push_back(seconds_since(t0));
-      cpu.push_back((cpu_seconds() - c0) / rt.threads());
+      cpu.push_back((process_cpu_seconds() - c0) / rt.threads());
     }
     std::sort(cpu.begin(), cpu.end());
     std::sort(times.begin(), times.end());
@@ -102,16 +95,16 @@ int main(int argc, char** argv) {
   std::vector<std::string> order;
   for (int r = 0; r < std::max(1, repeats); ++r) {
     auto last = Clock::now();
-    double last_cpu = cpu_seconds();
+    double last_cpu = process_cpu_seconds();
     const auto t0 = last;
     backend.set_tap([&](std::string_view name, const Tensor&) {
-      const double dt = seconds_since(last), dc = (cpu_seconds() - last_cpu) / rt.threads();
+      const double dt = seconds_since(last), dc = (process_cpu_seconds() - last_cpu) / rt.threads();
       const std::string n(name);
       if (!best.count(n)) order.push_back(n), best[n] = dt, best_cpu[n] = dc;
       best[n] = std::min(best[n], dt);
       best_cpu[n] = std::min(best_cpu[n], dc);
       last = Clock::now();
-      last_cpu = cpu_seconds();
+      last_cpu = process_cpu_seconds();
     });
     backend.encode(pixels);
     const double total = seconds_since(t0);
@@ -144,14 +137,14 @@ int main(int argc, char** argv) {
   for (int r = 0; r < std::max(1, repeats); ++r) {
     std::map<std::string, OpSum> run;
     auto last = Clock::now();
-    double last_cpu = cpu_seconds();
+    double last_cpu = process_cpu_seconds();
     backend.set_op_mark([&](std::string_view op) {
       OpSum& o = run[std::string(op)];
       o.wall += seconds_since(last);
-      o.cpu += (cpu_seconds() - last_cpu) / rt.threads();
+      o.cpu += (process_cpu_seconds() - last_cpu) / rt.threads();
       ++o.calls;
       last = Clock::now();
-      last_cpu = cpu_seconds();
+      last_cpu = process_cpu_seconds();
     });
     backend.encode(pixels);
     for (const auto& [op, o] : run) {

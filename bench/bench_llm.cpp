@@ -15,6 +15,7 @@
 
 #include "core/cpu_features.h"
 #include "core/parallel.h"
+#include "core/process_usage.h"
 #include "decoder/qwen2.h"
 #include "decoder/qwen2_weights.h"
 #include "decoder/weight_pages.h"
@@ -26,12 +27,6 @@ using namespace fvlm;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-// Process CPU seconds (all threads): on a shared machine, wall >> cpu / threads means we were preempted.
-double cpu_seconds() {
-  timespec t;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-  return double(t.tv_sec) + double(t.tv_nsec) * 1e-9;
-}
 double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
@@ -87,18 +82,18 @@ int main(int argc, char** argv) {
   for (int r = 0; r < repeats; ++r) {
     s.reset();
     t0 = Clock::now();
-    double c0 = cpu_seconds();
+    double c0 = process_cpu_seconds();
     std::span<const float> logits = s.prefill(embeds.data(), prompt);
     prefill_s.push_back(seconds_since(t0));
-    const double prefill_cpu = cpu_seconds() - c0;
+    const double prefill_cpu = process_cpu_seconds() - c0;
     t0 = Clock::now();
-    c0 = cpu_seconds();
+    c0 = process_cpu_seconds();
     for (int i = 0; i < steps; ++i) {
       const int32_t next = int32_t(std::max_element(logits.begin(), logits.end()) - logits.begin());
       logits = s.decode_step(next);
     }
     decode_s.push_back(seconds_since(t0));
-    const double decode_cpu = cpu_seconds() - c0;
+    const double decode_cpu = process_cpu_seconds() - c0;
     std::printf(
         "  run %d: prefill %d tokens %.1f ms (%.1f tok/s; cpu %.0f ms), decode %d steps %.1f ms (%.2f tok/s; "
         "cpu %.0f ms)\n",

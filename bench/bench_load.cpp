@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/image.h"
+#include "core/process_usage.h"
 #include "models/pipeline.h"
 
 using namespace fvlm;
@@ -44,12 +45,6 @@ double weight_file_bytes(const std::string& dir) {
     if (f) std::fclose(f);
   }
   return total;
-}
-
-double peak_rss_mb() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return double(u.ru_maxrss) / 1024.0;  // kB on Linux
 }
 
 GenerateResult answer(Pipeline& p, const std::string& image) {

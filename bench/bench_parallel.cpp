@@ -7,7 +7,6 @@
 //   build/bench_parallel MODEL [--images 16] [--max-tokens 128] [--parallel 1,2,4,8] [--threads T]
 //                              [--text-only] [--kv-budget MB] [--encode-ahead K] [--encoder-threads E]
 // --encode-ahead / --encoder-threads: EngineOptions (-1 / 0 = the engine's automatic choice).
-#include <sys/resource.h>
 
 #include <chrono>
 #include <cstdio>
@@ -18,6 +17,7 @@
 
 #include "core/cpu_features.h"
 #include "core/image.h"
+#include "core/process_usage.h"
 #include "models/engine.h"
 #include "models/pipeline.h"
 
@@ -38,19 +38,6 @@ Image synthetic_image(int i) {
     }
   }
   return img;
-}
-
-double cpu_seconds() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-         1e-6 * double(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
-}
-
-long peak_rss_mb() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return u.ru_maxrss / 1024;
 }
 
 }  // namespace
@@ -99,7 +86,7 @@ int main(int argc, char** argv) {
   std::printf("%8s %9s %10s %12s %10s %10s %12s %14s\n", "parallel", "wall s", "images/s", "gen tok/s",
               "cpu s", "peak MB", "mean ttft ms", "ahead/overlap");
   for (int parallel : parallels) {
-    const double cpu0 = cpu_seconds();
+    const double cpu0 = process_cpu_seconds();
     const auto t0 = Clock::now();
     std::unique_ptr<Engine> engine =
         Engine::create(*pipeline, {parallel, kv_budget, encode_ahead, encoder_threads});
@@ -122,8 +109,8 @@ int main(int argc, char** argv) {
     }
     const double wall = std::chrono::duration<double>(Clock::now() - t0).count();
     const EngineStats s = engine->stats();  // images encoded ahead / of them while others decoded
-    std::printf("%8d %9.2f %10.3f %12.1f %10.1f %10ld %12.0f %8lld/%-5lld\n", parallel, wall, n / wall,
-                double(tokens) / wall, cpu_seconds() - cpu0, peak_rss_mb(), ttft / n,
+    std::printf("%8d %9.2f %10.3f %12.1f %10.1f %10.0f %12.0f %8lld/%-5lld\n", parallel, wall, n / wall,
+                double(tokens) / wall, process_cpu_seconds() - cpu0, peak_rss_mb(), ttft / n,
                 (long long)s.encoded_ahead, (long long)s.encoded_while_decoding);
     std::fflush(stdout);
   }

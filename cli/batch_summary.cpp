@@ -1,7 +1,6 @@
 #include "cli/batch_summary.h"
 
 #include <fmt/format.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -11,6 +10,7 @@
 #include "cli/output.h"
 #include "cli/stop_signals.h"
 #include "core/error.h"
+#include "core/process_usage.h"
 
 namespace fvlm::cli {
 
@@ -71,12 +71,6 @@ void write_summary_file(const std::string& path, const nlohmann::ordered_json& j
     std::remove(tmp.c_str());
     throw Error(Errc::kIoError, fmt::format("cannot write the summary {}: {}", path, ec.message()));
   }
-}
-
-double peak_rss_mb() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return double(u.ru_maxrss) / 1024.0;  // kB on Linux
 }
 
 }  // namespace fvlm::cli

@@ -36,7 +36,5 @@ struct BatchStats {
 nlohmann::ordered_json summary_json(const BatchStats& s, int exit_code);
 // Writes `j` to `path` through a temporary file and a rename (never half a file). Throws Error{kIoError}.
 void write_summary_file(const std::string& path, const nlohmann::ordered_json& j);
-// Peak resident memory of this process so far, MB.
-double peak_rss_mb();
 
 }  // namespace fvlm::cli

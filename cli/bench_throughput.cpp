@@ -1,7 +1,5 @@
 #include "cli/bench_throughput.h"
 
-#include <sys/resource.h>
-
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -18,18 +16,12 @@
 #include "cli/tasks.h"
 #include "core/error.h"
 #include "core/image.h"
+#include "core/process_usage.h"
 
 namespace fvlm::cli {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-double process_cpu_seconds() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-         1e-6 * double(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
-}
 
 struct InputImage {
   std::string path;
