@@ -84,9 +84,20 @@ std::vector<int32_t> read_ids(const std::string& path) {
   return {p, p + t.numel()};
 }
 
+ProcessTempDir::ProcessTempDir(const std::string& name)
+    : owner_(::getpid()),
+      dir_(std::filesystem::temp_directory_path() / (name + "_" + std::to_string(owner_))) {
+  std::filesystem::create_directories(dir_);
+}
+
+ProcessTempDir::~ProcessTempDir() {
+  std::error_code ignored;
+  if (::getpid() == owner_) std::filesystem::remove_all(dir_, ignored);
+}
+
 std::string temp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("fvlm_" + std::to_string(::getpid()) + "_" + name))
-      .string();
+  static const ProcessTempDir temp("fvlm");
+  return (temp.dir() / name).string();
 }
 
 int run_command(const std::string& cmd, std::string& out) {

@@ -1,7 +1,10 @@
 // Helpers shared by the test suites: where the golden data lives, and tensor comparisons that
 // report max abs error, the tolerance-relevant scale, and cosine.
 #pragma once
+#include <sys/types.h>
+
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -39,8 +42,27 @@ std::string describe(const Diff& d);
 // Token ids from an I32 .npy file (the goldens' input_ids and greedy_ids); another dtype throws.
 std::vector<int32_t> read_ids(const std::string& path);
 
-// A path under the temp directory that no other test process uses: "fvlm_<pid>_<name>" (ctest runs
-// test cases as parallel processes, so fixed names race).
+// A directory "<name>_<pid>" in the temp directory, removed with everything in it when the object is
+// destroyed (for the static one behind temp_path: when the process exits normally). ctest runs
+// hundreds of test processes per suite, and what each left behind (converted models, logits, logs:
+// tens of MB per case) filled /tmp run after run. A forked child that exits through the normal path
+// must not remove its parent's files: only the process that made the directory removes it.
+class ProcessTempDir {
+ public:
+  explicit ProcessTempDir(const std::string& name);
+  ~ProcessTempDir();
+  ProcessTempDir(const ProcessTempDir&) = delete;
+  ProcessTempDir& operator=(const ProcessTempDir&) = delete;
+  const std::filesystem::path& dir() const { return dir_; }
+
+ private:
+  pid_t owner_;
+  std::filesystem::path dir_;
+};
+
+// A path in a directory of the temp directory that no other test process uses, "fvlm_<pid>/<name>"
+// (ctest runs test cases as parallel processes, so fixed names race); the directory and all in it
+// are removed when the process exits.
 std::string temp_path(const std::string& name);
 
 // A shell prefix capping the memory of the command after it at ~4 GB, so that a regression sizing
