@@ -408,14 +408,11 @@ void GgufReader::read_tensor_info(GgufFile& f, std::set<std::string>& names) {
   const uint32_t n_dims = get<uint32_t>("tensor n_dims");
   if (n_dims < 1 || n_dims > kMaxDims) bad(what_, fmt::format("tensor '{}' has {} dims", ti.name, n_dims));
   int64_t ne[kMaxDims];
-  int64_t numel = 1;
   for (uint32_t i = 0; i < n_dims; ++i) {
     const uint64_t d = get<uint64_t>("tensor dim");
-    if (d > uint64_t(std::numeric_limits<int64_t>::max()) ||
-        (d != 0 && uint64_t(numel) > uint64_t(std::numeric_limits<int64_t>::max()) / d))
+    if (d > uint64_t(std::numeric_limits<int64_t>::max()))
       bad(what_, fmt::format("tensor '{}' dims overflow", ti.name));
     ne[i] = int64_t(d);
-    numel *= ne[i];
   }
   const uint32_t type = get<uint32_t>("tensor type");
   const GgmlType* g = nullptr;
@@ -430,11 +427,9 @@ void GgufReader::read_tensor_info(GgufFile& f, std::set<std::string>& names) {
     bad(what_,
         fmt::format("tensor '{}': row of {} elements is not whole {} blocks", ti.name, ne[0], g->name));
   for (int i = int(n_dims) - 1; i >= 0; --i) ti.shape.push_back(ne[i]);  // row-major: reverse ne
-  const uint64_t blocks = uint64_t(numel) / uint64_t(dtype_block_elems(ti.dtype));
-  const uint64_t bb = uint64_t(dtype_block_bytes(ti.dtype));
-  if (blocks > std::numeric_limits<uint64_t>::max() / bb)
-    bad(what_, fmt::format("tensor '{}' size overflows", ti.name));
-  ti.nbytes = blocks * bb;
+  const std::optional<int64_t> nbytes = checked_nbytes(ti.dtype, ti.shape);
+  if (!nbytes) bad(what_, fmt::format("tensor '{}' size overflows", ti.name));
+  ti.nbytes = uint64_t(*nbytes);
   ti.offset = get<uint64_t>("tensor offset");  // relative for now
   if (!names.insert(ti.name).second) bad(what_, fmt::format("duplicate tensor '{}'", ti.name));
   f.infos_.push_back(std::move(ti));

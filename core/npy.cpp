@@ -79,7 +79,8 @@ Tensor read_npy(const std::string& path) {
   }
   if (!f || header_len > (1u << 20)) throw Error(Errc::kBadArgs, fmt::format("{}: bad npy header", path));
   std::string header(header_len, '\0');
-  f.read(header.data(), header_len);
+  if (!f.read(header.data(), header_len))
+    throw Error(Errc::kBadArgs, fmt::format("{}: truncated npy header", path));
   std::smatch m;
   static const std::regex descr_re(R"('descr'\s*:\s*'([^']+)')");
   static const std::regex order_re(R"('fortran_order'\s*:\s*(True|False))");
@@ -93,8 +94,20 @@ Tensor read_npy(const std::string& path) {
   Shape shape;
   const std::string dims = m[1];
   static const std::regex num_re(R"(\d+)");
-  for (auto it = std::sregex_iterator(dims.begin(), dims.end(), num_re); it != std::sregex_iterator(); ++it)
+  for (auto it = std::sregex_iterator(dims.begin(), dims.end(), num_re); it != std::sregex_iterator(); ++it) {
+    if (it->length() > 18)
+      throw Error(Errc::kBadArgs, fmt::format("{}: npy dimension {} is too large", path, it->str()));
     shape.push_back(std::stoll(it->str()));
+  }
+  // The data must be in the file before anything is allocated for it: a header may claim any shape.
+  const std::streampos data_begin = f.tellg();
+  f.seekg(0, std::ios::end);
+  const std::streamoff data_bytes = f.tellg() - data_begin;
+  f.seekg(data_begin);
+  const std::optional<int64_t> bytes = checked_nbytes(dt, shape);
+  if (!bytes || *bytes > data_bytes)
+    throw Error(Errc::kBadArgs, fmt::format("{}: npy shape {} needs more than the file's {} data bytes", path,
+                                            shape_str(shape), int64_t(data_bytes)));
   Tensor t = Tensor::zeros(dt, shape);
   if (!f.read(static_cast<char*>(t.mutable_data()), t.nbytes()))
     throw Error(Errc::kBadArgs, fmt::format("{}: truncated npy data", path));

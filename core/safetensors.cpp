@@ -83,10 +83,11 @@ void read_safetensors(const std::string& path, TensorMap& out) {
     if (b > e || e > data_size)
       bad(path, fmt::format("tensor '{}' bytes [{}, {}) lie outside the {} data bytes (truncated file?)",
                             name, b, e, data_size));
-    const int64_t n = shape_numel(shape);
-    if (n < 0 || uint64_t(dtype_bytes(dt, n)) != e - b)
+    const std::optional<int64_t> bytes = checked_nbytes(dt, shape);
+    if (!bytes) bad(path, fmt::format("tensor '{}' shape {} overflows", name, shape_str(shape)));
+    if (uint64_t(*bytes) != e - b)
       bad(path, fmt::format("tensor '{}' {} {} needs {} bytes, has {}", name,
-                            info["dtype"].get<std::string>(), shape_str(shape), dtype_bytes(dt, n), e - b));
+                            info["dtype"].get<std::string>(), shape_str(shape), *bytes, e - b));
     if (out.count(name)) bad(path, fmt::format("tensor '{}' appears twice", name));
     spans.push_back({b, e, name});
     // The format does not align tensor data (HF's writer does; a hand-made file need not), and the

@@ -90,6 +90,16 @@ int64_t shape_numel(const Shape& s) {
   return n;
 }
 
+std::optional<int64_t> checked_nbytes(DType t, std::span<const int64_t> shape) {
+  int64_t n = 1;
+  for (int64_t d : shape)
+    if (d < 0 || __builtin_mul_overflow(n, d, &n)) return std::nullopt;
+  const int64_t be = dtype_block_elems(t);
+  int64_t bytes = 0;
+  if (n % be != 0 || __builtin_mul_overflow(n / be, dtype_block_bytes(t), &bytes)) return std::nullopt;
+  return bytes;
+}
+
 Tensor Tensor::zeros(DType t, Shape shape) {
   Tensor r;
   r.dtype_ = t;

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -25,6 +26,10 @@ int64_t dtype_bytes(DType t, int64_t n);
 using Shape = std::vector<int64_t>;
 std::string shape_str(const Shape& s);  // "[896, 4864]"
 int64_t shape_numel(const Shape& s);
+// The bytes of a `t` tensor of `shape` read from an untrusted file: nullopt when a dimension is
+// negative, the element or byte count does not fit in int64, or the elements are not whole blocks.
+// shape_numel and dtype_bytes assume shapes that fit (the engine's own, or ones checked by this).
+std::optional<int64_t> checked_nbytes(DType t, std::span<const int64_t> shape);
 
 class Tensor {
  public:

@@ -211,7 +211,10 @@ void build_merges(const TokenizerFiles& f, TokenizerTables& t) {
     }
     for (size_t r = start; r < end; ++r) {
       const auto& [a, b] = f.merges[r];
-      auto where = [&] { return fmt::format("{} (merge of rank {}: '{} {}')", f.merges_source, r, a, b); };
+      auto where = [&f, r] {  // (not [&]: clang before 16 cannot capture a structured binding)
+        return fmt::format("{} (merge of rank {}: '{} {}')", f.merges_source, r, f.merges[r].first,
+                           f.merges[r].second);
+      };
       const uint64_t* h = hashes[r - start];
       const int32_t left = require_id(t.token_to_id, a, h[0], where);
       const int32_t right = require_id(t.token_to_id, b, h[1], where);

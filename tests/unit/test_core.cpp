@@ -155,6 +155,54 @@ TEST_CASE("safetensors: corrupt files are bad_model, never a crash") {
   CHECK(load_error(safetensors_bytes(R"([1,2,3])", 0)) == Errc::kBadModel);
 }
 
+TEST_CASE("safetensors: dimensions whose product overflows are bad_model, not a wrapped size") {
+  // 2^32 x 2^32 wraps to 0 elements in 64 bits: the old check took it for an empty tensor and
+  // loaded it; 2^40 x 2^40 x 16 is signed overflow (UBSan reports it in the safetensors fuzzer).
+  CHECK(load_error(safetensors_bytes(
+            R"({"a":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,0]}})", 0)) ==
+        Errc::kBadModel);
+  CHECK(load_error(safetensors_bytes(
+            R"({"a":{"dtype":"F32","shape":[1099511627776,1099511627776,16],"data_offsets":[0,4]}})", 4)) ==
+        Errc::kBadModel);
+  // 2^61 elements fit in int64, their 2^63 bytes do not.
+  CHECK(load_error(safetensors_bytes(
+            R"({"a":{"dtype":"F32","shape":[1099511627776,2097152],"data_offsets":[0,4]}})", 4)) ==
+        Errc::kBadModel);
+}
+
+TEST_CASE("checked_nbytes: sizes of untrusted shapes, nullopt where they do not fit") {
+  CHECK(checked_nbytes(DType::F32, Shape{2, 3}) == 24);
+  CHECK(checked_nbytes(DType::F32, Shape{}) == 4);  // a scalar
+  CHECK(checked_nbytes(DType::BF16, Shape{0, int64_t(1) << 62}) == 0);
+  CHECK(checked_nbytes(DType::Q8_0, Shape{3, 64}) == 3 * 2 * 34);
+  CHECK_FALSE(checked_nbytes(DType::Q8_0, Shape{3, 48}));  // not whole 32-blocks
+  CHECK_FALSE(checked_nbytes(DType::F32, Shape{4, -1}));
+  CHECK_FALSE(checked_nbytes(DType::U8, Shape{int64_t(1) << 32, int64_t(1) << 32}));
+  CHECK(checked_nbytes(DType::U8, Shape{int64_t(1) << 31, int64_t(1) << 31}) == int64_t(1) << 62);
+  CHECK_FALSE(checked_nbytes(DType::F32, Shape{int64_t(1) << 31, int64_t(1) << 31}));  // 2^64 bytes
+}
+
+TEST_CASE("npy: a header that claims more data than the file holds is bad_args before any allocation") {
+  const auto npy = [](const std::string& shape) {
+    std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + shape + "), }";
+    header.append(63 - (10 + header.size()) % 64, ' ').push_back('\n');
+    std::string bytes =
+        std::string("\x93NUMPY\x01\x00", 8) + char(header.size() & 0xff) + char(header.size() >> 8);
+    return write_file("claims.npy", bytes + header + std::string(16, '\0'));
+  };
+  CHECK(read_npy(npy("2, 2")).numel() == 4);  // the 16 data bytes are there
+  for (const std::string shape :
+       {"2, 3", "100000, 100000, 100000", "4294967296, 4294967296", "123456789012345678901234567890"}) {
+    CAPTURE(shape);
+    try {
+      read_npy(npy(shape));
+      FAIL("read a tensor the file does not hold");
+    } catch (const Error& e) {
+      CHECK(e.code() == Errc::kBadArgs);
+    }
+  }
+}
+
 TEST_CASE("config: the golden tiny config parses with its fastvithd_config") {
   ModelConfig c = load_model_config(test::golden("tiny/model/config.json"));
   CHECK(c.llm.hidden_size == 64);
