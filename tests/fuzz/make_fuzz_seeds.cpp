@@ -1,9 +1,11 @@
-// Writes the seed corpora of the model-file fuzzers, small valid files made by our writers, each
+// Writes the seed corpora of the fuzzers (small valid inputs, mostly made by our writers), each
 // with an empty work/ beside it where libFuzzer keeps what it finds (so repeated runs start afresh):
 //   DIR/gguf/seeds         no tensors, metadata of every type, tensors of every dtype, two alignments
 //   DIR/safetensors/seeds  no tensors, one F32 tensor, every dtype the reader takes, an empty tensor
 //   DIR/tokenizer/seeds    prompts: the chat template with the image token, several scripts,
 //                          ill-formed UTF-8, digit and whitespace runs
+//   DIR/chat_request/seeds chat completion bodies: an image as a data URI, a conversation with every
+//                          option the server reads, a text-only one, a refused file path
 //   DIR/image_header       only the work directory (the image fuzzer's seeds are samples/)
 // Usage: make_fuzz_seeds DIR.
 #include <cstdio>
@@ -45,6 +47,29 @@ void write_tokenizer_seeds(const std::filesystem::path& dir) {
     std::ofstream(dir / ("prompt" + std::to_string(i++) + ".txt"), std::ios::binary) << p;
 }
 
+void write_chat_request_seeds(const std::filesystem::path& dir) {
+  // A 1x1 RGB PNG: big enough to decode, small enough to leave the fuzzer room to mutate.
+  const std::string png =
+      "data:image/png;base64,"
+      "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGNgYGAAAAAEAAH2FzhVAAAAAElFTkSuQmCC";
+  const std::string bodies[] = {
+      R"({"model":"fastvlm","messages":[{"role":"user","content":[{"type":"text","text":"What is this?"},)"
+      R"({"type":"image_url","image_url":{"url":")" +
+          png + R"("}}]}]})",
+      R"({"messages":[{"role":"system","content":"Be brief."},{"role":"user","content":[{"type":"image_url",)"
+      R"("image_url":")" +
+          png +
+          R"("},{"type":"text","text":"Count the cats"}]},{"role":"assistant",)"
+          R"("content":"2"},{"role":"user","content":"Sure?"}],"max_tokens":16,"temperature":0.7,"top_p":0.9,)"
+          R"("seed":3,"stream":true,"stream_options":{"include_usage":true},"stop":["\n","END"]})",
+      R"({"messages":[{"role":"user","content":"no image"}],"max_completion_tokens":5,"n":1,)"
+      R"("frequency_penalty":0,"response_format":{"type":"text"}})",
+      R"({"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"file:///etc/passwd"}}]}]})",
+  };
+  int i = 0;
+  for (const std::string& b : bodies) std::ofstream(dir / ("body" + std::to_string(i++) + ".json")) << b;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -54,13 +79,14 @@ int main(int argc, char** argv) {
   }
   const std::filesystem::path root = argv[1];
   std::filesystem::remove_all(root);
-  for (const char* kind : {"gguf", "safetensors", "tokenizer"}) {
+  for (const char* kind : {"gguf", "safetensors", "tokenizer", "chat_request"}) {
     std::filesystem::create_directories(root / kind / "seeds");
     std::filesystem::create_directories(root / kind / "work");
   }
   std::filesystem::create_directories(root / "image_header");
   write_safetensors_seeds(root / "safetensors" / "seeds");
   write_tokenizer_seeds(root / "tokenizer" / "seeds");
+  write_chat_request_seeds(root / "chat_request" / "seeds");
   const std::filesystem::path dir = root / "gguf" / "seeds";
   GgufWriter empty;
   empty.write((dir / "empty.gguf").string());
