@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds (if needed) and runs the whole test suite through ctest: unit, blocks (golden
-# activations from ../shared/golden), e2e (the CLI) and fuzz; then the unit, blocks and hostile
-# tests again under ASan+UBSan (scripts/test_sanitized.sh, its own build in build-asan/). Used by
+# activations from ../shared/golden), e2e (the CLI), hostile, serve, pull and fuzz; then all but e2e
+# and fuzz again under ASan+UBSan (scripts/test_sanitized.sh, its own build in build-asan/). Used by
 # .ci/run. FVLM_NO_SANITIZE=1 skips the sanitized pass for a quick local run (CI never sets it).
 # Extra arguments go to the first ctest call (e.g. -L unit).
 set -euo pipefail

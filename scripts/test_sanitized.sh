@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The unit, blocks, hostile and pull tests again, built with AddressSanitizer + UndefinedBehaviorSanitizer
+# The unit, blocks, hostile, pull and serve tests again, built with AddressSanitizer + UndefinedBehaviorSanitizer
 # (+ LeakSanitizer) in build-asan/. scripts/test.sh runs this after the plain suite (so CI does);
 # run it alone for just this pass. Extra ctest arguments are passed on (e.g. -R pattern).
 #
@@ -30,10 +30,11 @@ export ASAN_OPTIONS="halt_on_error=1:exitcode=86:detect_leaks=1:allocator_may_re
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:exitcode=86"
 export LSAN_OPTIONS="exitcode=86"
 
-# One ctest call for the four labels (pull: the Hub client's libcurl callbacks and buffers): hostile has no tests on some branches, and --no-tests=error
-# fails the run if nothing at all matched rather than passing on no test.
+# One ctest call for the five labels (pull: the Hub client's libcurl callbacks and buffers; serve: a
+# live server with its HTTP threads, streams, cancellations and drain): --no-tests=error fails the
+# run if nothing at all matched rather than passing on no test.
 rc=0
-(cd build-asan && ctest --output-on-failure --no-tests=error -j"$(nproc)" -L 'unit|blocks|hostile|pull' "$@") || rc=$?
+(cd build-asan && ctest --output-on-failure --no-tests=error -j"$(nproc)" -L 'unit|blocks|hostile|pull|serve' "$@") || rc=$?
 
 if compgen -G "$logs/*" >/dev/null; then
   for f in "$logs"/*; do
