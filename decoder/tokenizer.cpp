@@ -143,10 +143,23 @@ int32_t require_id(const TokenIndex& vocab, std::string_view token, Where&& wher
   return require_id(vocab, token, TokenIndex::hash(token), where);
 }
 
-void build_vocab(const TokenizerFiles& f, TokenizerTables& t) {
+// The table size: one past the largest id. Checked before anything is sized by it: an id near
+// INT32_MAX overflowed `id + 1` and indexed past the tables, and a large one asked for gigabytes.
+int32_t id_count(const TokenizerFiles& f) {
+  auto check = [&f](int32_t id, std::string_view token) {
+    if (id < 0 || id >= kMaxTokenIds)
+      throw Error(Errc::kBadModel, fmt::format("tokenizer: {}: id {} of '{}' is outside 0..{}",
+                                               f.vocab_source, id, token, kMaxTokenIds - 1));
+    return id + 1;
+  };
   int32_t n = 0;
-  for (const auto& [tok, id] : f.vocab) n = std::max(n, id + 1);
-  for (const AddedToken& a : f.added) n = std::max(n, a.id + 1);
+  for (const auto& [tok, id] : f.vocab) n = std::max(n, check(id, tok));
+  for (const AddedToken& a : f.added) n = std::max(n, check(a.id, a.content));
+  return n;
+}
+
+void build_vocab(const TokenizerFiles& f, TokenizerTables& t) {
+  const int32_t n = id_count(f);
   t.tokens.assign(size_t(n), {});
   t.token_bytes.assign(size_t(n), {});
   t.kind.assign(size_t(n), Kind::kUnused);
@@ -159,7 +172,7 @@ void build_vocab(const TokenizerFiles& f, TokenizerTables& t) {
     t.token_bytes[size_t(id)] = byte_unicode_to_bytes(tok).value_or(tok);
   }
   for (const AddedToken& a : f.added) {
-    if (a.content.empty() || a.id < 0)
+    if (a.content.empty())
       throw Error(Errc::kBadModel,
                   fmt::format("tokenizer: {}: added token {} is empty", f.vocab_source, a.id));
     const size_t id = size_t(a.id);

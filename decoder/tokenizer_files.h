@@ -11,6 +11,11 @@
 
 namespace fvlm {
 
+// The most token ids a tokenizer may have (ids 0 .. kMaxTokenIds - 1), and so the most embedding rows
+// a config.json may ask for (models/config.cpp): 8x Qwen2's 151936 rows, above any released
+// vocabulary. The tables are sized by the largest id, so a larger one in a file is refused first.
+constexpr int32_t kMaxTokenIds = 1 << 21;
+
 struct AddedToken {
   int32_t id = 0;
   std::string content;  // matched verbatim in the input text, before normalisation and BPE

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "decoder/tokenizer_files.h"
 
 namespace fvlm {
 namespace {
@@ -43,7 +44,7 @@ constexpr IntBound<Qwen2Config> kQwen2Bounds[] = {
     {"num_attention_heads", &Qwen2Config::num_attention_heads, 1, 1024, true},
     {"num_key_value_heads", &Qwen2Config::num_key_value_heads, 1, 1024, false},  // default: heads
     {"intermediate_size", &Qwen2Config::intermediate_size, 1, 262144, true},
-    {"vocab_size", &Qwen2Config::vocab_size, 1, 1 << 21, true},
+    {"vocab_size", &Qwen2Config::vocab_size, 1, kMaxTokenIds, true},
     {"max_position_embeddings", &Qwen2Config::max_position_embeddings, 1, 1 << 22, false},
     {"bos_token_id", &Qwen2Config::bos_token_id, 0, kMaxId, false},
     {"eos_token_id", &Qwen2Config::eos_token_id, 0, kMaxId, false},

@@ -4,6 +4,8 @@
 //   DIR/safetensors/seeds  no tensors, one F32 tensor, every dtype the reader takes, an empty tensor
 //   DIR/tokenizer/seeds    prompts: the chat template with the image token, several scripts,
 //                          ill-formed UTF-8, digit and whitespace runs
+//   DIR/tokenizer_tables/seeds  tables in fuzz_tokenizer_tables' line format: merges with and
+//                          without spaces, added tokens, ignore_merges, an id too large, an id twice
 //   DIR/chat_request/seeds chat completion bodies: an image as a data URI, a conversation with every
 //                          option the server reads, a text-only one, a refused file path
 //   DIR/image_header       only the work directory (the image fuzzer's seeds are samples/)
@@ -47,6 +49,19 @@ void write_tokenizer_seeds(const std::filesystem::path& dir) {
     std::ofstream(dir / ("prompt" + std::to_string(i++) + ".txt"), std::ios::binary) << p;
 }
 
+void write_tokenizer_table_seeds(const std::filesystem::path& dir) {
+  const std::string tables[] = {
+      "vab\nma b\ntabab ab a\n",
+      "v\u0120a\nm\u0120 a\nv\u0120ab\nm\u0120a b\nthe said ab ab\n",
+      "a<|im_start|>\nn<image>\nt<|im_start|>user\n<image>\nt  hi<image>there  \n",
+      "x\nvhello\nv\u0120world\nvhe\nmh e\nthello world hello\n",
+      "i2097152 zz\n",
+      "i5 dup\n",
+  };
+  int i = 0;
+  for (const std::string& t : tables) std::ofstream(dir / ("tables" + std::to_string(i++) + ".txt")) << t;
+}
+
 void write_chat_request_seeds(const std::filesystem::path& dir) {
   // A 1x1 RGB PNG: big enough to decode, small enough to leave the fuzzer room to mutate.
   const std::string png =
@@ -79,13 +94,14 @@ int main(int argc, char** argv) {
   }
   const std::filesystem::path root = argv[1];
   std::filesystem::remove_all(root);
-  for (const char* kind : {"gguf", "safetensors", "tokenizer", "chat_request"}) {
+  for (const char* kind : {"gguf", "safetensors", "tokenizer", "tokenizer_tables", "chat_request"}) {
     std::filesystem::create_directories(root / kind / "seeds");
     std::filesystem::create_directories(root / kind / "work");
   }
   std::filesystem::create_directories(root / "image_header");
   write_safetensors_seeds(root / "safetensors" / "seeds");
   write_tokenizer_seeds(root / "tokenizer" / "seeds");
+  write_tokenizer_table_seeds(root / "tokenizer_tables" / "seeds");
   write_chat_request_seeds(root / "chat_request" / "seeds");
   const std::filesystem::path dir = root / "gguf" / "seeds";
   GgufWriter empty;

@@ -367,6 +367,18 @@ TEST_CASE("tokenizer: missing or malformed files are clear errors") {
   CHECK(load_error(dir.string()) == Errc::kBadModel);
   write(dir / "vocab.json", "{\"a\": 0, \"b\": 1, \"ab\": 2}");
   CHECK(load_error(dir.string()) == Errc::kBadModel);  // no single-byte tokens for most bytes
+  // Ids size the tables: one near INT32_MAX overflowed the size and wrote past them; one above the
+  // bound would ask for gigabytes. Both are refused before any table is sized.
+  for (const int64_t id : {int64_t(INT32_MAX), int64_t(kMaxTokenIds)}) {
+    write(dir / "vocab.json", vocab + "\"ab\": " + std::to_string(id) + "}");
+    CHECK(load_error(dir.string()) == Errc::kBadModel);
+    write(dir / "vocab.json", good_vocab);
+    write(dir / "added_tokens.json", "{\"<x>\": " + std::to_string(id) + "}");
+    CHECK(load_error(dir.string()) == Errc::kBadModel);
+    fs::remove(dir / "added_tokens.json");
+  }
+  write(dir / "vocab.json", vocab + "\"ab\": " + std::to_string(kMaxTokenIds - 1) + "}");
+  CHECK(Tokenizer::load(dir.string()).size() == kMaxTokenIds);  // the largest id allowed
   write(dir / "vocab.json", good_vocab);
   write(dir / "added_tokens.json", "{\"<x>\": \"300\"}");
   CHECK(load_error(dir.string()) == Errc::kBadModel);  // id is not an integer
