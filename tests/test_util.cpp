@@ -77,6 +77,16 @@ std::string describe(const Diff& d) {
                      d.max_abs / std::max(1.0, d.max_ref), d.cosine);
 }
 
+std::string file_bytes(const std::string& path) {
+  std::ifstream f(path, std::ios::binary | std::ios::ate);
+  if (!f) return {};
+  std::string bytes(size_t(f.tellg()), '\0');
+  f.seekg(0);
+  f.read(bytes.data(), std::streamsize(bytes.size()));
+  bytes.resize(size_t(f.gcount()));
+  return bytes;
+}
+
 std::vector<int32_t> read_ids(const std::string& path) {
   const Tensor t = read_npy(path);
   if (t.dtype() != DType::I32) throw std::runtime_error("not an I32 .npy of token ids: " + path);

@@ -103,8 +103,7 @@ TEST_CASE("cli ask: every golden e2e case with FVLM_MAX_ISA=scalar, then avx2") 
     std::filesystem::remove(log);
     check_golden_cases("FVLM_MAX_ISA=" + isa, log);
     const std::set<std::string> picked = picked_variants(log);
-    std::ifstream in(log);
-    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::string text = file_bytes(log);
     CHECK(text.find("FVLM_MAX_ISA=" + isa + ": kernels, oneDNN and OpenCV capped") != std::string::npos);
     if (isa == "scalar") CHECK(text.find("OpenCV dispatch off") != std::string::npos);
     if (isa == "avx2") CHECK(text.find("OpenCV dispatch up to AVX-512") == std::string::npos);

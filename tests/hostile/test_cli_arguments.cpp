@@ -47,13 +47,6 @@ void check_error(const CliRun& r, const std::string& code, int exit_code,
   CHECK(msg.find("1797693") == std::string::npos);
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
 void write_file(const std::string& path, const std::string& bytes) {
   std::ofstream f(path, std::ios::binary | std::ios::trunc);
   f.write(bytes.data(), std::streamsize(bytes.size()));
@@ -201,11 +194,11 @@ TEST_CASE("hostile args: output paths are checked before the model loads, nothin
   fs::remove(dir + ".png");
   for (const auto& e : fs::directory_iterator(fs::path(dir).parent_path()))  // write_npy's temporary
     CHECK_FALSE(e.path().filename().string().starts_with(fs::path(dir).filename().string() + ".tmp"));
-  CHECK(fs::is_empty(dir));             // no probe file left behind
-  CHECK(read_file(keep) == "keep me");  // an existing output is not truncated
+  CHECK(fs::is_empty(dir));              // no probe file left behind
+  CHECK(file_bytes(keep) == "keep me");  // an existing output is not truncated
   // A valid existing output path passes the check untouched; the missing model is what fails.
   check_error(run_cli(ask + "-m " + kNoModel + " --logits-out " + q(keep)), "not_found", 3, {});
-  CHECK(read_file(keep) == "keep me");
+  CHECK(file_bytes(keep) == "keep me");
   fs::remove_all(dir);
   fs::remove(keep);
 }
@@ -233,7 +226,7 @@ TEST_CASE("hostile args: --threads beyond the hardware threads is capped with a 
   CHECK(r.exit_code == 0);
   REQUIRE(r.lines.size() == 1);
   CHECK(r.lines[0]["ok"] == true);
-  const std::string log = read_file(err);
+  const std::string log = file_bytes(err);
   CHECK(log.find("--threads 1000") != std::string::npos);
   CHECK(log.find("hardware thread") != std::string::npos);
   fs::remove(err);

@@ -4,8 +4,6 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <set>
 #include <string>
 
@@ -21,11 +19,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string file_bytes(const fs::path& path) {
-  std::ifstream f(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
-}
-
 std::set<std::string> entries(const std::string& dir) {
   std::set<std::string> names;
   for (const auto& e : fs::directory_iterator(dir)) names.insert(e.path().filename().string());
@@ -36,7 +29,8 @@ struct Pair {
   std::string llm, vision;
 };
 Pair read_pair(const std::string& dir) {
-  return {file_bytes(fs::path(dir) / kGgufLlmFile), file_bytes(fs::path(dir) / kGgufVisionFile)};
+  return {file_bytes((fs::path(dir) / kGgufLlmFile).string()),
+          file_bytes((fs::path(dir) / kGgufVisionFile).string())};
 }
 
 // A complete q8_0 pair in a fresh OUTDIR: the "earlier output" every case must preserve.
@@ -104,7 +98,7 @@ TEST_CASE("convert: an output name taken by a directory fails before replacing e
   check_io_error(run_shell_json_lines(convert_command(out, "f16")));
   CHECK(entries(out) == std::set<std::string>{kGgufLlmFile, kGgufVisionFile});
   CHECK(fs::is_directory(fs::path(out) / kGgufLlmFile));
-  CHECK(file_bytes(fs::path(out) / kGgufVisionFile) == before.vision);
+  CHECK(file_bytes((fs::path(out) / kGgufVisionFile).string()) == before.vision);
   fs::remove_all(out);
 }
 

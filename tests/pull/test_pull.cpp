@@ -43,13 +43,6 @@ struct Sandbox {
   }
 };
 
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 std::string message_of(const CliRun& r) {
   return r.lines.size() == 1 ? r.lines[0]["error"].value("message", std::string()) : r.stdout_text;
 }
@@ -85,7 +78,7 @@ TEST_CASE("pull: the files land in the HF cache layout, verified and converted, 
   CHECK(r.exit_code == 0);
   CHECK(r.lines[0]["ok"] == true);
   CHECK(r.lines[0]["commit"] == repo.commit);
-  CHECK(read_file(box.repo_dir() / "refs/main") == repo.commit);  // huggingface_hub's ref: no newline
+  CHECK(file_bytes(box.repo_dir() / "refs/main") == repo.commit);  // huggingface_hub's ref: no newline
   const fs::path snapshot = box.repo_dir() / "snapshots" / repo.commit;
   for (const auto& [name, data] : repo.files) {
     CAPTURE(name);
@@ -96,7 +89,7 @@ TEST_CASE("pull: the files land in the HF cache layout, verified and converted, 
     REQUIRE(fs::is_symlink(snapshot / name));
     const std::string target = fs::read_symlink(snapshot / name).string();
     CHECK(target.rfind("../../blobs/", 0) == 0);
-    CHECK(read_file(snapshot / name) == data);
+    CHECK(file_bytes(snapshot / name) == data);
   }
   // LFS files are stored under their sha256, as huggingface_hub names them.
   CHECK(fs::read_symlink(snapshot / kWeights).string() ==
@@ -159,7 +152,7 @@ TEST_CASE("pull: a connection dropped mid-file is resumed with an HTTP range in 
   CHECK(cdn[0].range.empty());
   CHECK(cdn[1].range == fmt::format("bytes={}-", drop));
   const fs::path blob = box.repo_dir() / "blobs" / sha256_hex(weights);
-  CHECK(read_file(blob) == weights);
+  CHECK(file_bytes(blob) == weights);
 }
 
 TEST_CASE("pull: a partial download left by an earlier run (blobs/{sha256}.incomplete) is resumed") {
@@ -179,7 +172,7 @@ TEST_CASE("pull: a partial download left by an earlier run (blobs/{sha256}.incom
   const auto cdn = cdn_requests(hub);
   REQUIRE(cdn.size() == 1);
   CHECK(cdn[0].range == fmt::format("bytes={}-", half));
-  CHECK(read_file(blob) == weights);
+  CHECK(file_bytes(blob) == weights);
   CHECK_FALSE(fs::exists(blob.string() + ".incomplete"));
   for (const auto& f : r.lines[0]["files"])
     if (f["name"] == kWeights) CHECK(f["downloaded"] == weights.size() - half);
@@ -212,7 +205,7 @@ TEST_CASE("pull: a connection that keeps dropping fails clearly and keeps the pa
   const auto cdn = cdn_requests(hub);
   REQUIRE(cdn.size() == 1);
   CHECK(cdn[0].range == fmt::format("bytes={}-", drop));
-  CHECK(read_file(blob) == weights);
+  CHECK(file_bytes(blob) == weights);
 }
 
 TEST_CASE("pull: bytes that do not match the LFS sha256 are rejected and discarded") {
@@ -347,7 +340,7 @@ TEST_CASE("pull: a full disk is an io_error, no blob is left where a complete on
   const CliRun again = run_cli_with_env(box.env(hub), fmt::format("pull {} --type none", kRepo));
   REQUIRE(again.lines.size() == 1);
   CHECK(again.exit_code == 0);
-  CHECK(read_file(blob) == repo.files.at(kWeights));
+  CHECK(file_bytes(blob) == repo.files.at(kWeights));
 }
 
 TEST_CASE("pull: no Hub at HF_ENDPOINT is a clear io_error") {

@@ -8,7 +8,6 @@
 #include <atomic>
 #include <chrono>
 #include <fstream>
-#include <iterator>
 #include <sstream>
 #include <thread>
 
@@ -22,11 +21,6 @@ extern char** environ;
 
 namespace fvlm::test {
 namespace {
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
 
 std::string unique(const std::string& name) {
   static std::atomic<int> n{0};
@@ -101,8 +95,8 @@ int ServeProcess::stop(int sig, int timeout_s) {
   return -1;
 }
 
-std::string ServeProcess::stdout_text() const { return read_file(out_); }
-std::string ServeProcess::stderr_text() const { return read_file(err_); }
+std::string ServeProcess::stdout_text() const { return file_bytes(out_); }
+std::string ServeProcess::stderr_text() const { return file_bytes(err_); }
 
 Http curl(const std::string& url, const std::string& args) {
   const std::string body = unique("body.txt");
@@ -112,7 +106,7 @@ Http curl(const std::string& url, const std::string& args) {
               status);
   Http h;
   h.status = std::atoi(status.c_str());
-  h.body = read_file(body);
+  h.body = file_bytes(body);
   h.json = nlohmann::json::parse(h.body, nullptr, false);
   std::remove(body.c_str());
   return h;
@@ -132,6 +126,6 @@ bool healthy(const ServeProcess& s) {
   return h.status == 200 && h.json.is_object() && h.json.value("status", "") == "ok";
 }
 
-std::string base64_file(const std::string& path) { return base64_encode(read_file(path)); }
+std::string base64_file(const std::string& path) { return base64_encode(file_bytes(path)); }
 
 }  // namespace fvlm::test

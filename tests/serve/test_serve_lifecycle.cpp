@@ -7,7 +7,6 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
-#include <iterator>
 #include <thread>
 
 #include "tests/e2e/cli_runner.h"
@@ -16,13 +15,6 @@
 
 using namespace fvlm::test;
 using nlohmann::json;
-
-namespace {
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-}  // namespace
 
 TEST_CASE("serve: SIGTERM drains: new connections refused, the stream in flight ends with [DONE], exit 0") {
   ServeProcess server;
@@ -38,15 +30,15 @@ TEST_CASE("serve: SIGTERM drains: new connections refused, the stream in flight 
                           " 2>&1 &";
   REQUIRE(std::system(cmd.c_str()) == 0);
   // Wait for the first tokens, then stop the server mid-answer.
-  for (int i = 0; i < 500 && slurp(out).find("data: ") == std::string::npos; ++i)
+  for (int i = 0; i < 500 && file_bytes(out).find("data: ") == std::string::npos; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  REQUIRE(slurp(out).find("data: ") != std::string::npos);
+  REQUIRE(file_bytes(out).find("data: ") != std::string::npos);
   auto waiter = std::async(std::launch::async, [&] { return server.stop(SIGTERM, 120); });
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   const Http refused = curl(server.url("/health"), "-m 5");
   CHECK(refused.status == 0);  // the listening socket is shut: connection refused
   CHECK(waiter.get() == 0);
-  const std::string sse = slurp(out);
+  const std::string sse = file_bytes(out);
   CHECK(sse.find("\"finish_reason\":\"length\"") != std::string::npos);  // all 300 tokens
   CHECK(sse.size() >= 14);
   CHECK(sse.substr(sse.size() - 14) == "data: [DONE]\n\n");

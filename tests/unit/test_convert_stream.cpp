@@ -9,7 +9,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <map>
 
 #include <fmt/format.h>
@@ -26,11 +25,6 @@ using namespace fvlm;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string file_bytes(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
-}
 
 // GGUF name -> the checkpoint tensor it is made of (every table entry, LLM and vision).
 std::map<std::string, std::string> checkpoint_names(const ModelSource& src) {
@@ -112,11 +106,11 @@ TEST_CASE("convert streams byte-identical files to the in-memory writer at every
     const ConvertResult r = convert_model(o);
     for (const ConvertedFile& f : {r.llm, r.vision}) {
       CAPTURE(f.path);
-      const std::string streamed = file_bytes(f.path);
+      const std::string streamed = test::file_bytes(f.path);
       CHECK(int64_t(streamed.size()) == f.bytes);
       const std::string want = out + "/in_memory.gguf";
       write_in_memory(GgufFile::open(f.path), src, want);
-      const std::string expected = file_bytes(want);
+      const std::string expected = test::file_bytes(want);
       CHECK(streamed.size() == expected.size());
       CHECK(streamed == expected);
     }
@@ -143,7 +137,7 @@ TEST_CASE("gguf writer: a tensor filled in row chunks equals the tensor written 
   const std::string a = test::temp_path("rows_chunked.gguf"), b = test::temp_path("rows_whole.gguf");
   chunked.write(a);
   whole.write(b);
-  CHECK(file_bytes(a) == file_bytes(b));
+  CHECK(test::file_bytes(a) == test::file_bytes(b));
   REQUIRE(calls.size() == 3);
   CHECK(calls.front().first == 0);
   for (size_t i = 1; i < calls.size(); ++i) CHECK(calls[i].first == calls[i - 1].second);

@@ -5,7 +5,6 @@
 
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <random>
 #include <string>
 #include <vector>
@@ -23,8 +22,8 @@ namespace {
 std::string temp_path(const std::string& name) { return test::temp_path("gguf_" + name); }
 
 std::vector<uint8_t> read_bytes(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
+  const std::string b = test::file_bytes(path);
+  return {b.begin(), b.end()};
 }
 
 Tensor ramp(DType t, Shape shape) {

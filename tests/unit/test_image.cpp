@@ -4,7 +4,6 @@
 
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <random>
 
 #include <opencv2/core.hpp>
@@ -422,8 +421,8 @@ TEST_CASE("image: gray, RGBA and 16-bit inputs convert like PIL convert(\"RGB\")
 TEST_CASE("image: empty, corrupt, truncated and unknown data -> bad_image") {
   CHECK(decode_error({}) == Errc::kBadImage);
   CHECK(decode_error({'h', 'e', 'l', 'l', 'o'}) == Errc::kBadImage);
-  std::ifstream f(test::golden("images/square.jpg"), std::ios::binary);
-  const Bytes jpg((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  const std::string jpg_bytes = test::file_bytes(test::golden("images/square.jpg"));
+  const Bytes jpg(jpg_bytes.begin(), jpg_bytes.end());
   REQUIRE(jpg.size() > 1000);
   CHECK(decode_error(Bytes(jpg.begin(), jpg.begin() + jpg.size() / 2)) == Errc::kBadImage);  // truncated
   CHECK(decode_error(Bytes(jpg.begin(), jpg.begin() + 100)) == Errc::kBadImage);             // header only
