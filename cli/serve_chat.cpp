@@ -48,12 +48,12 @@ struct EventStream {
       std::unique_lock lock(f.mutex);
       f.changed.wait_for(lock, 50ms, [&] { return !f.pending.empty(); });
     }
-    if (!sink.is_writable()) return client_gone(f);
+    if (!sink.is_writable()) return false;  // the client went away: the releaser cancels
     if (Clock::now() > deadline || f.state.cancel_all) f.cancel = true;
     const bool done = result->wait_for(0s) == std::future_status::ready;
     std::string text = f.take_pending();
     if (!text.empty() || first) {
-      if (!write(sink, serve::chunk_json(ids, text, first))) return client_gone(f);
+      if (!write(sink, serve::chunk_json(ids, text, first))) return false;  // as above
       first = false;
     }
     if (!done) return true;
@@ -83,12 +83,6 @@ struct EventStream {
     sink.write(serve::kSseDone.data(), serve::kSseDone.size());
     sink.done();
     return true;
-  }
-
-  // The client went away: the engine drops the sequence at its next token.
-  static bool client_gone(Flight& f) {
-    f.cancel = true;
-    return false;
   }
 
   static bool write(httplib::DataSink& sink, const nlohmann::ordered_json& j) {
@@ -146,10 +140,11 @@ void handle_chat(ServeState& s, const httplib::Request& req, httplib::Response& 
     }
   }
   res.set_header("Cache-Control", "no-cache");
-  // The stream can also end without a word to EventStream: cpp-httplib checks the socket itself
-  // before each call and stops when the client has gone. It then calls the releaser with success =
-  // false, which cancels as client_gone does; missed before, that kept the sequence generating (and
-  // its queue slot taken) to its max_tokens when the client left at that moment (seen under ASan).
+  // However the stream ends short of its end (EventStream saw the client gone, a write failed, or
+  // cpp-httplib's own socket check before a call stopped it without one), cpp-httplib calls the
+  // releaser with success = false: the one place that cancels, so the engine drops the sequence at
+  // its next token. (Cancelling only inside EventStream missed the last two: the sequence then ran
+  // to its max_tokens with its queue slot taken; seen under ASan.)
   res.set_chunked_content_provider("text/event-stream",
                                    EventStream{flight, result, ids, chat.include_usage, deadline},
                                    [flight](bool success) {
