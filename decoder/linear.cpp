@@ -81,6 +81,23 @@ void linear_bf16(const float* x, int64_t M, std::span<const LinearOut> outs, Gem
     }
   }
 }
+
+// The same on the packed bf16 copies (Bf16Matmul::packed); false, having done nothing, while some
+// matrix has none (the first time it is seen, or past the budget).
+bool linear_bf16_packed(const float* x, int64_t M, std::span<const LinearOut> outs, GemmScratch& scratch) {
+  const Bf16Packed* packed[4];
+  FVLM_CHECK(outs.size() <= std::size(packed), "linear: too many outputs");
+  bool all = true;
+  for (size_t i = 0; i < outs.size(); ++i) all &= (packed[i] = scratch.bf16->packed(*outs[i].W)) != nullptr;
+  if (!all) return false;
+  const int64_t K = outs[0].W->dim(1);
+  Bf16Scratch& s = scratch.bf16_scratch;
+  if (int64_t(s.x.size()) < M * K) s.x.resize(size_t(M * K));
+  quant::round_to_bf16(x, M * K, s.x.data());
+  for (size_t i = 0; i < outs.size(); ++i)
+    scratch.bf16->run(s.x.data(), M, *packed[i], outs[i].bias, outs[i].y, packed[i]->n, s);
+  return true;
+}
 }  // namespace
 
 void linear(const float* x, int64_t M, const Tensor& W, const float* bias, float* y, GemmScratch& scratch) {
@@ -101,8 +118,12 @@ void linear_multi(const float* x, int64_t M, std::span<const LinearOut> outs, Ge
     packed = packed && quant::is_packed(o.W->dtype());
   }
   // From this many rows of x a GEMM (bf16, or f32 on widened weights) takes over. Never for packed
-  // weights: their int8 kernels match the bf16 GEMM at 280-1100 rows and run 2.3x its speed at
-  // 48-96, where widening the weights dominates (bench/README.md, "Packed weights").
+  // weights converted per call: their int8 kernels match that bf16 GEMM at 280-1100 rows and run 2.3x
+  // its speed at 48-96, where widening the weights dominates (bench/README.md, "Packed weights").
+  // Bf16 weights packed once (AMX) need no widening: from kBf16PackedMinRows rows they take over.
+  if (M >= kBf16PackedMinRows && scratch.bf16 && scratch.bf16->packs() &&
+      linear_bf16_packed(x, M, outs, scratch))
+    return;
   const int64_t gemm_rows = packed ? INT64_MAX : quantised ? kDequantGemmMinRows : kGemmMinRows;
   if (scratch.bf16 && M >= gemm_rows) {
     linear_bf16(x, M, outs, scratch);

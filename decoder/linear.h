@@ -6,6 +6,7 @@
 //   Q8_0_R16 / Q4_0_R16 (packed at load, quant/packed.h): the int8 kernels at every row count
 //   bf16 prefill       : with GemmScratch::bf16 set (--llm-precision bf16), where the f32 path would
 //                        run a GEMM (same row thresholds): oneDNN bf16 matmuls (decoder/bf16_matmul.h)
+//   bf16 with packed copies (Bf16Matmul::packs(), AMX): from kBf16PackedMinRows rows, whatever the dtype
 #pragma once
 #include <cstdint>
 #include <span>
@@ -23,6 +24,10 @@ inline constexpr int64_t kGemmMinRows = 4;
 // keeps the same split: converting a Q8_0 matrix to bf16 and running the bf16 matmul cost 2x / 1.4x /
 // 1.0x the int8 kernels' CPU time at 8 / 16 / 40 tokens (bench_llm, bench/README.md).
 inline constexpr int64_t kDequantGemmMinRows = 48;  // bench_quant's crossover (bench/README.md)
+// Where the bf16 matmul keeps packed weight copies (AMX), it takes over from this many rows: with no
+// conversion left to amortise, an AMX matmul matches the int8 kernels at 40 rows (bench_llm: 108-114
+// vs 112 ms) and beats them at 280 (bench/README.md, "LLM prefill on AMX").
+inline constexpr int64_t kBf16PackedMinRows = 48;
 
 // y[M, N] = x[M, K] . W^T (+ bias[N] when not null), W [N, K] row-major. Threads inside.
 // `scratch` holds widened weights for the GEMM path; the overload without it allocates one.

@@ -2,15 +2,20 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cstdlib>
+
 #include "core/bf16_support.h"
 #include "core/enum_names.h"
 #include "core/error.h"
+#include "core/memory_info.h"
 
 namespace fvlm::dec {
 namespace {
 
 constexpr EnumName<LlmPrecision> kNames[] = {
     {LlmPrecision::kAuto, "auto"}, {LlmPrecision::kF32, "f32"}, {LlmPrecision::kBf16, "bf16"}};
+constexpr EnumName<LlmPack> kPackNames[] = {
+    {LlmPack::kAuto, "auto"}, {LlmPack::kOn, "on"}, {LlmPack::kOff, "off"}};
 
 }  // namespace
 
@@ -32,6 +37,25 @@ LlmPrecision resolve_llm_precision(LlmPrecision p) {
   // (last-position logits cosine >= 0.9995 vs FP32, first token identical, every weight type) and it
   // cut prefill CPU time on Zen 4 (bench/README.md). Emulated bf16 is slower than f32.
   return bf16_is_native(bf16_support()) ? LlmPrecision::kBf16 : LlmPrecision::kF32;
+}
+
+LlmPack parse_llm_pack(std::string_view s) { return parse_enum<LlmPack>(kPackNames, s, "llm pack"); }
+
+int64_t llm_pack_budget(LlmPack pack, LlmPrecision p, int64_t copy_bytes) {
+  if (p != LlmPrecision::kBf16) return 0;
+  if (pack == LlmPack::kAuto)
+    if (const char* env = std::getenv("FVLM_LLM_PACK"); env && *env) pack = parse_llm_pack(env);
+  // oneDNN's blocked layouts pad N and K up to their tile sizes: a few per cent at most.
+  const int64_t budget = copy_bytes + copy_bytes / 16;
+  if (pack == LlmPack::kOn) return budget;
+  if (pack == LlmPack::kOff || bf16_support() != Bf16Support::kAmx) return 0;
+  const int64_t avail = available_memory_mb() << 20;
+  if (avail > 0 && budget > avail / 4) {
+    spdlog::info("llm bf16 prefill: no packed copy ({} MB would pass a quarter of the {} MB available)",
+                 budget >> 20, avail >> 20);
+    return 0;
+  }
+  return budget;
 }
 
 LlmPrecision choose_llm_precision(LlmPrecision asked) {

@@ -24,6 +24,16 @@ std::vector<LlmPrecision> runnable_llm_precisions();
 // else kF32 (so FVLM_MAX_ISA=avx2 gives kF32). Concrete precisions are returned unchanged.
 LlmPrecision resolve_llm_precision(LlmPrecision p);
 
+// Whether the bf16 prefill packs the layer matrices once into oneDNN's layout (a bf16 copy beside
+// the weights decode reads: 2 bytes per weight, ~720 MB at 0.5B) instead of converting each before
+// its matmul (decoder/bf16_matmul.h). kAuto: where bf16 runs on AMX tiles, whose matmuls are fast
+// enough that the conversion would dominate, and the copy takes at most a quarter of the available
+// memory. The environment variable FVLM_LLM_PACK=auto|on|off overrides kAuto (benchmarks).
+enum class LlmPack { kAuto, kOn, kOff };
+LlmPack parse_llm_pack(std::string_view s);  // throws Error{kBadArgs}
+// The packing budget in bytes (0: no packing) for bf16 weights of `copy_bytes` (resolved precision p).
+int64_t llm_pack_budget(LlmPack pack, LlmPrecision p, int64_t copy_bytes);
+
 // resolve_llm_precision, and Error{kUnsupported} when bf16 is asked for where oneDNN has no bf16
 // matmul (below AVX-512); a warning where it is emulated. Logs the choice at info (-v).
 LlmPrecision choose_llm_precision(LlmPrecision asked);

@@ -71,13 +71,15 @@ class Qwen2Session final : public LlmBackend {
 // resolved here, logged); sessions are Qwen2Session, sharing one bf16 primitive cache.
 class Qwen2Model final : public LlmModel {
  public:
-  Qwen2Model(Qwen2Weights w, const Qwen2Config& c, LlmPrecision precision = LlmPrecision::kF32);
+  Qwen2Model(Qwen2Weights w, const Qwen2Config& c, LlmPrecision precision = LlmPrecision::kF32,
+             LlmPack pack = LlmPack::kAuto);
   std::unique_ptr<LlmBackend> new_session(const SessionOptions& o) const override {
     return std::make_unique<Qwen2Session>(w_, c_, o, bf16_.get());
   }
   std::span<const float> decode_batch(std::span<LlmBackend* const> sessions,
                                       std::span<const int32_t> tokens) override;
-  LlmPrecision precision() const { return precision_; }  // resolved (never kAuto)
+  LlmPrecision precision() const { return precision_; }   // resolved (never kAuto)
+  const Bf16Matmul* bf16() const { return bf16_.get(); }  // null under f32
 
  private:
   Qwen2Weights w_;
@@ -86,7 +88,7 @@ class Qwen2Model final : public LlmModel {
   std::vector<DecodeRow> rows_;
   std::vector<float> logits_;
   LlmPrecision precision_;
-  std::unique_ptr<Bf16Matmul> bf16_;  // set when precision_ is kBf16
+  std::unique_ptr<Bf16Matmul> bf16_;  // set when precision_ is kBf16 (with llm_pack_budget)
 };
 
 }  // namespace fvlm::dec

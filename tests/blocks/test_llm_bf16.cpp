@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -200,6 +201,91 @@ TEST_CASE(
       if (p.tag.find('+') == std::string::npos || m > 2 * d.max_abs) CHECK(argmax(b) == argmax(f32));
     }
   }
+}
+
+// The bf16 prefill on copies packed once into oneDNN's layout (Bf16Matmul's budget: what AMX machines
+// run): a matrix is packed the second time it is seen, so each prompt runs twice on one model, the
+// first time through the unpacked path. Both runs against FP32 with the same bar, and against each
+// other (the same bf16 products in another layout). `ref_w`: the same values for the FP32 reference.
+void check_packed_prefill(const ModelConfig& cfg, const Qwen2Weights& ref_w, const Qwen2Weights& w,
+                          const std::string& what) {
+  const Bf16Matmul bf16(int64_t(1) << 40);
+  int checked = 0;
+  for (const Prompt& p : golden_prompts(w, cfg)) {
+    const int T = int(p.embeds.dim(0));
+    if (T < kBf16PackedMinRows) continue;  // the int8 / unpacked paths: the tests above
+    CAPTURE(what);
+    CAPTURE(p.tag);
+    Qwen2Session ref(ref_w, cfg.llm, {T, 0});
+    const std::span<const float> a = ref.prefill(p.embeds.f32(), T);
+    const std::vector<float> f32(a.begin(), a.end());
+    std::vector<float> runs[2];
+    for (std::vector<float>& r : runs) {
+      Qwen2Session low(w, cfg.llm, {T, 0}, &bf16);
+      const std::span<const float> b = low.prefill(p.embeds.f32(), T);
+      r.assign(b.begin(), b.end());
+      if (checked == 0 && &r == &runs[0]) CHECK(bf16.packed_bytes() == 0);  // first sighting: nothing packed
+    }
+    CHECK(bf16.packed_bytes() > 0);
+    for (const std::vector<float>& r : runs) {
+      const test::Diff d = test::compare(r.data(), f32.data(), long(f32.size()));
+      MESSAGE(fmt::format("{} {} ({} tokens): logits cosine vs FP32 {:.7f}, max|diff| {:.4f}", what, p.tag, T,
+                          d.cosine, d.max_abs));
+      CHECK(d.max_abs > 0.0);
+      CHECK(d.cosine >= 0.9995);
+      if (margin(f32) > 2 * d.max_abs) CHECK(argmax(r) == argmax(f32));
+    }
+    const test::Diff same = test::compare(runs[1].data(), runs[0].data(), long(f32.size()));
+    MESSAGE(fmt::format("  packed vs unpacked: cosine {:.8f}", same.cosine));
+    CHECK(same.cosine >= (quant::is_packed(w.layers[0].q_proj.dtype()) ? 0.9995 : 0.99999));
+    ++checked;
+  }
+  CHECK(checked >= 2);  // the two-turn prompts
+  CHECK(bf16.packed_bytes() > 0);
+}
+
+TEST_CASE("llm bf16 prefill on packed bf16 copies (AMX's path) vs FP32: BF16, Q8_0, packed Q8_0 / Q4_0") {
+  if (skip_without_bf16()) return;
+  const ModelConfig cfg = load_model_config(test::golden("tiny/model/config.json"));
+  const Qwen2Weights bf16_w = bind_qwen2(cfg.llm, read_safetensors_dir(test::golden("tiny/model")));
+  check_packed_prefill(cfg, bf16_w, bf16_w, "bf16 checkpoint");
+  const ModelSource q8 = converted_source("llm_bf16_pack", "q8_0");
+  const Qwen2Weights q8_w = bind_qwen2(q8.config.llm, q8.tensors);
+  check_packed_prefill(q8.config, q8_w, q8_w, "q8_0");
+  for (const std::string type : {"q8_0", "q4_0"}) {  // int8 kernels the first time, bf16 copies the second
+    const ModelSource src = converted_source("llm_bf16_pack_r16", type);
+    TensorMap widened = src.tensors;  // the reference: every quantised matrix dequantised to F32
+    for (auto& [name, t] : widened)
+      if (quant::is_block_quantized(t.dtype())) t = quant::dequantize(t);
+    Qwen2Weights w = bind_qwen2(src.config.llm, src.tensors);
+    REQUIRE(place_weights(w, WeightPages::kHuge).packed > 0);
+    check_packed_prefill(src.config, bind_qwen2(src.config.llm, widened), w, "packed " + type);
+  }
+}
+
+TEST_CASE("llm bf16 packing: the second sighting packs, a budget too small packs nothing, auto only on AMX") {
+  if (skip_without_bf16()) return;
+  Tensor m = Tensor::zeros(DType::F32, {64, 96});
+  for (int64_t i = 0; i < m.numel(); ++i) m.f32()[i] = float(i % 17) - 8.0f;
+  const Bf16Matmul none, small(1000), enough(int64_t(1) << 20);
+  CHECK_FALSE(none.packs());
+  CHECK(none.packed(m) == nullptr);
+  CHECK(small.packed(m) == nullptr);
+  CHECK(small.packed(m) == nullptr);  // 64 x 96 bf16 = 12 KB > 1000 bytes
+  CHECK(small.packed_bytes() == 0);
+  CHECK(enough.packed(m) == nullptr);  // first sighting
+  const Bf16Packed* p = enough.packed(m);
+  REQUIRE(p != nullptr);
+  CHECK(p->n == 64);
+  CHECK(p->k == 96);
+  CHECK(enough.packed(m) == p);
+  CHECK(enough.packed_bytes() >= 64 * 96 * 2);
+  CHECK(llm_pack_budget(LlmPack::kOff, LlmPrecision::kBf16, 1000) == 0);
+  CHECK(llm_pack_budget(LlmPack::kOn, LlmPrecision::kF32, 1000) == 0);
+  CHECK(llm_pack_budget(LlmPack::kOn, LlmPrecision::kBf16, 1600) == 1700);
+  if (bf16_support() != Bf16Support::kAmx && !std::getenv("FVLM_LLM_PACK"))
+    CHECK(llm_pack_budget(LlmPack::kAuto, LlmPrecision::kBf16, 1000) == 0);
+  CHECK_THROWS_AS(parse_llm_pack("sometimes"), Error);
 }
 
 TEST_CASE("llm precision: auto resolves to bf16 exactly where oneDNN bf16 is native, bad names refused") {
