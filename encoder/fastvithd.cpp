@@ -73,11 +73,15 @@ ConvFfnPlan make_conv_ffn_plan(Runtime& rt, WeightCache& wc, const ConvFfnW& f, 
       s.ffn_chunk_rows > 0 ? std::min(s.ffn_chunk_rows, p.rows) : conv_ffn_chunk_rows(p.rows, hidden);
   if (s.precision == VisionPrecision::kInt8)  // whole int8 blocks: chunked gives what one call gives
     p.chunk_rows = std::min(p.rows, (p.chunk_rows + kInt8BlockRows - 1) / kInt8BlockRows * kInt8BlockRows);
+  p.hidden = hidden;
   const LinearIo to_hidden{.src_bf16 = true, .dst_bf16 = true}, from_hidden{.src_bf16 = true};
-  p.fc1 = make_linear_plan(rt, wc, f.fc1, p.chunk_rows, PostOp::kGelu, s.precision, to_hidden);
+  // bf16: oneDNN's erf post-op costs more than a K = 96..192 AMX matmul itself (bench/README.md);
+  // a table pass over the bf16 hidden costs a quarter of it.
+  const PostOp act = p.bf16 ? PostOp::kNone : PostOp::kGelu;
+  p.fc1 = make_linear_plan(rt, wc, f.fc1, p.chunk_rows, act, s.precision, to_hidden);
   p.fc2 = make_linear_plan(rt, wc, f.fc2, p.chunk_rows, PostOp::kAccumulate, s.precision, from_hidden);
   if (const int64_t tail = p.rows % p.chunk_rows) {
-    p.fc1_tail = make_linear_plan(rt, wc, f.fc1, tail, PostOp::kGelu, s.precision, to_hidden);
+    p.fc1_tail = make_linear_plan(rt, wc, f.fc1, tail, act, s.precision, to_hidden);
     p.fc2_tail = make_linear_plan(rt, wc, f.fc2, tail, PostOp::kAccumulate, s.precision, from_hidden);
   }
   if (s.first_ffn_impl.empty()) s.first_ffn_impl = p.fc1.impl;
@@ -220,6 +224,9 @@ void conv_ffn(Runtime& rt, const ConvFfnPlan& p, Acts& a) {
   for (int64_t r0 = 0; r0 < p.rows; r0 += p.chunk_rows) {  // fc1 and fc2 are per token: chunks are exact
     const bool full = p.rows - r0 >= p.chunk_rows;
     run_linear(rt, full ? p.fc1 : p.fc1_tail, t + r0 * p.c * elem, a.hidden);  // x = self.act(self.fc1(x))
+    if (p.bf16)
+      gelu_erf_bf16_inplace(reinterpret_cast<uint16_t*>(a.hidden),
+                            std::min(p.chunk_rows, p.rows - r0) * p.hidden);
     a.done("ffn_fc1");
     run_linear(rt, full ? p.fc2 : p.fc2_tail, a.hidden, a.x + r0 * p.c);  // x = x + layer_scale * self.fc2(x)
     a.done("ffn_fc2");  //   (layer scale folded into fc2, residual as a sum post-op)

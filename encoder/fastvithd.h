@@ -26,9 +26,10 @@ using OpMarkFn = std::function<void(std::string_view op)>;
 // activation is one chunk (~4 MB), not the whole map (100 MB at 1024 px in stage 0).
 struct ConvFfnPlan {
   ConvPlan dw7x7;
-  int64_t rows = 0, chunk_rows = 0, c = 0;
-  bool bf16 = false;              // dw7x7 runs bf16 and writes bf16 rows that fc1 reads as they are
-  LinearPlan fc1, fc2;            // chunk_rows rows
+  int64_t rows = 0, chunk_rows = 0, c = 0, hidden = 0;
+  bool bf16 = false;    // dw7x7 runs bf16 and writes bf16 rows that fc1 reads as they are; fc1 writes
+                        // bf16 and its GELU is a table pass (gelu_erf_bf16_inplace), not a post-op
+  LinearPlan fc1, fc2;  // chunk_rows rows
   LinearPlan fc1_tail, fc2_tail;  // rows % chunk_rows rows (when not 0)
 };
 struct RepMixerBlockPlan {

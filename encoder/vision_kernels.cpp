@@ -10,6 +10,7 @@ namespace fvlm::enc {
 
 namespace {
 
+inline float gelu_erf(float v) { return 0.5f * v * (1.0f + std::erf(v * float(M_SQRT1_2))); }
 inline float as_is(float v) { return v; }
 inline uint16_t rounded_bf16(float v) { return f32_to_bf16(v); }
 
@@ -54,7 +55,19 @@ void repeat_channels_bf16(const float* src, uint16_t* dst, int64_t rows, int64_t
 
 void gelu_erf_inplace(float* x, int64_t n) {
   parallel_for(n, 4096, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) x[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * float(M_SQRT1_2)));
+    for (int64_t i = b; i < e; ++i) x[i] = gelu_erf(x[i]);
+  });
+}
+
+void gelu_erf_bf16_inplace(uint16_t* x, int64_t n) {
+  static const std::vector<uint16_t> table = [] {
+    std::vector<uint16_t> t(size_t(1) << 16);
+    for (size_t i = 0; i < t.size(); ++i) t[i] = f32_to_bf16(gelu_erf(bf16_to_f32(uint16_t(i))));
+    return t;
+  }();
+  const uint16_t* t = table.data();
+  parallel_for(n, 16384, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) x[i] = t[x[i]];
   });
 }
 
