@@ -107,5 +107,10 @@ int main(int argc, char** argv) {
   std::printf("prefill %d tokens: min %.1f ms (%.1f tok/s), median %.1f ms (%.1f tok/s)\n", prompt,
               pmin * 1e3, prompt / pmin, pmed * 1e3, prompt / pmed);
   std::printf("decode after %d: min %.2f tok/s, median %.2f tok/s\n", prompt, steps / dmin, steps / dmed);
+  // Packed bf16 copies (AMX; FVLM_LLM_PACK): made at the second prefill, so runs 0 and 1 are not
+  // the steady state there; the min is.
+  if (llm.bf16() && llm.bf16()->packs())
+    std::printf("bf16 packed copies: %.0f MB (runs 0-1: unpacked, then packing)\n",
+                llm.bf16()->packed_bytes() / 1048576.0);
   return 0;
 }
