@@ -5,6 +5,7 @@
 
 #include "core/half.h"
 #include "core/parallel.h"
+#include "encoder/gelu_bf16.h"
 
 namespace fvlm::enc {
 
@@ -60,15 +61,8 @@ void gelu_erf_inplace(float* x, int64_t n) {
 }
 
 void gelu_erf_bf16_inplace(uint16_t* x, int64_t n) {
-  static const std::vector<uint16_t> table = [] {
-    std::vector<uint16_t> t(size_t(1) << 16);
-    for (size_t i = 0; i < t.size(); ++i) t[i] = f32_to_bf16(gelu_erf(bf16_to_f32(uint16_t(i))));
-    return t;
-  }();
-  const uint16_t* t = table.data();
-  parallel_for(n, 16384, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) x[i] = t[x[i]];
-  });
+  static const GeluBf16Fn gelu = pick("gelu_erf_bf16", gelu_erf_bf16_variants()).fn;
+  parallel_for(n, 16384, [&](int64_t b, int64_t e) { gelu(x + b, e - b); });
 }
 
 void layer_norm_rows(const float* x, float* y, int64_t rows, int64_t c, const float* w, const float* b,

@@ -15,9 +15,8 @@ void repeat_channels_bf16(const float* src, uint16_t* dst, int64_t rows, int64_t
 
 // Exact GELU: 0.5 x (1 + erf(x / sqrt 2)), in place over n values.
 void gelu_erf_inplace(float* x, int64_t n);
-// The same on bf16 values: each replaced by gelu_erf of its f32 value, rounded to bf16 (NaN kept). A
-// bf16 has 65536 values, so this is one table load per value (the table is made once, on first use):
-// ~4x faster than oneDNN's erf post-op, which on AMX cost more than the fc1 matmul it followed.
+// The same on bf16 values, over the threads, with the best variant of encoder/gelu_bf16.h (the spec
+// there); it replaces oneDNN's erf post-op, which on AMX cost more than the fc1 matmul it followed.
 void gelu_erf_bf16_inplace(uint16_t* x, int64_t n);
 
 // LayerNormChannel (mci.py): per row, (x - mean) / sqrt(biased var + eps) * w + b.

@@ -1,0 +1,31 @@
+#include "encoder/gelu_bf16.h"
+
+#include <cmath>
+#include <vector>
+
+#include "core/half.h"
+
+namespace fvlm::enc {
+namespace {
+constexpr Variant<GeluBf16Fn> kGeluVariants[] = {
+    {"ref", CpuFeature::kNone, gelu_erf_bf16_ref},
+    {"avx512", CpuFeature::kAvx512Vnni, gelu_erf_bf16_avx512},
+};
+}  // namespace
+
+std::span<const Variant<GeluBf16Fn>> gelu_erf_bf16_variants() { return kGeluVariants; }
+
+void gelu_erf_bf16_ref(uint16_t* x, int64_t n) {
+  static const std::vector<uint16_t> table = [] {
+    std::vector<uint16_t> t(size_t(1) << 16);
+    for (size_t i = 0; i < t.size(); ++i) {
+      const float v = bf16_to_f32(uint16_t(i));
+      t[i] = f32_to_bf16(0.5f * v * (1.0f + std::erf(v * float(M_SQRT1_2))));
+    }
+    return t;
+  }();
+  const uint16_t* t = table.data();
+  for (int64_t i = 0; i < n; ++i) x[i] = t[x[i]];
+}
+
+}  // namespace fvlm::enc

@@ -1,0 +1,85 @@
+// encoder/gelu_bf16.h: every variant this CPU runs, on all 65536 bf16 values (tails and the threaded
+// entry too), against float64 GELU; the avx512 variant against the reference table to one bf16 step.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "core/half.h"
+#include "encoder/gelu_bf16.h"
+#include "encoder/vision_kernels.h"
+
+using namespace fvlm;
+
+namespace {
+
+std::vector<uint16_t> every_bf16(int copies) {
+  std::vector<uint16_t> x(size_t(copies) << 16);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = uint16_t(i);
+  return x;
+}
+
+// Each result within one rounding to bf16 (half an ulp = 2^-9 relative; 1/256 allows a neighbour)
+// plus the f32 formula's absolute error (~1e-7: 1 + erf cancels in the negative tail) of float64
+// GELU; NaN stays NaN. Returns the values checked.
+int64_t check_against_float64(const std::vector<uint16_t>& got) {
+  int64_t checked = 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    const double v = bf16_to_f32(uint16_t(i));
+    if (std::isnan(v)) {
+      REQUIRE(std::isnan(bf16_to_f32(got[i])));
+      continue;
+    }
+    if (std::isinf(v)) continue;  // inf * 0 at -inf: no finite activation gets there
+    const double want = 0.5 * v * (1 + std::erf(v / std::sqrt(2.0)));
+    const double out = bf16_to_f32(got[i]);
+    CAPTURE(v);
+    REQUIRE(std::abs(out - want) <= std::abs(want) * (1.0 / 256) + 2e-6);
+    ++checked;
+  }
+  return checked;
+}
+
+}  // namespace
+
+TEST_CASE("gelu_erf_bf16: every variant gives every bf16 its float64 GELU, rounded to bf16") {
+  std::vector<uint16_t> ref = every_bf16(1);
+  enc::gelu_erf_bf16_ref(ref.data(), int64_t(ref.size()));
+  for (const auto& v : enc::gelu_erf_bf16_variants()) {
+    if (!isa_allowed(v.feature)) {
+      MESSAGE("SKIPPED variant ", std::string(v.name), ": the CPU lacks ",
+              std::string(cpu_feature_name(v.feature)));
+      continue;
+    }
+    CAPTURE(v.name);
+    std::vector<uint16_t> x = every_bf16(1);
+    v.fn(x.data(), int64_t(x.size()));
+    CHECK(check_against_float64(x) > 65000);
+    int64_t off_by_one = 0;
+    for (size_t i = 0; i < x.size(); ++i) {
+      if (x[i] == ref[i] || (bf16_to_f32(x[i]) == 0 && bf16_to_f32(ref[i]) == 0)) continue;  // -0 vs +0
+      CAPTURE(i);
+      // the neighbouring bf16 (same sign), or in the far negative tail (|GELU| < 1e-4, where 1 + erf
+      // cancels) within the f32 formula's absolute error
+      const double a = bf16_to_f32(x[i]), b = bf16_to_f32(ref[i]);
+      REQUIRE((std::abs(int(x[i]) - int(ref[i])) == 1 || (std::abs(b) < 1e-4 && std::abs(a - b) <= 2e-6)));
+      ++off_by_one;
+    }
+    MESSAGE(std::string(v.name), ": ", off_by_one, " of 65536 values one bf16 step from the reference table");
+    for (int64_t n :
+         {int64_t(1), int64_t(15), int64_t(17), int64_t(33)}) {  // tails: nothing past n is touched
+      std::vector<uint16_t> t(64, uint16_t(0x3f80));             // 1.0
+      v.fn(t.data(), n);
+      for (int64_t i = 0; i < 64; ++i) REQUIRE(t[size_t(i)] == (i < n ? ref[0x3f80] : uint16_t(0x3f80)));
+    }
+  }
+}
+
+TEST_CASE("gelu_erf_bf16_inplace (threads, the picked variant) matches float64 GELU") {
+  std::vector<uint16_t> x = every_bf16(2);  // past the threads' grain
+  enc::gelu_erf_bf16_inplace(x.data(), int64_t(x.size()));
+  CHECK(check_against_float64(std::vector<uint16_t>(x.begin(), x.begin() + 65536)) > 65000);
+  for (size_t i = 0; i < 65536; ++i) REQUIRE(x[i] == x[i + 65536]);
+}
