@@ -51,17 +51,21 @@ nlohmann::ordered_json run_report(const Pipeline& p, const std::string& vision_p
                                 dec::resolve_llm_precision(dec::parse_llm_precision(llm_precision))))},
           {"weight_pages", std::string(dec::weight_pages_name(placed.pages))},
           // Matrices interleaved at load: their prefill runs on the int8 kernels, whatever
-          // llm_precision says (it applies to the other matrices).
-          {"packed_matrices", placed.packed}};
+          // llm_precision says (it applies to the other matrices), unless llm_bf16_packing is on:
+          // then from a matrix's second prompt on bf16 copies packed for oneDNN take it (AMX).
+          {"packed_matrices", placed.packed},
+          {"llm_bf16_packing", {{"on", p.llm_packs()}, {"packed_mb", p.llm_packed_mb()}}}};
 }
 
 std::string machine_line(const nlohmann::ordered_json& run) {
   const nlohmann::ordered_json& isa = run.at("isa");
-  return fmt::format("# {}, {} threads; cpu {}; kernels {}, oneDNN {}; vision {} ({}), llm {}, weights {}",
+  const bool packs = run.at("llm_bf16_packing").at("on").get<bool>();
+  return fmt::format("# {}, {} threads; cpu {}; kernels {}, oneDNN {}; vision {} ({}), llm {}{}, weights {}",
                      isa.at("model").get<std::string>(), run.at("threads").get<int>(),
                      isa.at("cpu").get<std::string>(), isa.at("kernels").get<std::string>(),
                      isa.at("onednn").get<std::string>(), run.at("vision_precision").get<std::string>(),
                      run.at("vision_kernel").get<std::string>(), run.at("llm_precision").get<std::string>(),
+                     packs ? " (packed bf16 from the 2nd prompt)" : "",
                      run.at("weight_pages").get<std::string>());
 }
 

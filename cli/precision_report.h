@@ -20,7 +20,8 @@ std::string vision_kernel(const FastVitHdConfig& cfg, enc::VisionPrecision preci
 nlohmann::ordered_json vision_kernels_report(const FastVitHdConfig& cfg);
 
 // How a loaded pipeline runs, for the lines of `bench`: {"load_ms", "threads", "vision_precision" (auto
-// resolved), "vision_kernel", "isa", "llm_precision", "weight_pages", "packed_matrices"}.
+// resolved), "vision_kernel", "isa", "llm_precision", "weight_pages", "packed_matrices", "llm_bf16_packing"
+// {on, packed_mb}}.
 nlohmann::ordered_json run_report(const Pipeline& p, const std::string& vision_precision,
                                   const std::string& llm_precision);
 

@@ -110,6 +110,10 @@ class Pipeline {
   virtual double load_ms() const = 0;
   // Where the LLM's weights ended up (huge pages or the file mapping), for reports.
   virtual const dec::WeightPlacement& weight_placement() const = 0;
+  // Whether the bf16 prefill packs the LLM's matrices (at their second prompt; AMX, llm_pack_budget)
+  // and the MB packed so far.
+  virtual bool llm_packs() const = 0;
+  virtual int64_t llm_packed_mb() const = 0;
   // The threads its kernels use (PipelineOptions::threads, 0 resolved). OpenMP's thread count is
   // per thread: another thread that runs the pipeline (an Engine's) sets it from this.
   virtual int threads() const = 0;
