@@ -57,8 +57,10 @@ GenerateResult answer(Pipeline& p, const std::string& image) {
 // What `fastvlm ask` does: load, one answer (the encoder is freed once the image is encoded).
 int run_one_shot(const std::string& dir, int runs, const std::string& image, int threads) {
   const double files = weight_file_bytes(dir);
-  PipelineOptions po;
+  PipelineOptions po;  // the CLI's defaults
   po.threads = threads;
+  po.vision_precision = enc::VisionPrecision::kAuto;
+  po.llm_precision = dec::LlmPrecision::kAuto;
   std::vector<double> loads;
   std::unique_ptr<Pipeline> p;
   for (int r = 0; r < runs; ++r) {
@@ -88,9 +90,11 @@ int run_one_shot(const std::string& dir, int runs, const std::string& image, int
 // What `batch` does: the encoder stays planned and packed; two answers show the first-image cost
 // and the RSS of a process that keeps answering (LLM pages, packed encoder and scratch all held).
 int run_kept(const std::string& dir, const std::string& image1, const std::string& image2, int threads) {
-  PipelineOptions po;
+  PipelineOptions po;  // batch's defaults
   po.threads = threads;
   po.keep_encoder = true;
+  po.vision_precision = enc::VisionPrecision::kAuto;
+  po.llm_precision = dec::LlmPrecision::kAuto;
   std::unique_ptr<Pipeline> p = Pipeline::load(dir, po);
   const GenerateResult a = answer(*p, image1);
   const GenerateResult b = answer(*p, image2);

@@ -77,7 +77,8 @@ int main(int argc, char** argv) {
   PipelineOptions po;
   po.threads = threads;
   po.keep_encoder = true;                             // as batch
-  po.vision_precision = enc::VisionPrecision::kAuto;  // as batch's default
+  po.vision_precision = enc::VisionPrecision::kAuto;  // as batch's defaults
+  po.llm_precision = dec::LlmPrecision::kAuto;
   const auto pipeline = Pipeline::load(argv[1], po);
   std::vector<Image> images;
   for (int i = 0; i < n; ++i) images.push_back(synthetic_image(i));
