@@ -39,7 +39,7 @@ LlmPrecision resolve_llm_precision(LlmPrecision p) {
   return bf16_is_native(bf16_support()) ? LlmPrecision::kBf16 : LlmPrecision::kF32;
 }
 
-LlmPack parse_llm_pack(std::string_view s) { return parse_enum<LlmPack>(kPackNames, s, "llm pack"); }
+LlmPack parse_llm_pack(std::string_view s) { return parse_enum<LlmPack>(kPackNames, s, "FVLM_LLM_PACK"); }
 
 int64_t llm_pack_budget(LlmPack pack, LlmPrecision p, int64_t copy_bytes) {
   if (p != LlmPrecision::kBf16) return 0;
