@@ -40,6 +40,12 @@ nlohmann::ordered_json inspect(const std::string& path) {
     return failed_config_report(path, e);
   }
   const ModelConfig& c = src.config;
+  const int64_t copy_bytes = dec::llm_bf16_copy_bytes(c.llm);
+  const int64_t pack_bytes =
+      dec::llm_pack_budget(dec::LlmPack::kAuto, dec::resolve_llm_precision(dec::LlmPrecision::kAuto),
+                           copy_bytes) > 0
+          ? copy_bytes
+          : 0;
   const auto table = model_tensor_table(c);
   const auto problems = find_tensor_problems(table, src.tensors);
   std::string tokenizer_problem;  // the chat template's special tokens must be defined
@@ -103,7 +109,9 @@ nlohmann::ordered_json inspect(const std::string& path) {
         {"tie_word_embeddings", c.llm.tie_word_embeddings},
         {"lm_head_stored", src.tensors.count(dec::kQwen2LmHead) > 0},
         // what --llm-precision auto runs the prefill in on this CPU
-        {"auto_precision", dec::llm_precision_name(dec::resolve_llm_precision(dec::LlmPrecision::kAuto))}}},
+        {"auto_precision", dec::llm_precision_name(dec::resolve_llm_precision(dec::LlmPrecision::kAuto))},
+        // bytes of packed bf16 prefill copies auto keeps in a long-lived process (0: none; AMX only)
+        {"auto_bf16_packing_bytes", pack_bytes}}},
       {"isa", isa_report()},
       // what --weight-pages auto can use: huge pages need THP "always" or "madvise"
       {"transparent_huge_pages", std::string(thp_mode_name(transparent_huge_pages()))},

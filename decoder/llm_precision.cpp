@@ -58,6 +58,11 @@ int64_t llm_pack_budget(LlmPack pack, LlmPrecision p, int64_t copy_bytes) {
   return budget;
 }
 
+int64_t llm_bf16_copy_bytes(const Qwen2Config& c) {
+  const int64_t H = c.hidden_size, KV = c.kv_dim(), FF = c.intermediate_size;
+  return int64_t(c.num_hidden_layers) * (2 * H * H + 2 * KV * H + 3 * FF * H) * 2;  // q o, k v, gate up down
+}
+
 LlmPrecision choose_llm_precision(LlmPrecision asked) {
   const LlmPrecision p = resolve_llm_precision(asked);
   const Bf16Support bf16 = bf16_support();

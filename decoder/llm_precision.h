@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "decoder/qwen2_config.h"
+
 namespace fvlm::dec {
 
 enum class LlmPrecision { kAuto, kF32, kBf16 };
@@ -33,6 +35,9 @@ enum class LlmPack { kAuto, kOn, kOff };
 LlmPack parse_llm_pack(std::string_view s);  // throws Error{kBadArgs}
 // The packing budget in bytes (0: no packing) for bf16 weights of `copy_bytes` (resolved precision p).
 int64_t llm_pack_budget(LlmPack pack, LlmPrecision p, int64_t copy_bytes);
+// The bytes of a bf16 copy of the matrices prefill multiplies by (each layer's seven projections;
+// lm_head only ever sees one row): ~716 MB at 0.5B.
+int64_t llm_bf16_copy_bytes(const Qwen2Config& c);
 
 // resolve_llm_precision, and Error{kUnsupported} when bf16 is asked for where oneDNN has no bf16
 // matmul (below AVX-512); a warning where it is emulated. Logs the choice at info (-v).

@@ -64,14 +64,11 @@ void qwen2_layer(const Qwen2LayerW& w, const Qwen2Config& c, const RopeTable& ro
 Qwen2Model::Qwen2Model(Qwen2Weights w, const Qwen2Config& c, LlmPrecision precision, LlmPack pack)
     : w_(std::move(w)), c_(c), precision_(choose_llm_precision(precision)) {
   if (precision_ != LlmPrecision::kBf16) return;
-  int64_t copy_bytes = 0;  // the matrices prefill multiplies by, as bf16 (lm_head only sees 1 row)
-  for (const Qwen2LayerW& l : w_.layers)
-    for (const Tensor* m :
-         {&l.q_proj, &l.k_proj, &l.v_proj, &l.o_proj, &l.gate_proj, &l.up_proj, &l.down_proj})
-      copy_bytes += m->dim(0) * m->dim(1) * 2;
+  const int64_t copy_bytes = llm_bf16_copy_bytes(c_);
   const int64_t budget = llm_pack_budget(pack, precision_, copy_bytes);
   if (budget > 0)
-    spdlog::info("llm bf16 prefill: layer matrices packed for oneDNN on first use ({} MB)", copy_bytes >> 20);
+    spdlog::info("llm bf16 prefill: layer matrices packed for oneDNN at their second prompt ({} MB)",
+                 copy_bytes >> 20);
   bf16_ = std::make_unique<Bf16Matmul>(budget);
 }
 

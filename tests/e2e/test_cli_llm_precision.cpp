@@ -5,6 +5,7 @@
 // report "SKIPPED:" without it (ctest marks them skipped).
 #include <doctest/doctest.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -47,13 +48,24 @@ TEST_CASE(
   }
 }
 
-TEST_CASE("cli inspect: llm auto precision is bf16 only with native bf16, f32 under FVLM_MAX_ISA=avx2") {
+TEST_CASE(
+    "cli inspect: llm auto precision is bf16 only with native bf16 (f32 under FVLM_MAX_ISA=avx2), bf16 "
+    "packing "
+    "on AMX or with FVLM_LLM_PACK=on") {
   CliRun r = run_cli("inspect '" + tiny_model() + "'");
   REQUIRE(r.lines.size() == 1);
   CHECK(r.lines[0]["llm"]["auto_precision"] == (bf16_is_native(bf16_support()) ? "bf16" : "f32"));
+  // packed bf16 prefill copies: on AMX only (the tiny model's copy fits any free memory)
+  const bool amx = bf16_support() == Bf16Support::kAmx && !std::getenv("FVLM_LLM_PACK");
+  CHECK((r.lines[0]["llm"]["auto_bf16_packing_bytes"].get<int64_t>() > 0) == amx);
   r = run_cli_with_env("FVLM_MAX_ISA=avx2", "inspect '" + tiny_model() + "'");
   REQUIRE(r.lines.size() == 1);
   CHECK(r.lines[0]["llm"]["auto_precision"] == "f32");
+  CHECK(r.lines[0]["llm"]["auto_bf16_packing_bytes"] == 0);
+  r = run_cli_with_env("FVLM_LLM_PACK=on", "inspect '" + tiny_model() + "'");
+  REQUIRE(r.lines.size() == 1);
+  // forced on: wherever auto resolves to bf16 (native bf16), whatever the CPU's matrix unit
+  CHECK((r.lines[0]["llm"]["auto_bf16_packing_bytes"].get<int64_t>() > 0) == bf16_is_native(bf16_support()));
 }
 
 TEST_CASE(
