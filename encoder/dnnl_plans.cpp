@@ -1,8 +1,10 @@
 #include "encoder/dnnl_plans.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "core/error.h"
+#include "core/parallel.h"
 #include "encoder/int8_linear.h"
 
 namespace fvlm::enc {
@@ -215,6 +217,88 @@ void run_linear(Runtime& rt, const LinearPlan& p, const void* src, void* dst) {
   p.prim.execute(rt.stream(), args);
 }
 
+namespace {
+
+AttentionRows make_attention_rows(Runtime& rt, int64_t rows, int64_t tokens, int64_t head_dim, bool bf16) {
+  AttentionRows r;
+  r.rows = rows;
+  const int64_t n = tokens, hd = head_dim;
+  const dt act = bf16 ? dt::bf16 : dt::f32;
+  r.q_md = memory::desc({rows, hd}, act, tag::ab);
+  r.kt_md = memory::desc({hd, n}, act, tag::ba);  // k stored [n, hd], read transposed
+  r.s_md = memory::desc({rows, n}, dt::f32, tag::ab);
+  r.p_md = memory::desc({rows, n}, act, tag::ab);
+  r.v_md = memory::desc({n, hd}, act, tag::ab);
+  r.o_md = memory::desc({rows, hd}, act, tag::ab);
+  const dnnl::matmul::primitive_desc qk(dnnl::matmul::desc(r.q_md, r.kt_md, r.s_md), user_scratchpad(),
+                                        rt.engine());
+  const dnnl::matmul::primitive_desc av(dnnl::matmul::desc(r.p_md, r.v_md, r.o_md), user_scratchpad(),
+                                        rt.engine());
+  size_t softmax_pad = 0;
+  if (bf16) {  // softmax in F32, its probabilities written as bf16 for attn @ v
+    const dnnl::softmax_v2_forward::primitive_desc sm(
+        dnnl::softmax_v2_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::softmax_accurate,
+                                       r.s_md, r.p_md, 1),
+        user_scratchpad(), rt.engine());
+    r.softmax = dnnl::softmax_v2_forward(sm);
+    softmax_pad = sm.scratchpad_desc().get_size();
+  } else {
+    const dnnl::softmax_forward::primitive_desc sm(
+        dnnl::softmax_forward::desc(dnnl::prop_kind::forward_inference, r.s_md, 1), user_scratchpad(),
+        rt.engine());
+    r.softmax = dnnl::softmax_forward(sm);
+    softmax_pad = sm.scratchpad_desc().get_size();
+  }
+  r.qk = dnnl::matmul(qk);
+  r.av = dnnl::matmul(av);
+  r.scratchpad_bytes =
+      std::max({qk.scratchpad_desc().get_size(), av.scratchpad_desc().get_size(), softmax_pad});
+  return r;
+}
+
+constexpr int64_t kAlignFloats = 16;  // 64 bytes
+int64_t align_floats(int64_t n) { return (n + kAlignFloats - 1) / kAlignFloats * kAlignFloats; }
+
+// Floats of one thread's scratch: F32 scores, (bf16) the probabilities behind them, oneDNN's
+// scratchpad for the largest of the three primitives.
+int64_t thread_scratch_floats(const AttentionPlan& p) {
+  const int64_t scores = p.block.rows * p.tokens;
+  const int64_t pad = int64_t(std::max(p.block.scratchpad_bytes, p.tail.scratchpad_bytes) + 3) / 4;
+  return align_floats(scores) + (p.bf16 ? align_floats((scores + 1) / 2) : 0) + align_floats(pad);
+}
+
+// Floats of the dense q, k, v and output blocks [H, N, head_dim] each.
+int64_t head_blocks_floats(const AttentionPlan& p) {
+  const int64_t elems = p.heads * p.tokens * p.head_dim;
+  return align_floats(p.bf16 ? (elems + 1) / 2 : elems);
+}
+
+// Copies the q, k and v sections of qkv [N, 3C] into dense blocks qkv_heads[3][H][N][head_dim].
+void gather_heads(const AttentionPlan& p, const char* qkv, char* qkv_heads, int64_t elem) {
+  const int64_t n = p.tokens, row_bytes = p.head_dim * elem, parts = 3 * p.heads;
+  parallel_for(n, 64, [&](int64_t t0, int64_t t1) {
+    for (int64_t part = 0; part < parts; ++part) {  // q heads, k heads, v heads
+      const char* src = qkv + part * row_bytes;
+      char* dst = qkv_heads + part * n * row_bytes;
+      for (int64_t t = t0; t < t1; ++t)
+        std::memcpy(dst + t * row_bytes, src + t * 3 * p.dim * elem, size_t(row_bytes));
+    }
+  });
+}
+
+// Copies the dense output blocks [H][N][head_dim] into their columns of out [N, C].
+void scatter_heads(const AttentionPlan& p, const char* heads_out, char* out, int64_t elem) {
+  const int64_t n = p.tokens, row_bytes = p.head_dim * elem;
+  parallel_for(n, 64, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t)
+      for (int64_t h = 0; h < p.heads; ++h)
+        std::memcpy(out + t * p.dim * elem + h * row_bytes, heads_out + (h * n + t) * row_bytes,
+                    size_t(row_bytes));
+  });
+}
+
+}  // namespace
+
 AttentionPlan make_attention_plan(Runtime& rt, int64_t tokens, int64_t dim, int64_t head_dim, bool bf16) {
   AttentionPlan p;
   p.tokens = tokens;
@@ -222,73 +306,69 @@ AttentionPlan make_attention_plan(Runtime& rt, int64_t tokens, int64_t dim, int6
   p.head_dim = head_dim;
   p.heads = dim / head_dim;
   p.bf16 = bf16;
-  // Heads per call: the largest divisor of `heads` whose score block stays within ~8 MB.
-  const int64_t budget = std::max<int64_t>(1, (int64_t(8) << 20) / 4 / (tokens * tokens));
-  p.heads_per_call = 1;
-  for (int64_t h = 1; h <= p.heads; ++h)
-    if (p.heads % h == 0 && h <= budget) p.heads_per_call = h;
-  const int64_t hc = p.heads_per_call, n = tokens, hd = head_dim, row = 3 * dim;
-  const dt act = bf16 ? dt::bf16 : dt::f32;
-  p.q_md = memory::desc({hc, n, hd}, act, memory::dims{hd, row, 1});
-  p.kt_md = memory::desc({hc, hd, n}, act, memory::dims{hd, 1, row});
-  p.s_md = memory::desc({hc, n, n}, dt::f32, tag::abc);
-  p.p_md = memory::desc({hc, n, n}, act, tag::abc);
-  p.v_md = memory::desc({hc, n, hd}, act, memory::dims{hd, row, 1});
-  p.o_md = memory::desc({hc, n, hd}, act, memory::dims{hd, dim, 1});
-  const dnnl::matmul::primitive_desc qk(dnnl::matmul::desc(p.q_md, p.kt_md, p.s_md), user_scratchpad(),
-                                        rt.engine());
-  const dnnl::matmul::primitive_desc av(dnnl::matmul::desc(p.p_md, p.v_md, p.o_md), user_scratchpad(),
-                                        rt.engine());
-  size_t softmax_pad = 0;
-  if (bf16) {  // softmax in F32, its probabilities written as bf16 for attn @ v
-    const dnnl::softmax_v2_forward::primitive_desc sm(
-        dnnl::softmax_v2_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::softmax_accurate,
-                                       p.s_md, p.p_md, 2),
-        user_scratchpad(), rt.engine());
-    p.softmax = dnnl::softmax_v2_forward(sm);
-    softmax_pad = sm.scratchpad_desc().get_size();
-  } else {
-    const dnnl::softmax_forward::primitive_desc sm(
-        dnnl::softmax_forward::desc(dnnl::prop_kind::forward_inference, p.s_md, 2), user_scratchpad(),
-        rt.engine());
-    p.softmax = dnnl::softmax_forward(sm);
-    softmax_pad = sm.scratchpad_desc().get_size();
-  }
-  p.qk = dnnl::matmul(qk);
-  p.av = dnnl::matmul(av);
-  p.scratchpad_bytes =
-      std::max({qk.scratchpad_desc().get_size(), av.scratchpad_desc().get_size(), softmax_pad});
+  p.threads = num_threads();
+  // Query rows per task: F32 scores plus bf16 probabilities within ~512 KB, a multiple of 16 rows
+  // (AMX tiles), so that a task's softmax reads and writes L2 even on 512 KB-L2 cores.
+  const int64_t fit = (int64_t(512) << 10) / (6 * tokens) / 16 * 16;
+  const int64_t rows = std::min(tokens, std::max<int64_t>(16, fit));
+  p.block = make_attention_rows(rt, rows, tokens, head_dim, bf16);
+  if (const int64_t tail = tokens % rows) p.tail = make_attention_rows(rt, tail, tokens, head_dim, bf16);
   return p;
 }
 
-// F32 scores, then (bf16) the bf16 probabilities behind them: half a float each.
 int64_t attention_scratch_floats(const AttentionPlan& p) {
-  const int64_t scores = p.heads_per_call * p.tokens * p.tokens;
-  return p.bf16 ? scores + (scores + 1) / 2 : scores;
+  return 4 * head_blocks_floats(p) + p.threads * thread_scratch_floats(p);
 }
 
-void run_attention(Runtime& rt, const AttentionPlan& p, const void* qkv, void* out, float* scores) {
-  const int64_t elem = p.bf16 ? 2 : 4;
-  const auto* in = static_cast<const char*>(qkv);
-  auto* o = static_cast<char*>(out);
-  const memory s = wrap(rt, p.s_md, scores);
-  const memory probs = p.bf16 ? wrap(rt, p.p_md, scores + p.heads_per_call * p.tokens * p.tokens) : s;
-  const memory pad = p.scratchpad_bytes ? rt.scratchpad(p.scratchpad_bytes) : memory();
-  const auto with_pad = [&](std::unordered_map<int, memory> args) {
-    if (pad) args[DNNL_ARG_SCRATCHPAD] = pad;
-    return args;
-  };
-  for (int64_t h0 = 0; h0 < p.heads; h0 += p.heads_per_call) {
-    const char* q = in + h0 * p.head_dim * elem;  // attn = q @ k^T  (q pre-scaled)
-    p.qk.execute(rt.stream(), with_pad({{DNNL_ARG_SRC, wrap(rt, p.q_md, q)},
-                                        {DNNL_ARG_WEIGHTS, wrap(rt, p.kt_md, q + p.dim * elem)},
-                                        {DNNL_ARG_DST, s}}));
-    // attn.softmax(dim=-1)
-    p.softmax.execute(rt.stream(), with_pad({{DNNL_ARG_SRC, s}, {DNNL_ARG_DST, probs}}));
-    p.av.execute(rt.stream(), with_pad({{DNNL_ARG_SRC, probs},  // x = attn @ v
-                                        {DNNL_ARG_WEIGHTS, wrap(rt, p.v_md, q + 2 * p.dim * elem)},
-                                        {DNNL_ARG_DST, wrap(rt, p.o_md, o + h0 * p.head_dim * elem)}}));
+void run_attention(Runtime& rt, const AttentionPlan& p, const void* qkv, void* out, float* scratch) {
+  const int64_t elem = p.bf16 ? 2 : 4, n = p.tokens, hd = p.head_dim;
+  const int64_t head_bytes = n * hd * elem;  // one head's [N, head_dim] block
+  auto* blocks = reinterpret_cast<char*>(scratch);
+  char* const q_heads = blocks;
+  char* const k_heads = blocks + head_blocks_floats(p) * 4;
+  char* const v_heads = blocks + 2 * head_blocks_floats(p) * 4;
+  char* const o_heads = blocks + 3 * head_blocks_floats(p) * 4;
+  float* const per_thread = scratch + 4 * head_blocks_floats(p);
+  gather_heads(p, static_cast<const char*>(qkv), q_heads, elem);
+
+  const int64_t row_blocks = (n + p.block.rows - 1) / p.block.rows, tasks = p.heads * row_blocks;
+  const int threads = int(std::min<int64_t>({p.threads, num_threads(), tasks}));
+#pragma omp parallel num_threads(threads)
+  {
+    // Inside this region oneDNN runs each primitive on the calling thread alone; a stream and a
+    // scratchpad per thread make that safe (scratchpad_mode::user).
+    const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+    dnnl::stream stream(rt.engine());
+    float* const scores = per_thread + t * thread_scratch_floats(p);
+    float* const probs_at = scores + align_floats(p.block.rows * n);
+    float* const pad_at = probs_at + (p.bf16 ? align_floats((p.block.rows * n + 1) / 2) : 0);
+    for (int64_t task = t; task < tasks; task += nt) {
+      const int64_t h = task / row_blocks, r0 = (task % row_blocks) * p.block.rows;
+      const AttentionRows& r = (p.tail.rows && r0 + p.block.rows > n) ? p.tail : p.block;
+      const memory s = wrap(rt, r.s_md, scores);
+      const memory probs = p.bf16 ? wrap(rt, r.p_md, probs_at) : s;
+      const memory pad =
+          r.scratchpad_bytes
+              ? wrap(rt, memory::desc({dnnl::memory::dim(r.scratchpad_bytes)}, dt::u8, tag::a), pad_at)
+              : memory();
+      const auto with_pad = [&](std::unordered_map<int, memory> args) {
+        if (pad) args[DNNL_ARG_SCRATCHPAD] = pad;
+        return args;
+      };
+      const int64_t row_offset = h * head_bytes + r0 * hd * elem;
+      // attn = q @ k^T  (q pre-scaled)
+      r.qk.execute(stream, with_pad({{DNNL_ARG_SRC, wrap(rt, r.q_md, q_heads + row_offset)},
+                                     {DNNL_ARG_WEIGHTS, wrap(rt, r.kt_md, k_heads + h * head_bytes)},
+                                     {DNNL_ARG_DST, s}}));
+      // attn.softmax(dim=-1)
+      r.softmax.execute(stream, with_pad({{DNNL_ARG_SRC, s}, {DNNL_ARG_DST, probs}}));
+      // x = attn @ v
+      r.av.execute(stream, with_pad({{DNNL_ARG_SRC, probs},
+                                     {DNNL_ARG_WEIGHTS, wrap(rt, r.v_md, v_heads + h * head_bytes)},
+                                     {DNNL_ARG_DST, wrap(rt, r.o_md, o_heads + row_offset)}}));
+    }
   }
+  scatter_heads(p, o_heads, static_cast<char*>(out), elem);
 }
 
 }  // namespace fvlm::enc

@@ -122,22 +122,31 @@ std::string linear_kernel_name(Runtime& rt, VisionPrecision precision, int64_t m
 // src / dst are F32, or bf16 where the plan's LinearIo says so.
 void run_linear(Runtime& rt, const LinearPlan& p, const void* src, void* dst);
 
-// Multi-head self-attention core for one image and `heads` heads at a time, reading q, k, v from
-// the qkv matrix [N, 3C] (row = [Q heads | K heads | V heads], 32 wide each; q pre-scaled) and
-// writing the concatenated heads into out [N, C]:  out_h = softmax(q_h k_h^T) v_h.
+// Multi-head self-attention core for one image, reading q, k, v from the qkv matrix [N, 3C]
+// (row = [Q heads | K heads | V heads], head_dim wide each; q pre-scaled) and writing the
+// concatenated heads into out [N, C]:  out_h = softmax(q_h k_h^T) v_h.
+// The heads are first gathered into dense [H, N, head_dim] blocks and the output scattered back:
+// on the strided views of qkv and out oneDNN 2.6 has only gemm:jit, while dense blocks get its
+// brgemm kernels (AMX in bf16). Then each thread takes (head, block of query rows) tasks in turn
+// and runs the three primitives single-threaded on its own scores, which stay in L2.
 // bf16: qkv and out are bf16; the scores stay F32 through the softmax, whose result is written as
 // bf16 (softmax_v2) for the second matmul.
-struct AttentionPlan {
-  int64_t tokens = 0, dim = 0, head_dim = 0, heads = 0, heads_per_call = 0;
-  bool bf16 = false;
+struct AttentionRows {  // the primitives for one block of `rows` query rows of one head
+  int64_t rows = 0;
   dnnl::matmul qk, av;
   dnnl::primitive softmax;  // softmax_forward (F32), softmax_v2_forward (F32 -> bf16)
   dnnl::memory::desc q_md, kt_md, s_md, p_md, v_md, o_md;
   size_t scratchpad_bytes = 0;
 };
+struct AttentionPlan {
+  int64_t tokens = 0, dim = 0, head_dim = 0, heads = 0;
+  int threads = 1;  // threads the scratch is sized for
+  bool bf16 = false;
+  AttentionRows block, tail;  // tail.rows == 0: the blocks cover the tokens evenly
+};
 AttentionPlan make_attention_plan(Runtime& rt, int64_t tokens, int64_t dim, int64_t head_dim,
                                   bool bf16 = false);
-// scores: scratch of attention_scratch_floats(p) floats.
+// scores: scratch of attention_scratch_floats(p) floats, 64-byte aligned.
 int64_t attention_scratch_floats(const AttentionPlan& p);
 void run_attention(Runtime& rt, const AttentionPlan& p, const void* qkv, void* out, float* scores);
 

@@ -15,16 +15,20 @@ constexpr Variant<GeluBf16Fn> kGeluVariants[] = {
 
 std::span<const Variant<GeluBf16Fn>> gelu_erf_bf16_variants() { return kGeluVariants; }
 
-void gelu_erf_bf16_ref(uint16_t* x, int64_t n) {
+const uint16_t* gelu_erf_bf16_table() {
   static const std::vector<uint16_t> table = [] {
-    std::vector<uint16_t> t(size_t(1) << 16);
-    for (size_t i = 0; i < t.size(); ++i) {
+    std::vector<uint16_t> t((size_t(1) << 16) + 1, 0);
+    for (size_t i = 0; i < (size_t(1) << 16); ++i) {
       const float v = bf16_to_f32(uint16_t(i));
       t[i] = f32_to_bf16(0.5f * v * (1.0f + std::erf(v * float(M_SQRT1_2))));
     }
     return t;
   }();
-  const uint16_t* t = table.data();
+  return table.data();
+}
+
+void gelu_erf_bf16_ref(uint16_t* x, int64_t n) {
+  const uint16_t* t = gelu_erf_bf16_table();
   for (int64_t i = 0; i < n; ++i) x[i] = t[x[i]];
 }
 

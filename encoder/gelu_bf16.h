@@ -1,10 +1,14 @@
 // GELU (exact, erf form) over bf16 values in place: the ConvFFN hidden of the bf16 encoder, which
 // fc1 writes as bf16 without oneDNN's erf post-op (that cost more than an AMX fc1 itself:
 // bench/README.md, "AMX"). The spec: each value v becomes f32_to_bf16(0.5 v (1 + erf(v / sqrt 2)))
-// with v and the formula in f32 and std::erf (NaN stays NaN).
-//   ref    : a 65536-entry table of the spec, one load per value (made once, on first use)
-//   avx512 : 16 values per step, erf as a rational function (Eigen's fast float erf: |error| <
-//            7e-8 on [-4, 4], +-1 beyond), so a result may round to the bf16 next to the spec's
+// with v and the formula in f32 and std::erf (NaN stays NaN). A bf16 has 65536 values, so both
+// variants look the answer up in one table of the spec (made once, on first use, 128 KB):
+//   ref    : one scalar load per value
+//   avx512 : 16 values per vpgatherdd (2-byte scale, the low half of each 32-bit read kept): ~2x
+//            an Eigen-style rational erf in f32 (uop-bound at ~16 cycles per 16 values) and exact.
+//            Gathers are slow on Intel cores with the Downfall (GDS) microcode fix (Skylake to
+//            Ice/Tiger Lake); the bf16 encoder is auto only with AMX (Sapphire Rapids on), which
+//            it does not affect.
 // tests/unit/test_gelu_bf16.cpp holds every variant to float64 math on all 65536 values.
 #pragma once
 #include <cstdint>
@@ -15,6 +19,10 @@
 namespace fvlm::enc {
 
 using GeluBf16Fn = void (*)(uint16_t* x, int64_t n);
+
+// The table: entry i is the spec's GELU of bf16 i; one zero entry past the end, so that a 4-byte
+// read at any entry stays inside.
+const uint16_t* gelu_erf_bf16_table();
 
 void gelu_erf_bf16_ref(uint16_t* x, int64_t n);
 void gelu_erf_bf16_avx512(uint16_t* x, int64_t n);

@@ -5,6 +5,7 @@
 #include <random>
 #include <vector>
 
+#include "core/bf16_support.h"
 #include "core/error.h"
 #include "core/half.h"
 #include "core/runtime.h"
@@ -129,36 +130,69 @@ TEST_CASE("vision kernels: squeeze_excite_inplace averages the whole map, ReLU, 
     }
 }
 
-TEST_CASE("attention plan: softmax(q k^T) v per head from the [N, 3C] qkv matrix, head chunks included") {
+namespace {
+
+// softmax(q_h k_h^T) v_h per head from the qkv matrix [n, 3c] in float64.
+std::vector<double> attention_ref(const std::vector<float>& qkv, int64_t n, int64_t heads, int64_t hd) {
+  const int64_t c = heads * hd;
+  std::vector<double> ref(static_cast<size_t>(n * c)), s(static_cast<size_t>(n));
+  for (int64_t h = 0; h < heads; ++h)
+    for (int64_t i = 0; i < n; ++i) {
+      double mx = -1e300, sum = 0;
+      for (int64_t j = 0; j < n; ++j) {
+        double d = 0;
+        for (int64_t e = 0; e < hd; ++e)
+          d += double(qkv[i * 3 * c + h * hd + e]) * qkv[j * 3 * c + c + h * hd + e];
+        mx = std::max(mx, s[j] = d);
+      }
+      for (int64_t j = 0; j < n; ++j) sum += (s[j] = std::exp(s[j] - mx));
+      for (int64_t e = 0; e < hd; ++e) {
+        double acc = 0;
+        for (int64_t j = 0; j < n; ++j) acc += s[j] / sum * qkv[j * 3 * c + 2 * c + h * hd + e];
+        ref[i * c + h * hd + e] = acc;
+      }
+    }
+  return ref;
+}
+
+}  // namespace
+
+// n = 300 and 1000: several blocks of query rows per head and a shorter last one.
+TEST_CASE("attention plan: softmax(q k^T) v per head from the [N, 3C] qkv matrix, row blocks included") {
   Runtime rt(2);
-  for (int64_t n : {1, 37, 300})
+  for (int64_t n : {1, 37, 300, 1000})
     for (int64_t heads : {1, 6}) {
       const int64_t hd = 32, c = heads * hd;
       const enc::AttentionPlan p = enc::make_attention_plan(rt, n, c, hd);
       const auto qkv = randu(size_t(n * 3 * c), 11, -1, 1);
-      std::vector<float> out(size_t(n * c)), scores(size_t(enc::attention_scratch_floats(p)));
-      enc::run_attention(rt, p, qkv.data(), out.data(), scores.data());
-      std::vector<double> ref(out.size()), s(static_cast<size_t>(n));
-      for (int64_t h = 0; h < heads; ++h)
-        for (int64_t i = 0; i < n; ++i) {
-          double mx = -1e300, sum = 0;
-          for (int64_t j = 0; j < n; ++j) {
-            double d = 0;
-            for (int64_t e = 0; e < hd; ++e)
-              d += double(qkv[i * 3 * c + h * hd + e]) * qkv[j * 3 * c + c + h * hd + e];
-            mx = std::max(mx, s[j] = d);
-          }
-          for (int64_t j = 0; j < n; ++j) sum += (s[j] = std::exp(s[j] - mx));
-          for (int64_t e = 0; e < hd; ++e) {
-            double acc = 0;
-            for (int64_t j = 0; j < n; ++j) acc += s[j] / sum * qkv[j * 3 * c + 2 * c + h * hd + e];
-            ref[i * c + h * hd + e] = acc;
-          }
-        }
+      std::vector<float> out(size_t(n * c)), scratch(size_t(enc::attention_scratch_floats(p)));
+      enc::run_attention(rt, p, qkv.data(), out.data(), scratch.data());
       CAPTURE(n);
       CAPTURE(heads);
-      CHECK(max_abs_diff(out, ref) <= 1e-5);
+      CHECK(max_abs_diff(out, attention_ref(qkv, n, heads, hd)) <= 1e-5);
     }
+}
+
+// bf16 q, k, v in, bf16 out; F32 scores; probabilities rounded to bf16 (2^-9) before attn @ v.
+TEST_CASE("attention plan: the bf16 plan matches float64 attention on its bf16 inputs") {
+  if (bf16_support() == Bf16Support::kNone) {
+    MESSAGE("SKIPPED: oneDNN has no bf16 matmul on this CPU (needs AVX-512)");
+    return;
+  }
+  Runtime rt(2);
+  for (int64_t n : {37, 1000}) {
+    const int64_t heads = 3, hd = 32, c = heads * hd;
+    const enc::AttentionPlan p = enc::make_attention_plan(rt, n, c, hd, /*bf16=*/true);
+    auto qkv = randu(size_t(n * 3 * c), 12, -1, 1);
+    std::vector<uint16_t> qkv_bf16(qkv.size()), out_bf16(size_t(n * c));
+    for (size_t i = 0; i < qkv.size(); ++i) qkv[i] = bf16_to_f32(qkv_bf16[i] = f32_to_bf16(qkv[i]));
+    std::vector<float> scratch(size_t(enc::attention_scratch_floats(p)));
+    enc::run_attention(rt, p, qkv_bf16.data(), out_bf16.data(), scratch.data());
+    std::vector<float> out(out_bf16.size());
+    for (size_t i = 0; i < out.size(); ++i) out[i] = bf16_to_f32(out_bf16[i]);
+    CAPTURE(n);
+    CHECK(max_abs_diff(out, attention_ref(qkv, n, heads, hd)) <= 1e-2);
+  }
 }
 
 TEST_CASE(
