@@ -6,6 +6,7 @@
 #include "core/error.h"
 #include "core/parallel.h"
 #include "encoder/int8_linear.h"
+#include "encoder/vision_kernels.h"
 
 namespace fvlm::enc {
 namespace {
@@ -120,8 +121,11 @@ ConvPlan make_conv_plan(Runtime& rt, WeightCache& wc, const ConvW& cw, const Con
   const dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference,
                                           dnnl::algorithm::convolution_direct, src, w_any, b_md, dst,
                                           {g.stride, g.stride}, {g.pad, g.pad}, {g.pad, g.pad});
-  const dnnl::convolution_forward::primitive_desc pd(d, post_op_attr(post), rt.engine());
+  const bool gelu_pass = post == PostOp::kGelu && dst.data_type() == dt::bf16;
+  const dnnl::convolution_forward::primitive_desc pd(d, post_op_attr(gelu_pass ? PostOp::kNone : post),
+                                                     rt.engine());
   ConvPlan p;
+  if (gelu_pass) p.gelu_values = g.batch * g.oc * g.oh() * g.ow();
   p.prim = dnnl::convolution_forward(pd);
   p.src = src;
   p.dst = dst;
@@ -150,6 +154,7 @@ void run_conv(Runtime& rt, const ConvPlan& p, const void* src, void* dst) {
                                        {DNNL_ARG_DST, wrap(rt, p.dst, dst)}};
   add_scratchpad(rt, p.scratchpad_bytes, args);
   p.prim.execute(rt.stream(), args);
+  if (p.gelu_values) gelu_erf_bf16_inplace(static_cast<uint16_t*>(dst), p.gelu_values);
 }
 
 LinearPlan make_linear_plan(Runtime& rt, WeightCache& wc, const ConvW& lw, int64_t m, PostOp post,

@@ -85,6 +85,9 @@ struct ConvPlan {
   dnnl::memory::desc src_f32;
   std::shared_ptr<std::vector<uint16_t>> bf16_src;
   std::string impl;  // oneDNN's implementation name (for logs and tests)
+  // A GELU post-op on a bf16 result runs as gelu_erf_bf16_inplace over its gelu_values values
+  // instead: oneDNN's erf post-op costs more than these bf16 convolutions themselves.
+  int64_t gelu_values = 0;
 };
 ConvPlan make_conv_plan(Runtime& rt, WeightCache& wc, const ConvW& cw, const ConvGeom& g, PostOp post,
                         ConvIo io = {});
