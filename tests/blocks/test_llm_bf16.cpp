@@ -72,6 +72,17 @@ std::vector<Prompt> golden_prompts(const Qwen2Weights& w, const ModelConfig& cfg
     std::copy(b.f32(), b.f32() + b.numel(), both.f32() + a.numel());
     out.push_back({out[0].tag + "+" + out[i].tag, std::move(both)});
   }
+  // A three-turn context (over 96 tokens): the bf16 prefill's attention runs on matmuls
+  // (decoder/attention_bf16.h) from there.
+  if (n_single >= first_e2e + 2) {
+    const Tensor* parts[] = {&out[0].embeds, &out[first_e2e].embeds, &out[first_e2e + 1].embeds};
+    int64_t rows = 0;
+    for (const Tensor* t : parts) rows += t->dim(0);
+    Tensor all = Tensor::zeros(DType::F32, {rows, out[0].embeds.dim(1)});
+    float* at = all.f32();
+    for (const Tensor* t : parts) at = std::copy(t->f32(), t->f32() + t->numel(), at);
+    out.push_back({out[0].tag + "+" + out[first_e2e].tag + "+" + out[first_e2e + 1].tag, std::move(all)});
+  }
   return out;
 }
 
