@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "encoder/fastvithd_weights.h"
+#include "tests/naive_attention.h"
 
 namespace fvlm::test {
 
@@ -73,24 +74,14 @@ inline Chw naive_attention(const Chw& x, const enc::AttentionBlockW& a, int64_t 
   }
   const Chw qkv = naive_conv(t, plain_conv(a.qkv.w.reshaped({3 * c, c, 1, 1}), {}), 1, false);  // [3C, n]
   Chw o{c, x.h, x.w, std::vector<float>(size_t(c * n))};
-  std::vector<double> s(static_cast<size_t>(n));
-  for (int64_t h = 0; h < heads; ++h)
-    for (int64_t i = 0; i < n; ++i) {
-      double mx = -1e300, sum = 0;
-      for (int64_t j = 0; j < n; ++j) {
-        double d = 0;
-        for (int64_t e = 0; e < head_dim; ++e)
-          d += double(qkv.v[(h * head_dim + e) * n + i]) * qkv.v[(c + h * head_dim + e) * n + j];
-        s[j] = d;
-        mx = std::max(mx, d);
-      }
-      for (int64_t j = 0; j < n; ++j) sum += (s[j] = std::exp(s[j] - mx));
-      for (int64_t e = 0; e < head_dim; ++e) {
-        double acc = 0;
-        for (int64_t j = 0; j < n; ++j) acc += s[j] / sum * qkv.v[(2 * c + h * head_dim + e) * n + j];
-        o.v[(h * head_dim + e) * n + i] = float(acc);
-      }
-    }
+  const auto at = [&](int64_t part, int64_t h, int64_t t, int64_t e) {
+    return qkv.v[size_t((part * c + h * head_dim + e) * n + t)];
+  };
+  test::naive_attention(
+      n, heads, head_dim, [&](int64_t h, int64_t i, int64_t e) { return at(0, h, i, e); },
+      [&](int64_t h, int64_t j, int64_t e) { return at(1, h, j, e); },
+      [&](int64_t h, int64_t j, int64_t e) { return at(2, h, j, e); },
+      [&](int64_t h, int64_t i, int64_t e, double x) { o.v[size_t((h * head_dim + e) * n + i)] = float(x); });
   return naive_conv(o, plain_conv(a.proj.w.reshaped({c, c, 1, 1}), a.proj.b), 1, false);
 }
 

@@ -11,6 +11,7 @@
 #include "core/runtime.h"
 #include "encoder/dnnl_plans.h"
 #include "encoder/vision_kernels.h"
+#include "tests/naive_attention.h"
 
 using namespace fvlm;
 
@@ -135,23 +136,15 @@ namespace {
 // softmax(q_h k_h^T) v_h per head from the qkv matrix [n, 3c] in float64.
 std::vector<double> attention_ref(const std::vector<float>& qkv, int64_t n, int64_t heads, int64_t hd) {
   const int64_t c = heads * hd;
-  std::vector<double> ref(static_cast<size_t>(n * c)), s(static_cast<size_t>(n));
-  for (int64_t h = 0; h < heads; ++h)
-    for (int64_t i = 0; i < n; ++i) {
-      double mx = -1e300, sum = 0;
-      for (int64_t j = 0; j < n; ++j) {
-        double d = 0;
-        for (int64_t e = 0; e < hd; ++e)
-          d += double(qkv[i * 3 * c + h * hd + e]) * qkv[j * 3 * c + c + h * hd + e];
-        mx = std::max(mx, s[j] = d);
-      }
-      for (int64_t j = 0; j < n; ++j) sum += (s[j] = std::exp(s[j] - mx));
-      for (int64_t e = 0; e < hd; ++e) {
-        double acc = 0;
-        for (int64_t j = 0; j < n; ++j) acc += s[j] / sum * qkv[j * 3 * c + 2 * c + h * hd + e];
-        ref[i * c + h * hd + e] = acc;
-      }
-    }
+  std::vector<double> ref(static_cast<size_t>(n * c));
+  const auto at = [&](int64_t part, int64_t h, int64_t t, int64_t e) {
+    return qkv[size_t(t * 3 * c + part * c + h * hd + e)];
+  };
+  test::naive_attention(
+      n, heads, hd, [&](int64_t h, int64_t i, int64_t e) { return at(0, h, i, e); },
+      [&](int64_t h, int64_t j, int64_t e) { return at(1, h, j, e); },
+      [&](int64_t h, int64_t j, int64_t e) { return at(2, h, j, e); },
+      [&](int64_t h, int64_t i, int64_t e, double x) { ref[size_t(i * c + h * hd + e)] = x; });
   return ref;
 }
 
