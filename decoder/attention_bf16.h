@@ -7,7 +7,8 @@
 // The row kernels do the same per query row on AVX2 (~40 GFLOP/s); the matmuls run at several times
 // that, and a prompt's attention grows with its square (576 image tokens at 1536 px, tiles beyond).
 // Like the other bf16 prefill matmuls, q, k, v and the probabilities are rounded to bf16; the scores
-// and the softmax stay f32.
+// and the softmax stay f32. Key counts are padded to a multiple of 64 (zero keys and values, masked):
+// Bf16Matmul keeps one primitive per shape, and a server sees many prompt lengths.
 #pragma once
 #include <cstdint>
 #include <vector>
