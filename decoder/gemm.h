@@ -9,7 +9,6 @@
 #include <vector>
 
 #include "core/tensor.h"
-#include "decoder/attention_bf16.h"
 #include "decoder/bf16_matmul.h"
 
 namespace fvlm::dec {
@@ -20,7 +19,6 @@ struct GemmScratch {
   std::vector<float> panel;
   const Bf16Matmul* bf16 = nullptr;
   Bf16Scratch bf16_scratch;
-  Bf16AttentionScratch bf16_attention;  // the prefill's attention on bf16 matmuls (attention_bf16.h)
 };
 
 inline constexpr int64_t kMaxPanelFloats = int64_t(32) << 20;  // 128 MB of f32: the 7B MLP in 3 panels

@@ -48,8 +48,7 @@ void qwen2_layer(const Qwen2LayerW& w, const Qwen2Config& c, const RopeTable& ro
   apply_rope(rope, q, T, c.num_attention_heads, H, pos0);  // apply_rotary_pos_emb(q, k, cos, sin)
   apply_rope(rope, k, T, c.num_key_value_heads, kv.kv_dim(), pos0);
   if (s.gemm.bf16 && T >= kBf16AttentionMinRows)  // softmax(q k^T * scaling + causal mask) v
-    gqa_causal_attention_bf16(q, kv, layer, pos0, T, c, *s.gemm.bf16, s.gemm.bf16_scratch,
-                              s.gemm.bf16_attention, attn);
+    gqa_causal_attention_bf16(q, kv, layer, pos0, T, c, *s.gemm.bf16, s.gemm.bf16_scratch, s.attention, attn);
   else
     gqa_causal_attention(q, kv, layer, pos0, T, c, attn);
   linear(attn, T, w.o_proj, nullptr, h, s.gemm);                // attn_output = self.o_proj(attn_output)

@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "decoder/attention_bf16.h"
 #include "decoder/bf16_matmul.h"
 #include "decoder/gemm.h"
 #include "decoder/kv_cache.h"
@@ -21,7 +22,8 @@ namespace fvlm::dec {
 // Activations of T rows, grown on demand and reused across calls.
 struct Qwen2Scratch {
   std::vector<float> x, h, q, attn, gate, up;
-  GemmScratch gemm;  // widened weights of the prefill GEMMs
+  GemmScratch gemm;                // widened weights of the prefill GEMMs
+  Bf16AttentionScratch attention;  // the bf16 prefill's attention (attention_bf16.h)
   void reserve(int T, const Qwen2Config& c);
 };
 

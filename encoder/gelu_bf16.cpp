@@ -1,6 +1,5 @@
 #include "encoder/gelu_bf16.h"
 
-#include <cmath>
 #include <vector>
 
 #include "core/half.h"
@@ -18,10 +17,7 @@ std::span<const Variant<GeluBf16Fn>> gelu_erf_bf16_variants() { return kGeluVari
 const uint16_t* gelu_erf_bf16_table() {
   static const std::vector<uint16_t> table = [] {
     std::vector<uint16_t> t((size_t(1) << 16) + 1, 0);
-    for (size_t i = 0; i < (size_t(1) << 16); ++i) {
-      const float v = bf16_to_f32(uint16_t(i));
-      t[i] = f32_to_bf16(0.5f * v * (1.0f + std::erf(v * float(M_SQRT1_2))));
-    }
+    for (size_t i = 0; i < (size_t(1) << 16); ++i) t[i] = f32_to_bf16(gelu_erf(bf16_to_f32(uint16_t(i))));
     return t;
   }();
   return table.data();

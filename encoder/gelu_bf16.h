@@ -11,12 +11,16 @@
 //            it does not affect.
 // tests/unit/test_gelu_bf16.cpp holds every variant to float64 math on all 65536 values.
 #pragma once
+#include <cmath>
 #include <cstdint>
 #include <span>
 
 #include "core/dispatch.h"
 
 namespace fvlm::enc {
+
+// Exact GELU in f32, the spec of every variant (and of vision_kernels' gelu_erf_inplace).
+inline float gelu_erf(float v) { return 0.5f * v * (1.0f + std::erf(v * float(M_SQRT1_2))); }
 
 using GeluBf16Fn = void (*)(uint16_t* x, int64_t n);
 

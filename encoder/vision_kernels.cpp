@@ -11,7 +11,6 @@ namespace fvlm::enc {
 
 namespace {
 
-inline float gelu_erf(float v) { return 0.5f * v * (1.0f + std::erf(v * float(M_SQRT1_2))); }
 inline float as_is(float v) { return v; }
 inline uint16_t rounded_bf16(float v) { return f32_to_bf16(v); }
 
