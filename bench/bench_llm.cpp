@@ -100,9 +100,10 @@ int main(int argc, char** argv) {
         r, prompt, prefill_s.back() * 1e3, prompt / prefill_s.back(), prefill_cpu * 1e3, steps,
         decode_s.back() * 1e3, steps / decode_s.back(), decode_cpu * 1e3);
   }
-  // Packed bf16 copies (AMX; FVLM_LLM_PACK) are made at the second prefill: runs 0 and 1 are not the
-  // steady state there, and the figures below leave them out (when there are runs after them).
-  const bool packs = llm.bf16() && llm.bf16()->packs();
+  // Packed bf16 copies (AMX; FVLM_LLM_PACK) are made at the second prefill, s8 ones (int8) at the
+  // first: runs 0 and 1 are not the steady state there, and the figures below leave them out (when
+  // there are runs after them).
+  const bool packs = llm.packer() && llm.packer()->packs();
   const size_t first = packs && prefill_s.size() > 2 ? 2 : 0;
   prefill_s.erase(prefill_s.begin(), prefill_s.begin() + long(first));
   decode_s.erase(decode_s.begin(), decode_s.begin() + long(first));
@@ -114,8 +115,8 @@ int main(int argc, char** argv) {
               pmin * 1e3, prompt / pmin, pmed * 1e3, prompt / pmed);
   std::printf("decode after %d: min %.2f tok/s, median %.2f tok/s\n", prompt, steps / dmin, steps / dmed);
   if (packs)
-    std::printf("bf16 packed copies: %.0f MB (runs 0-1: unpacked, then packing; %s)\n",
-                llm.bf16()->packed_bytes() / 1048576.0,
+    std::printf("%s packed copies: %.0f MB (runs 0-1: unpacked or packing; %s)\n", llm.int8() ? "s8" : "bf16",
+                llm.packer()->packed_bytes() / 1048576.0,
                 first ? "min and median over the runs after them" : "in the min and median: too few runs");
   return 0;
 }

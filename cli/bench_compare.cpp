@@ -62,14 +62,15 @@ struct PrecisionRun {
 };
 
 // What one LLM (prefill) precision did on every image, with the encoder at f32 for all of them, so
-// that the differences are the LLM's alone. f32 and bf16 run on the file's weight layout (--weight-
-// pages mapped); "int8" is a Q8_0/Q4_0 file as --weight-pages huge loads it, its matrices packed
-// (quant/packed.h), where every prefill takes the int8 kernels (reported only when something was packed).
+// that the differences are the LLM's alone. f32, bf16 and int8 (--llm-precision) run on the file's
+// weight layout (--weight-pages mapped); "int8_kernels" is a Q8_0/Q4_0 file as --weight-pages huge
+// loads it, its matrices packed (quant/packed.h), where every prefill takes our int8 kernels
+// (reported only when something was packed).
 struct LlmPrecisionRun {
-  std::string name;  // "f32", "bf16", "int8"
+  std::string name;  // "f32", "bf16", "int8", "int8_kernels"
   dec::LlmPrecision precision;
   dec::WeightPages pages;
-  bool ran = false;  // false: the int8 run found nothing to pack
+  bool ran = false;  // false: the int8_kernels run found nothing to pack
   std::vector<double> prefill_ms, ttft_ms;
   std::vector<std::vector<float>> logits;  // per image: the last prompt position's logits
   std::vector<GenerateResult> answers;     // per image, greedy
@@ -280,7 +281,8 @@ int run_compare_precision(const ComparePrecisionOptions& o) {
   for (dec::LlmPrecision p : dec::runnable_llm_precisions())
     llm_runs.push_back(
         {std::string(dec::llm_precision_name(p)), p, dec::WeightPages::kMapped, false, {}, {}, {}, {}});
-  llm_runs.push_back({"int8", dec::LlmPrecision::kF32, dec::WeightPages::kHuge, false, {}, {}, {}, {}});
+  llm_runs.push_back(
+      {"int8_kernels", dec::LlmPrecision::kF32, dec::WeightPages::kHuge, false, {}, {}, {}, {}});
   encode_all(o, images, runs);
   answer_all(o, images, runs);
   answer_all_llm(o, images, llm_runs);

@@ -40,7 +40,7 @@ nlohmann::ordered_json inspect(const std::string& path) {
     return failed_config_report(path, e);
   }
   const ModelConfig& c = src.config;
-  const int64_t copy_bytes = dec::llm_bf16_copy_bytes(c.llm);
+  const int64_t copy_bytes = dec::llm_copy_bytes(c.llm, 2);
   const int64_t pack_bytes =
       dec::llm_pack_budget(dec::LlmPack::kAuto, dec::resolve_llm_precision(dec::LlmPrecision::kAuto),
                            copy_bytes) > 0

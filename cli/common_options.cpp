@@ -95,7 +95,9 @@ void add_llm_options(CLI::App* cmd, ModelOptions& o) {
   cmd->add_option("--llm-precision", o.llm_precision,
                   "LLM prefill matmuls: auto (default: bf16 where the CPU has native bf16 - AMX or "
                   "AVX512_BF16 - else f32) | f32 (reference) | bf16 (oneDNN bf16 matmuls; emulated, slow, "
-                  "without AVX512_BF16). Decode always runs the f32/int8 GEMV kernels")
+                  "without AVX512_BF16) | int8 (oneDNN s8 matmuls on an s8 copy of the weights, from 48 "
+                  "prompt tokens; needs VNNI or AMX; approximate). Decode always runs the f32/int8 GEMV "
+                  "kernels")
       ->check(CLI::IsMember(dec::llm_precision_names()));
   cmd->add_option("--weight-pages", o.weight_pages,
                   "Where the LLM weights live: auto (default: huge where the kernel has transparent huge "

@@ -19,13 +19,13 @@ int64_t bf16_attention_block_rows(int group) {
 }
 
 void gqa_causal_attention_bf16(const float* q, const KvCache& kv, int layer, int pos0, int T,
-                               const Qwen2Config& c, const Bf16Matmul& mm, Bf16Scratch& ms,
+                               const Qwen2Config& c, const PrefillMatmul& mm, MatmulScratch& ms,
                                Bf16AttentionScratch& s, float* out) {
   const int hd = c.head_dim(), heads = c.num_attention_heads, kv_heads = c.num_key_value_heads;
   const int group = heads / kv_heads;  // repeat_kv(n_rep): the query heads that share a kv head
   const int64_t ldq = int64_t(heads) * hd, ldkv = kv.kv_dim(), keys = int64_t(pos0) + T;
   // Key counts in the matmuls' shapes go up to a multiple of kKeyStep (zero keys and values past the
-  // last, masked out): Bf16Matmul keeps a primitive per shape, and prompt lengths are many.
+  // last, masked out): PrefillMatmul keeps a primitive per shape, and prompt lengths are many.
   const int64_t keys_pad = round_up(keys, kKeyStep);
   const int64_t block = std::min<int64_t>(T, bf16_attention_block_rows(group));
   const int64_t stacked = group * block;            // rows of one matmul: the group's heads, stacked

@@ -1,20 +1,20 @@
 // gqa_causal_attention (attention.h) for a prefill chunk on oneDNN bf16 matmuls, where the bf16
 // prefill runs (GemmScratch::bf16): per kv head g, with the query heads h that share it stacked as
 // the rows of one matmul (a block of query rows each),
-//   S = q_h . K_g^T            bf16 x bf16 -> f32 (AMX / AVX512_BF16 via Bf16Matmul)
+//   S = q_h . K_g^T            bf16 x bf16 -> f32 (AMX / AVX512_BF16 via PrefillMatmul)
 //   P = softmax(S / sqrt(hd))  f32 over each row's causal keys [0, pos0 + t], rounded to bf16
 //   O = P . V_g                bf16 x bf16 -> f32, written into the head's columns of out
 // The row kernels do the same per query row on AVX2 (~40 GFLOP/s); the matmuls run at several times
 // that, and a prompt's attention grows with its square (576 image tokens at 1536 px, tiles beyond).
 // Like the other bf16 prefill matmuls, q, k, v and the probabilities are rounded to bf16; the scores
 // and the softmax stay f32. Key counts are padded to a multiple of 64 (zero keys and values, masked):
-// Bf16Matmul keeps one primitive per shape, and a server sees many prompt lengths.
+// PrefillMatmul keeps one primitive per shape, and a server sees many prompt lengths.
 #pragma once
 #include <cstdint>
 #include <vector>
 
-#include "decoder/bf16_matmul.h"
 #include "decoder/kv_cache.h"
+#include "decoder/prefill_matmul.h"
 #include "decoder/qwen2_config.h"
 
 namespace fvlm::dec {
@@ -37,7 +37,7 @@ struct Bf16AttentionScratch {
 
 // As gqa_causal_attention: q, out [T, heads * head_dim]; keys/values of [0, pos0 + T) in `kv`.
 void gqa_causal_attention_bf16(const float* q, const KvCache& kv, int layer, int pos0, int T,
-                               const Qwen2Config& c, const Bf16Matmul& mm, Bf16Scratch& ms,
+                               const Qwen2Config& c, const PrefillMatmul& mm, MatmulScratch& ms,
                                Bf16AttentionScratch& s, float* out);
 
 }  // namespace fvlm::dec

@@ -9,16 +9,19 @@
 #include <vector>
 
 #include "core/tensor.h"
-#include "decoder/bf16_matmul.h"
+#include "decoder/prefill_matmul.h"
 
 namespace fvlm::dec {
 
 // Widened-weight buffer, reused across calls (one per session). With `bf16` set (the model's
-// --llm-precision resolved to bf16), linear() runs prefill matmuls in bf16 instead (decoder/linear.cpp).
+// --llm-precision resolved to bf16), linear() runs prefill matmuls in bf16 instead; with `int8` set
+// (--llm-precision int8), in s8 on packed copies, and `bf16` (when set too) serves the attention
+// (decoder/linear.cpp, decoder/qwen2.cpp).
 struct GemmScratch {
   std::vector<float> panel;
-  const Bf16Matmul* bf16 = nullptr;
-  Bf16Scratch bf16_scratch;
+  const PrefillMatmul* bf16 = nullptr;
+  const PrefillMatmul* int8 = nullptr;
+  MatmulScratch mm_scratch;
 };
 
 inline constexpr int64_t kMaxPanelFloats = int64_t(32) << 20;  // 128 MB of f32: the 7B MLP in 3 panels

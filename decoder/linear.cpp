@@ -10,6 +10,7 @@
 #include "core/parallel.h"
 #include "decoder/gemm.h"
 #include "decoder/gemv.h"
+#include "decoder/linear_int8.h"
 #include "quant/bf16_rows.h"
 #include "quant/matmul_quant.h"
 #include "quant/packed.h"
@@ -59,7 +60,7 @@ void add_bias(int64_t M, int64_t N, const float* bias, float* y) {
 // matmul: the memory of one panel instead of a bf16 copy of the model (bench/README.md).
 void linear_bf16(const float* x, int64_t M, std::span<const LinearOut> outs, GemmScratch& scratch) {
   const int64_t K = outs[0].W->dim(1);
-  Bf16Scratch& s = scratch.bf16_scratch;
+  MatmulScratch& s = scratch.mm_scratch;
   if (int64_t(s.x.size()) < M * K) s.x.resize(size_t(M * K));
   quant::round_to_bf16(x, M * K, s.x.data());
   for (const LinearOut& o : outs) {
@@ -82,16 +83,16 @@ void linear_bf16(const float* x, int64_t M, std::span<const LinearOut> outs, Gem
   }
 }
 
-// The same on the packed bf16 copies (Bf16Matmul::packed); false, having done nothing, while some
+// The same on the packed bf16 copies (PrefillMatmul::packed); false, having done nothing, while some
 // matrix has none (the first time it is seen, or past the budget).
 bool linear_bf16_packed(const float* x, int64_t M, std::span<const LinearOut> outs, GemmScratch& scratch) {
-  const Bf16Packed* packed[4];
+  const PackedWeights* packed[4];
   FVLM_CHECK(outs.size() <= std::size(packed), "linear: too many outputs");
   bool all = true;
   for (size_t i = 0; i < outs.size(); ++i) all &= (packed[i] = scratch.bf16->packed(*outs[i].W)) != nullptr;
   if (!all) return false;
   const int64_t K = outs[0].W->dim(1);
-  Bf16Scratch& s = scratch.bf16_scratch;
+  MatmulScratch& s = scratch.mm_scratch;
   if (int64_t(s.x.size()) < M * K) s.x.resize(size_t(M * K));
   quant::round_to_bf16(x, M * K, s.x.data());
   for (size_t i = 0; i < outs.size(); ++i)
@@ -121,6 +122,7 @@ void linear_multi(const float* x, int64_t M, std::span<const LinearOut> outs, Ge
   // weights converted per call: their int8 kernels match that bf16 GEMM at 280-1100 rows and run 2.3x
   // its speed at 48-96, where widening the weights dominates (bench/README.md, "Packed weights").
   // Bf16 weights packed once (AMX) need no widening: from kBf16PackedMinRows rows they take over.
+  if (M >= kInt8MinRows && scratch.int8 && linear_int8(x, M, outs, scratch)) return;
   if (M >= kBf16PackedMinRows && scratch.bf16 && scratch.bf16->packs() &&
       linear_bf16_packed(x, M, outs, scratch))
     return;

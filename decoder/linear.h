@@ -5,8 +5,10 @@
 //                      else the GEMM on dequantised panels (faster on AVX2; f32 activations)
 //   Q8_0_R16 / Q4_0_R16 (packed at load, quant/packed.h): the int8 kernels at every row count
 //   bf16 prefill       : with GemmScratch::bf16 set (--llm-precision bf16), where the f32 path would
-//                        run a GEMM (same row thresholds): oneDNN bf16 matmuls (decoder/bf16_matmul.h)
-//   bf16 with packed copies (Bf16Matmul::packs(), AMX): from kBf16PackedMinRows rows, whatever the dtype
+//                        run a GEMM (same row thresholds): oneDNN bf16 matmuls (decoder/prefill_matmul.h)
+//   bf16 with packed copies (PrefillMatmul::packs(), AMX): from kBf16PackedMinRows rows, whatever the dtype
+//   int8 prefill       : with GemmScratch::int8 set (--llm-precision int8): from kInt8MinRows rows, s8 x s8
+//                        oneDNN matmuls on per-row requantised packed copies (decoder/prefill_matmul.h)
 #pragma once
 #include <cstdint>
 #include <span>
@@ -28,6 +30,8 @@ inline constexpr int64_t kDequantGemmMinRows = 48;  // bench_quant's crossover (
 // conversion left to amortise, an AMX matmul matches the int8 kernels at 40 rows (bench_llm: 108-114
 // vs 112 ms) and beats them at 280 (bench/README.md, "LLM prefill on AMX").
 inline constexpr int64_t kBf16PackedMinRows = 48;
+// The int8 prefill takes over at the same row count (bench_llm --precision int8 measures it).
+inline constexpr int64_t kInt8MinRows = 48;
 
 // y[M, N] = x[M, K] . W^T (+ bias[N] when not null), W [N, K] row-major. Threads inside.
 // `scratch` holds widened weights for the GEMM path; the overload without it allocates one.

@@ -1,9 +1,12 @@
 // Arithmetic of the LLM prefill matmuls (where the f32 path runs a GEMM: linear.h's row thresholds;
 // decode keeps its GEMV kernels in every mode). kF32 is the reference path (golden tests): weights widened or
 // dequantised to f32 panels and oneDNN's sgemm. kBf16 runs them as oneDNN bf16 x bf16 -> f32 matmul
-// primitives (decoder/bf16_matmul.h): activations rounded to bf16, BF16 weights used in place, other
-// weight types converted to a reused bf16 panel just before their matmul. kAuto picks per CPU.
-// (int8 prefill is not offered: not built yet, see bench/README.md.)
+// primitives (decoder/prefill_matmul.h): activations rounded to bf16, BF16 weights used in place, other
+// weight types converted to a reused bf16 panel just before their matmul. kInt8 runs them as oneDNN
+// s8 x s8 matmuls (VNNI / AMX int8) on copies of the weights requantised per row and packed once
+// (1 byte a weight), the activations quantised per token at each call; opt-in, never picked by kAuto:
+// its error on a real checkpoint (outlier channels) is unmeasured here (bench --compare-precision).
+// kAuto picks bf16 or f32 per CPU.
 #pragma once
 #include <string>
 #include <string_view>
@@ -13,13 +16,14 @@
 
 namespace fvlm::dec {
 
-enum class LlmPrecision { kAuto, kF32, kBf16 };
+enum class LlmPrecision { kAuto, kF32, kBf16, kInt8 };
 
-std::string_view llm_precision_name(LlmPrecision p);   // "auto", "f32", "bf16"
+std::string_view llm_precision_name(LlmPrecision p);   // "auto", "f32", "bf16", "int8"
 std::vector<std::string> llm_precision_names();        // every name parse accepts (CLI checks)
 LlmPrecision parse_llm_precision(std::string_view s);  // throws Error{kBadArgs}
 
-// The precisions this CPU can run: f32, and bf16 where oneDNN has a bf16 matmul (emulated included).
+// The precisions this CPU can run: f32, bf16 where oneDNN has a bf16 matmul (emulated included),
+// int8 where it has int8 dot products (VNNI: AVX512_VNNI, AVX-VNNI, AMX).
 std::vector<LlmPrecision> runnable_llm_precisions();
 
 // kAuto -> kBf16 where oneDNN runs bf16 on bf16 hardware (AVX512_BF16 or AMX; core/bf16_support.h),
@@ -28,19 +32,22 @@ LlmPrecision resolve_llm_precision(LlmPrecision p);
 
 // Whether the bf16 prefill packs the layer matrices once into oneDNN's layout (a bf16 copy beside
 // the weights decode reads: 2 bytes per weight, ~720 MB at 0.5B) instead of converting each before
-// its matmul (decoder/bf16_matmul.h). kAuto: where bf16 runs on AMX tiles, whose matmuls are fast
+// its matmul (decoder/prefill_matmul.h). kAuto: where bf16 runs on AMX tiles, whose matmuls are fast
 // enough that the conversion would dominate, and the copy takes at most a quarter of the available
 // memory. The environment variable FVLM_LLM_PACK=auto|on|off overrides kAuto (benchmarks).
 enum class LlmPack { kAuto, kOn, kOff };
 LlmPack parse_llm_pack(std::string_view s);  // throws Error{kBadArgs}
-// The packing budget in bytes (0: no packing) for bf16 weights of `copy_bytes` (resolved precision p).
+// The packing budget in bytes (0: no packing) for copies of `copy_bytes` (resolved precision p). int8
+// always packs (it has no other way to run) unless FVLM_LLM_PACK=off or the copy would pass half
+// the available memory; then its prefill runs the bf16 / f32 path, with a warning.
 int64_t llm_pack_budget(LlmPack pack, LlmPrecision p, int64_t copy_bytes);
-// The bytes of a bf16 copy of the matrices prefill multiplies by (each layer's seven projections;
-// lm_head only ever sees one row): ~716 MB at 0.5B.
-int64_t llm_bf16_copy_bytes(const Qwen2Config& c);
+// The bytes of a copy of the matrices prefill multiplies by (each layer's seven projections;
+// lm_head only ever sees one row) at `bytes_per_weight`: ~716 MB at 0.5B in bf16, ~358 MB in s8.
+int64_t llm_copy_bytes(const Qwen2Config& c, int bytes_per_weight);
 
 // resolve_llm_precision, and Error{kUnsupported} when bf16 is asked for where oneDNN has no bf16
-// matmul (below AVX-512); a warning where it is emulated. Logs the choice at info (-v).
+// matmul (below AVX-512), or int8 where it has no VNNI; a warning where bf16 is emulated. Logs the
+// choice at info (-v).
 LlmPrecision choose_llm_precision(LlmPrecision asked);
 
 }  // namespace fvlm::dec

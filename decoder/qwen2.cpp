@@ -5,6 +5,7 @@
 
 #include <cstring>
 
+#include "core/bf16_support.h"
 #include "core/error.h"
 #include "core/parallel.h"
 #include "decoder/activations.h"
@@ -48,7 +49,7 @@ void qwen2_layer(const Qwen2LayerW& w, const Qwen2Config& c, const RopeTable& ro
   apply_rope(rope, q, T, c.num_attention_heads, H, pos0);  // apply_rotary_pos_emb(q, k, cos, sin)
   apply_rope(rope, k, T, c.num_key_value_heads, kv.kv_dim(), pos0);
   if (s.gemm.bf16 && T >= kBf16AttentionMinRows)  // softmax(q k^T * scaling + causal mask) v
-    gqa_causal_attention_bf16(q, kv, layer, pos0, T, c, *s.gemm.bf16, s.gemm.bf16_scratch, s.attention, attn);
+    gqa_causal_attention_bf16(q, kv, layer, pos0, T, c, *s.gemm.bf16, s.gemm.mm_scratch, s.attention, attn);
   else
     gqa_causal_attention(q, kv, layer, pos0, T, c, attn);
   linear(attn, T, w.o_proj, nullptr, h, s.gemm);                // attn_output = self.o_proj(attn_output)
@@ -67,19 +68,31 @@ void qwen2_layer(const Qwen2LayerW& w, const Qwen2Config& c, const RopeTable& ro
 
 Qwen2Model::Qwen2Model(Qwen2Weights w, const Qwen2Config& c, LlmPrecision precision, LlmPack pack)
     : w_(std::move(w)), c_(c), precision_(choose_llm_precision(precision)) {
+  if (precision_ == LlmPrecision::kInt8) {
+    const int64_t copy_bytes = llm_copy_bytes(c_, 1);
+    const int64_t budget = llm_pack_budget(pack, precision_, copy_bytes);
+    if (budget > 0)
+      spdlog::info("llm int8 prefill: layer matrices requantised to s8 at their first prompt ({} MB)",
+                   copy_bytes >> 20);
+    int8_ = std::make_unique<PrefillMatmul>(budget, MatmulOperands::kS8);
+    // The attention (and any matmul the s8 copies cannot take) runs in bf16 where that is native.
+    if (bf16_is_native(bf16_support())) bf16_ = std::make_unique<PrefillMatmul>(0);
+    return;
+  }
   if (precision_ != LlmPrecision::kBf16) return;
-  const int64_t copy_bytes = llm_bf16_copy_bytes(c_);
+  const int64_t copy_bytes = llm_copy_bytes(c_, 2);
   const int64_t budget = llm_pack_budget(pack, precision_, copy_bytes);
   if (budget > 0)
     spdlog::info("llm bf16 prefill: layer matrices packed for oneDNN at their second prompt ({} MB)",
                  copy_bytes >> 20);
-  bf16_ = std::make_unique<Bf16Matmul>(budget);
+  bf16_ = std::make_unique<PrefillMatmul>(budget);
 }
 
 Qwen2Session::Qwen2Session(const Qwen2Weights& w, const Qwen2Config& c, SessionOptions o,
-                           const Bf16Matmul* bf16)
+                           const PrefillMatmul* bf16, const PrefillMatmul* int8)
     : w_(w), c_(c), logit_rows_(o.logit_rows > 0 ? o.logit_rows : w.lm_head.dim(0)) {
   s_.gemm.bf16 = bf16;
+  s_.gemm.int8 = int8;
   if (o.max_tokens <= 0) throw Error(Errc::kBadArgs, "session: max_tokens must be positive");
   if (logit_rows_ > w.lm_head.dim(0))
     throw Error(Errc::kBadModel, fmt::format("tokenizer has {} ids but the output matrix only {} rows",

@@ -7,11 +7,11 @@
 #include <vector>
 
 #include "decoder/attention_bf16.h"
-#include "decoder/bf16_matmul.h"
 #include "decoder/gemm.h"
 #include "decoder/kv_cache.h"
 #include "decoder/llm_backend.h"
 #include "decoder/llm_precision.h"
+#include "decoder/prefill_matmul.h"
 #include "decoder/qwen2_batch.h"
 #include "decoder/qwen2_config.h"
 #include "decoder/qwen2_weights.h"
@@ -34,9 +34,10 @@ void qwen2_layer(const Qwen2LayerW& w, const Qwen2Config& c, const RopeTable& ro
 
 class Qwen2Session final : public LlmBackend {
  public:
-  // `w` (and `bf16`) must outlive the session. With `bf16`, prefill matmuls run in bf16 (linear.h).
+  // `w` (and `bf16`, `int8`) must outlive the session. With `bf16`, prefill matmuls and attention
+  // run in bf16; with `int8` too, the matmuls run in s8 (linear.h).
   Qwen2Session(const Qwen2Weights& w, const Qwen2Config& c, SessionOptions o,
-               const Bf16Matmul* bf16 = nullptr);
+               const PrefillMatmul* bf16 = nullptr, const PrefillMatmul* int8 = nullptr);
 
   int hidden_size() const override { return c_.hidden_size; }
   int64_t n_logits() const override { return logit_rows_; }
@@ -76,12 +77,15 @@ class Qwen2Model final : public LlmModel {
   Qwen2Model(Qwen2Weights w, const Qwen2Config& c, LlmPrecision precision = LlmPrecision::kF32,
              LlmPack pack = LlmPack::kAuto);
   std::unique_ptr<LlmBackend> new_session(const SessionOptions& o) const override {
-    return std::make_unique<Qwen2Session>(w_, c_, o, bf16_.get());
+    return std::make_unique<Qwen2Session>(w_, c_, o, bf16_.get(), int8_.get());
   }
   std::span<const float> decode_batch(std::span<LlmBackend* const> sessions,
                                       std::span<const int32_t> tokens) override;
-  LlmPrecision precision() const { return precision_; }   // resolved (never kAuto)
-  const Bf16Matmul* bf16() const { return bf16_.get(); }  // null under f32
+  LlmPrecision precision() const { return precision_; }      // resolved (never kAuto)
+  const PrefillMatmul* bf16() const { return bf16_.get(); }  // null under f32
+  const PrefillMatmul* int8() const { return int8_.get(); }  // set under int8
+  // The matmul that keeps packed weight copies, if any (int8's s8 copies, or bf16's): inspect, bench.
+  const PrefillMatmul* packer() const { return int8_ ? int8_.get() : bf16_.get(); }
 
  private:
   Qwen2Weights w_;
@@ -90,7 +94,8 @@ class Qwen2Model final : public LlmModel {
   std::vector<DecodeRow> rows_;
   std::vector<float> logits_;
   LlmPrecision precision_;
-  std::unique_ptr<Bf16Matmul> bf16_;  // set when precision_ is kBf16 (with llm_pack_budget)
+  std::unique_ptr<PrefillMatmul> bf16_;  // kBf16 (with llm_pack_budget); kInt8 where bf16 is native
+  std::unique_ptr<PrefillMatmul> int8_;  // kInt8 (with llm_pack_budget)
 };
 
 }  // namespace fvlm::dec

@@ -6,6 +6,7 @@
 #include "core/parallel.h"
 #include "encoder/int8_rows.h"
 #include "encoder/vision_precision.h"
+#include "quant/s8_rows.h"
 
 namespace fvlm::enc {
 namespace {
@@ -69,9 +70,7 @@ Int8Weights quantize_linear_weights(const Tensor& w, const Tensor& b) {
   q.k = w.numel() / q.n;
   q.q.resize(size_t(q.n * q.k));
   q.scale.resize(size_t(q.n));
-  parallel_for(q.n, 16, [&](int64_t a, int64_t b) {  // rows are independent
-    quantize_weights_s8(w.f32() + a * q.k, b - a, q.k, q.q.data() + a * q.k, q.scale.data() + a);
-  });
+  quant::quantize_rows_s8(w.f32(), q.n, q.k, q.q.data(), q.scale.data());
   if (!b.empty()) q.bias.assign(b.f32(), b.f32() + q.n);
   return q;
 }

@@ -4,9 +4,9 @@
 // scale falls back to its reference kernel). All 8 bits (q <= 255) where oneDNN runs int8 on VNNI
 // (int32 dot products); 7 bits (q <= 127) below it, where u8 x s8 pairs are summed into saturating
 // int16 (vpmaddubsw): 2 * 127 * 127 = 32258 < 32767.
-// Weights: per output channel, symmetric, 8 bits (|q| <= 127). On the golden model, 7-bit weights
-// with 8-bit activations (the other way to stay clear of saturation) lost 3-4x more accuracy.
-// The scalar functions are the specification; the *_avx2 variants are bit-identical to them.
+// Weights: per output channel, symmetric, 8 bits (|q| <= 127: quant/s8_rows.h). On the golden model, 7-bit
+// weights with 8-bit activations (the other way to stay clear of saturation) lost 3-4x more accuracy. The
+// scalar functions are the specification; the *_avx2 variants are bit-identical to them.
 #pragma once
 #include <cstdint>
 #include <span>
@@ -14,12 +14,6 @@
 #include "core/dispatch.h"
 
 namespace fvlm::enc {
-
-inline constexpr int kInt8WeightMax = 127;
-
-// w [n, k] row-major -> q [n, k] in [-127, 127], scale[n] = max|w[n,:]| / 127 (1 for an all-zero
-// row). Run once per weight.
-void quantize_weights_s8(const float* w, int64_t n, int64_t k, int8_t* q, float* scale);
 
 // lo = min(lo, min x), hi = max(hi, max x) over x[0, n): callers start from lo = hi = 0, so zero is
 // always inside the range (and exactly representable).

@@ -54,7 +54,7 @@ class FastVlmPipeline final : public Pipeline {
     placement_ = dec::place_weights(weights, opts.weight_pages);
     log_placement(placement_);
     auto llm = std::make_unique<dec::Qwen2Model>(std::move(weights), source_.config.llm, opts.llm_precision);
-    bf16_ = llm->bf16();
+    packer_ = llm->packer();
     llm_ = std::move(llm);
     for (const char* s : {"<|im_end|>", "<|endoftext|>"})
       if (auto id = tokenizer_->token_id(s)) stop_ids_.push_back(*id);
@@ -65,8 +65,8 @@ class FastVlmPipeline final : public Pipeline {
   const ModelConfig& config() const override { return source_.config; }
   double load_ms() const override { return load_ms_; }
   const dec::WeightPlacement& weight_placement() const override { return placement_; }
-  bool llm_packs() const override { return bf16_ && bf16_->packs(); }
-  int64_t llm_packed_mb() const override { return bf16_ ? bf16_->packed_bytes() >> 20 : 0; }
+  bool llm_packs() const override { return packer_ && packer_->packs(); }
+  int64_t llm_packed_mb() const override { return packer_ ? packer_->packed_bytes() >> 20 : 0; }
   int threads() const override { return runtime_.threads(); }
 
   GenerateResult run(const Request& req) override {  // a batch of one
@@ -145,7 +145,7 @@ class FastVlmPipeline final : public Pipeline {
   std::unique_ptr<Tokenizer> tokenizer_;
   std::unique_ptr<enc::VisionBackend> vision_;
   std::unique_ptr<dec::LlmModel> llm_;
-  const dec::Bf16Matmul* bf16_ = nullptr;  // llm_'s, under bf16 prefill
+  const dec::PrefillMatmul* packer_ = nullptr;  // llm_'s packed-copy keeper (bf16 or int8 prefill)
   std::vector<int32_t> stop_ids_;
   double load_ms_ = 0;
   dec::WeightPlacement placement_;

@@ -1,4 +1,4 @@
-// Weight rows and activations to bf16 for the bf16 prefill matmuls (decoder/bf16_matmul.h): each
+// Weight rows and activations to bf16 for the bf16 prefill matmuls (decoder/prefill_matmul.h): each
 // value is first made exactly the f32 that rows_to_f32 gives (quant/dequantize.h: an f16 scale times
 // an int, or the stored float), then rounded to nearest even bf16 (core/half.h f32_to_bf16, NaN kept).
 // _ref is that spec, one value at a time; the AVX2 variants are bit-identical to it (tests/unit).

@@ -69,7 +69,8 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "cli --llm-precision: bf16 under FVLM_MAX_ISA=avx2 is unsupported (exit 5), unknown names bad_args") {
+    "cli --llm-precision: bf16 under FVLM_MAX_ISA=avx2 and int8 below VNNI are unsupported (exit 5), unknown "
+    "names bad_args") {
   const std::string ask =
       "ask -m '" + tiny_model() + "' '" + golden_image("wide.png") + "' hi --max-tokens 1";
   CliRun r = run_cli_with_env("FVLM_MAX_ISA=avx2", ask + " --llm-precision bf16");
@@ -77,7 +78,14 @@ TEST_CASE(
   REQUIRE(r.lines.size() == 1);
   CHECK(r.lines[0]["error"]["code"] == "unsupported");
   CHECK(r.lines[0]["error"]["message"].get<std::string>().find("--llm-precision bf16") != std::string::npos);
-  r = run_cli(ask + " --llm-precision int8");
+  // int8 needs oneDNN's int8 dot products: capped below VNNI it is refused the same way.
+  r = run_cli_with_env("ONEDNN_MAX_CPU_ISA=AVX2", ask + " --llm-precision int8");
+  CHECK(r.exit_code == 5);
+  REQUIRE(r.lines.size() == 1);
+  CHECK(r.lines[0]["error"]["code"] == "unsupported");
+  CHECK(r.lines[0]["error"]["message"].get<std::string>().find("--llm-precision int8") != std::string::npos);
+  if (onednn_has_vnni()) CHECK(run_cli(ask + " --llm-precision int8").exit_code == 0);
+  r = run_cli(ask + " --llm-precision int4");
   CHECK(r.exit_code == 2);
   REQUIRE(r.lines.size() == 1);
   CHECK(r.lines[0]["error"]["code"] == "bad_args");

@@ -353,8 +353,8 @@ TEST_CASE("gqa_causal_attention_bf16 matches the f32 row kernels (prefix, row bl
   for (float& x : q) x = 2 * u(g);
   std::vector<float> want(q.size()), got(q.size());
   gqa_causal_attention(q.data(), kv, 1, pos0, T, c, want.data());
-  Bf16Matmul mm;
-  Bf16Scratch ms;
+  PrefillMatmul mm;
+  MatmulScratch ms;
   Bf16AttentionScratch s;
   gqa_causal_attention_bf16(q.data(), kv, 1, pos0, T, c, mm, ms, s, got.data());
   double worst = 0;

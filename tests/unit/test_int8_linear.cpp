@@ -1,6 +1,6 @@
-// encoder/int8_rows (AVX2 vs the scalar specification, bit for bit) and encoder/int8_linear (the whole
-// INT8 Linear on its oneDNN primitive against float64 math on the same quantised operands), odd sizes
-// and block tails included.
+// encoder/int8_rows and quant/s8_rows (AVX2 vs the scalar specification, bit for bit) and encoder/int8_linear
+// (the whole INT8 Linear on its oneDNN primitive against float64 math on the same quantised operands), odd
+// sizes and block tails included.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -15,6 +15,7 @@
 #include "core/runtime.h"
 #include "encoder/int8_linear.h"
 #include "encoder/int8_rows.h"
+#include "quant/s8_rows.h"
 
 using namespace fvlm;
 
@@ -59,51 +60,89 @@ TEST_CASE("int8 rows: u8_params + quantize_u8 keep zero exact and every value wi
   }
 }
 
-TEST_CASE("int8 rows: quantize_weights_s8 stays within [-127, 127] and uses the whole range") {
-  const int64_t n = 5, k = 19;
-  std::vector<float> w = randu(size_t(n * k), 2, -1, 1);
-  for (int64_t i = 0; i < k; ++i) w[size_t(4 * k + i)] = 0.0f;
-  std::vector<int8_t> q(w.size());
-  std::vector<float> s(n);
-  enc::quantize_weights_s8(w.data(), n, k, q.data(), s.data());
-  CHECK(s[4] == 1.0f);
-  for (int64_t j = 0; j < n; ++j) {
-    int32_t amax = 0;
-    for (int64_t i = 0; i < k; ++i) {
-      const int v = q[j * k + i];
-      REQUIRE(std::abs(v) <= enc::kInt8WeightMax);
-      REQUIRE(std::abs(s[j] * float(v) - w[j * k + i]) <= 0.5f * s[j] * 1.0001f);
-      amax = std::max(amax, std::abs(v));
+// Runs `check` for every quantize_rows_s8 variant this CPU has (the scalar reference first).
+template <class Check>
+void each_s8_variant(Check check) {
+  for (const Variant<quant::QuantizeRowsS8Fn>& v : quant::quantize_rows_s8_variants()) {
+    if (!cpu_has(v.feature)) {
+      MESSAGE("skip variant '", v.name, "': this CPU lacks ", cpu_feature_name(v.feature));
+      continue;
     }
-    if (j < 4) CHECK(amax == enc::kInt8WeightMax);
+    CAPTURE(v.name);
+    check(v.fn);
   }
 }
 
-TEST_CASE("int8 rows: quantize_weights_s8 rounds as std::nearbyint does, halves to even") {
-  // Rows whose largest weight is 127: inv = 1 and each value lands where it was put, ties included.
-  const std::vector<float> row = {127.0f,  0.5f,        1.5f,         2.5f, -0.5f, -1.5f, -2.5f, 126.5f,
-                                  -126.5f, 0.49999997f, -0.49999997f, 3.7f, -3.7f, 0.0f,  -0.0f, 64.5f};
-  std::vector<float> w = row;
-  std::vector<float> more = randu(row.size() * 7, 5, -1, 1);
-  w.insert(w.end(), more.begin(), more.end());
-  const int64_t k = int64_t(row.size()), n = int64_t(w.size()) / k;
-  std::vector<int8_t> q(w.size());
-  std::vector<float> s(static_cast<size_t>(n));
-  enc::quantize_weights_s8(w.data(), n, k, q.data(), s.data());
-  CHECK(s[0] == 1.0f);
-  for (int64_t j = 0; j < n; ++j) {
-    const float inv = 1.0f / s[size_t(j)];
-    for (int64_t i = 0; i < k; ++i) {
-      CAPTURE(w[size_t(j * k + i)]);
-      const float want = std::clamp(std::nearbyint(w[size_t(j * k + i)] * inv), -127.0f, 127.0f);
-      REQUIRE(int(q[size_t(j * k + i)]) == int(want));
+TEST_CASE("s8 rows: quantize_rows_s8 stays within [-127, 127] and uses the whole range") {
+  each_s8_variant([](quant::QuantizeRowsS8Fn quantize) {
+    const int64_t n = 5, k = 19;
+    std::vector<float> w = randu(size_t(n * k), 2, -1, 1);
+    for (int64_t i = 0; i < k; ++i) w[size_t(4 * k + i)] = 0.0f;
+    std::vector<int8_t> q(w.size());
+    std::vector<float> s(n);
+    quantize(w.data(), n, k, q.data(), s.data());
+    CHECK(s[4] == 1.0f);
+    for (int64_t j = 0; j < n; ++j) {
+      int32_t amax = 0;
+      for (int64_t i = 0; i < k; ++i) {
+        const int v = q[j * k + i];
+        REQUIRE(std::abs(v) <= quant::kS8Max);
+        REQUIRE(std::abs(s[j] * float(v) - w[j * k + i]) <= 0.5f * s[j] * 1.0001f);
+        amax = std::max(amax, std::abs(v));
+      }
+      if (j < 4) CHECK(amax == quant::kS8Max);
     }
+  });
+}
+
+TEST_CASE("s8 rows: quantize_rows_s8 rounds as std::nearbyint does, halves to even") {
+  each_s8_variant([](quant::QuantizeRowsS8Fn quantize) {
+    // Rows whose largest weight is 127: inv = 1 and each value lands where it was put, ties included.
+    const std::vector<float> row = {127.0f,  0.5f,        1.5f,         2.5f, -0.5f, -1.5f, -2.5f, 126.5f,
+                                    -126.5f, 0.49999997f, -0.49999997f, 3.7f, -3.7f, 0.0f,  -0.0f, 64.5f};
+    std::vector<float> w = row;
+    std::vector<float> more = randu(row.size() * 7, 5, -1, 1);
+    w.insert(w.end(), more.begin(), more.end());
+    const int64_t k = int64_t(row.size()), n = int64_t(w.size()) / k;
+    std::vector<int8_t> q(w.size());
+    std::vector<float> s(static_cast<size_t>(n));
+    quantize(w.data(), n, k, q.data(), s.data());
+    CHECK(s[0] == 1.0f);
+    for (int64_t j = 0; j < n; ++j) {
+      const float inv = 1.0f / s[size_t(j)];
+      for (int64_t i = 0; i < k; ++i) {
+        CAPTURE(w[size_t(j * k + i)]);
+        const float want = std::clamp(std::nearbyint(w[size_t(j * k + i)] * inv), -127.0f, 127.0f);
+        REQUIRE(int(q[size_t(j * k + i)]) == int(want));
+      }
+    }
+    CHECK(int(q[1]) == 0);  // 0.5 -> 0, 1.5 -> 2, 2.5 -> 2, -2.5 -> -2, 126.5 -> 126
+    CHECK(int(q[2]) == 2);
+    CHECK(int(q[3]) == 2);
+    CHECK(int(q[6]) == -2);
+    CHECK(int(q[7]) == 126);
+  });
+}
+
+TEST_CASE("s8 rows: every quantize_rows_s8 variant is bit-identical to the scalar reference") {
+  for (int64_t k : {1, 7, 8, 9, 31, 96, 301}) {
+    CAPTURE(k);
+    const int64_t n = 6;
+    std::vector<float> x = randu(size_t(n * k), uint32_t(k), -3, 7);
+    for (int64_t i = 0; i < k; ++i) x[size_t(2 * k + i)] = 0.0f;             // an all-zero row
+    x[size_t(3 * k)] = 1e6f;                                                 // an outlier in a row
+    for (int64_t i = 0; i < k; ++i) x[size_t(4 * k + i)] = float(i) - 0.5f;  // ties
+    std::vector<int8_t> want(x.size());
+    std::vector<float> want_scale(static_cast<size_t>(n));
+    quant::quantize_rows_s8_ref(x.data(), n, k, want.data(), want_scale.data());
+    each_s8_variant([&](quant::QuantizeRowsS8Fn quantize) {
+      std::vector<int8_t> q(x.size());
+      std::vector<float> scale(static_cast<size_t>(n));
+      quantize(x.data(), n, k, q.data(), scale.data());
+      CHECK(std::memcmp(scale.data(), want_scale.data(), scale.size() * sizeof(float)) == 0);
+      CHECK(q == want);
+    });
   }
-  CHECK(int(q[1]) == 0);  // 0.5 -> 0, 1.5 -> 2, 2.5 -> 2, -2.5 -> -2, 126.5 -> 126
-  CHECK(int(q[2]) == 2);
-  CHECK(int(q[3]) == 2);
-  CHECK(int(q[6]) == -2);
-  CHECK(int(q[7]) == 126);
 }
 
 TEST_CASE("int8 rows: every minmax and quantise variant is bit-identical to the scalar reference") {

@@ -7,7 +7,8 @@
 // (below AVX-512, or FVLM_MAX_ISA=avx2) the tests report "SKIPPED:" and ctest marks them skipped.
 // Also the int8 prefill on packed Q8_0/Q4_0 weights (quant/packed.h: what --weight-pages huge loads;
 // the int8 kernels then take every prefill) against FP32 on the same weight values, same bar; it runs
-// on every CPU.
+// on every CPU. And --llm-precision int8 (oneDNN s8 matmuls on per-row requantised copies, from 48
+// tokens: the multi-turn prompts), same bar, where oneDNN has VNNI.
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
@@ -107,7 +108,7 @@ void check_bf16_prefill(const ModelConfig& cfg, const TensorMap& tensors, const 
   const Qwen2Weights w = bind_qwen2(cfg.llm, tensors);
   const DType wt = w.layers[0].q_proj.dtype();
   const bool quantised = wt == DType::Q8_0 || wt == DType::Q4_0;
-  const Bf16Matmul bf16;
+  const PrefillMatmul bf16;
   const std::vector<Prompt> prompts = golden_prompts(w, cfg);
   REQUIRE(prompts.size() >= 9);
   for (const Prompt& p : prompts) {
@@ -214,13 +215,56 @@ TEST_CASE(
   }
 }
 
-// The bf16 prefill on copies packed once into oneDNN's layout (Bf16Matmul's budget: what AMX machines
+// --llm-precision int8 (LlmPrecision::kInt8) as Qwen2Model sets it up: s8 matmuls on copies packed at
+// the first sighting, the attention (and shorter prompts' matmuls) in bf16 where that is native.
+// Prompts under kInt8MinRows tokens take the usual path: sgemm (FP32's own) or bf16 for BF16/F32
+// weights, the int8 kernels (the same in both sessions) for Q8_0/Q4_0.
+void check_int8_prefill(const ModelConfig& cfg, const TensorMap& tensors, const std::string& what) {
+  const Qwen2Weights w = bind_qwen2(cfg.llm, tensors);
+  const bool quantised = quant::is_block_quantized(w.layers[0].q_proj.dtype());
+  const PrefillMatmul int8(int64_t(1) << 40, MatmulOperands::kS8);
+  const PrefillMatmul bf16;
+  const PrefillMatmul* attention = bf16_is_native(bf16_support()) ? &bf16 : nullptr;
+  int checked = 0;
+  for (const Prompt& p : golden_prompts(w, cfg)) {
+    CAPTURE(what);
+    CAPTURE(p.tag);
+    const int T = int(p.embeds.dim(0));
+    Qwen2Session ref(w, cfg.llm, {T, 0});
+    Qwen2Session low(w, cfg.llm, {T, 0}, attention, &int8);
+    const std::span<const float> a = ref.prefill(p.embeds.f32(), T);
+    const std::vector<float> f32(a.begin(), a.end());
+    const int64_t calls = int8.calls();
+    const std::span<const float> b = low.prefill(p.embeds.f32(), T);
+    const test::Diff d = test::compare(b.data(), f32.data(), long(f32.size()));
+    if (T < kInt8MinRows) {  // no s8 matmul; bf16 ones for BF16/F32 weights where bf16 is native
+      CHECK(int8.calls() == calls);
+      if (attention == nullptr || quantised) CHECK(d.max_abs == 0.0);
+      CHECK(d.cosine >= 0.9995);
+      continue;
+    }
+    const double m = margin(f32);
+    MESSAGE(
+        fmt::format("int8 {} {} ({} tokens): last-position logits cosine {:.7f}, max|diff| {:.4f}; first "
+                    "token {} vs {}, FP32 margin {:.3f}",
+                    what, p.tag, T, d.cosine, d.max_abs, argmax(b), argmax(f32), m));
+    CHECK(int8.calls() >= calls + 7 * cfg.llm.num_hidden_layers);  // every projection of every layer
+    CHECK(d.max_abs > 0.0);
+    CHECK(d.cosine >= 0.9995);
+    if (m > 2 * d.max_abs) CHECK(argmax(b) == argmax(f32));
+    ++checked;
+  }
+  CHECK(checked >= 3);  // the two- and three-turn prompts
+  CHECK(int8.packed_bytes() > 0);
+}
+
+// The bf16 prefill on copies packed once into oneDNN's layout (PrefillMatmul's budget: what AMX machines
 // run): a matrix is packed the second time it is seen, so each prompt runs twice on one model, the
 // first time through the unpacked path. Both runs against FP32 with the same bar, and against each
 // other (the same bf16 products in another layout). `ref_w`: the same values for the FP32 reference.
 void check_packed_prefill(const ModelConfig& cfg, const Qwen2Weights& ref_w, const Qwen2Weights& w,
                           const std::string& what) {
-  const Bf16Matmul bf16(int64_t(1) << 40);
+  const PrefillMatmul bf16(int64_t(1) << 40);
   int checked = 0;
   for (const Prompt& p : golden_prompts(w, cfg)) {
     const int T = int(p.embeds.dim(0));
@@ -274,18 +318,32 @@ TEST_CASE("llm bf16 prefill on packed bf16 copies (AMX's path) vs FP32: BF16, Q8
   }
 }
 
+TEST_CASE(
+    "llm int8 prefill vs FP32: multi-turn golden prompts, BF16 checkpoint and Q8_0 / Q4_0 conversions") {
+  if (!onednn_has_vnni()) {
+    MESSAGE("SKIPPED: oneDNN has no int8 dot products here (", onednn_isa_name(), "): no int8 prefill");
+    return;
+  }
+  const ModelConfig cfg = load_model_config(test::golden("tiny/model/config.json"));
+  check_int8_prefill(cfg, read_safetensors_dir(test::golden("tiny/model")), "bf16 checkpoint");
+  for (const std::string type : {"q8_0", "q4_0"}) {
+    const ModelSource src = converted_source("llm_int8", type);
+    check_int8_prefill(src.config, src.tensors, type);
+  }
+}
+
 TEST_CASE("llm bf16 packing: the second sighting packs, a budget too small packs nothing, auto only on AMX") {
   if (skip_without_bf16()) return;
   Tensor m = Tensor::zeros(DType::F32, {64, 96});
   for (int64_t i = 0; i < m.numel(); ++i) m.f32()[i] = float(i % 17) - 8.0f;
-  const Bf16Matmul none, small(1000), enough(int64_t(1) << 20);
+  const PrefillMatmul none, small(1000), enough(int64_t(1) << 20);
   CHECK_FALSE(none.packs());
   CHECK(none.packed(m) == nullptr);
   CHECK(small.packed(m) == nullptr);
   CHECK(small.packed(m) == nullptr);  // 64 x 96 bf16 = 12 KB > 1000 bytes
   CHECK(small.packed_bytes() == 0);
   CHECK(enough.packed(m) == nullptr);  // first sighting
-  const Bf16Packed* p = enough.packed(m);
+  const PackedWeights* p = enough.packed(m);
   REQUIRE(p != nullptr);
   CHECK(p->n == 64);
   CHECK(p->k == 96);
@@ -304,7 +362,9 @@ TEST_CASE("llm precision: auto resolves to bf16 exactly where oneDNN bf16 is nat
   CHECK(resolve_llm_precision(LlmPrecision::kAuto) == (native ? LlmPrecision::kBf16 : LlmPrecision::kF32));
   CHECK(resolve_llm_precision(LlmPrecision::kF32) == LlmPrecision::kF32);
   CHECK(parse_llm_precision("bf16") == LlmPrecision::kBf16);
-  CHECK_THROWS_AS(parse_llm_precision("int8"), Error);
+  CHECK(parse_llm_precision("int8") == LlmPrecision::kInt8);
+  CHECK(resolve_llm_precision(LlmPrecision::kInt8) == LlmPrecision::kInt8);  // never picked by auto
+  CHECK_THROWS_AS(parse_llm_precision("int4"), Error);
   if (bf16_support() == Bf16Support::kNone)
     CHECK_THROWS_AS(choose_llm_precision(LlmPrecision::kBf16), Error);
   else
