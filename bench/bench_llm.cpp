@@ -1,9 +1,9 @@
 // Qwen2 decoder speed on the real FastVLM-0.5B shapes with random BF16 weights (or the LLM of a model
 // on disk, e.g. a Q8_0/Q4_0 GGUF pair, to set beside llama-bench on the same file): prefill of a
 // 280-token prompt (24 text + 256 image tokens) and greedy decode steps after it, with the prefill
-// matmuls in f32 or bf16 (--llm-precision).
+// matmuls in f32, bf16 or int8 (--llm-precision).
 // Usage: bench_llm [threads=2] [prompt=280] [decode_steps=64] [repeats=3] [model=0.5b|1.5b|7b|PATH]
-//                  [precision=f32|bf16|auto] [weight_pages=auto|huge|mapped]
+//                  [precision=f32|bf16|int8|auto] [weight_pages=auto|huge|mapped]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>

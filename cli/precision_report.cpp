@@ -42,30 +42,36 @@ nlohmann::ordered_json run_report(const Pipeline& p, const std::string& vision_p
   const enc::VisionPrecision vision =
       enc::resolve_vision_precision(enc::parse_vision_precision(vision_precision));
   const dec::WeightPlacement& placed = p.weight_placement();
+  const dec::LlmPrecision llm = dec::resolve_llm_precision(dec::parse_llm_precision(llm_precision));
+  const bool s8 = llm == dec::LlmPrecision::kInt8;  // its copies are s8, else bf16 ones (AMX)
   return {{"load_ms", round_ms(p.load_ms())},
           {"threads", p.threads()},
           {"vision_precision", std::string(enc::vision_precision_name(vision))},
           {"vision_kernel", vision_kernel(p.config().vision, vision)},
           {"isa", isa_report()},
-          {"llm_precision", std::string(dec::llm_precision_name(
-                                dec::resolve_llm_precision(dec::parse_llm_precision(llm_precision))))},
+          {"llm_precision", std::string(dec::llm_precision_name(llm))},
           {"weight_pages", std::string(dec::weight_pages_name(placed.pages))},
           // Matrices interleaved at load: their prefill runs on the int8 kernels, whatever
           // llm_precision says (it applies to the other matrices), unless llm_bf16_packing is on:
-          // then from a matrix's second prompt on bf16 copies packed for oneDNN take it (AMX).
+          // then from a matrix's second prompt on bf16 copies packed for oneDNN take it (AMX); or
+          // under int8, from 48 tokens, the s8 copies of llm_s8_copies (made at the first prompt).
           {"packed_matrices", placed.packed},
-          {"llm_bf16_packing", {{"on", p.llm_packs()}, {"packed_mb", p.llm_packed_mb()}}}};
+          {"llm_bf16_packing", {{"on", !s8 && p.llm_packs()}, {"packed_mb", s8 ? 0 : p.llm_packed_mb()}}},
+          {"llm_s8_copies", {{"on", s8 && p.llm_packs()}, {"packed_mb", s8 ? p.llm_packed_mb() : 0}}}};
 }
 
 std::string machine_line(const nlohmann::ordered_json& run) {
   const nlohmann::ordered_json& isa = run.at("isa");
-  const bool packs = run.at("llm_bf16_packing").at("on").get<bool>();
+  const bool bf16_copies = run.at("llm_bf16_packing").at("on").get<bool>();
+  const bool s8_copies = run.at("llm_s8_copies").at("on").get<bool>();
   return fmt::format("# {}, {} threads; cpu {}; kernels {}, oneDNN {}; vision {} ({}), llm {}{}, weights {}",
                      isa.at("model").get<std::string>(), run.at("threads").get<int>(),
                      isa.at("cpu").get<std::string>(), isa.at("kernels").get<std::string>(),
                      isa.at("onednn").get<std::string>(), run.at("vision_precision").get<std::string>(),
                      run.at("vision_kernel").get<std::string>(), run.at("llm_precision").get<std::string>(),
-                     packs ? " (packed bf16 from the 2nd prompt)" : "",
+                     bf16_copies ? " (packed bf16 from the 2nd prompt)"
+                     : s8_copies ? " (s8 copies from the 1st prompt of 48+ tokens)"
+                                 : "",
                      run.at("weight_pages").get<std::string>());
 }
 
