@@ -31,6 +31,13 @@ nlohmann::ordered_json failed_config_report(const std::string& path, const Error
   };
 }
 
+nlohmann::ordered_json llm_precisions_report() {
+  nlohmann::ordered_json names = nlohmann::ordered_json::array();
+  for (const dec::LlmPrecision p : dec::runnable_llm_precisions())
+    names.push_back(dec::llm_precision_name(p));
+  return names;
+}
+
 nlohmann::ordered_json inspect(const std::string& path) {
   ModelSource src;
   try {
@@ -111,7 +118,10 @@ nlohmann::ordered_json inspect(const std::string& path) {
         // what --llm-precision auto runs the prefill in on this CPU
         {"auto_precision", dec::llm_precision_name(dec::resolve_llm_precision(dec::LlmPrecision::kAuto))},
         // bytes of packed bf16 prefill copies auto keeps in a long-lived process (0: none; AMX only)
-        {"auto_bf16_packing_bytes", pack_bytes}}},
+        {"auto_bf16_packing_bytes", pack_bytes},
+        // every --llm-precision this CPU runs, and the s8 copy int8 makes at its first prompt
+        {"precisions", llm_precisions_report()},
+        {"int8_copy_bytes", dec::llm_copy_bytes(c.llm, 1)}}},
       {"isa", isa_report()},
       // what --weight-pages auto can use: huge pages need THP "always" or "madvise"
       {"transparent_huge_pages", std::string(thp_mode_name(transparent_huge_pages()))},

@@ -5,6 +5,7 @@
 // report "SKIPPED:" without it (ctest marks them skipped).
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -58,6 +59,11 @@ TEST_CASE(
   // packed bf16 prefill copies: on AMX only (the tiny model's copy fits any free memory)
   const bool amx = bf16_support() == Bf16Support::kAmx && !std::getenv("FVLM_LLM_PACK");
   CHECK((r.lines[0]["llm"]["auto_bf16_packing_bytes"].get<int64_t>() > 0) == amx);
+  // every precision this CPU runs: int8 exactly where oneDNN has VNNI
+  const nlohmann::json& names = r.lines[0]["llm"]["precisions"];
+  CHECK(names[0] == "f32");
+  CHECK((std::find(names.begin(), names.end(), "int8") != names.end()) == onednn_has_vnni());
+  CHECK(r.lines[0]["llm"]["int8_copy_bytes"].get<int64_t>() > 0);
   r = run_cli_with_env("FVLM_MAX_ISA=avx2", "inspect '" + tiny_model() + "'");
   REQUIRE(r.lines.size() == 1);
   CHECK(r.lines[0]["llm"]["auto_precision"] == "f32");
