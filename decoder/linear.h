@@ -30,7 +30,10 @@ inline constexpr int64_t kDequantGemmMinRows = 48;  // bench_quant's crossover (
 // conversion left to amortise, an AMX matmul matches the int8 kernels at 40 rows (bench_llm: 108-114
 // vs 112 ms) and beats them at 280 (bench/README.md, "LLM prefill on AMX").
 inline constexpr int64_t kBf16PackedMinRows = 48;
-// The int8 prefill takes over at the same row count (bench_llm --precision int8 measures it).
+// The int8 prefill takes over at the same row count. Not for speed: from 12 rows it already beats the
+// int8 kernels (bench_llm 2 T 1 12 q8 auto,int8: 1.14-1.40x at 12-40 tokens, 0.88x at 8), but the
+// golden text prompts (21-27 tokens) then fall to logits cosine 0.9989-0.9994 against FP32, under
+// issue 12's 0.9995, where the multi-turn prompts from 66 tokens keep 0.9997 and more.
 inline constexpr int64_t kInt8MinRows = 48;
 
 // y[M, N] = x[M, K] . W^T (+ bias[N] when not null), W [N, K] row-major. Threads inside.
