@@ -88,7 +88,7 @@ const PackedWeights* PrefillMatmul::packed(const Tensor& w) const {
   const std::tuple<const void*, int64_t, int64_t> key{w.data(), N, K};
   std::lock_guard<std::mutex> lock(pack_mu_);
   PackSlot& slot = packed_[key];
-  if (slot.w || (!slot.seen && operands_ == MatmulOperands::kBf16)) {
+  if (slot.w || slot.refused || (!slot.seen && operands_ == MatmulOperands::kBf16)) {
     slot.seen = true;
     return slot.w.get();
   }
@@ -98,7 +98,10 @@ const PackedWeights* PrefillMatmul::packed(const Tensor& w) const {
     std::lock_guard<std::mutex> plans_lock(mu_);
     want = packed_desc(K, N);
   }
-  if (packed_bytes_ + int64_t(want.get_size()) > pack_budget_) return nullptr;
+  if (packed_bytes_ + int64_t(want.get_size()) > pack_budget_) {
+    slot.refused = true;
+    return nullptr;
+  }
   slot.w = pack(w, want);
   packed_bytes_ += int64_t(want.get_size());
   return slot.w.get();

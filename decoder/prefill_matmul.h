@@ -95,6 +95,7 @@ class PrefillMatmul {
   mutable std::mutex pack_mu_;  // one packing at a time; the map only grows (pointers stay valid)
   struct PackSlot {
     bool seen = false;
+    bool refused = false;  // past the budget: never asked again (finding out costs a primitive desc)
     std::unique_ptr<PackedWeights> w;
   };
   mutable std::map<std::tuple<const void*, int64_t, int64_t>, PackSlot> packed_;

@@ -138,6 +138,24 @@ TEST_CASE("linear int8: y = xs[m] * ws[n] * integer sum + b from kInt8MinRows ro
   }
 }
 
+TEST_CASE(
+    "linear int8: a matrix past the s8 budget is never packed, and its linear is exactly the FP32 path's") {
+  if (skip_without_vnni()) return;
+  const int64_t K = 96, N = 64, M = 60;
+  const Tensor w = random_f32(N, K, 11), x = random_f32(M, K, 12);
+  const PrefillMatmul small(1000, MatmulOperands::kS8);  // 64 x 96 s8 = 6 KB > 1000 bytes
+  CHECK(small.packed(w) == nullptr);
+  CHECK(small.packed(w) == nullptr);
+  CHECK(small.packed_bytes() == 0);
+  GemmScratch scratch;
+  scratch.int8 = &small;
+  std::vector<float> y(static_cast<size_t>(M * N)), ref(static_cast<size_t>(M * N));
+  linear(x.f32(), M, w, nullptr, y.data(), scratch);
+  linear(x.f32(), M, w, nullptr, ref.data());
+  CHECK(small.calls() == 0);
+  CHECK(y == ref);
+}
+
 TEST_CASE("llm precision int8: offered exactly where oneDNN has VNNI, refused with a reason elsewhere") {
   const std::vector<LlmPrecision> runnable = runnable_llm_precisions();
   const bool offered = std::find(runnable.begin(), runnable.end(), LlmPrecision::kInt8) != runnable.end();
