@@ -24,24 +24,20 @@ constexpr size_t kMaxPlans = 512;
 // The M the packed layout is asked for: oneDNN 2.6 picks the same weight layout for every M (checked
 // from 1 to 1000 rows on AMX and AVX512_BF16), and a plan for another M is made with it as given.
 constexpr int64_t kPackForRows = 256;
-}  // namespace
 
-namespace {
 // One engine for every PrefillMatmul: a session's scratch keeps one stream, which the int8 and bf16
 // matmuls of an int8 prefill share, and a stream only runs primitives of its own engine.
 const dnnl::engine& cpu_engine() {
   static const dnnl::engine engine(dnnl::engine::kind::cpu, 0);
   return engine;
 }
+
+dt operand_type(MatmulOperands o) { return o == MatmulOperands::kS8 ? dt::s8 : dt::bf16; }
+dt result_type(MatmulOperands o) { return o == MatmulOperands::kS8 ? dt::s32 : dt::f32; }
 }  // namespace
 
 PrefillMatmul::PrefillMatmul(int64_t pack_budget, MatmulOperands operands)
     : engine_(cpu_engine()), pack_budget_(pack_budget), operands_(operands) {}
-
-namespace {
-dt operand_type(MatmulOperands o) { return o == MatmulOperands::kS8 ? dt::s8 : dt::bf16; }
-dt result_type(MatmulOperands o) { return o == MatmulOperands::kS8 ? dt::s32 : dt::f32; }
-}  // namespace
 
 memory::desc PrefillMatmul::packed_desc(int64_t K, int64_t N) const {
   const dt in = operand_type(operands_);
