@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "core/parallel.h"
+#include "decoder/int8_outliers.h"
 #include "quant/s8_rows.h"
 
 namespace fvlm::dec {
@@ -27,8 +28,17 @@ void scale_row(const int32_t* acc, int64_t N, float xs, const float* ws, const f
     for (int64_t n = 0; n < N; ++n) y[n] = float(acc[n]) * (xs * ws[n]);
 }
 
-// x [M, K] quantised per row into the scratch.
-void quantize_input(const float* x, int64_t M, int64_t K, MatmulScratch& s) {
+// x [M, K] quantised per row into the scratch, without the outlier columns (they go through f32).
+void quantize_input(const float* x, int64_t M, int64_t K, std::span<const int> outliers, MatmulScratch& s) {
+  if (!outliers.empty()) {
+    float* inliers = grown(s.x_inliers, M * K);
+    parallel_for(M, row_grain(K), [&](int64_t a, int64_t b) {
+      std::copy(x + a * K, x + b * K, inliers + a * K);
+      for (int64_t m = a; m < b; ++m)
+        for (int c : outliers) inliers[m * K + c] = 0.0f;
+    });
+    x = inliers;
+  }
   quant::quantize_rows_s8(x, M, K, grown(s.xq, M * K), grown(s.x_scale, M));
 }
 
@@ -41,7 +51,9 @@ bool linear_int8(const float* x, int64_t M, std::span<const LinearOut> outs, Gem
     if (!(packed[i] = scratch.int8->packed(*outs[i].W))) return false;
   const int64_t K = outs[0].W->dim(1);
   MatmulScratch& s = scratch.mm_scratch;
-  quantize_input(x, M, K, s);
+  const std::vector<int> outliers =
+      find_outlier_columns(x, M, K, kInt8OutlierRatio, kMaxOutlierColumns, s.outlier_ratios);
+  quantize_input(x, M, K, outliers, s);
   for (size_t i = 0; i < outs.size(); ++i) {
     const PackedWeights& w = *packed[i];
     FVLM_CHECK(w.k == K, "linear: K mismatch");
@@ -53,6 +65,7 @@ bool linear_int8(const float* x, int64_t M, std::span<const LinearOut> outs, Gem
       for (int64_t m = a; m < b; ++m)
         scale_row(acc + m * N, N, s.x_scale[size_t(m)], w.scale.data(), o.bias, o.y + m * N);
     });
+    if (!outliers.empty()) add_outlier_products(x, M, K, outliers, w.columns->get(*o.W, outliers), N, o.y);
   }
   return true;
 }

@@ -1,7 +1,8 @@
 // The int8 prefill (--llm-precision int8): prefill matmuls as oneDNN s8 x s8 -> s32 primitives on
 // copies of the weights requantised per row (PrefillMatmul with MatmulOperands::kS8), activations
 // quantised per row (a scale per token, quant/s8_rows.h) at each call:
-//   y[m, n] = xs[m] * ws[n] * sum_k qx[m, k] qw[n, k] + b[n]
+//   y[m, n] = xs[m] * ws[n] * sum_k qx[m, k] qw[n, k] + b[n]  (+ x's outlier columns in f32:
+//   decoder/int8_outliers.h)
 // linear_int8 returns false, having done nothing, when a matrix has no s8 copy (past the budget):
 // the caller then runs its other path.
 #pragma once

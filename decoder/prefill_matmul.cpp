@@ -48,7 +48,7 @@ memory::desc PrefillMatmul::packed_desc(int64_t K, int64_t N) const {
 
 std::unique_ptr<PackedWeights> PrefillMatmul::pack(const Tensor& w, const memory::desc& want) const {
   const int64_t N = w.dim(0), K = w.dim(1);
-  auto packed = std::make_unique<PackedWeights>(PackedWeights{memory(want, engine_), N, K, {}});
+  auto packed = std::make_unique<PackedWeights>(PackedWeights{memory(want, engine_), N, K, {}, nullptr});
   memory user;
   std::vector<uint16_t> plain_bf16;
   std::vector<int8_t> plain_s8;
@@ -60,6 +60,7 @@ std::unique_ptr<PackedWeights> PrefillMatmul::pack(const Tensor& w, const memory
   } else {
     plain_s8.resize(size_t(N * K));
     packed->scale.resize(size_t(N));
+    packed->columns = std::make_unique<WeightColumns>();
     // the f32 values (as the FP32 path sees them), then requantised per row; a panel at a time
     const int64_t panel_rows = std::min<int64_t>(N, 1024);
     std::vector<float> panel(size_t(panel_rows * K));

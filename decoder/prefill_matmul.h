@@ -26,17 +26,19 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "core/tensor.h"
+#include "decoder/int8_outliers.h"
 
 namespace fvlm::dec {
 
 enum class MatmulOperands { kBf16, kS8 };
 
 // Per session: bf16 copies of the activations and of one weight panel; s8 activations with their
-// row scales and the s32 products; the stream and scratchpad.
+// row scales (and x without its outlier columns, int8_outliers.h) and the s32 products; the stream
+// and scratchpad.
 struct MatmulScratch {
   std::vector<uint16_t> x, w;
   std::vector<int8_t> xq;
-  std::vector<float> x_scale;
+  std::vector<float> x_scale, x_inliers, outlier_ratios;
   std::vector<int32_t> acc;
   dnnl::stream stream;
   Tensor pad;
@@ -47,7 +49,8 @@ struct MatmulScratch {
 struct PackedWeights {
   dnnl::memory mem;
   int64_t n = 0, k = 0;
-  std::vector<float> scale;  // s8 only
+  std::vector<float> scale;                // s8 only
+  std::unique_ptr<WeightColumns> columns;  // s8 only: the f32 columns its outliers met (int8_outliers.h)
 };
 
 // Shared by the sessions of a model (thread-safe): the engine, the primitive cache and the packed
