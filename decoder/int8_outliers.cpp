@@ -29,25 +29,28 @@ float sum_of_squares(const float* x, int64_t n) {
 std::vector<int> find_outlier_columns(const float* x, int64_t M, int64_t K, float ratio, int max_columns,
                                       std::vector<float>& ratios) {
   // One pass over the rows: each row's 1 / (ratio * RMS), then its |x| times that into the column
-  // maxima of the thread (merged after): a column is an outlier where its maximum exceeds 1.
-  const int threads = std::max(1, num_threads());
-  ratios.assign(size_t(threads) * size_t(K), 0.0f);
-  parallel_for(M, std::max<int64_t>(1, 4096 / std::max<int64_t>(1, K)), [&](int64_t b, int64_t e) {
-    float* col = ratios.data() + size_t(omp_get_thread_num()) * size_t(K);
-    for (int64_t m = b; m < e; ++m) {
-      const float* r = x + m * K;
-      const float limit = ratio * std::sqrt(sum_of_squares(r, K) / float(K));
-      if (!(limit > 0)) continue;  // an all-zero row has no outliers
-      const float s = 1.0f / limit;
-      for (int64_t k = 0; k < K; ++k) {
-        const float v = std::fabs(r[k]) * s;
-        col[k] = col[k] < v ? v : col[k];
+  // maxima of its part of the rows (one part per thread, merged after): a column is an outlier
+  // where its maximum exceeds 1.
+  const int64_t parts = std::clamp<int64_t>(M * K / 16384, 1, std::max(1, num_threads()));
+  ratios.assign(size_t(parts * K), 0.0f);
+  parallel_for(parts, 1, [&](int64_t p0, int64_t p1) {
+    for (int64_t part = p0; part < p1; ++part) {
+      float* col = ratios.data() + part * K;
+      for (int64_t m = M * part / parts; m < M * (part + 1) / parts; ++m) {
+        const float* r = x + m * K;
+        const float limit = ratio * std::sqrt(sum_of_squares(r, K) / float(K));
+        if (!(limit > 0)) continue;  // an all-zero row has no outliers
+        const float s = 1.0f / limit;
+        for (int64_t k = 0; k < K; ++k) {
+          const float v = std::fabs(r[k]) * s;
+          col[k] = col[k] < v ? v : col[k];
+        }
       }
     }
   });
   float* col = ratios.data();
-  for (int t = 1; t < threads; ++t)
-    for (int64_t k = 0; k < K; ++k) col[k] = std::max(col[k], ratios[size_t(t) * size_t(K) + size_t(k)]);
+  for (int64_t part = 1; part < parts; ++part)
+    for (int64_t k = 0; k < K; ++k) col[k] = std::max(col[k], ratios[size_t(part * K + k)]);
   std::vector<int> out;
   for (int64_t k = 0; k < K; ++k)
     if (col[k] > 1.0f) out.push_back(int(k));
