@@ -74,6 +74,7 @@ struct LlmPrecisionRun {
   std::vector<double> prefill_ms, ttft_ms;
   std::vector<std::vector<float>> logits;  // per image: the last prompt position's logits
   std::vector<GenerateResult> answers;     // per image, greedy
+  dec::OutlierCounts outliers;             // int8: the outlier columns its prefills met
 };
 
 // The encoder alone, each precision on its own backend over one opened checkpoint: features and
@@ -165,6 +166,7 @@ void answer_all_llm(const ComparePrecisionOptions& o, const std::vector<NamedIma
         run.ttft_ms.push_back(t.ttft);
       }
     }
+    run.outliers = p->llm_int8_outliers();
   }
 }
 
@@ -213,6 +215,7 @@ nlohmann::ordered_json report_llm(const std::vector<NamedImage>& images,
                                   {"prefill_ms", ms_stats(run.prefill_ms)},
                                   {"ttft_ms", ms_stats(run.ttft_ms)}};
     row.update(against_reference(images, cosines, run.answers, ref.answers, "logits_cosine"));
+    if (run.precision == dec::LlmPrecision::kInt8) row["outliers"] = outlier_report(run.outliers);
     out.push_back(std::move(row));
   }
   return out;
@@ -280,9 +283,9 @@ int run_compare_precision(const ComparePrecisionOptions& o) {
   std::vector<LlmPrecisionRun> llm_runs;
   for (dec::LlmPrecision p : dec::runnable_llm_precisions())
     llm_runs.push_back(
-        {std::string(dec::llm_precision_name(p)), p, dec::WeightPages::kMapped, false, {}, {}, {}, {}});
+        {std::string(dec::llm_precision_name(p)), p, dec::WeightPages::kMapped, false, {}, {}, {}, {}, {}});
   llm_runs.push_back(
-      {"int8_kernels", dec::LlmPrecision::kF32, dec::WeightPages::kHuge, false, {}, {}, {}, {}});
+      {"int8_kernels", dec::LlmPrecision::kF32, dec::WeightPages::kHuge, false, {}, {}, {}, {}, {}});
   encode_all(o, images, runs);
   answer_all(o, images, runs);
   answer_all_llm(o, images, llm_runs);

@@ -89,7 +89,7 @@ int run_batch_bench(const BatchBench& b) {
   const TaskSpec ask{Task::kAsk, b.question, ""};
   for (int i = 0; i < b.warmup; ++i)
     p->run(task_request(ask, images[size_t(i) % images.size()].image, b.run));
-  const nlohmann::ordered_json how = run_report(*p, b.run.model.vision_precision, b.run.model.llm_precision);
+  nlohmann::ordered_json how = run_report(*p, b.run.model.vision_precision, b.run.model.llm_precision);
   std::vector<Measure> rows;
   for (int parallel : b.parallels) {
     rows.push_back(measure(*p, b, ask, images, parallel));
@@ -98,6 +98,8 @@ int run_batch_bench(const BatchBench& b) {
                  m.images_per_s(), m.tokens_per_s(), m.mean_ttft_ms(),
                  m.failed ? fmt::format(" ({} failed, first: {})", m.failed, m.first_error) : "");
   }
+  // again: the packed copies and the int8 outlier counts are only known after the runs
+  how = run_report(*p, b.run.model.vision_precision, b.run.model.llm_precision);
   if (b.format == "table") {
     std::printf("%s\n", machine_line(how).c_str());
     std::printf("%8s %7s %7s %9s %9s %10s %12s %8s %8s\n", "parallel", "images", "failed", "wall_s",

@@ -37,6 +37,14 @@ nlohmann::ordered_json vision_kernels_report(const FastVitHdConfig& cfg) {
   return j;
 }
 
+nlohmann::ordered_json outlier_report(const dec::OutlierCounts& c) {
+  return {{"inputs", c.inputs},
+          {"with_outliers", c.with_outliers},
+          {"columns_mean", c.with_outliers ? double(c.columns) / double(c.with_outliers) : 0.0},
+          {"columns_max", c.max_columns},
+          {"cap", dec::kMaxOutlierColumns}};
+}
+
 nlohmann::ordered_json run_report(const Pipeline& p, const std::string& vision_precision,
                                   const std::string& llm_precision) {
   const enc::VisionPrecision vision =
@@ -57,7 +65,10 @@ nlohmann::ordered_json run_report(const Pipeline& p, const std::string& vision_p
           // under int8, from 48 tokens, the s8 copies of llm_s8_copies (made at the first prompt).
           {"packed_matrices", placed.packed},
           {"llm_bf16_packing", {{"on", !s8 && p.llm_packs()}, {"packed_mb", s8 ? 0 : p.llm_packed_mb()}}},
-          {"llm_s8_copies", {{"on", s8 && p.llm_packs()}, {"packed_mb", s8 ? p.llm_packed_mb() : 0}}}};
+          {"llm_s8_copies",
+           {{"on", s8 && p.llm_packs()},
+            {"packed_mb", s8 ? p.llm_packed_mb() : 0},
+            {"outliers", outlier_report(p.llm_int8_outliers())}}}};
 }
 
 std::string machine_line(const nlohmann::ordered_json& run) {

@@ -26,6 +26,21 @@ namespace fvlm::dec {
 inline constexpr float kInt8OutlierRatio = 6.0f;
 inline constexpr int kMaxOutlierColumns = 32;
 
+// How often the int8 prefill met outlier columns: per matmul input (one x, whatever the number of
+// matrices it multiplies), so that a user can see whether a checkpoint has them (bench reports it).
+struct OutlierCounts {
+  int64_t inputs = 0;         // x matrices quantised
+  int64_t with_outliers = 0;  // of them, with at least one outlier column
+  int64_t columns = 0;        // outlier columns over all inputs
+  int max_columns = 0;        // the most in one input (kMaxOutlierColumns: the cap was reached)
+  void add(int n) {
+    ++inputs;
+    with_outliers += n > 0;
+    columns += n;
+    max_columns = n > max_columns ? n : max_columns;
+  }
+};
+
 // The columns k of x [M, K] where some row m has |x[m, k]| > ratio * rms(x[m, :]), the largest
 // ratios first, at most max_columns. `ratios` is scratch. Threads inside.
 std::vector<int> find_outlier_columns(const float* x, int64_t M, int64_t K, float ratio, int max_columns,

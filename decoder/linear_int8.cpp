@@ -54,6 +54,7 @@ bool linear_int8(const float* x, int64_t M, std::span<const LinearOut> outs, Gem
   const std::vector<int> outliers =
       find_outlier_columns(x, M, K, kInt8OutlierRatio, kMaxOutlierColumns, s.outlier_ratios);
   quantize_input(x, M, K, outliers, s);
+  scratch.int8->count_outliers(int(outliers.size()));
   for (size_t i = 0; i < outs.size(); ++i) {
     const PackedWeights& w = *packed[i];
     FVLM_CHECK(w.k == K, "linear: K mismatch");

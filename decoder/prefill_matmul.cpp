@@ -178,4 +178,14 @@ int64_t PrefillMatmul::calls() const {
   return calls_;
 }
 
+void PrefillMatmul::count_outliers(int columns) const {
+  std::lock_guard lock(mu_);
+  outliers_.add(columns);
+}
+
+OutlierCounts PrefillMatmul::outlier_counts() const {
+  std::lock_guard lock(mu_);
+  return outliers_;
+}
+
 }  // namespace fvlm::dec

@@ -75,6 +75,9 @@ class PrefillMatmul {
   bool packs() const { return pack_budget_ > 0; }
   int64_t packed_bytes() const;
   int64_t calls() const;  // matmuls run so far (tests check that the bf16 path was taken)
+  // s8: the outlier columns linear_int8 found in its inputs (decoder/int8_outliers.h).
+  void count_outliers(int columns) const;
+  OutlierCounts outlier_counts() const;
 
  private:
   struct Plan {
@@ -95,7 +98,8 @@ class PrefillMatmul {
   mutable std::mutex mu_;
   mutable std::map<Key, std::shared_ptr<const Plan>> plans_;
   mutable int64_t calls_ = 0;
-  mutable std::mutex pack_mu_;  // one packing at a time; the map only grows (pointers stay valid)
+  mutable OutlierCounts outliers_;  // under mu_
+  mutable std::mutex pack_mu_;      // one packing at a time; the map only grows (pointers stay valid)
   struct PackSlot {
     bool seen = false;
     bool refused = false;  // past the budget: never asked again (finding out costs a primitive desc)

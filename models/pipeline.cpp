@@ -67,6 +67,10 @@ class FastVlmPipeline final : public Pipeline {
   const dec::WeightPlacement& weight_placement() const override { return placement_; }
   bool llm_packs() const override { return packer_ && packer_->packs(); }
   int64_t llm_packed_mb() const override { return packer_ ? packer_->packed_bytes() >> 20 : 0; }
+  dec::OutlierCounts llm_int8_outliers() const override {
+    return packer_ && packer_->operands() == dec::MatmulOperands::kS8 ? packer_->outlier_counts()
+                                                                      : dec::OutlierCounts{};
+  }
   int threads() const override { return runtime_.threads(); }
 
   GenerateResult run(const Request& req) override {  // a batch of one

@@ -12,6 +12,7 @@
 #include "core/image.h"
 #include "core/image_prep.h"
 #include "decoder/chat_template.h"
+#include "decoder/int8_outliers.h"
 #include "decoder/llm_precision.h"
 #include "decoder/weight_pages.h"
 #include "encoder/vision_precision.h"
@@ -114,6 +115,8 @@ class Pipeline {
   // and the MB packed so far.
   virtual bool llm_packs() const = 0;
   virtual int64_t llm_packed_mb() const = 0;
+  // --llm-precision int8: the outlier columns its prefill met so far (all zero otherwise).
+  virtual dec::OutlierCounts llm_int8_outliers() const = 0;
   // The threads its kernels use (PipelineOptions::threads, 0 resolved). OpenMP's thread count is
   // per thread: another thread that runs the pipeline (an Engine's) sets it from this.
   virtual int threads() const = 0;

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "core/dispatch.h"
+#include "decoder/int8_outliers.h"
 #include "encoder/vision_precision.h"
 #include "tests/e2e/cli_runner.h"
 #include "tests/test_util.h"
@@ -122,6 +123,10 @@ TEST_CASE("cli bench --compare-precision: every precision against f32 on the gol
     if (name == "int8") {  // the golden prompts are under 48 tokens: bf16 matmuls (where native) or f32
       CHECK(cos_min >= 0.9995);
       CHECK(p["first_token_agreement"] == 1.0);
+      CHECK(p["outliers"]["inputs"] == 0);  // so no s8 matmul input was searched for outlier columns
+      CHECK(p["outliers"]["cap"] == dec::kMaxOutlierColumns);
+    } else {
+      CHECK_FALSE(p.contains("outliers"));
     }
     for (const auto& im : p["images"]) CHECK(im["logits_cosine"].get<double>() >= cos_min);
   }

@@ -157,6 +157,11 @@ TEST_CASE(
   linear(x.f32(), M, w, nullptr, y.data(), gs);
   linear(x.f32(), M, w, nullptr, fp32.data());  // the FP32 path
   CHECK(mm.calls() == 1);
+  const OutlierCounts counted = mm.outlier_counts();
+  CHECK(counted.inputs == 1);
+  CHECK(counted.with_outliers == 1);
+  CHECK(counted.columns == 3);
+  CHECK(counted.max_columns == 3);
 
   // float64 on the same split, and the per-token int8 of the whole rows (before the outlier columns)
   auto quantised_rows = [&](bool without_outliers, std::vector<int8_t>& q, std::vector<float>& s) {
