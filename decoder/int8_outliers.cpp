@@ -5,26 +5,11 @@
 
 #include "core/half.h"
 #include "core/parallel.h"
+#include "decoder/rms_norm.h"
 #include "quant/blocks.h"
 #include "quant/dequantize.h"
 
 namespace fvlm::dec {
-
-namespace {
-
-// sum of squares of x[0..n) in float, eight partial sums (a loop the compiler vectorises)
-float sum_of_squares(const float* x, int64_t n) {
-  float part[8] = {};
-  int64_t k = 0;
-  for (; k + 8 <= n; k += 8)
-    for (int j = 0; j < 8; ++j) part[j] += x[k + j] * x[k + j];
-  float ss = 0;
-  for (; k < n; ++k) ss += x[k] * x[k];
-  for (float p : part) ss += p;
-  return ss;
-}
-
-}  // namespace
 
 std::vector<int> find_outlier_columns(const float* x, int64_t M, int64_t K, float ratio, int max_columns,
                                       std::vector<float>& ratios) {
@@ -62,6 +47,15 @@ std::vector<int> find_outlier_columns(const float* x, int64_t M, int64_t K, floa
 
 namespace {
 
+// Element (n, k) of a plain Q8_0 / Q4_0 matrix of `blocks` blocks per row: its block decoded.
+template <class Block>
+float block_value(const uint8_t* bytes, int64_t blocks, int64_t n, int64_t k,
+                  void (*decode)(const Block*, float*, int64_t)) {
+  float block[quant::kBlock];
+  decode(reinterpret_cast<const Block*>(bytes) + n * blocks + k / quant::kBlock, block, quant::kBlock);
+  return block[k % quant::kBlock];
+}
+
 // Columns `cols` of w [N, K] as f32 into out[j] (N values each). The float types and plain Q8_0 /
 // Q4_0 are read where the columns are (one element, or one block of 32, per row and column); other
 // layouts (the interleaved ones of quant/packed.h) through whole rows, a panel at a time.
@@ -87,21 +81,11 @@ void extract_columns(const Tensor& w, std::span<const int> cols, std::span<float
         return f16_to_f32(reinterpret_cast<const uint16_t*>(bytes)[n * K + k]);
       });
     case DType::Q8_0:
-      return per_row([&](int64_t n, int64_t k) {
-        float block[quant::kBlock];
-        quant::dequantize_row_q8_0(
-            reinterpret_cast<const quant::BlockQ8_0*>(bytes) + n * blocks + k / quant::kBlock, block,
-            quant::kBlock);
-        return block[k % quant::kBlock];
-      });
+      return per_row(
+          [&](int64_t n, int64_t k) { return block_value(bytes, blocks, n, k, quant::dequantize_row_q8_0); });
     case DType::Q4_0:
-      return per_row([&](int64_t n, int64_t k) {
-        float block[quant::kBlock];
-        quant::dequantize_row_q4_0(
-            reinterpret_cast<const quant::BlockQ4_0*>(bytes) + n * blocks + k / quant::kBlock, block,
-            quant::kBlock);
-        return block[k % quant::kBlock];
-      });
+      return per_row(
+          [&](int64_t n, int64_t k) { return block_value(bytes, blocks, n, k, quant::dequantize_row_q4_0); });
     default:
       break;
   }

@@ -6,17 +6,21 @@
 
 namespace fvlm::dec {
 
-namespace {
-void rms_norm_row(const float* x, int64_t H, const float* w, float eps, float* y) {
-  float part[8] = {};  // 8 partial sums: vectorisable, and the error stays at f32 level
+float sum_of_squares(const float* x, int64_t n) {
+  float part[8] = {};
   int64_t i = 0;
-  for (; i + 8 <= H; i += 8)
+  for (; i + 8 <= n; i += 8)
     for (int j = 0; j < 8; ++j) part[j] += x[i + j] * x[i + j];
   float ss = 0.f;
-  for (; i < H; ++i) ss += x[i] * x[i];
+  for (; i < n; ++i) ss += x[i] * x[i];
   for (float p : part) ss += p;
-  const float inv = 1.0f / std::sqrt(ss / float(H) + eps);  // hidden_states * torch.rsqrt(variance + eps)
-  for (i = 0; i < H; ++i) y[i] = w[i] * (x[i] * inv);       // self.weight * hidden_states
+  return ss;
+}
+
+namespace {
+void rms_norm_row(const float* x, int64_t H, const float* w, float eps, float* y) {
+  const float inv = 1.0f / std::sqrt(sum_of_squares(x, H) / float(H) + eps);  // torch.rsqrt(variance + eps)
+  for (int64_t i = 0; i < H; ++i) y[i] = w[i] * (x[i] * inv);                 // self.weight * hidden_states
 }
 }  // namespace
 

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <stdexcept>
 #include <thread>
 
@@ -20,6 +21,14 @@
 #include <unistd.h>
 
 namespace fvlm::test {
+
+Tensor uniform_matrix(int64_t rows, int64_t cols, uint32_t seed) {
+  std::mt19937 g(seed);
+  std::uniform_real_distribution<float> u(-1, 1);
+  Tensor t = Tensor::zeros(DType::F32, {rows, cols});
+  for (int64_t i = 0; i < t.numel(); ++i) t.f32()[i] = u(g);
+  return t;
+}
 
 std::string golden_dir() {
   if (const char* e = std::getenv("FASTVLM_GOLDEN")) return e;

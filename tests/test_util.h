@@ -25,6 +25,9 @@ nlohmann::json golden_e2e_cases();
 std::string source_dir();  // the repository root
 std::string cli_path();    // the built fastvlm binary
 
+// An F32 [rows, cols] matrix of values uniform in [-1, 1), the same for the same seed.
+Tensor uniform_matrix(int64_t rows, int64_t cols, uint32_t seed);
+
 struct Diff {
   double max_abs = 0;  // max |a - b|
   double max_ref = 0;  // max |b|

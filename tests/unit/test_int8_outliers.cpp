@@ -20,19 +20,12 @@
 #include "quant/matmul_quant.h"
 #include "quant/packed.h"
 #include "quant/s8_rows.h"
+#include "tests/test_util.h"
 
 using namespace fvlm;
 using namespace fvlm::dec;
 
 namespace {
-
-Tensor uniform_f32(int64_t rows, int64_t cols, uint32_t seed) {
-  std::mt19937 g(seed);
-  std::uniform_real_distribution<float> u(-1, 1);
-  Tensor t = Tensor::zeros(DType::F32, {rows, cols});
-  for (int64_t i = 0; i < t.numel(); ++i) t.f32()[i] = u(g);
-  return t;
-}
 
 // A 16-bit copy of an F32 matrix.
 Tensor to_16bit(const Tensor& f, DType t) {
@@ -48,7 +41,7 @@ Tensor to_16bit(const Tensor& f, DType t) {
 TEST_CASE(
     "int8 outliers: the columns over ratio x their row's RMS, largest ratio kept first, none in even rows") {
   const int64_t M = 120, K = 300;  // over 16384 values: split in parts, merged
-  Tensor x = uniform_f32(M, K, 1);
+  Tensor x = test::uniform_matrix(M, K, 1);
   std::vector<float> scratch;
   CHECK(find_outlier_columns(x.f32(), M, K, kInt8OutlierRatio, kMaxOutlierColumns, scratch).empty());
   x.f32()[3 * K + 17] = 40.0f;     // row RMS ~2.4: ratio ~17
@@ -100,7 +93,7 @@ TEST_CASE(
     "int8 outliers: weight columns are rows_to_f32's values in every weight layout, and stay valid past the "
     "cap") {
   const int64_t N = 48, K = 96;
-  const Tensor f = uniform_f32(N, K, 2);
+  const Tensor f = test::uniform_matrix(N, K, 2);
   const Tensor q8 = quant::quantize(f, DType::Q8_0), q4 = quant::quantize(f, DType::Q4_0);
   const Tensor layouts[] = {f,  to_16bit(f, DType::BF16), to_16bit(f, DType::F16), q8,
                             q4, quant::pack(q8),          quant::pack(q4)};
@@ -137,13 +130,13 @@ TEST_CASE(
     return;
   }
   const int64_t M = 64, K = 256, N = 80;
-  const Tensor w = quant::quantize(uniform_f32(N, K, 3), DType::Q8_0);
+  const Tensor w = quant::quantize(test::uniform_matrix(N, K, 3), DType::Q8_0);
   std::vector<float> wv(size_t(N * K));
   quant::rows_to_f32(w, 0, N, wv.data());
   std::vector<int8_t> qw(wv.size());
   std::vector<float> ws(static_cast<size_t>(N));
   quant::quantize_rows_s8_ref(wv.data(), N, K, qw.data(), ws.data());
-  Tensor x = uniform_f32(M, K, 4);
+  Tensor x = test::uniform_matrix(M, K, 4);
   const std::vector<int> outliers{7, 100, 201};
   for (int64_t m = 0; m < M; ++m)  // systematic channels, as a trained model's
     for (size_t j = 0; j < outliers.size(); ++j) x.f32()[m * K + outliers[j]] *= 40.0f + 20.0f * float(j);

@@ -21,19 +21,12 @@
 #include "quant/dequantize.h"
 #include "quant/matmul_quant.h"
 #include "quant/s8_rows.h"
+#include "tests/test_util.h"
 
 using namespace fvlm;
 using namespace fvlm::dec;
 
 namespace {
-
-Tensor random_f32(int64_t rows, int64_t cols, uint32_t seed) {
-  std::mt19937 g(seed);
-  std::uniform_real_distribution<float> u(-1, 1);
-  Tensor t = Tensor::zeros(DType::F32, {rows, cols});
-  for (int64_t i = 0; i < t.numel(); ++i) t.f32()[i] = u(g);
-  return t;
-}
 
 bool skip_without_vnni() {
   if (onednn_has_vnni()) return false;
@@ -50,7 +43,7 @@ TEST_CASE("prefill matmul s8: exact integer sums, extreme values included, odd s
     CAPTURE(M);
     CAPTURE(K);
     CAPTURE(N);
-    Tensor w = random_f32(N, K, uint32_t(K));
+    Tensor w = test::uniform_matrix(N, K, uint32_t(K));
     for (int64_t k = 0; k < K; ++k) w.f32()[k] = (k % 2) ? 1.0f : -1.0f;  // row 0: +-127 once quantised
     for (int64_t k = 0; k < K; ++k) w.f32()[K + k] = 1.0f;                // row 1: all 127
     const PrefillMatmul mm(int64_t(1) << 30, MatmulOperands::kS8);
@@ -89,7 +82,7 @@ TEST_CASE("linear int8: y = xs[m] * ws[n] * integer sum + b from kInt8MinRows ro
   const int64_t K = 160, N = 72;
   for (const DType dt : {DType::F32, DType::Q8_0}) {
     CAPTURE(dtype_name(dt));
-    const Tensor wf = random_f32(N, K, 3);
+    const Tensor wf = test::uniform_matrix(N, K, 3);
     const Tensor w = dt == DType::F32 ? wf : quant::quantize(wf, dt);
     std::vector<float> wvals(size_t(N * K));
     quant::rows_to_f32(w, 0, N, wvals.data());
@@ -101,7 +94,7 @@ TEST_CASE("linear int8: y = xs[m] * ws[n] * integer sum + b from kInt8MinRows ro
     const PrefillMatmul mm(int64_t(1) << 30, MatmulOperands::kS8);
     for (const int64_t M : {kInt8MinRows - 1, kInt8MinRows, int64_t(131)}) {
       CAPTURE(M);
-      Tensor x = random_f32(M, K, uint32_t(M));
+      Tensor x = test::uniform_matrix(M, K, uint32_t(M));
       for (int64_t k = 0; k < K; ++k) x.f32()[k] *= 50.0f;  // one loud token: its own scale, no one else's
       GemmScratch scratch;
       scratch.int8 = &mm;
@@ -142,7 +135,7 @@ TEST_CASE(
     "linear int8: a matrix past the s8 budget is never packed, and its linear is exactly the FP32 path's") {
   if (skip_without_vnni()) return;
   const int64_t K = 96, N = 64, M = 60;
-  const Tensor w = random_f32(N, K, 11), x = random_f32(M, K, 12);
+  const Tensor w = test::uniform_matrix(N, K, 11), x = test::uniform_matrix(M, K, 12);
   const PrefillMatmul small(1000, MatmulOperands::kS8);  // 64 x 96 s8 = 6 KB > 1000 bytes
   CHECK(small.packed(w) == nullptr);
   CHECK(small.packed(w) == nullptr);
