@@ -8,6 +8,7 @@
 #include "decoder/rms_norm.h"
 #include "quant/blocks.h"
 #include "quant/dequantize.h"
+#include "quant/packed.h"
 
 namespace fvlm::dec {
 
@@ -57,8 +58,8 @@ float block_value(const uint8_t* bytes, int64_t blocks, int64_t n, int64_t k,
 }
 
 // Columns `cols` of w [N, K] as f32 into out[j] (N values each). The float types and plain Q8_0 /
-// Q4_0 are read where the columns are (one element, or one block of 32, per row and column); other
-// layouts (the interleaved ones of quant/packed.h) through whole rows, a panel at a time.
+// Q4_0 and their interleaved forms (quant/packed.h) are read where the columns are (one element, or
+// one block of 32, per row and column); any other layout through whole rows, a panel at a time.
 void extract_columns(const Tensor& w, std::span<const int> cols, std::span<float* const> out) {
   const int64_t N = w.dim(0), K = w.dim(1);
   const auto* bytes = static_cast<const uint8_t*>(w.data());
@@ -87,6 +88,8 @@ void extract_columns(const Tensor& w, std::span<const int> cols, std::span<float
       return per_row(
           [&](int64_t n, int64_t k) { return block_value(bytes, blocks, n, k, quant::dequantize_row_q4_0); });
     default:
+      if (quant::is_packed(w.dtype()))
+        return per_row([&](int64_t n, int64_t k) { return quant::packed_value(w, n, k); });
       break;
   }
   const int64_t panel_rows =

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "core/half.h"
 
 namespace fvlm::quant {
 
@@ -133,6 +134,26 @@ const uint8_t* unpacked_row(const Tensor& m, int64_t r) {
   row.resize(size_t(dtype_bytes(m.dtype(), k)));
   unpack_row(m.dtype(), static_cast<const uint8_t*>(m.data()), k, r, row.data());
   return row.data();
+}
+
+float packed_value(const Tensor& m, int64_t r, int64_t k) {
+  const DType t = m.dtype();
+  FVLM_CHECK(is_packed(t), "packed_value: not a packed type");
+  const int64_t K = m.dim(-1), nb = K / kBlock, b = k / kBlock, v = k % kBlock, row = r % kPackRows;
+  const uint8_t* group = static_cast<const uint8_t*>(m.data()) + r / kPackRows * packed_group_bytes(t, K);
+  const int64_t quant_bytes = packed_quant_bytes(t);
+  uint16_t d;  // the scales follow the quants of every block: 16 f16 per block
+  std::memcpy(&d, group + nb * quant_bytes + b * 2 * kPackRows + 2 * row, sizeof d);
+  const uint8_t* quants = group + b * quant_bytes;
+  int q;
+  if (t == DType::Q8_0_R16) {
+    q = int(quants[64 * (v / 4) + 4 * row + v % 4]) - 128;
+  } else {  // value v < 16 in the low nibble of ggml's qs[v], v >= 16 in the high one of qs[v - 16]
+    const int64_t s = v % 16;
+    const uint8_t byte = quants[64 * (s / 4) + 4 * row + s % 4];
+    q = int(v < 16 ? byte & 0x0f : byte >> 4) - 8;
+  }
+  return float(q) * f16_to_f32(d);
 }
 
 }  // namespace fvlm::quant

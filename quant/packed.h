@@ -52,6 +52,10 @@ Tensor pack(const Tensor& w);
 
 // Row r of a packed matrix [N, K] at `data` as K / 32 ggml blocks (BlockQ8_0 / BlockQ4_0) into out.
 void unpack_row(DType packed, const uint8_t* data, int64_t k, int64_t r, void* out);
+// Element (r, k) of the packed tensor m as f32, from its own quant and scale: the value rows_to_f32
+// gives there (the int8 prefill reads its outlier columns so, decoder/int8_outliers.h).
+float packed_value(const Tensor& m, int64_t r, int64_t k);
+
 // Row r of the packed tensor m as ggml blocks, in a buffer of the calling thread (valid until its
 // next call): what the widening paths (rows_to_f32 / rows_to_bf16) read a packed row through.
 const uint8_t* unpacked_row(const Tensor& m, int64_t r);

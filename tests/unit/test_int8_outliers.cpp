@@ -122,6 +122,21 @@ TEST_CASE(
   CHECK((*first[3])[1] == f.f32()[1 * K + 3]);  // what a caller holds stays valid
 }
 
+TEST_CASE("quant::packed_value is rows_to_f32's value at every element of Q8_0_R16 and Q4_0_R16") {
+  const int64_t N = 32, K = 128;
+  const Tensor f = test::uniform_matrix(N, K, 9);
+  for (const DType t : {DType::Q8_0, DType::Q4_0}) {
+    const Tensor packed = quant::pack(quant::quantize(f, t));
+    CAPTURE(dtype_name(packed.dtype()));
+    std::vector<float> rows(size_t(N * K));
+    quant::rows_to_f32(packed, 0, N, rows.data());
+    int wrong = 0;
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t k = 0; k < K; ++k) wrong += quant::packed_value(packed, n, k) != rows[size_t(n * K + k)];
+    CHECK(wrong == 0);
+  }
+}
+
 TEST_CASE(
     "linear int8 with outlier columns: inliers in s8, outliers in f32, far nearer FP32 than one scale per "
     "token") {
