@@ -3,12 +3,9 @@
 #include <algorithm>
 #include <cmath>
 
-#include "core/half.h"
 #include "core/parallel.h"
 #include "decoder/rms_norm.h"
-#include "quant/blocks.h"
 #include "quant/dequantize.h"
-#include "quant/packed.h"
 
 namespace fvlm::dec {
 
@@ -46,67 +43,6 @@ std::vector<int> find_outlier_columns(const float* x, int64_t M, int64_t K, floa
   return out;
 }
 
-namespace {
-
-// Element (n, k) of a plain Q8_0 / Q4_0 matrix of `blocks` blocks per row: its block decoded.
-template <class Block>
-float block_value(const uint8_t* bytes, int64_t blocks, int64_t n, int64_t k,
-                  void (*decode)(const Block*, float*, int64_t)) {
-  float block[quant::kBlock];
-  decode(reinterpret_cast<const Block*>(bytes) + n * blocks + k / quant::kBlock, block, quant::kBlock);
-  return block[k % quant::kBlock];
-}
-
-// Columns `cols` of w [N, K] as f32 into out[j] (N values each). The float types and plain Q8_0 /
-// Q4_0 and their interleaved forms (quant/packed.h) are read where the columns are (one element, or
-// one block of 32, per row and column); any other layout through whole rows, a panel at a time.
-void extract_columns(const Tensor& w, std::span<const int> cols, std::span<float* const> out) {
-  const int64_t N = w.dim(0), K = w.dim(1);
-  const auto* bytes = static_cast<const uint8_t*>(w.data());
-  auto per_row = [&](auto&& value) {  // value(row, column) -> float
-    parallel_for(N, 64, [&](int64_t b, int64_t e) {
-      for (int64_t n = b; n < e; ++n)
-        for (size_t j = 0; j < cols.size(); ++j) out[j][n] = value(n, int64_t(cols[j]));
-    });
-  };
-  const int64_t blocks = K / quant::kBlock;
-  switch (w.dtype()) {
-    case DType::F32:
-      return per_row([&](int64_t n, int64_t k) { return w.f32()[n * K + k]; });
-    case DType::BF16:
-      return per_row([&](int64_t n, int64_t k) {
-        return bf16_to_f32(reinterpret_cast<const uint16_t*>(bytes)[n * K + k]);
-      });
-    case DType::F16:
-      return per_row([&](int64_t n, int64_t k) {
-        return f16_to_f32(reinterpret_cast<const uint16_t*>(bytes)[n * K + k]);
-      });
-    case DType::Q8_0:
-      return per_row(
-          [&](int64_t n, int64_t k) { return block_value(bytes, blocks, n, k, quant::dequantize_row_q8_0); });
-    case DType::Q4_0:
-      return per_row(
-          [&](int64_t n, int64_t k) { return block_value(bytes, blocks, n, k, quant::dequantize_row_q4_0); });
-    default:
-      if (quant::is_packed(w.dtype()))
-        return per_row([&](int64_t n, int64_t k) { return quant::packed_value(w, n, k); });
-      break;
-  }
-  const int64_t panel_rows =
-      std::max<int64_t>(1, std::min<int64_t>(N, (int64_t(1) << 20) / std::max<int64_t>(1, K)));
-  std::vector<float> panel(size_t(panel_rows * K));
-  for (int64_t n0 = 0; n0 < N; n0 += panel_rows) {
-    const int64_t rows = std::min(panel_rows, N - n0);
-    parallel_for(rows, 16, [&](int64_t b, int64_t e) {
-      quant::rows_to_f32(w, n0 + b, n0 + e, panel.data() + b * K);
-      for (int64_t r = b; r < e; ++r)
-        for (size_t j = 0; j < cols.size(); ++j) out[j][n0 + r] = panel[size_t(r * K + cols[j])];
-    });
-  }
-}
-
-}  // namespace
-
 std::vector<WeightColumns::Column> WeightColumns::get(const Tensor& w, std::span<const int> cols) {
   std::lock_guard lock(mu_);
   std::vector<int> missing;
@@ -120,7 +56,11 @@ std::vector<WeightColumns::Column> WeightColumns::get(const Tensor& w, std::span
       fresh.push_back(std::make_shared<std::vector<float>>(size_t(w.dim(0))));
       dst.push_back(fresh.back()->data());
     }
-    extract_columns(w, missing, dst);
+    // read where they are, one element (or one block of 32) per row and column
+    parallel_for(w.dim(0), 64, [&](int64_t b, int64_t e) {
+      for (int64_t n = b; n < e; ++n)
+        for (size_t j = 0; j < missing.size(); ++j) dst[j][n] = quant::value_f32(w, n, missing[j]);
+    });
     for (size_t j = 0; j < missing.size(); ++j) held_[missing[j]] = std::move(fresh[j]);
   }
   std::vector<Column> out;
@@ -133,26 +73,20 @@ size_t WeightColumns::held() const {
   return held_.size();
 }
 
-void add_outlier_products(const float* x, int64_t M, int64_t K, std::span<const int> cols,
-                          std::span<const WeightColumns::Column> columns, int64_t N, float* y) {
-  parallel_for(M, 1, [&](int64_t b, int64_t e) {
-    for (int64_t m = b; m < e; ++m) {
-      float* yr = y + m * N;
-      size_t j = 0;
-      for (; j + 4 <= cols.size(); j += 4) {  // four columns per pass over the row of y
-        const float x0 = x[m * K + cols[j]], x1 = x[m * K + cols[j + 1]], x2 = x[m * K + cols[j + 2]],
-                    x3 = x[m * K + cols[j + 3]];
-        const float *w0 = columns[j]->data(), *w1 = columns[j + 1]->data(), *w2 = columns[j + 2]->data(),
-                    *w3 = columns[j + 3]->data();
-        for (int64_t n = 0; n < N; ++n) yr[n] += x0 * w0[n] + x1 * w1[n] + x2 * w2[n] + x3 * w3[n];
-      }
-      for (; j < cols.size(); ++j) {
-        const float xv = x[m * K + cols[j]];
-        const float* wc = columns[j]->data();
-        for (int64_t n = 0; n < N; ++n) yr[n] += xv * wc[n];
-      }
-    }
-  });
+void add_outlier_row(const float* x, std::span<const int> cols,
+                     std::span<const WeightColumns::Column> columns, int64_t N, float* y) {
+  size_t j = 0;
+  for (; j + 4 <= cols.size(); j += 4) {  // four columns per pass over the row of y
+    const float x0 = x[cols[j]], x1 = x[cols[j + 1]], x2 = x[cols[j + 2]], x3 = x[cols[j + 3]];
+    const float *w0 = columns[j]->data(), *w1 = columns[j + 1]->data(), *w2 = columns[j + 2]->data(),
+                *w3 = columns[j + 3]->data();
+    for (int64_t n = 0; n < N; ++n) y[n] += x0 * w0[n] + x1 * w1[n] + x2 * w2[n] + x3 * w3[n];
+  }
+  for (; j < cols.size(); ++j) {
+    const float xv = x[cols[j]];
+    const float* wc = columns[j]->data();
+    for (int64_t n = 0; n < N; ++n) y[n] += xv * wc[n];
+  }
 }
 
 }  // namespace fvlm::dec

@@ -64,8 +64,9 @@ class WeightColumns {
   std::unordered_map<int, Column> held_;
 };
 
-// y [M, N] (row stride N) += x[:, cols] . W[:, cols]^T, x [M, K]; columns[j] is column cols[j] of W.
-void add_outlier_products(const float* x, int64_t M, int64_t K, std::span<const int> cols,
-                          std::span<const WeightColumns::Column> columns, int64_t N, float* y);
+// One row: y[0..N) += x[cols] . W[:, cols]^T, where columns[j] is column cols[j] of W (linear_int8
+// calls it right after rescaling the row, while it is in cache).
+void add_outlier_row(const float* x, std::span<const int> cols,
+                     std::span<const WeightColumns::Column> columns, int64_t N, float* y);
 
 }  // namespace fvlm::dec

@@ -62,11 +62,14 @@ bool linear_int8(const float* x, int64_t M, std::span<const LinearOut> outs, Gem
     int32_t* acc = grown(s.acc, M * N);
     scratch.int8->run(s.xq.data(), M, w, acc, N, s);
     const LinearOut& o = outs[i];
+    const std::vector<WeightColumns::Column> columns =
+        outliers.empty() ? std::vector<WeightColumns::Column>{} : w.columns->get(*o.W, outliers);
     parallel_for(M, row_grain(N), [&](int64_t a, int64_t b) {
-      for (int64_t m = a; m < b; ++m)
+      for (int64_t m = a; m < b; ++m) {
         scale_row(acc + m * N, N, s.x_scale[size_t(m)], w.scale.data(), o.bias, o.y + m * N);
+        add_outlier_row(x + m * K, outliers, columns, N, o.y + m * N);  // nothing when there are none
+      }
     });
-    if (!outliers.empty()) add_outlier_products(x, M, K, outliers, w.columns->get(*o.W, outliers), N, o.y);
   }
   return true;
 }

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "core/half.h"
 #include "core/widen.h"
 #include "quant/packed.h"
 
@@ -52,6 +53,35 @@ void rows_to_f32(const Tensor& m, int64_t row_begin, int64_t row_end, float* dst
     dequantize_rows(m, row_begin, row_end, dst);
   else
     widen_rows(m, row_begin, row_end, dst);
+}
+
+namespace {
+// Element (r, k) of a ggml Q8_0 / Q4_0 matrix: its block decoded by the specification.
+template <class Block>
+float block_value(const Tensor& m, int64_t r, int64_t k, void (*decode)(const Block*, float*, int64_t)) {
+  float block[kBlock];
+  decode(static_cast<const Block*>(m.data()) + r * (m.dim(-1) / kBlock) + k / kBlock, block, kBlock);
+  return block[k % kBlock];
+}
+}  // namespace
+
+float value_f32(const Tensor& m, int64_t r, int64_t k) {
+  const int64_t at = r * m.dim(-1) + k;
+  switch (m.dtype()) {
+    case DType::F32:
+      return m.f32()[at];
+    case DType::BF16:
+      return bf16_to_f32(static_cast<const uint16_t*>(m.data())[at]);
+    case DType::F16:
+      return f16_to_f32(static_cast<const uint16_t*>(m.data())[at]);
+    case DType::Q8_0:
+      return block_value(m, r, k, dequantize_row_q8_0);
+    case DType::Q4_0:
+      return block_value(m, r, k, dequantize_row_q4_0);
+    default:
+      if (is_packed(m.dtype())) return packed_value(m, r, k);
+      throw Error(Errc::kUnsupported, fmt::format("value_f32: no f32 values of {}", dtype_name(m.dtype())));
+  }
 }
 
 }  // namespace fvlm::quant

@@ -30,5 +30,8 @@ void dequantize_rows(const Tensor& m, int64_t row_begin, int64_t row_end, float*
 // The same for any weight dtype: F32/BF16/F16 widened (core/widen.h), Q8_0/Q4_0 dequantised (as
 // ggml_get_rows does). Other dtypes: Error{kUnsupported}.
 void rows_to_f32(const Tensor& m, int64_t row_begin, int64_t row_end, float* dst);
+// Element (r, k) alone, the value rows_to_f32 gives there: one element, or one block of 32, read
+// where it is (the int8 prefill takes single weight columns so, decoder/int8_outliers.h).
+float value_f32(const Tensor& m, int64_t r, int64_t k);
 
 }  // namespace fvlm::quant

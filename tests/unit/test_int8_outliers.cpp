@@ -122,17 +122,19 @@ TEST_CASE(
   CHECK((*first[3])[1] == f.f32()[1 * K + 3]);  // what a caller holds stays valid
 }
 
-TEST_CASE("quant::packed_value is rows_to_f32's value at every element of Q8_0_R16 and Q4_0_R16") {
+TEST_CASE("quant::value_f32 is rows_to_f32's value at every element of every weight layout") {
   const int64_t N = 32, K = 128;
   const Tensor f = test::uniform_matrix(N, K, 9);
-  for (const DType t : {DType::Q8_0, DType::Q4_0}) {
-    const Tensor packed = quant::pack(quant::quantize(f, t));
-    CAPTURE(dtype_name(packed.dtype()));
+  const Tensor q8 = quant::quantize(f, DType::Q8_0), q4 = quant::quantize(f, DType::Q4_0);
+  const Tensor layouts[] = {f,  to_16bit(f, DType::BF16), to_16bit(f, DType::F16), q8,
+                            q4, quant::pack(q8),          quant::pack(q4)};
+  for (const Tensor& w : layouts) {
+    CAPTURE(dtype_name(w.dtype()));
     std::vector<float> rows(size_t(N * K));
-    quant::rows_to_f32(packed, 0, N, rows.data());
+    quant::rows_to_f32(w, 0, N, rows.data());
     int wrong = 0;
     for (int64_t n = 0; n < N; ++n)
-      for (int64_t k = 0; k < K; ++k) wrong += quant::packed_value(packed, n, k) != rows[size_t(n * K + k)];
+      for (int64_t k = 0; k < K; ++k) wrong += quant::value_f32(w, n, k) != rows[size_t(n * K + k)];
     CHECK(wrong == 0);
   }
 }
