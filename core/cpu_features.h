@@ -12,9 +12,10 @@ enum class CpuFeature {
   kAvx2,        // AVX2 + FMA + F16C (ymm state enabled by the OS)
   kAvxVnni,     // kAvx2 + AVX-VNNI (VEX-encoded vpdpbusd on ymm; Alder Lake, Zen 5)
   kAvx512Vnni,  // AVX-512 F/BW/VL/DQ + AVX512_VNNI (zmm/opmask state enabled by the OS)
+  kAmxInt8,     // kAvx512Vnni + AMX-TILE/INT8, tile state granted to the process (Sapphire Rapids+)
 };
 
-std::string_view cpu_feature_name(CpuFeature f);  // "none", "avx2", "avx_vnni", "avx512_vnni"
+std::string_view cpu_feature_name(CpuFeature f);  // "none", "avx2", "avx_vnni", "avx512_vnni", "amx_int8"
 bool cpu_has(CpuFeature f);                       // detected once, cached
 std::string cpu_features_summary();               // e.g. "avx2 fma f16c" for logs; also names
                                                   // avx512_bf16 and amx_* (oneDNN's tiers)

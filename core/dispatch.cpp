@@ -18,7 +18,7 @@ constexpr const char* kEnv = "FVLM_MAX_ISA";
 
 // oneDNN's highest ISA inside each of our tiers. oneDNN has no plain-C++ level: its floor is
 // SSE4.1, the x86-64 baseline it JITs for. avx2 includes AVX2-VNNI, as our avx2 tier does;
-// avx512 stops before AMX (a different register file, not an AVX-512 tier).
+// avx512 stops before AMX (a different register file, not an AVX-512 tier), which amx adds.
 dnnl::cpu_isa onednn_isa(IsaCeiling c) {
   switch (c) {
     case IsaCeiling::kScalar:
@@ -27,6 +27,8 @@ dnnl::cpu_isa onednn_isa(IsaCeiling c) {
       return dnnl::cpu_isa::avx2_vnni;
     case IsaCeiling::kAvx512:
       return dnnl::cpu_isa::avx512_core_bf16;
+    case IsaCeiling::kAmx:
+      return dnnl::cpu_isa::avx512_core_amx;
     case IsaCeiling::kNone:
       break;
   }
@@ -66,8 +68,9 @@ IsaCeiling parse_isa_ceiling(std::string_view value) {
   if (value == "scalar") return IsaCeiling::kScalar;
   if (value == "avx2") return IsaCeiling::kAvx2;
   if (value == "avx512") return IsaCeiling::kAvx512;
+  if (value == "amx") return IsaCeiling::kAmx;
   throw Error(Errc::kBadArgs,
-              fmt::format("{}='{}' is not an ISA level: use scalar, avx2 or avx512", kEnv, value));
+              fmt::format("{}='{}' is not an ISA level: use scalar, avx2, avx512 or amx", kEnv, value));
 }
 
 std::string_view isa_ceiling_name(IsaCeiling c) {
@@ -78,6 +81,8 @@ std::string_view isa_ceiling_name(IsaCeiling c) {
       return "avx2";
     case IsaCeiling::kAvx512:
       return "avx512";
+    case IsaCeiling::kAmx:
+      return "amx";
     case IsaCeiling::kNone:
       return "none";
   }
@@ -93,6 +98,8 @@ IsaCeiling isa_tier(CpuFeature f) {
       return IsaCeiling::kAvx2;
     case CpuFeature::kAvx512Vnni:
       return IsaCeiling::kAvx512;
+    case CpuFeature::kAmxInt8:
+      return IsaCeiling::kAmx;
   }
   return IsaCeiling::kNone;
 }

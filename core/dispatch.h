@@ -1,7 +1,7 @@
 // One way to pick a kernel. Every op keeps a constexpr table of variants {name, feature, fn} next
 // to it, the scalar reference first (the spec), then faster variants in increasing ISA order.
 // pick() walks the table once and returns the last variant this CPU runs under the ceiling
-// FVLM_MAX_ISA=scalar|avx2|avx512 (read once; for tests, and for users on CPUs that misreport a
+// FVLM_MAX_ISA=scalar|avx2|avx512|amx (read once; for tests, and for users on CPUs that misreport a
 // feature), and logs the choice at debug level. Tests walk the same tables against the reference.
 // XNNPACK's src/configs/ and gemma's HWY_DYNAMIC_DISPATCH are the models.
 #pragma once
@@ -21,13 +21,15 @@ struct Variant {
 };
 
 // The forced ceiling. Tiers: scalar (plain C++), avx2 (AVX2/FMA/F16C and AVX-VNNI on ymm),
-// avx512 (everything we have). kNone: no ceiling, the CPU's features decide alone.
-enum class IsaCeiling { kScalar, kAvx2, kAvx512, kNone };
+// avx512 (AVX-512 with VNNI), amx (+ the AMX tiles: everything we have). kNone: no ceiling, the
+// CPU's features decide alone.
+enum class IsaCeiling { kScalar, kAvx2, kAvx512, kAmx, kNone };
 
-// "scalar" | "avx2" | "avx512" -> the ceiling; "" -> kNone; anything else: Error{kBadArgs}.
+// "scalar" | "avx2" | "avx512" | "amx" -> the ceiling; "" -> kNone; anything else: Error{kBadArgs}.
 IsaCeiling parse_isa_ceiling(std::string_view value);
-std::string_view isa_ceiling_name(IsaCeiling c);  // "scalar", "avx2", "avx512", "none"
-// The tier a feature belongs to (kNone -> kScalar, kAvx2/kAvxVnni -> kAvx2, kAvx512Vnni -> kAvx512).
+std::string_view isa_ceiling_name(IsaCeiling c);  // "scalar", "avx2", "avx512", "amx", "none"
+// The tier a feature belongs to (kNone -> kScalar, kAvx2/kAvxVnni -> kAvx2, kAvx512Vnni -> kAvx512,
+// kAmxInt8 -> kAmx).
 IsaCeiling isa_tier(CpuFeature f);
 
 // FVLM_MAX_ISA, read once. The first call also caps oneDNN at the same tier

@@ -46,7 +46,7 @@ LlmPrecision resolve_llm_precision(LlmPrecision p) {
 
 LlmPack parse_llm_pack(std::string_view s) { return parse_enum<LlmPack>(kPackNames, s, "FVLM_LLM_PACK"); }
 
-int64_t llm_pack_budget(LlmPack pack, LlmPrecision p, int64_t copy_bytes) {
+int64_t llm_pack_budget(LlmPack pack, LlmPrecision p, int64_t copy_bytes, bool int8_on_amx) {
   if (p != LlmPrecision::kBf16 && p != LlmPrecision::kInt8) return 0;
   if (pack == LlmPack::kAuto)
     if (const char* env = std::getenv("FVLM_LLM_PACK"); env && *env) pack = parse_llm_pack(env);
@@ -63,6 +63,11 @@ int64_t llm_pack_budget(LlmPack pack, LlmPrecision p, int64_t copy_bytes) {
   }
   if (pack == LlmPack::kOn) return budget;
   if (pack == LlmPack::kOff || bf16_support() != Bf16Support::kAmx) return 0;
+  if (int8_on_amx) {
+    spdlog::info(
+        "llm bf16 prefill: no packed copy (the AMX int8 kernels run the packed Q8_0/Q4_0 weights as fast)");
+    return 0;
+  }
   if (avail > 0 && budget > avail / 4) {
     spdlog::info("llm bf16 prefill: no packed copy ({} MB would pass a quarter of the {} MB available)",
                  budget >> 20, avail >> 20);

@@ -40,7 +40,10 @@ LlmPack parse_llm_pack(std::string_view s);  // throws Error{kBadArgs}
 // The packing budget in bytes (0: no packing) for copies of `copy_bytes` (resolved precision p). int8
 // always packs (it has no other way to run) unless FVLM_LLM_PACK=off or the copy would pass half
 // the available memory; then its prefill runs the bf16 / f32 path, with a warning.
-int64_t llm_pack_budget(LlmPack pack, LlmPrecision p, int64_t copy_bytes);
+// bf16 with `int8_on_amx` (the layer weights are packed Q8_0/Q4_0 that the AMX int8 kernels run:
+// as fast as oneDNN's bf16 matmul on a packed copy, bench/README.md "Session 30") packs nothing
+// unless FVLM_LLM_PACK=on.
+int64_t llm_pack_budget(LlmPack pack, LlmPrecision p, int64_t copy_bytes, bool int8_on_amx = false);
 // The bytes of a copy of the matrices prefill multiplies by (each layer's seven projections;
 // lm_head only ever sees one row) at `bytes_per_weight`: ~716 MB at 0.5B in bf16, ~358 MB in s8.
 int64_t llm_copy_bytes(const Qwen2Config& c, int bytes_per_weight);

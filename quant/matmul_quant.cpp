@@ -36,12 +36,14 @@ constexpr MatmulVariant kQ8_0R16Variants[] = {
     {"avx2", CpuFeature::kAvx2, matmul_q8_0_r16_avx2},
     {"avxvnni", CpuFeature::kAvxVnni, matmul_q8_0_r16_avxvnni},
     {"avx512vnni", CpuFeature::kAvx512Vnni, matmul_q8_0_r16_avx512},
+    {"amx", CpuFeature::kAmxInt8, matmul_q8_0_r16_amx},
 };
 constexpr MatmulVariant kQ4_0R16Variants[] = {
     {"ref", CpuFeature::kNone, matmul_q4_0_r16_ref},
     {"avx2", CpuFeature::kAvx2, matmul_q4_0_r16_avx2},
     {"avxvnni", CpuFeature::kAvxVnni, matmul_q4_0_r16_avxvnni},
     {"avx512vnni", CpuFeature::kAvx512Vnni, matmul_q4_0_r16_avx512},
+    {"amx", CpuFeature::kAmxInt8, matmul_q4_0_r16_amx},
 };
 
 }  // namespace
@@ -111,6 +113,15 @@ QuantizedRows quantize_x(const float* x, int64_t M, int64_t K) {
   return {M, K, q, dd, s};
 }
 }  // namespace
+
+void* thread_scratch(int64_t bytes) {
+  struct alignas(64) Line {
+    uint8_t bytes[64];
+  };
+  thread_local std::vector<Line> lines;
+  if (int64_t(lines.size()) * 64 < bytes) lines.resize(size_t((bytes + 63) / 64));
+  return lines.data();
+}
 
 void matmul_quant(const float* x, int64_t M, int64_t K, const Tensor& w, float* y) {
   const QuantOut one{&w, y};

@@ -74,7 +74,7 @@ void matmul_q8_0_avxvnni(const QuantizedRows&, const QuantMatrix&, int64_t, int6
 void matmul_q4_0_avxvnni(const QuantizedRows&, const QuantMatrix&, int64_t, int64_t, float*, int64_t);
 void matmul_q8_0_avx512(const QuantizedRows&, const QuantMatrix&, int64_t, int64_t, float*, int64_t);
 void matmul_q4_0_avx512(const QuantizedRows&, const QuantMatrix&, int64_t, int64_t, float*, int64_t);
-// On packed weights (matmul_packed_{ref,avx2,avxvnni,avx512}.cpp): any range [n_begin, n_end).
+// On packed weights (matmul_packed_{ref,avx2,avxvnni,avx512,amx}.cpp): any range [n_begin, n_end).
 void matmul_q8_0_r16_ref(const QuantizedRows&, const QuantMatrix&, int64_t, int64_t, float*, int64_t);
 void matmul_q4_0_r16_ref(const QuantizedRows&, const QuantMatrix&, int64_t, int64_t, float*, int64_t);
 void matmul_q8_0_r16_avx2(const QuantizedRows&, const QuantMatrix&, int64_t, int64_t, float*, int64_t);
@@ -83,5 +83,10 @@ void matmul_q8_0_r16_avxvnni(const QuantizedRows&, const QuantMatrix&, int64_t, 
 void matmul_q4_0_r16_avxvnni(const QuantizedRows&, const QuantMatrix&, int64_t, int64_t, float*, int64_t);
 void matmul_q8_0_r16_avx512(const QuantizedRows&, const QuantMatrix&, int64_t, int64_t, float*, int64_t);
 void matmul_q4_0_r16_avx512(const QuantizedRows&, const QuantMatrix&, int64_t, int64_t, float*, int64_t);
+// A 64-byte aligned buffer of at least `bytes`, the calling thread's own until its next call (kept
+// out of the ISA files, which must not instantiate std templates: tests/tools/check_isa_islands.sh).
+void* thread_scratch(int64_t bytes);
+void matmul_q8_0_r16_amx(const QuantizedRows&, const QuantMatrix&, int64_t, int64_t, float*, int64_t);
+void matmul_q4_0_r16_amx(const QuantizedRows&, const QuantMatrix&, int64_t, int64_t, float*, int64_t);
 
 }  // namespace fvlm::quant

@@ -391,6 +391,10 @@ TEST_CASE("llm bf16 packing: the second sighting packs, a budget too small packs
   CHECK(llm_pack_budget(LlmPack::kOn, LlmPrecision::kBf16, 1600) == 1700);
   if (bf16_support() != Bf16Support::kAmx && !std::getenv("FVLM_LLM_PACK"))
     CHECK(llm_pack_budget(LlmPack::kAuto, LlmPrecision::kBf16, 1000) == 0);
+  // Weights the AMX int8 kernels run get no bf16 copy, unless asked for.
+  if (!std::getenv("FVLM_LLM_PACK"))
+    CHECK(llm_pack_budget(LlmPack::kAuto, LlmPrecision::kBf16, 1000, true) == 0);
+  CHECK(llm_pack_budget(LlmPack::kOn, LlmPrecision::kBf16, 1600, true) == 1700);
   CHECK_THROWS_AS(parse_llm_pack("sometimes"), Error);
 }
 

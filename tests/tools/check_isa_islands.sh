@@ -14,6 +14,7 @@ for obj in "$@"; do
     *_avx2.cpp.o) isa=avx2 ;;
     *_avx512.cpp.o) isa=avx512 ;;
     *_avxvnni.cpp.o) isa=avxvnni ;;
+    *_amx.cpp.o) isa=amx ;;
     *) continue ;;
   esac
   checked=$((checked + 1))

@@ -31,7 +31,7 @@ using namespace fvlm;
 namespace {
 
 constexpr IsaCeiling kCeilings[] = {IsaCeiling::kScalar, IsaCeiling::kAvx2, IsaCeiling::kAvx512,
-                                    IsaCeiling::kNone};
+                                    IsaCeiling::kAmx, IsaCeiling::kNone};
 
 // A table's name, and for each variant its name and feature (the shape pick() relies on).
 struct TableShape {
@@ -73,10 +73,9 @@ std::vector<TableShape> all_tables() {
 void dummy_kernel(int) {}
 using DummyFn = void (*)(int);
 constexpr Variant<DummyFn> kEveryTier[] = {
-    {"ref", CpuFeature::kNone, dummy_kernel},
-    {"avx2", CpuFeature::kAvx2, dummy_kernel},
-    {"avxvnni", CpuFeature::kAvxVnni, dummy_kernel},
-    {"avx512vnni", CpuFeature::kAvx512Vnni, dummy_kernel},
+    {"ref", CpuFeature::kNone, dummy_kernel},        {"avx2", CpuFeature::kAvx2, dummy_kernel},
+    {"avxvnni", CpuFeature::kAvxVnni, dummy_kernel}, {"avx512vnni", CpuFeature::kAvx512Vnni, dummy_kernel},
+    {"amx", CpuFeature::kAmxInt8, dummy_kernel},
 };
 
 }  // namespace
@@ -86,6 +85,7 @@ TEST_CASE("dispatch: FVLM_MAX_ISA values, and a clear bad_args error for anythin
   CHECK(parse_isa_ceiling("scalar") == IsaCeiling::kScalar);
   CHECK(parse_isa_ceiling("avx2") == IsaCeiling::kAvx2);
   CHECK(parse_isa_ceiling("avx512") == IsaCeiling::kAvx512);
+  CHECK(parse_isa_ceiling("amx") == IsaCeiling::kAmx);
   for (const char* bad : {"AVX2", "sse4", "avx-512", "avx512vnni", " avx2", "none"}) {
     CAPTURE(bad);
     try {
@@ -96,7 +96,7 @@ TEST_CASE("dispatch: FVLM_MAX_ISA values, and a clear bad_args error for anythin
       const std::string msg = e.what();
       CHECK(msg.find("FVLM_MAX_ISA") != std::string::npos);
       CHECK(msg.find(bad) != std::string::npos);
-      CHECK(msg.find("scalar, avx2 or avx512") != std::string::npos);
+      CHECK(msg.find("scalar, avx2, avx512 or amx") != std::string::npos);
     }
   }
   for (IsaCeiling c : kCeilings)
@@ -111,6 +111,10 @@ TEST_CASE("dispatch: feature tiers") {
   CHECK(isa_tier(CpuFeature::kAvx2) == IsaCeiling::kAvx2);
   CHECK(isa_tier(CpuFeature::kAvxVnni) == IsaCeiling::kAvx2);  // VEX-encoded, ymm only
   CHECK(isa_tier(CpuFeature::kAvx512Vnni) == IsaCeiling::kAvx512);
+  CHECK(isa_tier(CpuFeature::kAmxInt8) == IsaCeiling::kAmx);  // a register file of its own
+  CHECK_FALSE(isa_allowed(CpuFeature::kAmxInt8, IsaCeiling::kAvx512));
+  // AMX without AVX-512 VNNI is no CPU we dispatch to (the AMX kernels hand rows to the AVX-512 ones).
+  if (cpu_has(CpuFeature::kAmxInt8)) CHECK(cpu_has(CpuFeature::kAvx512Vnni));
   CHECK(isa_allowed(CpuFeature::kNone, IsaCeiling::kScalar));
   CHECK_FALSE(isa_allowed(CpuFeature::kAvx2, IsaCeiling::kScalar));
   CHECK_FALSE(isa_allowed(CpuFeature::kAvx512Vnni, IsaCeiling::kAvx2));
@@ -224,6 +228,7 @@ TEST_CASE("dispatch: the ceiling caps OpenCV's own SIMD dispatch") {
         if (!opencv_avx512) CHECK(cv::checkHardwareSupport(CV_CPU_AVX2) == had_avx2);
         break;
       case IsaCeiling::kAvx512:
+      case IsaCeiling::kAmx:
       case IsaCeiling::kNone:  // nothing above these tiers: OpenCV keeps all it found
         CHECK(cv::useOptimized());
         CHECK(cv::checkHardwareSupport(CV_CPU_AVX2) == had_avx2);
