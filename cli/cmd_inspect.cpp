@@ -11,6 +11,7 @@
 #include "encoder/vision_precision.h"
 #include "models/model_source.h"
 #include "models/model_tokenizer.h"
+#include "quant/packed.h"
 
 namespace fvlm::cli {
 namespace {
@@ -48,9 +49,13 @@ nlohmann::ordered_json inspect(const std::string& path) {
   }
   const ModelConfig& c = src.config;
   const int64_t copy_bytes = dec::llm_copy_bytes(c.llm, 2);
+  // A Q8_0/Q4_0 file's layers are packed at load (--weight-pages auto); on AMX they need no bf16 copy.
+  const auto gate = src.tensors.find(std::string(dec::kQwen2LayerPrefix) + "0.mlp.gate_proj.weight");
+  const bool int8_on_amx = gate != src.tensors.end() && quant::packable(gate->second) &&
+                           dec::int8_kernels_on_amx(quant::packed_type(gate->second.dtype()));
   const int64_t pack_bytes =
       dec::llm_pack_budget(dec::LlmPack::kAuto, dec::resolve_llm_precision(dec::LlmPrecision::kAuto),
-                           copy_bytes) > 0
+                           copy_bytes, int8_on_amx) > 0
           ? copy_bytes
           : 0;
   const auto table = model_tensor_table(c);

@@ -9,6 +9,8 @@
 #include "core/enum_names.h"
 #include "core/error.h"
 #include "core/memory_info.h"
+#include "quant/matmul_quant.h"
+#include "quant/packed.h"
 
 namespace fvlm::dec {
 namespace {
@@ -74,6 +76,10 @@ int64_t llm_pack_budget(LlmPack pack, LlmPrecision p, int64_t copy_bytes, bool i
     return 0;
   }
   return budget;
+}
+
+bool int8_kernels_on_amx(DType t) {
+  return quant::is_packed(t) && quant::best_matmul(t).feature == CpuFeature::kAmxInt8;
 }
 
 int64_t llm_copy_bytes(const Qwen2Config& c, int bytes_per_weight) {

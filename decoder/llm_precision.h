@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/tensor.h"
 #include "decoder/qwen2_config.h"
 
 namespace fvlm::dec {
@@ -44,6 +45,9 @@ LlmPack parse_llm_pack(std::string_view s);  // throws Error{kBadArgs}
 // as fast as oneDNN's bf16 matmul on a packed copy, bench/README.md "Session 30") packs nothing
 // unless FVLM_LLM_PACK=on.
 int64_t llm_pack_budget(LlmPack pack, LlmPrecision p, int64_t copy_bytes, bool int8_on_amx = false);
+// Whether prompts run layer weights of type t on the AMX int8 kernels: packed Q8_0/Q4_0 (what
+// --weight-pages auto makes of a Q8_0/Q4_0 file) on a CPU and FVLM_MAX_ISA that allow them.
+bool int8_kernels_on_amx(DType t);
 // The bytes of a copy of the matrices prefill multiplies by (each layer's seven projections;
 // lm_head only ever sees one row) at `bytes_per_weight`: ~716 MB at 0.5B in bf16, ~358 MB in s8.
 int64_t llm_copy_bytes(const Qwen2Config& c, int bytes_per_weight);

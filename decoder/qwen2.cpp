@@ -14,8 +14,6 @@
 #include "decoder/embedding.h"
 #include "decoder/linear.h"
 #include "decoder/rms_norm.h"
-#include "quant/matmul_quant.h"
-#include "quant/packed.h"
 
 namespace fvlm::dec {
 
@@ -24,12 +22,6 @@ void add_inplace(float* x, const float* y, int64_t n) {
   parallel_for(n, 16384, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) x[i] += y[i];
   });
-}
-// Whether prompts run the layer weights on the AMX int8 kernels (packed Q8_0/Q4_0, what
-// --weight-pages auto makes of a Q8_0/Q4_0 file, on a CPU and ceiling with AMX).
-bool int8_kernels_on_amx(const Qwen2Weights& w) {
-  const DType t = w.layers.empty() ? DType::F32 : w.layers[0].gate_proj.dtype();
-  return quant::is_packed(t) && quant::best_matmul(t).feature == CpuFeature::kAmxInt8;
 }
 }  // namespace
 
@@ -89,7 +81,9 @@ Qwen2Model::Qwen2Model(Qwen2Weights w, const Qwen2Config& c, LlmPrecision precis
   }
   if (precision_ != LlmPrecision::kBf16) return;
   const int64_t copy_bytes = llm_copy_bytes(c_, 2);
-  const int64_t budget = llm_pack_budget(pack, precision_, copy_bytes, int8_kernels_on_amx(w_));
+  const int64_t budget =
+      llm_pack_budget(pack, precision_, copy_bytes,
+                      !w_.layers.empty() && int8_kernels_on_amx(w_.layers[0].gate_proj.dtype()));
   if (budget > 0)
     spdlog::info("llm bf16 prefill: layer matrices packed for oneDNN at their second prompt ({} MB)",
                  copy_bytes >> 20);

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "core/bf16_support.h"
+#include "core/dispatch.h"
 #include "core/npy.h"
 #include "tests/e2e/batch_fixture.h"
 #include "tests/e2e/cli_runner.h"
@@ -72,6 +73,14 @@ TEST_CASE(
   REQUIRE(r.lines.size() == 1);
   // forced on: wherever auto resolves to bf16 (native bf16), whatever the CPU's matrix unit
   CHECK((r.lines[0]["llm"]["auto_bf16_packing_bytes"].get<int64_t>() > 0) == bf16_is_native(bf16_support()));
+  // A Q8_0 file's layers are packed at load; where the AMX int8 kernels run them, no bf16 copy.
+  const std::string q8 = temp_path("inspect_q8_0");
+  REQUIRE(run_cli("convert '" + tiny_model() + "' -o '" + q8 + "' --type q8_0").exit_code == 0);
+  r = run_cli("inspect '" + q8 + "'");
+  REQUIRE(r.lines.size() == 1);
+  CHECK((r.lines[0]["llm"]["auto_bf16_packing_bytes"].get<int64_t>() > 0) ==
+        (amx && !isa_allowed(CpuFeature::kAmxInt8)));
+  MESSAGE("AMX int8 kernels here: ", isa_allowed(CpuFeature::kAmxInt8));
 }
 
 TEST_CASE(
