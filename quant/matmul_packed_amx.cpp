@@ -1,12 +1,13 @@
 // AMX-INT8 matmul on packed weights (quant/packed.h), for prompts: 16 rows of x against one 16-row
-// group, block by block, one TDPBSUD per block:
+// group, block by block, one TDPBSSD per 32-value block:
 //   A = the block's 32 signed bytes of 16 rows of x (row-major, as QuantizedRows keeps them)
-//   B = the block's quants, 8 rows x 64 unsigned bytes: packed.h's chunk j (values 4j..4j+3 of the
-//       16 weight rows) is already row j of AMX's four-bytes-per-column layout (Q4_0: nibbles spread
-//       into a 512-byte buffer first)
-//   C = 16 x 16 exact int32 dots, stored to L1 and taken through the chain of the AVX-512 kernel:
-//       minus offset * sum x, convert, fma with d_w * d_x, so every output is the reference's bit
-//       for bit. The per-block scales are why the dots leave the tile after each block.
+//   B = the block's quants, 8 rows x 64 bytes: packed.h's chunk j (values 4j..4j+3 of the 16 weight
+//       rows) already is row j of AMX's four-bytes-per-column layout; made signed once per group
+//       (signed_blocks) for all the tiles of x that use it
+//   C = 16 x 16 exact int32 dots, the same integers as the AVX-512 kernel's (dot minus offset * sum
+//       x), stored to L1 and taken through its chain: convert, fma with d_w * d_x. So every output
+//       is the reference's bit for bit. The per-block scales are why the dots leave the tile after
+//       each block; two tiles in flight let block b's product run while block b - 1 is scaled.
 // Rows of x past the last full 16 (and calls with fewer, as decode's) go to the AVX-512 kernel.
 // The OS must have granted the tile state (cpu_features.cpp asks for it once).
 // GCC 12 warns maybe-uninitialized inside its own _mm512_cvtepi32_ps / _mm512_cvtph_ps (their
