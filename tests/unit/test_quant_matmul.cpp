@@ -271,7 +271,7 @@ TEST_CASE("quant: every packed variant equals the packed reference bit for bit, 
   for (DType t : {DType::Q8_0_R16, DType::Q4_0_R16}) {
     report_skipped(t);
     for (int64_t k : {32, 896, 928, 4864})
-      for (int64_t m : {1, 2, 3, 4, 5, 8, 9, 16, 17, 33}) {
+      for (int64_t m : {1, 2, 3, 4, 5, 8, 9, 16, 17, 32, 33}) {
         const int64_t n = k == 4864 ? 48 : 128;
         Problem p = make_problem(t, m, n, k, uint32_t(7 * m + k));
         // Whole matrix, a range cutting groups at both ends, one group's middle.
