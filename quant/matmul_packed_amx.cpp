@@ -135,8 +135,7 @@ void matmul_packed(const QuantizedRows& x, const QuantMatrix& w, int64_t n_begin
   const int64_t full = x.rows < kMinRows ? 0 : x.rows / kTileRows * kTileRows;
   const int64_t nb = w.k / kBlock;
   if (full > 0) {
-    constexpr int64_t kQuantBytes = kQ4 ? 256 : 512;
-    const int64_t group_bytes = kPackRows * nb * (kQ4 ? 18 : 34);
+    const int64_t quant_bytes = packed_quant_bytes(w.type), group_bytes = packed_group_bytes(w.type, w.k);
     int8_t* wq = static_cast<int8_t*>(thread_scratch(nb * 512));  // one group's signed quants
     configure_tiles();
     for (int64_t g = n_begin / kPackRows; g * kPackRows < n_end; ++g) {
@@ -147,7 +146,7 @@ void matmul_packed(const QuantizedRows& x, const QuantMatrix& w, int64_t n_begin
       const uint8_t* group = w.data + g * group_bytes;
       signed_blocks<kQ4>(group, nb, wq);
       for (int64_t m = 0; m < full; m += kTileRows)
-        tile_rows16(x, m, wq, group + nb * kQuantBytes, nb, lanes, y, ldy, n0);
+        tile_rows16(x, m, wq, group + nb * quant_bytes, nb, lanes, y, ldy, n0);
     }
     _tile_release();
   }
