@@ -71,13 +71,19 @@ ConvFfnPlan make_conv_ffn_plan(Runtime& rt, WeightCache& wc, const ConvFfnW& f, 
   p.c = s.c;
   p.chunk_rows =
       s.ffn_chunk_rows > 0 ? std::min(s.ffn_chunk_rows, p.rows) : conv_ffn_chunk_rows(p.rows, hidden);
-  if (s.precision == VisionPrecision::kInt8)  // whole int8 blocks: chunked gives what one call gives
-    p.chunk_rows = std::min(p.rows, (p.chunk_rows + kInt8BlockRows - 1) / kInt8BlockRows * kInt8BlockRows);
+  // int8: one int8 block per chunk (chunked gives what one call gives): its F32 hidden (~1 MB) stays in
+  // the L2 through fc1, the GELU pass and fc2's quantisation (0.85-0.9x the time of ~1M-value chunks,
+  // bench/README.md session 31).
+  if (s.precision == VisionPrecision::kInt8)
+    p.chunk_rows = std::min(
+        p.rows, s.ffn_chunk_rows > 0 ? (p.chunk_rows + kInt8BlockRows - 1) / kInt8BlockRows * kInt8BlockRows
+                                     : kInt8BlockRows);
   p.hidden = hidden;
   const LinearIo to_hidden{.src_bf16 = true, .dst_bf16 = true}, from_hidden{.src_bf16 = true};
-  // bf16: oneDNN's erf post-op costs more than a K = 96..192 AMX matmul itself (bench/README.md);
-  // a table pass over the bf16 hidden costs a quarter of it.
-  const PostOp act = p.bf16 ? PostOp::kNone : PostOp::kGelu;
+  // bf16 and int8: oneDNN's erf post-op costs more than a K = 96..192 AMX matmul itself
+  // (bench/README.md); a table pass over the hidden costs a fraction of it.
+  p.gelu_pass = p.bf16 || s.precision == VisionPrecision::kInt8;
+  const PostOp act = p.gelu_pass ? PostOp::kNone : PostOp::kGelu;
   p.fc1 = make_linear_plan(rt, wc, f.fc1, p.chunk_rows, act, s.precision, to_hidden);
   p.fc2 = make_linear_plan(rt, wc, f.fc2, p.chunk_rows, PostOp::kAccumulate, s.precision, from_hidden);
   if (const int64_t tail = p.rows % p.chunk_rows) {
@@ -224,9 +230,11 @@ void conv_ffn(Runtime& rt, const ConvFfnPlan& p, Acts& a) {
   for (int64_t r0 = 0; r0 < p.rows; r0 += p.chunk_rows) {  // fc1 and fc2 are per token: chunks are exact
     const bool full = p.rows - r0 >= p.chunk_rows;
     run_linear(rt, full ? p.fc1 : p.fc1_tail, t + r0 * p.c * elem, a.hidden);  // x = self.act(self.fc1(x))
+    const int64_t hidden_values = std::min(p.chunk_rows, p.rows - r0) * p.hidden;
     if (p.bf16)
-      gelu_erf_bf16_inplace(reinterpret_cast<uint16_t*>(a.hidden),
-                            std::min(p.chunk_rows, p.rows - r0) * p.hidden);
+      gelu_erf_bf16_inplace(reinterpret_cast<uint16_t*>(a.hidden), hidden_values);
+    else if (p.gelu_pass)
+      gelu_erf_f32_via_bf16_inplace(a.hidden, hidden_values);
     a.done("ffn_fc1");
     run_linear(rt, full ? p.fc2 : p.fc2_tail, a.hidden, a.x + r0 * p.c);  // x = x + layer_scale * self.fc2(x)
     a.done("ffn_fc2");  //   (layer scale folded into fc2, residual as a sum post-op)

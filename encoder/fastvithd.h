@@ -27,9 +27,10 @@ using OpMarkFn = std::function<void(std::string_view op)>;
 struct ConvFfnPlan {
   ConvPlan dw7x7;
   int64_t rows = 0, chunk_rows = 0, c = 0, hidden = 0;
-  bool bf16 = false;    // dw7x7 runs bf16 and writes bf16 rows that fc1 reads as they are; fc1 writes
-                        // bf16 and its GELU is a table pass (gelu_erf_bf16_inplace), not a post-op
-  LinearPlan fc1, fc2;  // chunk_rows rows
+  bool bf16 = false;       // dw7x7 runs bf16 and writes bf16 rows that fc1 reads as they are; fc1 writes
+                           // bf16 and its GELU is a table pass (gelu_erf_bf16_inplace), not a post-op
+  bool gelu_pass = false;  // fc1 has no GELU post-op: the table pass after it (bf16 or F32 hidden)
+  LinearPlan fc1, fc2;     // chunk_rows rows
   LinearPlan fc1_tail, fc2_tail;  // rows % chunk_rows rows (when not 0)
 };
 struct RepMixerBlockPlan {

@@ -10,9 +10,15 @@ constexpr Variant<GeluBf16Fn> kGeluVariants[] = {
     {"ref", CpuFeature::kNone, gelu_erf_bf16_ref},
     {"avx512", CpuFeature::kAvx512Vnni, gelu_erf_bf16_avx512},
 };
+constexpr Variant<GeluF32Fn> kGeluF32Variants[] = {
+    {"ref", CpuFeature::kNone, gelu_erf_f32_via_bf16_ref},
+    {"avx2", CpuFeature::kAvx2, gelu_erf_f32_via_bf16_avx2},
+    {"avx512", CpuFeature::kAvx512Vnni, gelu_erf_f32_via_bf16_avx512},
+};
 }  // namespace
 
 std::span<const Variant<GeluBf16Fn>> gelu_erf_bf16_variants() { return kGeluVariants; }
+std::span<const Variant<GeluF32Fn>> gelu_erf_f32_via_bf16_variants() { return kGeluF32Variants; }
 
 const uint16_t* gelu_erf_bf16_table() {
   static const std::vector<uint16_t> table = [] {
@@ -26,6 +32,15 @@ const uint16_t* gelu_erf_bf16_table() {
 void gelu_erf_bf16_ref(uint16_t* x, int64_t n) {
   const uint16_t* t = gelu_erf_bf16_table();
   for (int64_t i = 0; i < n; ++i) x[i] = t[x[i]];
+}
+
+}  // namespace fvlm::enc
+
+namespace fvlm::enc {
+
+void gelu_erf_f32_via_bf16_ref(float* x, int64_t n) {
+  const uint16_t* t = gelu_erf_bf16_table();
+  for (int64_t i = 0; i < n; ++i) x[i] = bf16_to_f32(t[f32_to_bf16(x[i])]);
 }
 
 }  // namespace fvlm::enc

@@ -34,4 +34,16 @@ void gelu_erf_bf16_avx512(uint16_t* x, int64_t n);
 // "ref" first, then "avx512" (core/dispatch.h).
 std::span<const Variant<GeluBf16Fn>> gelu_erf_bf16_variants();
 
+// The same table for F32 values (the INT8 encoder's ConvFFN hidden, which fc1 writes as F32 without
+// oneDNN's erf post-op: it cost as much as the int8 fc1 itself, bench/README.md session 31). The spec:
+// each value v becomes bf16_to_f32(table[f32_to_bf16(v)]), i.e. GELU of v rounded to bf16, rounded to
+// bf16: within 2^-8 relative of exact GELU, far inside the u8 step that fc2 quantises it to next.
+using GeluF32Fn = void (*)(float* x, int64_t n);
+void gelu_erf_f32_via_bf16_ref(float* x, int64_t n);
+void gelu_erf_f32_via_bf16_avx2(float* x, int64_t n);
+void gelu_erf_f32_via_bf16_avx512(float* x, int64_t n);
+
+// "ref" first, then "avx2", "avx512" (core/dispatch.h).
+std::span<const Variant<GeluF32Fn>> gelu_erf_f32_via_bf16_variants();
+
 }  // namespace fvlm::enc

@@ -27,3 +27,26 @@ void gelu_erf_bf16_avx512(uint16_t* x, int64_t n) {
 }
 
 }  // namespace fvlm::enc
+
+namespace fvlm::enc {
+
+// The F32 variant: each value rounded to bf16 as core/half.h's f32_to_bf16 does (nearest even; NaN
+// kept, quieted), 16 lookups per gather, widened back to F32; the tail under a mask.
+void gelu_erf_f32_via_bf16_avx512(float* x, int64_t n) {
+  const int* table = reinterpret_cast<const int*>(gelu_erf_bf16_table());
+  const __m512i abs_mask = _mm512_set1_epi32(0x7fffffff), inf = _mm512_set1_epi32(0x7f800000);
+  const __m512i one = _mm512_set1_epi32(1), half = _mm512_set1_epi32(0x7fff), quiet = _mm512_set1_epi32(0x40);
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = n - i >= 16 ? __mmask16(0xffff) : __mmask16((1u << (n - i)) - 1);
+    const __m512i u = _mm512_maskz_loadu_epi32(m, x + i);
+    const __m512i high = _mm512_srli_epi32(u, 16);
+    __m512i index =
+        _mm512_srli_epi32(_mm512_add_epi32(u, _mm512_add_epi32(half, _mm512_and_si512(high, one))), 16);
+    const __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, abs_mask), inf);
+    index = _mm512_mask_or_epi32(index, nan, high, quiet);
+    const __m512i g = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, index, table, 2);
+    _mm512_mask_storeu_epi32(x + i, m, _mm512_slli_epi32(g, 16));
+  }
+}
+
+}  // namespace fvlm::enc

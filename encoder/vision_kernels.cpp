@@ -64,6 +64,11 @@ void gelu_erf_bf16_inplace(uint16_t* x, int64_t n) {
   parallel_for(n, 16384, [&](int64_t b, int64_t e) { gelu(x + b, e - b); });
 }
 
+void gelu_erf_f32_via_bf16_inplace(float* x, int64_t n) {
+  static const GeluF32Fn gelu = pick("gelu_erf_f32_via_bf16", gelu_erf_f32_via_bf16_variants()).fn;
+  parallel_for(n, 16384, [&](int64_t b, int64_t e) { gelu(x + b, e - b); });
+}
+
 void layer_norm_rows(const float* x, float* y, int64_t rows, int64_t c, const float* w, const float* b,
                      float eps) {
   layer_norm_rows_as<float, as_is>(x, y, rows, c, w, b, eps);

@@ -18,6 +18,9 @@ void gelu_erf_inplace(float* x, int64_t n);
 // The same on bf16 values, over the threads, with the best variant of encoder/gelu_bf16.h (the spec
 // there); it replaces oneDNN's erf post-op, which on AMX cost more than the fc1 matmul it followed.
 void gelu_erf_bf16_inplace(uint16_t* x, int64_t n);
+// GELU of F32 values through that table (gelu_bf16.h's gelu_erf_f32_via_bf16), over the threads: the
+// INT8 encoder's ConvFFN hidden.
+void gelu_erf_f32_via_bf16_inplace(float* x, int64_t n);
 
 // LayerNormChannel (mci.py): per row, (x - mean) / sqrt(biased var + eps) * w + b.
 void layer_norm_rows(const float* x, float* y, int64_t rows, int64_t c, const float* w, const float* b,

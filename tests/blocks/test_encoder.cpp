@@ -69,8 +69,16 @@ TEST_CASE("encoder: ConvFFN in row chunks (with a tail) matches the goldens, F32
   for (const enc::VisionPrecision precision : {enc::VisionPrecision::kF32, enc::VisionPrecision::kInt8}) {
     enc::WeightCache wc;
     enc::EncoderScratch scratch;
-    const enc::FastVitHdPlan whole = enc::make_fastvithd_plan(m.rt, wc, w, r, 1, precision);
+    // INT8 plans chunk by one block unless told otherwise: the whole map is one huge chunk here
+    const int64_t one_chunk = precision == enc::VisionPrecision::kInt8 ? int64_t(1) << 40 : 0;
+    const enc::FastVitHdPlan whole = enc::make_fastvithd_plan(m.rt, wc, w, r, 1, precision, one_chunk);
     const enc::FastVitHdPlan chunked = enc::make_fastvithd_plan(m.rt, wc, w, r, 1, precision, 100);
+    if (precision == enc::VisionPrecision::kInt8) {  // the default INT8 chunk: one block
+      const enc::FastVitHdPlan automatic = enc::make_fastvithd_plan(m.rt, wc, w, r, 1, precision);
+      for (const enc::StagePlan& st : automatic.network)
+        for (const enc::RepMixerBlockPlan& b : st.repmixer)
+          CHECK(b.ffn.chunk_rows == std::min(b.ffn.rows, enc::kInt8BlockRows));
+    }
     int64_t stage0_rows = 0, chunk0 = 0;  // the first ConvFFN: more than one chunk (F32: with a tail)
     for (const enc::StagePlan& st : chunked.network)
       if (!st.repmixer.empty() && stage0_rows == 0) {
