@@ -208,6 +208,19 @@ std::string linear_kernel_name(Runtime& rt, VisionPrecision precision, int64_t m
   return dnnl::matmul::primitive_desc(d, post_op_attr(post), rt.engine()).impl_info_str();
 }
 
+void run_linear_on_thread(Runtime& rt, dnnl::stream& stream, const LinearPlan& p, const void* src, void* dst,
+                          void* scratchpad) {
+  FVLM_CHECK(!p.int8 && !p.bf16_src,
+             "run_linear_on_thread: INT8 plans and converted sources need run_linear");
+  std::unordered_map<int, memory> args{
+      {DNNL_ARG_SRC, wrap(rt, p.src, src)}, {DNNL_ARG_WEIGHTS, p.w}, {DNNL_ARG_DST, wrap(rt, p.dst, dst)}};
+  if (p.b) args[DNNL_ARG_BIAS] = p.b;
+  if (p.scratchpad_bytes)
+    args[DNNL_ARG_SCRATCHPAD] =
+        wrap(rt, memory::desc({memory::dim(p.scratchpad_bytes)}, dt::u8, tag::a), scratchpad);
+  p.prim.execute(stream, args);
+}
+
 void run_linear(Runtime& rt, const LinearPlan& p, const void* src, void* dst) {
   if (p.int8) return run_int8_linear(rt, *p.int8, static_cast<const float*>(src), static_cast<float*>(dst));
   memory src_mem = wrap(rt, p.src, src);

@@ -124,6 +124,11 @@ std::string linear_kernel_name(Runtime& rt, VisionPrecision precision, int64_t m
                                PostOp post);
 // src / dst are F32, or bf16 where the plan's LinearIo says so.
 void run_linear(Runtime& rt, const LinearPlan& p, const void* src, void* dst);
+// run_linear from inside an OpenMP parallel region, where oneDNN runs the primitive on the calling
+// thread alone: on that thread's stream and scratchpad (at least p.scratchpad_bytes). For plans that
+// take their source as it is (F32, or bf16 with a bf16 source); not INT8.
+void run_linear_on_thread(Runtime& rt, dnnl::stream& stream, const LinearPlan& p, const void* src, void* dst,
+                          void* scratchpad);
 
 // Multi-head self-attention core for one image, reading q, k, v from the qkv matrix [N, 3C]
 // (row = [Q heads | K heads | V heads], head_dim wide each; q pre-scaled) and writing the

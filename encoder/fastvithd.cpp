@@ -1,6 +1,9 @@
 #include "encoder/fastvithd.h"
 
+#include <omp.h>
+
 #include <algorithm>
+#include <exception>
 #include <string>
 #include <type_traits>
 
@@ -9,6 +12,7 @@
 #include "core/error.h"
 #include "core/half.h"
 #include "core/parallel.h"
+#include "encoder/gelu_bf16.h"
 #include "encoder/int8_linear.h"
 #include "encoder/vision_kernels.h"
 
@@ -20,6 +24,7 @@ struct Sizer {
   int64_t batch, h, w, c;
   VisionPrecision precision;
   int64_t ffn_chunk_rows = 0;  // 0: conv_ffn_chunk_rows decides
+  bool ffn_thread_blocks = true;
   std::string first_ffn_impl = {};
   int64_t max_x = 0, max_t = 0, max_hidden = 0, max_qkv = 0, max_scores = 0;
   int64_t pixels() const { return batch * h * w; }
@@ -79,6 +84,14 @@ ConvFfnPlan make_conv_ffn_plan(Runtime& rt, WeightCache& wc, const ConvFfnW& f, 
         p.rows, s.ffn_chunk_rows > 0 ? (p.chunk_rows + kInt8BlockRows - 1) / kInt8BlockRows * kInt8BlockRows
                                      : kInt8BlockRows);
   p.hidden = hidden;
+  // bf16: thread blocks where every thread gets at least two (at 1024 px stages 0-2 on 2 threads).
+  // 512 rows: 0.68-0.94x the encode time of the chunks over all threads, one process alternating
+  // (256 and 1024 no better; F32 gained nothing: bench/README.md session 31).
+  const int64_t block = s.ffn_chunk_rows > 0 ? s.ffn_chunk_rows : 512;
+  if (p.bf16 && s.ffn_thread_blocks && p.rows >= 2 * num_threads() * block) {
+    p.threads = num_threads();
+    p.chunk_rows = block;
+  }
   const LinearIo to_hidden{.src_bf16 = true, .dst_bf16 = true}, from_hidden{.src_bf16 = true};
   // bf16 and int8: oneDNN's erf post-op costs more than a K = 96..192 AMX matmul itself
   // (bench/README.md); a table pass over the hidden costs a fraction of it.
@@ -89,6 +102,14 @@ ConvFfnPlan make_conv_ffn_plan(Runtime& rt, WeightCache& wc, const ConvFfnW& f, 
   if (const int64_t tail = p.rows % p.chunk_rows) {
     p.fc1_tail = make_linear_plan(rt, wc, f.fc1, tail, act, s.precision, to_hidden);
     p.fc2_tail = make_linear_plan(rt, wc, f.fc2, tail, PostOp::kAccumulate, s.precision, from_hidden);
+  }
+  if (p.threads > 0) {
+    const auto floats = [](int64_t bytes) { return (bytes + 63) / 64 * 16; };  // whole cache lines
+    size_t pad = 0;
+    for (const LinearPlan* l : {&p.fc1, &p.fc2, &p.fc1_tail, &p.fc2_tail})
+      pad = std::max(pad, l->scratchpad_bytes);
+    p.thread_floats = floats(p.chunk_rows * hidden * (p.bf16 ? 2 : 4)) + floats(int64_t(pad));
+    s.max_hidden = std::max(s.max_hidden, p.threads * p.thread_floats);
   }
   if (s.first_ffn_impl.empty()) s.first_ffn_impl = p.fc1.impl;
   s.max_t = std::max(s.max_t, s.pixels() * s.c);
@@ -152,7 +173,8 @@ Tensor f32_buffer(int64_t n) { return Tensor::zeros(DType::F32, {std::max<int64_
 }  // namespace
 
 FastVitHdPlan make_fastvithd_plan(Runtime& rt, WeightCache& wc, const FastVitHdWeights& w, int64_t resolution,
-                                  int64_t batch, VisionPrecision precision, int64_t ffn_chunk_rows) {
+                                  int64_t batch, VisionPrecision precision, int64_t ffn_chunk_rows,
+                                  bool ffn_thread_blocks) {
   const int64_t stride = w.cfg.output_stride;
   if (resolution <= 0 || resolution % stride != 0)
     throw Error(Errc::kBadArgs,
@@ -160,7 +182,8 @@ FastVitHdPlan make_fastvithd_plan(Runtime& rt, WeightCache& wc, const FastVitHdW
   FastVitHdPlan p;
   p.resolution = resolution;
   p.batch = batch;
-  Sizer s{batch, resolution, resolution, 3, resolve_vision_precision(precision), ffn_chunk_rows};
+  Sizer s{batch,          resolution,       resolution, 3, resolve_vision_precision(precision),
+          ffn_chunk_rows, ffn_thread_blocks};
   const int64_t d0 = w.stem[0].w.dim(0);
   p.stem_bf16 = s.bf16();
   const ConvIo stem_io{.bf16 = p.stem_bf16, .dst_bf16 = true};
@@ -221,10 +244,43 @@ struct Acts {
   }
 };
 
+// conv_ffn's fc1 -> GELU -> fc2 on thread blocks (ConvFfnPlan::threads): no fork and join per matmul
+// and pass, and a block's bf16 hidden stays in its thread's L2 from fc1 to fc2.
+void conv_ffn_thread_blocks(Runtime& rt, const ConvFfnPlan& p, const void* t_bf16, Acts& a) {
+  static const GeluBf16Fn gelu = pick("gelu_erf_bf16", gelu_erf_bf16_variants()).fn;
+  const int64_t blocks = (p.rows + p.chunk_rows - 1) / p.chunk_rows;
+  const int threads = int(std::min<int64_t>({p.threads, num_threads(), blocks}));
+  const int64_t elem = p.bf16 ? 2 : 4;  // the 7x7's result and the hidden are bf16 or F32
+  const auto* t = static_cast<const char*>(t_bf16);
+  std::exception_ptr error;  // an exception must not leave an OpenMP region: kept, rethrown after it
+#pragma omp parallel num_threads(threads)
+  {
+    const int th = omp_get_thread_num(), nt = omp_get_num_threads();
+    try {
+      dnnl::stream stream(rt.engine());
+      float* const mine = a.hidden + th * p.thread_floats;
+      float* const pad = mine + (p.chunk_rows * p.hidden * elem + 63) / 64 * 16;
+      for (int64_t b = th; b < blocks; b += nt) {
+        const int64_t r0 = b * p.chunk_rows, rows = std::min(p.chunk_rows, p.rows - r0);
+        const bool full = rows == p.chunk_rows;
+        run_linear_on_thread(rt, stream, full ? p.fc1 : p.fc1_tail, t + r0 * p.c * elem, mine, pad);
+        if (p.bf16) gelu(reinterpret_cast<uint16_t*>(mine), rows * p.hidden);
+        run_linear_on_thread(rt, stream, full ? p.fc2 : p.fc2_tail, mine, a.x + r0 * p.c, pad);
+      }
+    } catch (...) {
+#pragma omp critical(fvlm_conv_ffn_error)
+      if (!error) error = std::current_exception();
+    }
+  }
+  if (error) std::rethrow_exception(error);
+  a.done("ffn_fc1_gelu_fc2");
+}
+
 // ConvFFN.forward with the residual of its block: x = x + layer_scale * fc2(gelu(fc1(bn(conv(x))))).
 void conv_ffn(Runtime& rt, const ConvFfnPlan& p, Acts& a) {
   run_conv(rt, p.dw7x7, a.x, a.t);  // x = self.conv(x)      depthwise 7x7, BatchNorm folded
   a.done("ffn_dw7x7");
+  if (p.threads > 0) return conv_ffn_thread_blocks(rt, p, a.t, a);
   const int64_t elem = p.bf16 ? 2 : 4;  // the 7x7's result is bf16 or F32
   const auto* t = reinterpret_cast<const char*>(a.t);
   for (int64_t r0 = 0; r0 < p.rows; r0 += p.chunk_rows) {  // fc1 and fc2 are per token: chunks are exact

@@ -32,6 +32,11 @@ struct ConvFfnPlan {
   bool gelu_pass = false;  // fc1 has no GELU post-op: the table pass after it (bf16 or F32 hidden)
   LinearPlan fc1, fc2;     // chunk_rows rows
   LinearPlan fc1_tail, fc2_tail;  // rows % chunk_rows rows (when not 0)
+  // Thread blocks: each thread runs fc1 -> GELU -> fc2 on its own chunks start to end (single-threaded
+  // primitives inside one parallel region), its hidden and oneDNN scratchpad at hidden + t *
+  // thread_floats. 0 threads: the chunks run one after the other over all threads.
+  int threads = 0;
+  int64_t thread_floats = 0;
 };
 struct RepMixerBlockPlan {
   ConvPlan mixer;
@@ -91,9 +96,11 @@ struct EncoderScratch {
 // folded into the centre tap: a bf16 weight would round the identity itself) and conv_exp.
 // kAuto is resolved here (resolve_vision_precision).
 // ffn_chunk_rows: ConvFFN row chunk (0: automatic, ~4 MB hidden; tests force small ones).
+// ffn_thread_blocks: under bf16, a ConvFFN with at least two chunks per thread runs them as thread
+// blocks (ConvFfnPlan::threads); false: always one chunk after the other (tests compare the two).
 FastVitHdPlan make_fastvithd_plan(Runtime& rt, WeightCache& wc, const FastVitHdWeights& w, int64_t resolution,
                                   int64_t batch, VisionPrecision precision = VisionPrecision::kF32,
-                                  int64_t ffn_chunk_rows = 0);
+                                  int64_t ffn_chunk_rows = 0, bool ffn_thread_blocks = true);
 
 // The kernel oneDNN picks for the first ConvFFN's fc1 (stage 0, the widest Linear at the model's
 // resolution) at `precision` (kAuto resolved): what FastVitHdPlan::ffn_impl will say, without a plan.
