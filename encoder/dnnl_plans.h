@@ -67,12 +67,10 @@ struct ConvGeom {
 };
 
 // The data types of one convolution. bf16: bf16 source and weights, F32 accumulation (oneDNN's
-// brdgmm / brgconv bf16 kernels); f32_source: under bf16, the caller's source is F32 and is converted
-// first (one reorder into WeightCache's shared bf16 buffer: oneDNN 2.6 has no F32 -> bf16 conv);
-// dst_bf16: the result is written as bf16 (its readers are bf16 primitives).
+// brdgmm / brgconv bf16 kernels); dst_bf16: the result is written as bf16 (its readers are bf16
+// primitives).
 struct ConvIo {
   bool bf16 = false;
-  bool f32_source = false;
   bool dst_bf16 = false;
 };
 
@@ -81,10 +79,7 @@ struct ConvPlan {
   dnnl::memory::desc src, dst;
   dnnl::memory w, b;
   size_t scratchpad_bytes = 0;  // taken from Runtime::scratchpad at run time
-  dnnl::reorder to_bf16;        // ConvIo::f32_source: F32 -> bf16 source
-  dnnl::memory::desc src_f32;
-  std::shared_ptr<std::vector<uint16_t>> bf16_src;
-  std::string impl;  // oneDNN's implementation name (for logs and tests)
+  std::string impl;             // oneDNN's implementation name (for logs and tests)
   // A GELU post-op on a bf16 result runs as gelu_erf_bf16_inplace over its gelu_values values
   // instead: oneDNN's erf post-op costs more than these bf16 convolutions themselves.
   int64_t gelu_values = 0;
@@ -103,16 +98,15 @@ struct LinearIo {
 
 // y[M, N] = x[M, K] W^T + b for a Linear weight W [N, K] (or a 1x1 conv [N, K, 1, 1]).
 // With kInt8 only `int8` (and `impl`) are set and run_linear takes the INT8 path (encoder/int8_linear.h).
-// With kBf16 the weights are packed as bf16, and an F32 source is first converted by `to_bf16` into the
-// shared `bf16_src`.
+// With kBf16 the weights are packed as bf16, and an F32 source is first rounded to bf16
+// (quant::round_to_bf16) into the shared `bf16_src`.
 struct LinearPlan {
   dnnl::matmul prim;
   dnnl::memory::desc src, dst;
   dnnl::memory w, b;
   size_t scratchpad_bytes = 0;
   std::shared_ptr<const Int8LinearPlan> int8;
-  dnnl::reorder to_bf16;  // F32 -> bf16 source (kBf16 with an F32 source)
-  dnnl::memory::desc src_f32;
+  int64_t src_values = 0;  // kBf16 with an F32 source: its values, rounded into bf16_src per call
   std::shared_ptr<std::vector<uint16_t>> bf16_src;
   std::string impl;  // oneDNN's implementation name (for logs)
 };

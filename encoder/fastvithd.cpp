@@ -15,6 +15,7 @@
 #include "encoder/gelu_bf16.h"
 #include "encoder/int8_linear.h"
 #include "encoder/vision_kernels.h"
+#include "quant/bf16_rows.h"
 
 namespace fvlm::enc {
 namespace {
@@ -69,9 +70,7 @@ int64_t conv_ffn_chunk_rows(int64_t rows, int64_t hidden) {
 ConvFfnPlan make_conv_ffn_plan(Runtime& rt, WeightCache& wc, const ConvFfnW& f, Sizer& s) {
   const int64_t hidden = f.fc1.w.dim(0);
   ConvFfnPlan p;
-  p.bf16 = s.bf16();  // bf16: the 7x7 reads the F32 stream converted once, and writes fc1's bf16 source
-  p.dw7x7 = make_conv_plan(rt, wc, f.dw7x7, geom(s, s.c, s.c, f.dw7x7.w.dim(-1), 1), PostOp::kNone,
-                           {.bf16 = p.bf16, .f32_source = true, .dst_bf16 = true});
+  p.bf16 = s.bf16();
   p.rows = s.pixels();
   p.c = s.c;
   p.chunk_rows =
@@ -92,7 +91,12 @@ ConvFfnPlan make_conv_ffn_plan(Runtime& rt, WeightCache& wc, const ConvFfnW& f, 
     p.threads = num_threads();
     p.chunk_rows = block;
   }
-  const LinearIo to_hidden{.src_bf16 = true, .dst_bf16 = true}, from_hidden{.src_bf16 = true};
+  // The 7x7 runs F32 under bf16 too: oneDNN's bf16 depthwise kernel (no AMX for depthwise) runs ~1.5x
+  // slower than its F32 one, and rounding each chunk of its result for fc1 costs less than the
+  // difference (bench/README.md session 31).
+  p.dw7x7 = make_conv_plan(rt, wc, f.dw7x7, geom(s, s.c, s.c, f.dw7x7.w.dim(-1), 1), PostOp::kNone);
+  // fc1's source: the 7x7's F32 result, rounded to bf16 by run_linear, or per block by the thread
+  const LinearIo to_hidden{.src_bf16 = p.threads > 0, .dst_bf16 = true}, from_hidden{.src_bf16 = true};
   // bf16 and int8: oneDNN's erf post-op costs more than a K = 96..192 AMX matmul itself
   // (bench/README.md); a table pass over the hidden costs a fraction of it.
   p.gelu_pass = p.bf16 || s.precision == VisionPrecision::kInt8;
@@ -104,12 +108,9 @@ ConvFfnPlan make_conv_ffn_plan(Runtime& rt, WeightCache& wc, const ConvFfnW& f, 
     p.fc2_tail = make_linear_plan(rt, wc, f.fc2, tail, PostOp::kAccumulate, s.precision, from_hidden);
   }
   if (p.threads > 0) {
-    const auto floats = [](int64_t bytes) { return (bytes + 63) / 64 * 16; };  // whole cache lines
-    size_t pad = 0;
     for (const LinearPlan* l : {&p.fc1, &p.fc2, &p.fc1_tail, &p.fc2_tail})
-      pad = std::max(pad, l->scratchpad_bytes);
-    p.thread_floats = floats(p.chunk_rows * hidden * (p.bf16 ? 2 : 4)) + floats(int64_t(pad));
-    s.max_hidden = std::max(s.max_hidden, p.threads * p.thread_floats);
+      p.scratchpad_bytes = std::max(p.scratchpad_bytes, int64_t(l->scratchpad_bytes));
+    s.max_hidden = std::max(s.max_hidden, p.threads * p.thread_scratch_floats());
   }
   if (s.first_ffn_impl.empty()) s.first_ffn_impl = p.fc1.impl;
   s.max_t = std::max(s.max_t, s.pixels() * s.c);
@@ -244,28 +245,30 @@ struct Acts {
   }
 };
 
-// conv_ffn's fc1 -> GELU -> fc2 on thread blocks (ConvFfnPlan::threads): no fork and join per matmul
-// and pass, and a block's bf16 hidden stays in its thread's L2 from fc1 to fc2.
-void conv_ffn_thread_blocks(Runtime& rt, const ConvFfnPlan& p, const void* t_bf16, Acts& a) {
+// conv_ffn's fc1 -> GELU -> fc2 on bf16 thread blocks (ConvFfnPlan::threads): each thread rounds its
+// rows of the 7x7's F32 result to bf16, runs fc1, the GELU table and fc2 on them; no fork and join per
+// matmul or pass, and the block's bf16 hidden stays in the thread's L2 from fc1 to fc2.
+void conv_ffn_thread_blocks(Runtime& rt, const ConvFfnPlan& p, Acts& a) {
   static const GeluBf16Fn gelu = pick("gelu_erf_bf16", gelu_erf_bf16_variants()).fn;
+  static const quant::F32ToBf16Fn to_bf16 = pick("f32_to_bf16", quant::f32_to_bf16_variants()).fn;
   const int64_t blocks = (p.rows + p.chunk_rows - 1) / p.chunk_rows;
   const int threads = int(std::min<int64_t>({p.threads, num_threads(), blocks}));
-  const int64_t elem = p.bf16 ? 2 : 4;  // the 7x7's result and the hidden are bf16 or F32
-  const auto* t = static_cast<const char*>(t_bf16);
   std::exception_ptr error;  // an exception must not leave an OpenMP region: kept, rethrown after it
 #pragma omp parallel num_threads(threads)
   {
     const int th = omp_get_thread_num(), nt = omp_get_num_threads();
     try {
       dnnl::stream stream(rt.engine());
-      float* const mine = a.hidden + th * p.thread_floats;
-      float* const pad = mine + (p.chunk_rows * p.hidden * elem + 63) / 64 * 16;
+      const ConvFfnPlan::ThreadScratch mine = p.thread_scratch(a.hidden, th);
       for (int64_t b = th; b < blocks; b += nt) {
         const int64_t r0 = b * p.chunk_rows, rows = std::min(p.chunk_rows, p.rows - r0);
         const bool full = rows == p.chunk_rows;
-        run_linear_on_thread(rt, stream, full ? p.fc1 : p.fc1_tail, t + r0 * p.c * elem, mine, pad);
-        if (p.bf16) gelu(reinterpret_cast<uint16_t*>(mine), rows * p.hidden);
-        run_linear_on_thread(rt, stream, full ? p.fc2 : p.fc2_tail, mine, a.x + r0 * p.c, pad);
+        to_bf16(a.t + r0 * p.c, rows * p.c, mine.source);
+        run_linear_on_thread(rt, stream, full ? p.fc1 : p.fc1_tail, mine.source, mine.hidden,
+                             mine.scratchpad);
+        gelu(mine.hidden, rows * p.hidden);
+        run_linear_on_thread(rt, stream, full ? p.fc2 : p.fc2_tail, mine.hidden, a.x + r0 * p.c,
+                             mine.scratchpad);
       }
     } catch (...) {
 #pragma omp critical(fvlm_conv_ffn_error)
@@ -280,12 +283,10 @@ void conv_ffn_thread_blocks(Runtime& rt, const ConvFfnPlan& p, const void* t_bf1
 void conv_ffn(Runtime& rt, const ConvFfnPlan& p, Acts& a) {
   run_conv(rt, p.dw7x7, a.x, a.t);  // x = self.conv(x)      depthwise 7x7, BatchNorm folded
   a.done("ffn_dw7x7");
-  if (p.threads > 0) return conv_ffn_thread_blocks(rt, p, a.t, a);
-  const int64_t elem = p.bf16 ? 2 : 4;  // the 7x7's result is bf16 or F32
-  const auto* t = reinterpret_cast<const char*>(a.t);
+  if (p.threads > 0) return conv_ffn_thread_blocks(rt, p, a);
   for (int64_t r0 = 0; r0 < p.rows; r0 += p.chunk_rows) {  // fc1 and fc2 are per token: chunks are exact
     const bool full = p.rows - r0 >= p.chunk_rows;
-    run_linear(rt, full ? p.fc1 : p.fc1_tail, t + r0 * p.c * elem, a.hidden);  // x = self.act(self.fc1(x))
+    run_linear(rt, full ? p.fc1 : p.fc1_tail, a.t + r0 * p.c, a.hidden);  // x = self.act(self.fc1(x))
     const int64_t hidden_values = std::min(p.chunk_rows, p.rows - r0) * p.hidden;
     if (p.bf16)
       gelu_erf_bf16_inplace(reinterpret_cast<uint16_t*>(a.hidden), hidden_values);

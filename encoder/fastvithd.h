@@ -25,18 +25,35 @@ using OpMarkFn = std::function<void(std::string_view op)>;
 // ConvFFN's fc1 -> GELU -> fc2 runs over row chunks of the token matrix, so its 4C-wide hidden
 // activation is one chunk (~4 MB), not the whole map (100 MB at 1024 px in stage 0).
 struct ConvFfnPlan {
-  ConvPlan dw7x7;
+  ConvPlan dw7x7;  // F32 in every precision (bf16: fc1 rounds its source)
   int64_t rows = 0, chunk_rows = 0, c = 0, hidden = 0;
-  bool bf16 = false;       // dw7x7 runs bf16 and writes bf16 rows that fc1 reads as they are; fc1 writes
-                           // bf16 and its GELU is a table pass (gelu_erf_bf16_inplace), not a post-op
-  bool gelu_pass = false;  // fc1 has no GELU post-op: the table pass after it (bf16 or F32 hidden)
-  LinearPlan fc1, fc2;     // chunk_rows rows
+  bool bf16 = false;              // fc1 reads bf16 (rounded from the 7x7's F32 result) and writes bf16; its
+                                  // GELU is a table pass (gelu_erf_bf16_inplace), not a post-op
+  bool gelu_pass = false;         // fc1 has no GELU post-op: the table pass after it (bf16 or F32 hidden)
+  LinearPlan fc1, fc2;            // chunk_rows rows
   LinearPlan fc1_tail, fc2_tail;  // rows % chunk_rows rows (when not 0)
-  // Thread blocks: each thread runs fc1 -> GELU -> fc2 on its own chunks start to end (single-threaded
-  // primitives inside one parallel region), its hidden and oneDNN scratchpad at hidden + t *
-  // thread_floats. 0 threads: the chunks run one after the other over all threads.
+  // bf16 thread blocks: each thread runs round -> fc1 -> GELU -> fc2 on its own chunks start to end
+  // (single-threaded primitives inside one parallel region). 0 threads: the chunks run one after the
+  // other over all threads.
   int threads = 0;
-  int64_t thread_floats = 0;
+  int64_t scratchpad_bytes = 0;  // the largest of fc1's and fc2's (thread blocks)
+  // One thread's part of the hidden buffer: its bf16 source and hidden rows, its oneDNN scratchpad.
+  struct ThreadScratch {
+    uint16_t* source;
+    uint16_t* hidden;
+    void* scratchpad;
+  };
+  static int64_t whole_lines(int64_t bytes) { return (bytes + 63) / 64 * 16; }  // in floats
+  int64_t thread_scratch_floats() const {
+    return whole_lines(chunk_rows * c * 2) + whole_lines(chunk_rows * hidden * 2) +
+           whole_lines(scratchpad_bytes);
+  }
+  ThreadScratch thread_scratch(float* hidden_buffer, int thread) const {
+    float* const at = hidden_buffer + thread * thread_scratch_floats();
+    float* const h = at + whole_lines(chunk_rows * c * 2);
+    return {reinterpret_cast<uint16_t*>(at), reinterpret_cast<uint16_t*>(h),
+            h + whole_lines(chunk_rows * hidden * 2)};
+  }
 };
 struct RepMixerBlockPlan {
   ConvPlan mixer;
