@@ -4,6 +4,7 @@
 #pragma once
 #include <algorithm>
 #include <cstdint>
+#include <exception>
 
 #include <omp.h>
 
@@ -39,6 +40,25 @@ void parallel_for(int64_t n, int64_t grain, Fn&& fn) {
     const int64_t begin = n * t / nt, end = n * (t + 1) / nt;
     if (begin < end) fn(begin, end);
   }
+}
+
+// Calls fn(thread, threads) once on each thread of one parallel region of `threads` threads; the
+// caller spreads its tasks (for example every threads-th from `thread`). Inside the region oneDNN
+// runs each primitive on the calling thread alone. An exception must not leave an OpenMP region:
+// the first one is kept and rethrown after it.
+template <class Fn>
+void on_each_thread(int threads, Fn&& fn) {
+  std::exception_ptr error;
+#pragma omp parallel num_threads(threads)
+  {
+    try {
+      fn(omp_get_thread_num(), omp_get_num_threads());
+    } catch (...) {
+#pragma omp critical(fvlm_on_each_thread_error)
+      if (!error) error = std::current_exception();
+    }
+  }
+  if (error) std::rethrow_exception(error);
 }
 
 // parallel_for over the rows of several matrices taken as one concatenation (q/k/v, gate/up):

@@ -340,48 +340,39 @@ void run_attention(Runtime& rt, const AttentionPlan& p, const void* qkv, void* o
 
   const int64_t row_blocks = (n + p.block.rows - 1) / p.block.rows, tasks = p.heads * row_blocks;
   const int threads = int(std::min<int64_t>({p.threads, num_threads(), tasks}));
-  std::exception_ptr error;  // an exception must not leave an OpenMP region: kept, rethrown after it
-#pragma omp parallel num_threads(threads)
-  {
-    // Inside this region oneDNN runs each primitive on the calling thread alone; a stream and a
-    // scratchpad per thread make that safe (scratchpad_mode::user).
-    const int t = omp_get_thread_num(), nt = omp_get_num_threads();
-    try {
-      dnnl::stream stream(rt.engine());
-      float* const scores = per_thread + t * thread_scratch_floats(p);
-      float* const probs_at = scores + align_floats(p.block.rows * n);
-      float* const pad_at = probs_at + (p.bf16 ? align_floats((p.block.rows * n + 1) / 2) : 0);
-      for (int64_t task = t; task < tasks; task += nt) {
-        const int64_t h = task / row_blocks, r0 = (task % row_blocks) * p.block.rows;
-        const AttentionRows& r = (p.tail.rows && r0 + p.block.rows > n) ? p.tail : p.block;
-        const memory s = wrap(rt, r.s_md, scores);
-        const memory probs = p.bf16 ? wrap(rt, r.p_md, probs_at) : s;
-        const memory pad =
-            r.scratchpad_bytes
-                ? wrap(rt, memory::desc({dnnl::memory::dim(r.scratchpad_bytes)}, dt::u8, tag::a), pad_at)
-                : memory();
-        const auto with_pad = [&](std::unordered_map<int, memory> args) {
-          if (pad) args[DNNL_ARG_SCRATCHPAD] = pad;
-          return args;
-        };
-        const int64_t row_offset = h * head_bytes + r0 * hd * elem;
-        // attn = q @ k^T  (q pre-scaled)
-        r.qk.execute(stream, with_pad({{DNNL_ARG_SRC, wrap(rt, r.q_md, q_heads + row_offset)},
-                                       {DNNL_ARG_WEIGHTS, wrap(rt, r.kt_md, k_heads + h * head_bytes)},
-                                       {DNNL_ARG_DST, s}}));
-        // attn.softmax(dim=-1)
-        r.softmax.execute(stream, with_pad({{DNNL_ARG_SRC, s}, {DNNL_ARG_DST, probs}}));
-        // x = attn @ v
-        r.av.execute(stream, with_pad({{DNNL_ARG_SRC, probs},
-                                       {DNNL_ARG_WEIGHTS, wrap(rt, r.v_md, v_heads + h * head_bytes)},
-                                       {DNNL_ARG_DST, wrap(rt, r.o_md, o_heads + row_offset)}}));
-      }
-    } catch (...) {
-#pragma omp critical(fvlm_attention_error)
-      if (!error) error = std::current_exception();
+  // Each thread runs its (head, row block) tasks with single-threaded primitives: a stream and a
+  // scratchpad per thread make that safe (scratchpad_mode::user).
+  on_each_thread(threads, [&](int t, int nt) {
+    dnnl::stream stream(rt.engine());
+    float* const scores = per_thread + t * thread_scratch_floats(p);
+    float* const probs_at = scores + align_floats(p.block.rows * n);
+    float* const pad_at = probs_at + (p.bf16 ? align_floats((p.block.rows * n + 1) / 2) : 0);
+    for (int64_t task = t; task < tasks; task += nt) {
+      const int64_t h = task / row_blocks, r0 = (task % row_blocks) * p.block.rows;
+      const AttentionRows& r = (p.tail.rows && r0 + p.block.rows > n) ? p.tail : p.block;
+      const memory s = wrap(rt, r.s_md, scores);
+      const memory probs = p.bf16 ? wrap(rt, r.p_md, probs_at) : s;
+      const memory pad =
+          r.scratchpad_bytes
+              ? wrap(rt, memory::desc({dnnl::memory::dim(r.scratchpad_bytes)}, dt::u8, tag::a), pad_at)
+              : memory();
+      const auto with_pad = [&](std::unordered_map<int, memory> args) {
+        if (pad) args[DNNL_ARG_SCRATCHPAD] = pad;
+        return args;
+      };
+      const int64_t row_offset = h * head_bytes + r0 * hd * elem;
+      // attn = q @ k^T  (q pre-scaled)
+      r.qk.execute(stream, with_pad({{DNNL_ARG_SRC, wrap(rt, r.q_md, q_heads + row_offset)},
+                                     {DNNL_ARG_WEIGHTS, wrap(rt, r.kt_md, k_heads + h * head_bytes)},
+                                     {DNNL_ARG_DST, s}}));
+      // attn.softmax(dim=-1)
+      r.softmax.execute(stream, with_pad({{DNNL_ARG_SRC, s}, {DNNL_ARG_DST, probs}}));
+      // x = attn @ v
+      r.av.execute(stream, with_pad({{DNNL_ARG_SRC, probs},
+                                     {DNNL_ARG_WEIGHTS, wrap(rt, r.v_md, v_heads + h * head_bytes)},
+                                     {DNNL_ARG_DST, wrap(rt, r.o_md, o_heads + row_offset)}}));
     }
-  }
-  if (error) std::rethrow_exception(error);
+  });
   scatter_heads(p, o_heads, static_cast<char*>(out), elem);
 }
 

@@ -1,9 +1,6 @@
 #include "encoder/fastvithd.h"
 
-#include <omp.h>
-
 #include <algorithm>
-#include <exception>
 #include <string>
 #include <type_traits>
 
@@ -253,29 +250,19 @@ void conv_ffn_thread_blocks(Runtime& rt, const ConvFfnPlan& p, Acts& a) {
   static const quant::F32ToBf16Fn to_bf16 = pick("f32_to_bf16", quant::f32_to_bf16_variants()).fn;
   const int64_t blocks = (p.rows + p.chunk_rows - 1) / p.chunk_rows;
   const int threads = int(std::min<int64_t>({p.threads, num_threads(), blocks}));
-  std::exception_ptr error;  // an exception must not leave an OpenMP region: kept, rethrown after it
-#pragma omp parallel num_threads(threads)
-  {
-    const int th = omp_get_thread_num(), nt = omp_get_num_threads();
-    try {
-      dnnl::stream stream(rt.engine());
-      const ConvFfnPlan::ThreadScratch mine = p.thread_scratch(a.hidden, th);
-      for (int64_t b = th; b < blocks; b += nt) {
-        const int64_t r0 = b * p.chunk_rows, rows = std::min(p.chunk_rows, p.rows - r0);
-        const bool full = rows == p.chunk_rows;
-        to_bf16(a.t + r0 * p.c, rows * p.c, mine.source);
-        run_linear_on_thread(rt, stream, full ? p.fc1 : p.fc1_tail, mine.source, mine.hidden,
-                             mine.scratchpad);
-        gelu(mine.hidden, rows * p.hidden);
-        run_linear_on_thread(rt, stream, full ? p.fc2 : p.fc2_tail, mine.hidden, a.x + r0 * p.c,
-                             mine.scratchpad);
-      }
-    } catch (...) {
-#pragma omp critical(fvlm_conv_ffn_error)
-      if (!error) error = std::current_exception();
+  on_each_thread(threads, [&](int th, int nt) {
+    dnnl::stream stream(rt.engine());
+    const ConvFfnPlan::ThreadScratch mine = p.thread_scratch(a.hidden, th);
+    for (int64_t b = th; b < blocks; b += nt) {
+      const int64_t r0 = b * p.chunk_rows, rows = std::min(p.chunk_rows, p.rows - r0);
+      const bool full = rows == p.chunk_rows;
+      to_bf16(a.t + r0 * p.c, rows * p.c, mine.source);
+      run_linear_on_thread(rt, stream, full ? p.fc1 : p.fc1_tail, mine.source, mine.hidden, mine.scratchpad);
+      gelu(mine.hidden, rows * p.hidden);
+      run_linear_on_thread(rt, stream, full ? p.fc2 : p.fc2_tail, mine.hidden, a.x + r0 * p.c,
+                           mine.scratchpad);
     }
-  }
-  if (error) std::rethrow_exception(error);
+  });
   a.done("ffn_fc1_gelu_fc2");
 }
 
