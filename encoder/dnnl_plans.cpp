@@ -197,16 +197,22 @@ std::string linear_kernel_name(Runtime& rt, VisionPrecision precision, int64_t m
   return dnnl::matmul::primitive_desc(d, post_op_attr(post), rt.engine()).impl_info_str();
 }
 
+int64_t linear_thread_scratchpad_bytes(const LinearPlan& p) {
+  return p.int8 ? int8_thread_bytes(*p.int8).scratchpad : int64_t(p.scratchpad_bytes);
+}
+
 void run_linear_on_thread(Runtime& rt, dnnl::stream& stream, const LinearPlan& p, const void* src, void* dst,
-                          void* scratchpad) {
-  FVLM_CHECK(!p.int8 && !p.bf16_src,
-             "run_linear_on_thread: INT8 plans and converted sources need run_linear");
+                          const LinearThreadBuffers& b) {
+  FVLM_CHECK(!p.bf16_src, "run_linear_on_thread: a converted source needs run_linear");
+  if (p.int8)
+    return run_int8_linear_on_thread(rt, stream, *p.int8, static_cast<const float*>(src),
+                                     static_cast<float*>(dst), b.int8_q, b.int8_sum, b.scratchpad);
   std::unordered_map<int, memory> args{
       {DNNL_ARG_SRC, wrap(rt, p.src, src)}, {DNNL_ARG_WEIGHTS, p.w}, {DNNL_ARG_DST, wrap(rt, p.dst, dst)}};
   if (p.b) args[DNNL_ARG_BIAS] = p.b;
   if (p.scratchpad_bytes)
     args[DNNL_ARG_SCRATCHPAD] =
-        wrap(rt, memory::desc({memory::dim(p.scratchpad_bytes)}, dt::u8, tag::a), scratchpad);
+        wrap(rt, memory::desc({memory::dim(p.scratchpad_bytes)}, dt::u8, tag::a), b.scratchpad);
   p.prim.execute(stream, args);
 }
 

@@ -119,10 +119,17 @@ std::string linear_kernel_name(Runtime& rt, VisionPrecision precision, int64_t m
 // src / dst are F32, or bf16 where the plan's LinearIo says so.
 void run_linear(Runtime& rt, const LinearPlan& p, const void* src, void* dst);
 // run_linear from inside an OpenMP parallel region, where oneDNN runs the primitive on the calling
-// thread alone: on that thread's stream and scratchpad (at least p.scratchpad_bytes). For plans that
-// take their source as it is (F32, or bf16 with a bf16 source); not INT8.
+// thread alone: on that thread's stream and buffers (scratchpad: at least linear_thread_bytes;
+// int8_q / int8_sum: an INT8 plan's, int8_thread_bytes). For plans that take their source as it is
+// (F32, bf16 with a bf16 source, INT8), not those that convert it.
+struct LinearThreadBuffers {
+  void* scratchpad = nullptr;
+  uint8_t* int8_q = nullptr;
+  float* int8_sum = nullptr;
+};
+int64_t linear_thread_scratchpad_bytes(const LinearPlan& p);
 void run_linear_on_thread(Runtime& rt, dnnl::stream& stream, const LinearPlan& p, const void* src, void* dst,
-                          void* scratchpad);
+                          const LinearThreadBuffers& b);
 
 // Multi-head self-attention core for one image, reading q, k, v from the qkv matrix [N, 3C]
 // (row = [Q heads | K heads | V heads], head_dim wide each; q pre-scaled) and writing the

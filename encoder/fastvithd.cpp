@@ -80,11 +80,13 @@ ConvFfnPlan make_conv_ffn_plan(Runtime& rt, WeightCache& wc, const ConvFfnW& f, 
         p.rows, s.ffn_chunk_rows > 0 ? (p.chunk_rows + kInt8BlockRows - 1) / kInt8BlockRows * kInt8BlockRows
                                      : kInt8BlockRows);
   p.hidden = hidden;
-  // bf16: thread blocks where every thread gets at least two (at 1024 px stages 0-2 on 2 threads).
-  // 512 rows: 0.68-0.94x the encode time of the chunks over all threads, one process alternating
-  // (256 and 1024 no better; F32 gained nothing: bench/README.md session 31).
-  const int64_t block = s.ffn_chunk_rows > 0 ? s.ffn_chunk_rows : 512;
-  if (p.bf16 && s.ffn_thread_blocks && p.rows >= 2 * num_threads() * block) {
+  // bf16 and int8: thread blocks where every thread gets at least two (1024 px on 2 threads: stages
+  // 0-2, and 3 in int8). bf16 in 512 rows: 0.68-0.94x the encode time of the chunks over all threads,
+  // one process alternating (256 and 1024 no better); int8 in its 256-row blocks: 0.88-0.90x (0.89-1.0x
+  // on the VNNI tier); F32 gained nothing (bench/README.md session 31).
+  const bool int8 = s.precision == VisionPrecision::kInt8;
+  const int64_t block = int8 ? p.chunk_rows : s.ffn_chunk_rows > 0 ? s.ffn_chunk_rows : 512;
+  if ((p.bf16 || int8) && s.ffn_thread_blocks && p.rows >= 2 * num_threads() * block) {
     p.threads = num_threads();
     p.chunk_rows = block;
   }
@@ -105,8 +107,19 @@ ConvFfnPlan make_conv_ffn_plan(Runtime& rt, WeightCache& wc, const ConvFfnW& f, 
     p.fc2_tail = make_linear_plan(rt, wc, f.fc2, tail, PostOp::kAccumulate, s.precision, from_hidden);
   }
   if (p.threads > 0) {
-    for (const LinearPlan* l : {&p.fc1, &p.fc2, &p.fc1_tail, &p.fc2_tail})
-      p.scratchpad_bytes = std::max(p.scratchpad_bytes, int64_t(l->scratchpad_bytes));
+    int64_t q = 0, sum = 0, pad = 0;
+    for (const LinearPlan* l : {&p.fc1, &p.fc2, &p.fc1_tail, &p.fc2_tail}) {
+      pad = std::max(pad, linear_thread_scratchpad_bytes(*l));
+      if (l->int8) {
+        const Int8ThreadBytes b = int8_thread_bytes(*l->int8);
+        q = std::max(q, b.q);
+        sum = std::max(sum, b.sum);
+      }
+    }
+    const int64_t hidden_bytes = p.chunk_rows * hidden * (p.bf16 ? 2 : 4);
+    const int64_t source_bytes = p.bf16 ? p.chunk_rows * p.c * 2 : 0;
+    const int64_t sizes[5] = {source_bytes, hidden_bytes, q, sum, pad};
+    std::copy(std::begin(sizes), std::end(sizes), std::begin(p.thread_bytes));
     s.max_hidden = std::max(s.max_hidden, p.threads * p.thread_scratch_floats());
   }
   if (s.first_ffn_impl.empty()) s.first_ffn_impl = p.fc1.impl;
@@ -242,25 +255,33 @@ struct Acts {
   }
 };
 
-// conv_ffn's fc1 -> GELU -> fc2 on bf16 thread blocks (ConvFfnPlan::threads): each thread rounds its
-// rows of the 7x7's F32 result to bf16, runs fc1, the GELU table and fc2 on them; no fork and join per
-// matmul or pass, and the block's bf16 hidden stays in the thread's L2 from fc1 to fc2.
+// conv_ffn's fc1 -> GELU -> fc2 on thread blocks (ConvFfnPlan::threads): no fork and join per matmul
+// or pass, and a block's hidden stays in its thread's L2 from fc1 to fc2. bf16: each thread first
+// rounds its rows of the 7x7's F32 result to bf16; int8: each quantises its blocks itself.
 void conv_ffn_thread_blocks(Runtime& rt, const ConvFfnPlan& p, Acts& a) {
-  static const GeluBf16Fn gelu = pick("gelu_erf_bf16", gelu_erf_bf16_variants()).fn;
+  static const GeluBf16Fn gelu_bf16 = pick("gelu_erf_bf16", gelu_erf_bf16_variants()).fn;
+  static const GeluF32Fn gelu_f32 = pick("gelu_erf_f32_via_bf16", gelu_erf_f32_via_bf16_variants()).fn;
   static const quant::F32ToBf16Fn to_bf16 = pick("f32_to_bf16", quant::f32_to_bf16_variants()).fn;
   const int64_t blocks = (p.rows + p.chunk_rows - 1) / p.chunk_rows;
   const int threads = int(std::min<int64_t>({p.threads, num_threads(), blocks}));
   on_each_thread(threads, [&](int th, int nt) {
     dnnl::stream stream(rt.engine());
     const ConvFfnPlan::ThreadScratch mine = p.thread_scratch(a.hidden, th);
+    const LinearThreadBuffers buffers{mine.scratchpad, mine.q, mine.sum};
     for (int64_t b = th; b < blocks; b += nt) {
       const int64_t r0 = b * p.chunk_rows, rows = std::min(p.chunk_rows, p.rows - r0);
       const bool full = rows == p.chunk_rows;
-      to_bf16(a.t + r0 * p.c, rows * p.c, mine.source);
-      run_linear_on_thread(rt, stream, full ? p.fc1 : p.fc1_tail, mine.source, mine.hidden, mine.scratchpad);
-      gelu(mine.hidden, rows * p.hidden);
-      run_linear_on_thread(rt, stream, full ? p.fc2 : p.fc2_tail, mine.hidden, a.x + r0 * p.c,
-                           mine.scratchpad);
+      const void* source = a.t + r0 * p.c;
+      if (p.bf16) {
+        to_bf16(a.t + r0 * p.c, rows * p.c, mine.source);
+        source = mine.source;
+      }
+      run_linear_on_thread(rt, stream, full ? p.fc1 : p.fc1_tail, source, mine.hidden, buffers);
+      if (p.bf16)
+        gelu_bf16(static_cast<uint16_t*>(mine.hidden), rows * p.hidden);
+      else
+        gelu_f32(static_cast<float*>(mine.hidden), rows * p.hidden);
+      run_linear_on_thread(rt, stream, full ? p.fc2 : p.fc2_tail, mine.hidden, a.x + r0 * p.c, buffers);
     }
   });
   a.done("ffn_fc1_gelu_fc2");

@@ -32,27 +32,32 @@ struct ConvFfnPlan {
   bool gelu_pass = false;         // fc1 has no GELU post-op: the table pass after it (bf16 or F32 hidden)
   LinearPlan fc1, fc2;            // chunk_rows rows
   LinearPlan fc1_tail, fc2_tail;  // rows % chunk_rows rows (when not 0)
-  // bf16 thread blocks: each thread runs round -> fc1 -> GELU -> fc2 on its own chunks start to end
-  // (single-threaded primitives inside one parallel region). 0 threads: the chunks run one after the
-  // other over all threads.
+  // Thread blocks (bf16, int8): each thread runs its own chunks start to end (bf16: round the 7x7's
+  // rows -> fc1 -> GELU -> fc2; int8: fc1 -> GELU -> fc2, quantising in the thread), single-threaded
+  // primitives inside one parallel region. 0 threads: the chunks run one after the other over all
+  // threads.
   int threads = 0;
-  int64_t scratchpad_bytes = 0;  // the largest of fc1's and fc2's (thread blocks)
-  // One thread's part of the hidden buffer: its bf16 source and hidden rows, its oneDNN scratchpad.
+  // One thread's part of the hidden buffer, in this order: its bf16 source rows (bf16), its hidden
+  // rows, the u8 source and residual sum of its INT8 blocks (int8), its oneDNN scratchpad.
   struct ThreadScratch {
     uint16_t* source;
-    uint16_t* hidden;
+    void* hidden;
+    uint8_t* q;
+    float* sum;
     void* scratchpad;
   };
+  int64_t thread_bytes[5] = {};  // the sizes of ThreadScratch's parts
   static int64_t whole_lines(int64_t bytes) { return (bytes + 63) / 64 * 16; }  // in floats
   int64_t thread_scratch_floats() const {
-    return whole_lines(chunk_rows * c * 2) + whole_lines(chunk_rows * hidden * 2) +
-           whole_lines(scratchpad_bytes);
+    int64_t n = 0;
+    for (const int64_t b : thread_bytes) n += whole_lines(b);
+    return n;
   }
   ThreadScratch thread_scratch(float* hidden_buffer, int thread) const {
-    float* const at = hidden_buffer + thread * thread_scratch_floats();
-    float* const h = at + whole_lines(chunk_rows * c * 2);
-    return {reinterpret_cast<uint16_t*>(at), reinterpret_cast<uint16_t*>(h),
-            h + whole_lines(chunk_rows * hidden * 2)};
+    float* at[5];
+    at[0] = hidden_buffer + thread * thread_scratch_floats();
+    for (int i = 1; i < 5; ++i) at[i] = at[i - 1] + whole_lines(thread_bytes[i - 1]);
+    return {reinterpret_cast<uint16_t*>(at[0]), at[1], reinterpret_cast<uint8_t*>(at[2]), at[3], at[4]};
   }
 };
 struct RepMixerBlockPlan {

@@ -125,10 +125,15 @@ Int8LinearPlan make_int8_linear_plan(Runtime& rt, std::shared_ptr<const Int8Weig
   return p;
 }
 
-void run_int8_linear(Runtime& rt, const Int8LinearPlan& p, const float* src, float* dst) {
+namespace {
+
+// The blocks of one call on `stream`, with the block's u8 source in q, its result in sum when the
+// residual is added by hand, and the primitive's scratchpad from scratchpad(bytes).
+template <class Scratchpad>
+void run_blocks(Runtime& rt, dnnl::stream& stream, const Int8LinearPlan& p, const float* src, float* dst,
+                uint8_t* qbuf, float* sum, Scratchpad&& scratchpad) {
   static const QuantizeU8Fn quantize = pick("quantize_u8", quantize_u8_variants()).fn;
   const int64_t n = p.w->n, k = p.w->k;
-  Int8Workspace& ws = *p.ws;
   const memory::desc scalar_f32({1, 1}, dt::f32, tag::ab), scalar_s32({1}, dt::s32, tag::a);
   for (int64_t r0 = 0; r0 < p.m; r0 += p.chunk_rows) {
     const int64_t rows = std::min(p.chunk_rows, p.m - r0);
@@ -136,26 +141,45 @@ void run_int8_linear(Runtime& rt, const Int8LinearPlan& p, const float* src, flo
     const float* x = src + r0 * k;
     float* y = dst + r0 * n;
     U8Params q = block_range(x, rows * k, p.levels);
-    parallel_for(rows, 16, [&](int64_t a, int64_t b) {
-      quantize(x + a * k, (b - a) * k, q.inv, q.zero, ws.q.data() + a * k);
+    parallel_for(rows, 16, [&](int64_t a, int64_t b) {  // (one thread inside a parallel region)
+      quantize(x + a * k, (b - a) * k, q.inv, q.zero, qbuf + a * k);
     });
-    float* out = p.sum_by_hand ? ws.sum.data() : y;
+    float* out = p.sum_by_hand ? sum : y;
     std::unordered_map<int, memory> args{
-        {DNNL_ARG_SRC, memory(mm.src, rt.engine(), ws.q.data())},
+        {DNNL_ARG_SRC, memory(mm.src, rt.engine(), qbuf)},
         {DNNL_ARG_WEIGHTS, mm.w},
         {DNNL_ARG_DST, memory(mm.dst, rt.engine(), out)},
         {DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC, memory(scalar_s32, rt.engine(), &q.zero)},
         {DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, memory(scalar_f32, rt.engine(), &q.scale)}};
     if (p.bias) args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(1) | DNNL_ARG_SRC_1] = p.bias;
-    if (mm.scratchpad_bytes) args[DNNL_ARG_SCRATCHPAD] = rt.scratchpad(mm.scratchpad_bytes);
-    mm.prim.execute(rt.stream(), args);
+    if (mm.scratchpad_bytes) args[DNNL_ARG_SCRATCHPAD] = scratchpad(mm.scratchpad_bytes);
+    mm.prim.execute(stream, args);
     if (p.sum_by_hand) {
-      rt.stream().wait();
+      stream.wait();
       parallel_for(rows * n, 16384, [&](int64_t a, int64_t b) {
         for (int64_t i = a; i < b; ++i) y[i] += out[i];  // x = x + fc2(x)   (residual)
       });
     }
   }
+}
+
+}  // namespace
+
+void run_int8_linear(Runtime& rt, const Int8LinearPlan& p, const float* src, float* dst) {
+  run_blocks(rt, rt.stream(), p, src, dst, p.ws->q.data(), p.ws->sum.data(),
+             [&](size_t bytes) { return rt.scratchpad(bytes); });
+}
+
+Int8ThreadBytes int8_thread_bytes(const Int8LinearPlan& p) {
+  size_t pad = std::max(p.chunk.scratchpad_bytes, p.tail.scratchpad_bytes);
+  return {p.chunk_rows * p.w->k, p.sum_by_hand ? p.chunk_rows * p.w->n * 4 : 0, int64_t(pad)};
+}
+
+void run_int8_linear_on_thread(Runtime& rt, dnnl::stream& stream, const Int8LinearPlan& p, const float* src,
+                               float* dst, uint8_t* q, float* sum, void* scratchpad) {
+  run_blocks(rt, stream, p, src, dst, q, sum, [&](size_t bytes) {
+    return memory(memory::desc({memory::dim(bytes)}, dt::u8, tag::a), rt.engine(), scratchpad);
+  });
 }
 
 }  // namespace fvlm::enc

@@ -71,6 +71,17 @@ Int8LinearPlan make_int8_linear_plan(Runtime& rt, std::shared_ptr<const Int8Weig
                                      const PackInt8Fn& pack, int64_t chunk_rows = 0);
 void run_int8_linear(Runtime& rt, const Int8LinearPlan& p, const float* src, float* dst);
 
+// run_int8_linear from inside an OpenMP parallel region (one thread, its own stream), with the
+// thread's own buffers in place of the plan's shared workspace: q (u8 source of a block), sum (the
+// block's result when the residual is added by hand) and the primitive's scratchpad, of the sizes
+// int8_thread_bytes gives.
+struct Int8ThreadBytes {
+  int64_t q = 0, sum = 0, scratchpad = 0;
+};
+Int8ThreadBytes int8_thread_bytes(const Int8LinearPlan& p);
+void run_int8_linear_on_thread(Runtime& rt, dnnl::stream& stream, const Int8LinearPlan& p, const float* src,
+                               float* dst, uint8_t* q, float* sum, void* scratchpad);
+
 // The kernel oneDNN picks for an INT8 Linear of this shape (with a bias), without building a plan.
 std::string int8_kernel_name(Runtime& rt, int64_t m, int64_t k, int64_t n, bool gelu, bool accumulate);
 

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "core/parallel.h"
 #include "encoder/fastvithd.h"
 #include "encoder/int8_linear.h"
 #include "encoder/vision_precision.h"
@@ -94,6 +95,17 @@ TEST_CASE("encoder: ConvFFN in row chunks (with a tail) matches the goldens, F32
       REQUIRE(stage0_rows > chunk0);
     }
     CHECK(chunked.scratch.hidden < whole.scratch.hidden);
+    if (precision == enc::VisionPrecision::kInt8) {  // INT8 chunks run as thread blocks where each
+      int with_blocks = 0;                           // thread gets two: their bits are checked below
+      for (const enc::StagePlan& st : chunked.network)
+        for (const enc::RepMixerBlockPlan& b : st.repmixer) {
+          CHECK(b.ffn.threads == (b.ffn.rows >= 2 * num_threads() * b.ffn.chunk_rows ? num_threads() : 0));
+          with_blocks += b.ffn.threads > 0;
+        }
+      for (const enc::StagePlan& st : whole.network)
+        for (const enc::RepMixerBlockPlan& b : st.repmixer) CHECK(b.ffn.threads == 0);
+      REQUIRE(with_blocks > 0);
+    }
     Tensor a = Tensor::zeros(DType::F32, ref.shape()), b = Tensor::zeros(DType::F32, ref.shape());
     enc::fastvithd_forward(m.rt, w, whole, scratch, px.f32(), a.f32());
     enc::fastvithd_forward(m.rt, w, chunked, scratch, px.f32(), b.f32());
