@@ -119,7 +119,7 @@ std::string linear_kernel_name(Runtime& rt, VisionPrecision precision, int64_t m
 // src / dst are F32, or bf16 where the plan's LinearIo says so.
 void run_linear(Runtime& rt, const LinearPlan& p, const void* src, void* dst);
 // run_linear from inside an OpenMP parallel region, where oneDNN runs the primitive on the calling
-// thread alone: on that thread's stream and buffers (scratchpad: at least linear_thread_bytes;
+// thread alone: on that thread's stream and buffers (scratchpad: linear_thread_scratchpad_bytes;
 // int8_q / int8_sum: an INT8 plan's, int8_thread_bytes). For plans that take their source as it is
 // (F32, bf16 with a bf16 source, INT8), not those that convert it.
 struct LinearThreadBuffers {

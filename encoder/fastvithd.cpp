@@ -73,8 +73,8 @@ ConvFfnPlan make_conv_ffn_plan(Runtime& rt, WeightCache& wc, const ConvFfnW& f, 
   p.chunk_rows =
       s.ffn_chunk_rows > 0 ? std::min(s.ffn_chunk_rows, p.rows) : conv_ffn_chunk_rows(p.rows, hidden);
   // int8: one int8 block per chunk (chunked gives what one call gives): its F32 hidden (~1 MB) stays in
-  // the L2 through fc1, the GELU pass and fc2's quantisation (0.85-0.9x the time of ~1M-value chunks,
-  // bench/README.md session 31).
+  // the L2 through fc1, the GELU pass and fc2's quantisation (with the GELU pass, 0.85-1.01x the time of
+  // ~1M-value chunks with oneDNN's erf post-op: bench/README.md session 31).
   if (s.precision == VisionPrecision::kInt8)
     p.chunk_rows = std::min(
         p.rows, s.ffn_chunk_rows > 0 ? (p.chunk_rows + kInt8BlockRows - 1) / kInt8BlockRows * kInt8BlockRows
@@ -98,7 +98,7 @@ ConvFfnPlan make_conv_ffn_plan(Runtime& rt, WeightCache& wc, const ConvFfnW& f, 
   const LinearIo to_hidden{.src_bf16 = p.threads > 0, .dst_bf16 = true}, from_hidden{.src_bf16 = true};
   // bf16 and int8: oneDNN's erf post-op costs more than a K = 96..192 AMX matmul itself
   // (bench/README.md); a table pass over the hidden costs a fraction of it.
-  p.gelu_pass = p.bf16 || s.precision == VisionPrecision::kInt8;
+  p.gelu_pass = p.bf16 || int8;
   const PostOp act = p.gelu_pass ? PostOp::kNone : PostOp::kGelu;
   p.fc1 = make_linear_plan(rt, wc, f.fc1, p.chunk_rows, act, s.precision, to_hidden);
   p.fc2 = make_linear_plan(rt, wc, f.fc2, p.chunk_rows, PostOp::kAccumulate, s.precision, from_hidden);

@@ -112,14 +112,15 @@ struct EncoderScratch {
 
 // Throws Error{kBadArgs} unless resolution is a positive multiple of the output stride (64).
 // kInt8: every Linear / 1x1 (stem, PatchEmbed pointwise, ConvFFN fc1/fc2, attention qkv/proj) runs INT8.
-// kBf16: those, the attention matmuls and the convolutions that feed a Linear (stem, PatchEmbed 7x7,
-// ConvFFN 7x7) run bf16 x bf16 -> F32 accumulation, handing bf16 over where the reader is bf16. The
-// residual stream stays F32, and so do the convs that carry it (RepMixer and RepCPE, whose identity is
-// folded into the centre tap: a bf16 weight would round the identity itself) and conv_exp.
+// kBf16: those, the attention matmuls and the convolutions that feed a Linear (stem, PatchEmbed 7x7)
+// run bf16 x bf16 -> F32 accumulation, handing bf16 over where the reader is bf16. The residual stream
+// stays F32, and so do the convs that carry it (RepMixer and RepCPE, whose identity is folded into the
+// centre tap: a bf16 weight would round the identity itself), conv_exp and the ConvFFN's depthwise 7x7
+// (oneDNN's bf16 depthwise kernel is slower than its F32 one; fc1 rounds its result).
 // kAuto is resolved here (resolve_vision_precision).
 // ffn_chunk_rows: ConvFFN row chunk (0: automatic, ~4 MB hidden; tests force small ones).
-// ffn_thread_blocks: under bf16, a ConvFFN with at least two chunks per thread runs them as thread
-// blocks (ConvFfnPlan::threads); false: always one chunk after the other (tests compare the two).
+// ffn_thread_blocks: under bf16 and int8, a ConvFFN with at least two chunks per thread runs them as
+// thread blocks (ConvFfnPlan::threads); false: always one chunk after the other (tests compare the two).
 FastVitHdPlan make_fastvithd_plan(Runtime& rt, WeightCache& wc, const FastVitHdWeights& w, int64_t resolution,
                                   int64_t batch, VisionPrecision precision = VisionPrecision::kF32,
                                   int64_t ffn_chunk_rows = 0, bool ffn_thread_blocks = true);
